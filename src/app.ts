@@ -1,0 +1,37 @@
+import { swagger } from "@elysiajs/swagger";
+import { Elysia } from "elysia";
+import pkg from "../package.json";
+import { chatRoutes } from "./chat/routes";
+import type { AppContext } from "./context";
+import { healthRoutes } from "./health/routes";
+import { corePlugin } from "./http/core";
+import { identityRoutes } from "./identity/routes";
+import { keysRoutes } from "./keys/routes";
+import { messagingRoutes } from "./messaging/routes";
+
+export function createApp(ctx: AppContext) {
+  return new Elysia({ name: "chatgate" })
+    .use(corePlugin(ctx))
+    .use(
+      swagger({
+        path: "/swagger",
+        exclude: ["/swagger", "/swagger/json"],
+        documentation: {
+          info: { title: "chatgate", version: pkg.version, description: "Auth and token gateway of a chat stack" },
+          components: {
+            securitySchemes: {
+              bearerAuth: { type: "http", scheme: "bearer" },
+              apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
+            },
+          },
+        },
+      }),
+    )
+    .use(healthRoutes(ctx))
+    .use(identityRoutes(ctx))
+    .use(keysRoutes(ctx))
+    .use(chatRoutes(ctx))
+    .use(messagingRoutes(ctx));
+}
+
+export type App = ReturnType<typeof createApp>;

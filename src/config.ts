@@ -1,0 +1,156 @@
+// Environment is parsed once at start; a bad value stops start-up with a message naming the variable.
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  jwtSecret?: string;
+  adminEmail?: string;
+  adminPassword?: string;
+  flowiseUrl?: string;
+  flowiseApiKey?: string;
+  flowiseTimeoutMs: number;
+  flowiseOverrideAllow: string[];
+  streamApiKey?: string;
+  streamApiSecret?: string;
+  streamBaseUrl?: string;
+  streamTokenTtlSec?: number;
+  corsOrigins: string[];
+  logLevel: LogLevel;
+  maxBodyBytes: number;
+  accessTokenTtlSec: number;
+  refreshTokenTtlSec: number;
+  authServiceUrl?: string;
+  loginMaxFailures: number;
+  loginWindowSec: number;
+  acceptTestKeys: boolean;
+  shutdownGraceMs: number;
+  issuer: string;
+  streamTokenRatePerMin: number;
+  heartbeatMs: number;
+  reservationTimeoutSec: number;
+  messageTransport: "none" | "webhook" | "stream";
+  messageWebhookUrl?: string;
+  messageWebhookSecret?: string;
+  messageMaxAttempts: number;
+  maxRecipients: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`${variable}: ${reason}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return def;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, "must be an absolute URL");
+  }
+  const ok = name === "DATABASE_URL" ? ["postgres:", "postgresql:"] : ["http:", "https:"];
+  if (!ok.includes(parsed.protocol)) throw new ConfigError(name, `must use ${ok.join(" or ")}`);
+  return raw.replace(/\/+$/, "");
+}
+
+function list(env: Env, name: string): string[] {
+  return (str(env, name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return def;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${values.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const jwtSecret = str(env, "JWT_SECRET");
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    throw new ConfigError("JWT_SECRET", "must be at least 32 bytes");
+  }
+  const streamApiKey = str(env, "STREAM_API_KEY");
+  const streamApiSecret = str(env, "STREAM_API_SECRET");
+  if (Boolean(streamApiKey) !== Boolean(streamApiSecret)) {
+    throw new ConfigError(streamApiKey ? "STREAM_API_SECRET" : "STREAM_API_KEY", "STREAM_API_KEY and STREAM_API_SECRET go together");
+  }
+  const adminEmail = str(env, "ADMIN_EMAIL");
+  const adminPassword = str(env, "ADMIN_PASSWORD");
+  if (adminPassword !== undefined && adminPassword.length < 8) {
+    throw new ConfigError("ADMIN_PASSWORD", "must be at least 8 characters");
+  }
+  const transport = oneOf(env, "MESSAGE_TRANSPORT", ["none", "webhook", "stream"] as const, "none");
+  const webhookUrl = url(env, "MESSAGE_WEBHOOK_URL");
+  if (transport === "webhook" && !webhookUrl) throw new ConfigError("MESSAGE_WEBHOOK_URL", "is required when MESSAGE_TRANSPORT=webhook");
+  const webhookSecret = str(env, "MESSAGE_WEBHOOK_SECRET");
+  if (transport === "webhook" && !webhookSecret) throw new ConfigError("MESSAGE_WEBHOOK_SECRET", "is required when MESSAGE_TRANSPORT=webhook");
+  const streamTtl = str(env, "STREAM_TOKEN_TTL") === undefined ? undefined : int(env, "STREAM_TOKEN_TTL", 0, 60, 10 * 365 * 86400);
+  return {
+    port: int(env, "PORT", 8080, 0, 65535),
+    host: str(env, "HOST") ?? "0.0.0.0",
+    databaseUrl: url(env, "DATABASE_URL"),
+    dataDir: str(env, "DATA_DIR") ?? "./data",
+    jwtSecret,
+    adminEmail,
+    adminPassword,
+    flowiseUrl: url(env, "FLOWISE_URL"),
+    flowiseApiKey: str(env, "FLOWISE_API_KEY"),
+    flowiseTimeoutMs: int(env, "FLOWISE_TIMEOUT", 60, 1, 3600) * 1000,
+    flowiseOverrideAllow: list(env, "FLOWISE_OVERRIDE_ALLOW"),
+    streamApiKey,
+    streamApiSecret,
+    streamBaseUrl: url(env, "STREAM_BASE_URL"),
+    streamTokenTtlSec: streamTtl,
+    corsOrigins: list(env, "CORS_ORIGINS"),
+    logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+    maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    accessTokenTtlSec: int(env, "ACCESS_TOKEN_TTL", 15 * 60, 30, 86400),
+    refreshTokenTtlSec: int(env, "REFRESH_TOKEN_TTL", 30 * 86400, 60, 365 * 86400),
+    authServiceUrl: url(env, "AUTH_SERVICE_URL"),
+    loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10, 1, 10000),
+    loginWindowSec: int(env, "LOGIN_WINDOW", 15 * 60, 1, 86400),
+    acceptTestKeys: bool(env, "ACCEPT_TEST_KEYS", true),
+    shutdownGraceMs: int(env, "SHUTDOWN_GRACE", 10, 0, 600) * 1000,
+    issuer: str(env, "JWT_ISSUER") ?? "chatgate",
+    streamTokenRatePerMin: int(env, "STREAM_TOKEN_RATE", 30, 1, 100000),
+    heartbeatMs: int(env, "SSE_HEARTBEAT_MS", 15000, 10, 600000),
+    reservationTimeoutSec: int(env, "RESERVATION_TIMEOUT", 600, 5, 86400),
+    messageTransport: transport,
+    messageWebhookUrl: webhookUrl,
+    messageWebhookSecret: webhookSecret,
+    messageMaxAttempts: int(env, "MESSAGE_MAX_ATTEMPTS", 5, 1, 100),
+    maxRecipients: int(env, "MAX_RECIPIENTS", 1000, 1, 100000),
+  };
+}

@@ -1,0 +1,99 @@
+import type { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { openPglite } from "./pglite";
+import * as schema from "./schema";
+
+export type DB = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Database {
+  db: DB;
+  kind: "pglite" | "postgres";
+  /** Prefix for LISTEN/NOTIFY channels: channels are per database, test schemas share one. */
+  channelPrefix: string;
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  notify(channel: string, payload: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  /** Postgres only: run in this schema (created if missing). Tests use one per app. */
+  schema?: string;
+  poolSize?: number;
+}
+
+/** Rows of a `db.execute()` result: postgres.js returns an array, PGlite `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openEmbedded(opts.dataDir);
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  const pg: PGlite = await openPglite(dataDir);
+  const db = drizzlePglite({ client: pg, schema }) as unknown as DB;
+  return {
+    db,
+    kind: "pglite",
+    channelPrefix: "chatgate",
+    async listen(channel, onPayload) {
+      const unsub = await pg.listen(channel, onPayload);
+      return async () => unsub();
+    },
+    async notify(channel, payload) {
+      await db.execute(sql`select pg_notify(${channel}, ${payload})`);
+    },
+    async ping() {
+      await pg.query("select 1");
+    },
+    async close() {
+      if (!pg.closed) await pg.close();
+    },
+  };
+}
+
+async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
+  const schemaName = opts.schema;
+  if (schemaName && !/^[a-z_][a-z0-9_]{0,62}$/.test(schemaName)) throw new Error("invalid schema name");
+  // Bounded timeouts: a lost database must surface as a fast failure, never a hung request.
+  const client = postgres(url, {
+    max: opts.poolSize ?? 10,
+    connect_timeout: 5,
+    idle_timeout: 30,
+    onnotice: () => {},
+    connection: {
+      statement_timeout: 15000,
+      application_name: "chatgate",
+      ...(schemaName ? { search_path: schemaName } : {}),
+    },
+  });
+  if (schemaName) await client.unsafe(`create schema if not exists "${schemaName}"`);
+  const db = drizzlePostgres({ client, schema }) as unknown as DB;
+  return {
+    db,
+    kind: "postgres",
+    channelPrefix: schemaName ? `chatgate_${schemaName}` : "chatgate",
+    async listen(channel, onPayload) {
+      const sub = await client.listen(channel, (p) => onPayload(p));
+      return async () => sub.unlisten();
+    },
+    async notify(channel, payload) {
+      await client`select pg_notify(${channel}, ${payload})`;
+    },
+    async ping() {
+      await client`select 1`;
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}

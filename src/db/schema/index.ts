@@ -1,0 +1,4 @@
+export * from "./identity";
+export * from "./keys";
+export * from "./chat";
+export * from "./messaging";

@@ -1,0 +1,44 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { users } from "./identity";
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    level: text("level", { enum: ["read", "write", "admin"] }).notNull(),
+    environment: text("environment", { enum: ["live", "test"] }).notNull(),
+    // SHA-256 of the whole key; the key itself is shown once and never stored.
+    keyHash: text("key_hash").notNull(),
+    start: text("start").notNull(),
+    allowedDomains: jsonb("allowed_domains").$type<string[]>().notNull().default([]),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    expiresAt: ts("expires_at"),
+    revokedAt: ts("revoked_at"),
+    lastUsedAt: ts("last_used_at"),
+  },
+  (t) => [
+    uniqueIndex("api_keys_hash_idx").on(t.keyHash),
+    index("api_keys_user_idx").on(t.userId),
+    check("api_keys_level_check", sql`${t.level} in ('read', 'write', 'admin')`),
+  ],
+);
+
+export const streamTokenAudit = pgTable(
+  "stream_token_audit",
+  {
+    id: bigint("id", { mode: "number" }).generatedAlwaysAsIdentity().primaryKey(),
+    userId: text("user_id").notNull(),
+    customerId: integer("customer_id").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("stream_token_audit_user_idx").on(t.userId, t.createdAt)],
+);
+
+export type ApiKey = typeof apiKeys.$inferSelect;

@@ -1,0 +1,148 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { DB } from "../db/client";
+import { apiTokens } from "../db/schema";
+import type { RevocationBus } from "../identity/revocations";
+import type { UserCache, UserState } from "../identity/user-cache";
+import { peekKind, type TokenSigner } from "../tokens/jwt";
+
+export type Credential = "access" | "apiKey" | "apiToken" | "chat";
+export type KeyLevel = "read" | "write" | "admin";
+export const LEVEL_RANK: Record<KeyLevel, number> = { read: 1, write: 2, admin: 3 };
+
+export interface Principal {
+  kind: Credential;
+  user: UserState;
+  /** jti of a JWT, or the API key's id. */
+  tokenId: string;
+  sessionId?: string;
+  issuedAt?: number;
+  level?: KeyLevel;
+  keyName?: string;
+  brainId?: string;
+}
+
+export type KeyCheck =
+  | { valid: true; keyId: string; userId: string; level: KeyLevel; name: string }
+  | { valid: false; code: "INVALID" | "FORBIDDEN_DOMAIN" };
+
+/** Implemented by the keys feature; the default refuses every key. */
+export interface KeyVerifier {
+  verify(rawKey: string, request: Request): Promise<KeyCheck>;
+}
+
+export type AuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; status: 401 | 403; presented: Credential | "none"; reason: string };
+
+const API_KEY_PREFIX = /^sk_(live|test)_/;
+
+/** What the request carries, without trusting any of it. Query strings are never read. */
+export function presentedCredential(request: Request): { kind: Credential; value: string } | undefined {
+  const key = request.headers.get("x-api-key");
+  if (key) return { kind: "apiKey", value: key.trim() };
+  const auth = request.headers.get("authorization");
+  const m = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  if (!m) return undefined;
+  const value = m[1]!;
+  if (API_KEY_PREFIX.test(value)) return { kind: "apiKey", value };
+  const kind = peekKind(value);
+  if (kind === "access") return { kind: "access", value };
+  if (kind === "api") return { kind: "apiToken", value };
+  if (kind === "chat") return { kind: "chat", value };
+  // Unknown or refresh-typed JWTs are still "a JWT" for the error message, never accepted.
+  return { kind: "access", value: "" };
+}
+
+export class Authenticator {
+  private readonly apiTokenActive = new Map<string, { userId: string; at: number }>();
+
+  constructor(
+    private readonly db: DB,
+    private readonly signer: TokenSigner,
+    private readonly bus: RevocationBus,
+    private readonly users: UserCache,
+    public keyVerifier: KeyVerifier = { verify: async () => ({ valid: false, code: "INVALID" }) },
+  ) {
+    bus.onEvent((e) => {
+      if (e.kind === "api_token") this.apiTokenActive.delete(e.subject);
+    });
+  }
+
+  async authenticate(request: Request, accept: Credential[]): Promise<AuthResult> {
+    const cred = presentedCredential(request);
+    if (!cred) return { ok: false, status: 401, presented: "none", reason: "missing" };
+    const fail = (reason: string): AuthResult => ({ ok: false, status: 401, presented: cred.kind, reason });
+    if (!accept.includes(cred.kind) || cred.value === "") return fail("kind not accepted");
+    switch (cred.kind) {
+      case "access":
+        return this.access(cred.value, fail);
+      case "apiToken":
+        return this.apiToken(cred.value, fail);
+      case "chat":
+        return this.chat(cred.value, fail);
+      case "apiKey": {
+        const r = await this.keyVerifier.verify(cred.value, request);
+        if (!r.valid) {
+          return r.code === "FORBIDDEN_DOMAIN"
+            ? { ok: false, status: 403, presented: "apiKey", reason: "domain" }
+            : fail("invalid key");
+        }
+        const user = await this.activeUser(r.userId);
+        if (!user) return fail("user disabled");
+        return { ok: true, principal: { kind: "apiKey", user, tokenId: r.keyId, level: r.level, keyName: r.name } };
+      }
+    }
+  }
+
+  private async activeUser(id: string): Promise<UserState | null> {
+    const user = await this.users.get(id);
+    return user && !user.disabled ? user : null;
+  }
+
+  private async access(token: string, fail: (r: string) => AuthResult): Promise<AuthResult> {
+    const v = await this.signer.verify("access", token, ["sub", "jti", "sid"]);
+    if (!v.valid) return fail(v.code);
+    const { sub, jti, sid, iat } = v.claims as { sub: string; jti: string; sid: string; iat: number };
+    if (this.bus.isRevoked("access", jti) || this.bus.isRevoked("session", sid)) return fail("revoked");
+    const user = await this.activeUser(sub);
+    if (!user) return fail("user");
+    if (iat < user.tokensValidAfterSec) return fail("revoked");
+    return { ok: true, principal: { kind: "access", user, tokenId: jti, sessionId: sid, issuedAt: iat } };
+  }
+
+  private async apiToken(token: string, fail: (r: string) => AuthResult): Promise<AuthResult> {
+    const v = await this.signer.verify("api", token, ["sub", "jti"]);
+    if (!v.valid) return fail(v.code);
+    const { sub, jti, iat } = v.claims as { sub: string; jti: string; iat: number };
+    if (this.bus.isRevoked("api_token", jti)) return fail("revoked");
+    if (!(await this.apiTokenIsActive(jti, sub))) return fail("revoked");
+    const user = await this.activeUser(sub);
+    if (!user) return fail("user");
+    if (iat < user.tokensValidAfterSec) return fail("revoked");
+    return { ok: true, principal: { kind: "apiToken", user, tokenId: jti, issuedAt: iat } };
+  }
+
+  private async chat(token: string, fail: (r: string) => AuthResult): Promise<AuthResult> {
+    const v = await this.signer.verify("chat", token, ["sub", "jti", "brain_id", "kid"]);
+    if (!v.valid) return fail(v.code);
+    const { sub, jti, brain_id, kid, iat } = v.claims as { sub: string; jti: string; brain_id: string; kid: string; iat: number };
+    // A chat token dies with the API key that minted it.
+    if (this.bus.isRevoked("api_key", kid)) return fail("revoked");
+    const user = await this.activeUser(sub);
+    if (!user) return fail("user");
+    return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat } };
+  }
+
+  /** Admin-issued tokens must still have their row; checked once per instance, then cached. */
+  private async apiTokenIsActive(jti: string, userId: string): Promise<boolean> {
+    const hit = this.apiTokenActive.get(jti);
+    if (hit && Date.now() - hit.at < 5 * 60_000) return hit.userId === userId;
+    const [row] = await this.db
+      .select({ userId: apiTokens.userId })
+      .from(apiTokens)
+      .where(and(eq(apiTokens.id, jti), isNull(apiTokens.revokedAt)));
+    if (!row) return false;
+    this.apiTokenActive.set(jti, { userId: row.userId, at: Date.now() });
+    return row.userId === userId;
+  }
+}

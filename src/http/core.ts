@@ -1,0 +1,103 @@
+import { Elysia, ValidationError } from "elysia";
+import type { Config } from "../config";
+import { AppError, familyOf, render } from "./errors";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+
+interface RequestInfo {
+  id: string;
+  start: number;
+}
+
+const info = new WeakMap<Request, RequestInfo>();
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const BODY_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"];
+
+export function requestIdOf(request: Request): string {
+  return info.get(request)?.id ?? "unknown";
+}
+
+function validationMessage(err: ValidationError): string {
+  if (typeof err.customError === "string") return err.customError;
+  const first = err.valueError;
+  if (!first) return `Invalid ${err.type}`;
+  const where = first.path ? `${err.type}${first.path.replaceAll("/", ".")}` : err.type;
+  // The schema's message only: the rejected value may be a password and is never echoed.
+  return `${where}: ${first.message}`;
+}
+
+/** Turns anything thrown into an AppError (unknown faults become INTERNAL). */
+export function toAppError(code: unknown, error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof ValidationError) return new AppError("VALIDATION", validationMessage(error));
+  if (code === "NOT_FOUND") return new AppError("NOT_FOUND", "Not Found");
+  if (code === "PARSE") return new AppError("BAD_REQUEST", "Malformed request body");
+  return new AppError("INTERNAL", "Internal server error");
+}
+
+function corsHeaders(origin: string | null, allowed: string[]): Record<string, string> {
+  // Only exact listed origins are echoed; no credentials header, since auth is by bearer token.
+  if (!origin || allowed.length === 0 || !allowed.includes(origin)) return {};
+  return { "Access-Control-Allow-Origin": origin, Vary: "Origin" };
+}
+
+/** Request ids, access log, metrics, size and media-type limits, CORS and the one error mapping. */
+export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics }) {
+  const { config, log, metrics } = deps;
+  return new Elysia({ name: "core" })
+    .onRequest(({ request, set }) => {
+      const incoming = request.headers.get("x-request-id");
+      const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      info.set(request, { id, start: performance.now() });
+      set.headers["x-request-id"] = id;
+      Object.assign(set.headers, corsHeaders(request.headers.get("origin"), config.corsOrigins));
+      if (request.method === "OPTIONS" && request.headers.get("access-control-request-method")) {
+        const cors = corsHeaders(request.headers.get("origin"), config.corsOrigins);
+        if (cors["Access-Control-Allow-Origin"]) {
+          cors["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+          cors["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-API-Key, Idempotency-Key, X-Request-Id";
+          cors["Access-Control-Max-Age"] = "600";
+        }
+        return new Response(null, { status: 204, headers: { ...cors, "x-request-id": id } });
+      }
+      const length = Number(request.headers.get("content-length") ?? "0");
+      if (length > config.maxBodyBytes) {
+        throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${config.maxBodyBytes} bytes`);
+      }
+      if (request.method !== "GET" && request.method !== "HEAD" && (length > 0 || request.headers.has("transfer-encoding"))) {
+        const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+        if (!BODY_TYPES.includes(type)) {
+          throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
+        }
+      }
+    })
+    .onError({ as: "global" }, ({ code, error, request, path, set }) => {
+      const appError = toAppError(code, error);
+      const id = requestIdOf(request);
+      if (appError.code === "INTERNAL") {
+        const e = error as Error;
+        log.error("unhandled error", { request_id: id, route: path, error: e?.name, detail: e?.message?.slice(0, 200) });
+      }
+      const out = render(appError, familyOf(path), id);
+      set.status = out.status;
+      return new Response(JSON.stringify(out.body), {
+        status: out.status,
+        headers: { ...(set.headers as Record<string, string>), ...out.headers, "content-type": "application/json" },
+      });
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set, route, path }) => {
+      const started = info.get(request);
+      const seconds = started ? (performance.now() - started.start) / 1000 : 0;
+      const status = typeof set.status === "number" ? set.status : 200;
+      const label = route || (status === 404 ? "unmatched" : path);
+      metrics.requests.inc({ route: label, method: request.method, status: String(status) });
+      metrics.latency.observe({ route: label }, seconds);
+      log.info("request", {
+        request_id: started?.id,
+        method: request.method,
+        route: label,
+        status,
+        duration_ms: Math.round(seconds * 10000) / 10,
+      });
+    });
+}

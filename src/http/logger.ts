@@ -1,0 +1,35 @@
+import type { LogLevel } from "../config";
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+// Field names whose values never reach a log line, whatever a caller passes.
+const SECRET_FIELD = /pass|secret|token|key|authorization|cookie/i;
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export type LogSink = (line: string) => void;
+
+const stdoutSink: LogSink = (line) => process.stdout.write(line + "\n");
+
+export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logger {
+  const min = ORDER[level];
+  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (ORDER[lvl] < min) return;
+    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg };
+    if (fields) {
+      for (const [k, v] of Object.entries(fields)) entry[k] = SECRET_FIELD.test(k) ? "[redacted]" : v;
+    }
+    sink(JSON.stringify(entry));
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+  };
+}

@@ -1,0 +1,76 @@
+// A small Prometheus text registry: counters and one latency histogram, no dependency.
+
+type Labels = Record<string, string>;
+
+const key = (labels: Labels) =>
+  Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${String(labels[k]).replace(/["\\\n]/g, "_")}"`)
+    .join(",");
+
+export class Counter {
+  private readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const k = key(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(key(labels)) ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ""} ${v}`);
+    return lines.join("\n");
+  }
+}
+
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class Histogram {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string) {}
+  observe(labels: Labels, seconds: number): void {
+    const k = key(labels);
+    let s = this.series.get(k);
+    if (!s) this.series.set(k, (s = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) s.counts[i]!++;
+    s.sum += seconds;
+    s.count++;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const [k, s] of this.series) {
+      const pre = k ? `${k},` : "";
+      BUCKETS.forEach((b, i) => lines.push(`${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}`));
+      lines.push(`${this.name}_bucket{${pre}le="+Inf"} ${s.count}`);
+      lines.push(`${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`);
+      lines.push(`${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
+    }
+    return lines.join("\n");
+  }
+}
+
+export class Metrics {
+  private readonly all = new Map<string, Counter | Histogram>();
+  readonly requests = this.counter("chatgate_http_requests_total", "HTTP requests by route, method and status");
+  readonly latency = this.histogram("chatgate_http_request_duration_seconds", "HTTP request latency");
+
+  counter(name: string, help: string): Counter {
+    const existing = this.all.get(name);
+    if (existing instanceof Counter) return existing;
+    const c = new Counter(name, help);
+    this.all.set(name, c);
+    return c;
+  }
+  histogram(name: string, help: string): Histogram {
+    const existing = this.all.get(name);
+    if (existing instanceof Histogram) return existing;
+    const h = new Histogram(name, help);
+    this.all.set(name, h);
+    return h;
+  }
+  render(): string {
+    return [...this.all.values()].map((m) => m.render()).join("\n") + "\n";
+  }
+}

@@ -1,0 +1,63 @@
+import { eq } from "drizzle-orm";
+import type { DB } from "../db/client";
+import { users, type User } from "../db/schema";
+import type { RevocationBus } from "./revocations";
+
+export interface UserState {
+  id: string;
+  email: string;
+  name: string;
+  username: string | null;
+  role: "user" | "admin";
+  customerId: number;
+  disabled: boolean;
+  /** Access tokens with `iat` (seconds) below this are refused. */
+  tokensValidAfterSec: number;
+  createdAt: Date;
+}
+
+export function toUserState(u: User): UserState {
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    username: u.username,
+    role: u.role,
+    customerId: u.customerId,
+    disabled: u.disabledAt !== null,
+    tokensValidAfterSec: Math.floor(u.tokensValidAfter.getTime() / 1000),
+    createdAt: u.createdAt,
+  };
+}
+
+/**
+ * User state for the token hot path. Filled on first use, dropped on a `user` revocation event
+ * (disable, role or password change) from any instance, and re-read after a safety TTL.
+ */
+export class UserCache {
+  private readonly entries = new Map<string, { state: UserState | null; at: number }>();
+
+  constructor(
+    private readonly db: DB,
+    bus: RevocationBus,
+    private readonly ttlMs = 5 * 60_000,
+  ) {
+    bus.onEvent((e) => {
+      if (e.kind === "user") this.entries.delete(e.subject);
+    });
+  }
+
+  async get(id: string): Promise<UserState | null> {
+    const hit = this.entries.get(id);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.state;
+    const [row] = await this.db.select().from(users).where(eq(users.id, id));
+    const state = row ? toUserState(row) : null;
+    if (this.entries.size > 100_000) this.entries.clear();
+    this.entries.set(id, { state, at: Date.now() });
+    return state;
+  }
+
+  invalidate(id: string): void {
+    this.entries.delete(id);
+  }
+}

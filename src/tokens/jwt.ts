@@ -1,0 +1,89 @@
+import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import type { SigningKeys, TokenKind } from "./keys";
+
+export type Claims = JWTPayload & Record<string, unknown>;
+
+export type VerifyResult =
+  | { valid: true; claims: Claims }
+  | { valid: false; code: "MALFORMED" | "WRONG_KIND" | "EXPIRED" | "INVALID" };
+
+const MAX_TOKEN_LENGTH = 4096;
+const ALLOWED_HEADER = new Set(["alg", "typ"]);
+
+export const typOf = (kind: TokenKind) => `chatgate-${kind}+jwt`;
+
+/** Reads the `typ` header without trusting it: used only to pick which verifier to run. */
+export function peekKind(token: string): TokenKind | undefined {
+  const dot = token.indexOf(".");
+  if (dot <= 0 || token.length > MAX_TOKEN_LENGTH) return undefined;
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, dot), "base64url").toString("utf8"));
+    const m = typeof header?.typ === "string" ? /^chatgate-(access|refresh|api|chat)\+jwt$/.exec(header.typ) : null;
+    return (m?.[1] as TokenKind | undefined) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class TokenSigner {
+  // Verified tokens by their exact text: a hit skips the HMAC; expiry is still checked per use.
+  // Exact-match keys (not a fast hash) so no crafted token can collide with a cached one.
+  private readonly cache = new Map<string, Claims>();
+  private readonly maxCache = 50_000;
+
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly issuer: string,
+  ) {}
+
+  audience(kind: TokenKind) {
+    return `${this.issuer}:${kind}`;
+  }
+
+  async sign(kind: TokenKind, claims: Claims, ttlSec: number | null): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", typ: typOf(kind) })
+      .setIssuer(this.issuer)
+      .setAudience(this.audience(kind))
+      .setIssuedAt(now);
+    if (ttlSec !== null) jwt.setExpirationTime(now + ttlSec);
+    return jwt.sign(this.keys[kind]);
+  }
+
+  async verify(kind: TokenKind, token: string, required: string[] = ["sub", "jti"]): Promise<VerifyResult> {
+    const cached = this.cache.get(token);
+    if (cached) {
+      if (typeof cached.exp === "number" && cached.exp * 1000 <= Date.now()) {
+        this.cache.delete(token);
+        return { valid: false, code: "EXPIRED" };
+      }
+      return { valid: true, claims: cached };
+    }
+    if (token.length > MAX_TOKEN_LENGTH || token.split(".").length !== 3) return { valid: false, code: "MALFORMED" };
+    const peeked = peekKind(token);
+    if (peeked !== kind) return { valid: false, code: peeked ? "WRONG_KIND" : "MALFORMED" };
+    try {
+      const { payload, protectedHeader } = await jwtVerify(token, this.keys[kind], {
+        algorithms: ["HS256"],
+        issuer: this.issuer,
+        audience: this.audience(kind),
+        typ: typOf(kind),
+        requiredClaims: ["iat", ...required],
+        clockTolerance: 5,
+      });
+      // Only alg and typ are ever written; anything else (jwk, jku, kid, x5u, crit) is foreign.
+      if (Object.keys(protectedHeader).some((h) => !ALLOWED_HEADER.has(h))) return { valid: false, code: "INVALID" };
+      for (const c of required) if (typeof payload[c] !== "string" || payload[c] === "") return { valid: false, code: "INVALID" };
+      if (this.cache.size >= this.maxCache) this.cache.clear();
+      this.cache.set(token, payload as Claims);
+      return { valid: true, claims: payload as Claims };
+    } catch (e) {
+      if (e instanceof errors.JWTExpired) return { valid: false, code: "EXPIRED" };
+      if (e instanceof errors.JOSEError || e instanceof TypeError || e instanceof SyntaxError) {
+        return { valid: false, code: "INVALID" };
+      }
+      throw e;
+    }
+  }
+}
