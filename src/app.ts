@@ -2,8 +2,10 @@ import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import pkg from "../package.json";
 import { chatRoutes } from "./chat/routes";
+import { chatflowsRoutes } from "./chatflows/routes";
 import type { AppContext } from "./context";
 import { healthRoutes } from "./health/routes";
+import { creditsRoutes } from "./credits/routes";
 import { corePlugin } from "./http/core";
 import { identityRoutes } from "./identity/routes";
 import { keysRoutes } from "./keys/routes";
@@ -30,6 +32,8 @@ export function createApp(ctx: AppContext) {
     .use(healthRoutes(ctx))
     .use(identityRoutes(ctx))
     .use(keysRoutes(ctx))
+    .use(chatflowsRoutes(ctx))
+    .use(creditsRoutes(ctx))
     .use(chatRoutes(ctx))
     .use(messagingRoutes(ctx));
 }

@@ -1,0 +1,6 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+
+export function chatflowsRoutes(ctx: AppContext) {
+  return new Elysia().use(ctx.auth);
+}

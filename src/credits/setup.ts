@@ -1,0 +1,3 @@
+import type { AppContext, Worker } from "../context";
+
+export async function setupCredits(_ctx: AppContext): Promise<Worker[] | void> {}
