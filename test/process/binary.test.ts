@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// The shipped artifact itself: built once, copied alone into an empty folder, run from another.
+const root = join(import.meta.dir, "../..");
+const work = mkdtempSync(join(tmpdir(), "chatgate-bin-"));
+const binDir = join(work, "bin");
+const runDir = join(work, "run");
+const binary = join(binDir, "chatgate");
+
+interface Running {
+  proc: ReturnType<typeof Bun.spawn>;
+  base: string;
+  stdout: () => string;
+}
+
+async function start(env: Record<string, string>): Promise<Running> {
+  const proc = Bun.spawn([binary], {
+    cwd: runDir,
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "warn", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const deadline = Date.now() + 30_000;
+  while (!/listening on (http:\/\/\S+)/.test(out)) {
+    if (Date.now() > deadline) throw new Error(`no listening line: ${out}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`exited early: ${out}${await new Response(proc.stderr as ReadableStream).text()}`);
+    out += decoder.decode(value);
+  }
+  // Keep draining so the child never blocks on a full pipe.
+  void (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      out += decoder.decode(value);
+    }
+  })();
+  const base = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+  return { proc, base, stdout: () => out };
+}
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn([binary, ...args], { cwd: runDir, env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout as ReadableStream).text(),
+    new Response(proc.stderr as ReadableStream).text(),
+    proc.exited,
+  ]);
+  return { stdout, stderr, code };
+}
+
+beforeAll(async () => {
+  const build = Bun.spawn(
+    [process.execPath, "build", "src/index.ts", "--compile", "--minify", "--outfile", join(work, "build", "chatgate")],
+    { cwd: root, stdout: "pipe", stderr: "pipe" },
+  );
+  if ((await build.exited) !== 0) throw new Error(await new Response(build.stderr as ReadableStream).text());
+  Bun.spawnSync(["mkdir", "-p", binDir, runDir]);
+  copyFileSync(join(work, "build", "chatgate"), binary);
+  Bun.spawnSync(["chmod", "+x", binary]);
+}, 120_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("the compiled binary", () => {
+  test("starts with nothing beside it, migrates, answers /readyz, keeps data across restarts, stops on SIGTERM", async () => {
+    const env = { DATA_DIR: "state/db", ADMIN_EMAIL: "ops@example.test", ADMIN_PASSWORD: "correct horse battery" };
+    const first = await start(env);
+    expect(first.stdout()).toContain("first admin: ops@example.test");
+    const ready = await fetch(`${first.base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect((await ready.json()).database).toBe("pglite");
+    first.proc.kill("SIGTERM");
+    expect(await first.proc.exited).toBe(0);
+    expect(readdirSync(binDir)).toEqual(["chatgate"]);
+
+    // The admin created on the first start is still there: no second bootstrap, and the CLI
+    // refuses to create the same email again.
+    const dup = await run(["user", "create", "--email", "OPS@example.test", "--password", "another-password"], env);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain("already exists");
+
+    const second = await start(env);
+    expect(second.stdout()).not.toContain("first admin");
+    expect((await fetch(`${second.base}/readyz`)).status).toBe(200);
+    second.proc.kill("SIGTERM");
+    expect(await second.proc.exited).toBe(0);
+  }, 120_000);
+
+  test("migrate and user create work from the CLI", async () => {
+    const env = { DATA_DIR: "cli/db" };
+    const m = await run(["migrate"], env);
+    expect(m.code).toBe(0);
+    expect(m.stdout).toContain("0000_init");
+    const again = await run(["migrate"], env);
+    expect(again.stdout).toContain("up to date");
+    const u = await run(["user", "create", "--email", "a@example.test", "--password", "long-enough-pw", "--role", "admin"], env);
+    expect(u.code).toBe(0);
+    expect(JSON.parse(u.stdout)).toMatchObject({ email: "a@example.test", role: "admin" });
+  }, 60_000);
+
+  test("--help, --version, unknown commands and bad flags", async () => {
+    expect((await run(["--help"])).stdout).toContain("Usage:");
+    expect((await run(["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const unknown = await run(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command");
+    const badFlag = await run(["user", "create", "--email", "x@y.z", "--password", "p", "--colour", "red"]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain("--colour");
+    const badRole = await run(["user", "create", "--email", "x@y.z", "--password", "pppppppp", "--role", "root"]);
+    expect(badRole.code).toBe(2);
+  });
+
+  test.each([
+    [{ JWT_SECRET: "short" }, "JWT_SECRET"],
+    [{ PORT: "eighty" }, "PORT"],
+    [{ DATABASE_URL: "mysql://localhost/x" }, "DATABASE_URL"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ MESSAGE_TRANSPORT: "webhook" }, "MESSAGE_WEBHOOK_URL"],
+  ])("a bad setting stops start-up naming the variable (%o)", async (env, variable) => {
+    const r = await run([], { DATA_DIR: "memory://", ...env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(variable);
+    expect(r.stdout).not.toContain("listening");
+  });
+});
