@@ -1,0 +1,21 @@
+# Build stage: Node + npm install the pinned Bun from the lockfile, then compile one executable.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json bunfig.toml ./
+COPY src ./src
+COPY drizzle ./drizzle
+RUN npx bun build src/index.ts --compile --minify --outfile dist/chatgate
+
+# Final stage: the binary alone (it carries its migrations and PGlite's wasm/data files).
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 --home-dir /data chatgate && mkdir -p /data && chown chatgate /data
+COPY --from=build /app/dist/chatgate /usr/local/bin/chatgate
+ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/data/pglite
+VOLUME ["/data"]
+EXPOSE 8080
+USER chatgate
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/chatgate"]
+CMD ["serve"]
