@@ -1,0 +1,244 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { and, eq, sql } from "drizzle-orm";
+import { reconcileOnce } from "../../src/credits/reconciler";
+import {
+  getBalance, grantCredits, markStarted, refundReservation, reserveCredits, settleReservation,
+} from "../../src/credits/service";
+import type { DB } from "../../src/db/client";
+import { creditLedger, creditReservations } from "../../src/db/schema";
+import { AppError } from "../../src/http/errors";
+import { makeApp, seedUser, type TestApp } from "../helpers";
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await makeApp();
+});
+afterAll(() => t.close());
+
+const FLOW = "0b6c3f6e-3d59-4c1a-9d2e-5c7a1f0e8b11";
+
+async function userWith(credits: number) {
+  const { user } = await seedUser(t);
+  if (credits > 0) await grantCredits(t.ctx.db, { userId: user.id, amount: credits, reason: "test", createdBy: null });
+  return user.id;
+}
+
+const reserve = (db: DB, userId: string, amount = 1, ttlSec = 600) => reserveCredits(db, { userId, amount, chatflowId: FLOW, ttlSec });
+
+async function ledgerOf(db: DB, userId: string) {
+  return db.select().from(creditLedger).where(eq(creditLedger.userId, userId)).orderBy(creditLedger.id);
+}
+
+async function statusOf(db: DB, id: string) {
+  const [r] = await db.select().from(creditReservations).where(eq(creditReservations.id, id));
+  return r!;
+}
+
+/** Moves a reservation's deadline into the past, as if its stream had outlived RESERVATION_TIMEOUT. */
+async function expire(db: DB, id: string) {
+  await db.update(creditReservations).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(creditReservations.id, id));
+}
+
+describe("reserveCredits", () => {
+  test("60 concurrent reservations against credits for 7 succeed exactly 7 times", async () => {
+    const userId = await userWith(7);
+    const results = await Promise.all(Array.from({ length: 60 }, () => reserve(t.ctx.db, userId)));
+    expect(results.filter((r) => r.ok)).toHaveLength(7);
+    expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(0);
+    const charges = (await ledgerOf(t.ctx.db, userId)).filter((l) => l.kind === "charge");
+    expect(charges).toHaveLength(7);
+    expect(charges.every((c) => c.delta === -1 && c.reason === `prediction:${FLOW}` && c.reservationId)).toBe(true);
+    const held = await t.ctx.db.select().from(creditReservations).where(eq(creditReservations.userId, userId));
+    expect(held).toHaveLength(7);
+  });
+
+  test("without enough credits nothing is written", async () => {
+    const userId = await userWith(2);
+    expect(await reserve(t.ctx.db, userId, 3)).toEqual({ ok: false });
+    expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(2);
+    expect(await ledgerOf(t.ctx.db, userId)).toHaveLength(1); // the grant only
+    const none = await reserve(t.ctx.db, await userWith(0));
+    expect(none).toEqual({ ok: false });
+  });
+
+  test("a free chatflow reserves 0 without a balance and without a ledger row", async () => {
+    const userId = await userWith(0);
+    const r = await reserve(t.ctx.db, userId, 0);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect((await statusOf(t.ctx.db, r.reservationId)).amount).toBe(0);
+    expect(await ledgerOf(t.ctx.db, userId)).toHaveLength(0);
+    expect(await refundReservation(t.ctx.db, r.reservationId, "upstream_error")).toBe(true);
+    expect(await ledgerOf(t.ctx.db, userId)).toHaveLength(0);
+  });
+
+  test("a negative amount is a programming error", async () => {
+    await expect(reserve(t.ctx.db, await userWith(1), -1)).rejects.toThrow();
+  });
+
+  test("the reserved-credits counter counts credits", async () => {
+    const before = t.ctx.metrics.counter("chatgate_credits_reserved_total", "").get();
+    await reserve(t.ctx.db, await userWith(5), 3);
+    expect(t.ctx.metrics.counter("chatgate_credits_reserved_total", "").get()).toBe(before + 3);
+  });
+});
+
+describe("settle and refund", () => {
+  test("refund twice gives the credits back once", async () => {
+    const userId = await userWith(3);
+    const r = await reserve(t.ctx.db, userId, 2);
+    if (!r.ok) throw new Error("reserve failed");
+    const before = t.ctx.metrics.counter("chatgate_credits_refunded_total", "").get({ reason: "request" });
+    const [a, b] = await Promise.all([
+      refundReservation(t.ctx.db, r.reservationId, "upstream_error"),
+      refundReservation(t.ctx.db, r.reservationId, "upstream_error"),
+    ]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    expect(await refundReservation(t.ctx.db, r.reservationId, "upstream_error")).toBe(false);
+    expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(3);
+    const refunds = (await ledgerOf(t.ctx.db, userId)).filter((l) => l.kind === "refund");
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ delta: 2, reason: "upstream_error", reservationId: r.reservationId });
+    expect((await statusOf(t.ctx.db, r.reservationId)).status).toBe("refunded");
+    expect(t.ctx.metrics.counter("chatgate_credits_refunded_total", "").get({ reason: "request" })).toBe(before + 2);
+  });
+
+  test("settle is idempotent and a settled reservation is never refunded", async () => {
+    const userId = await userWith(1);
+    const r = await reserve(t.ctx.db, userId);
+    if (!r.ok) throw new Error("reserve failed");
+    expect(await settleReservation(t.ctx.db, r.reservationId)).toBe(true);
+    expect(await settleReservation(t.ctx.db, r.reservationId)).toBe(false);
+    expect(await refundReservation(t.ctx.db, r.reservationId, "late")).toBe(false);
+    expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(0);
+    const row = await statusOf(t.ctx.db, r.reservationId);
+    expect(row.status).toBe("settled");
+    expect(row.settledAt).toBeInstanceOf(Date);
+  });
+
+  test("concurrent refund and settle of the same reservation: exactly one wins", async () => {
+    const userId = await userWith(20);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await reserve(t.ctx.db, userId);
+      if (r.ok) ids.push(r.reservationId);
+    }
+    const outcomes = await Promise.all(
+      ids.map(async (id) => {
+        const [refunded, settled] = await Promise.all([refundReservation(t.ctx.db, id, "race"), settleReservation(t.ctx.db, id)]);
+        expect(refunded !== settled).toBe(true);
+        return refunded;
+      }),
+    );
+    const refundedCount = outcomes.filter(Boolean).length;
+    expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(refundedCount);
+    expect((await ledgerOf(t.ctx.db, userId)).filter((l) => l.kind === "refund")).toHaveLength(refundedCount);
+  });
+
+  test("markStarted sets started_at once", async () => {
+    const r = await reserve(t.ctx.db, await userWith(1));
+    if (!r.ok) throw new Error("reserve failed");
+    expect(await markStarted(t.ctx.db, r.reservationId)).toBe(true);
+    const first = (await statusOf(t.ctx.db, r.reservationId)).startedAt;
+    expect(first).toBeInstanceOf(Date);
+    expect(await markStarted(t.ctx.db, r.reservationId)).toBe(false);
+    expect((await statusOf(t.ctx.db, r.reservationId)).startedAt).toEqual(first);
+  });
+});
+
+describe("balances and grants", () => {
+  test("a user without credits has 0, last updated at creation", async () => {
+    const { user } = await seedUser(t);
+    expect(await getBalance(t.ctx.db, user.id)).toEqual({ user_id: user.id, credits_remaining: 0, last_updated: user.createdAt.toISOString() });
+  });
+
+  test("grants add up; a correction may not go below zero", async () => {
+    const userId = await userWith(0);
+    await grantCredits(t.ctx.db, { userId, amount: 5, reason: "welcome", createdBy: null });
+    const after = await grantCredits(t.ctx.db, { userId, amount: -3, reason: "correction", createdBy: null });
+    expect(after.credits_remaining).toBe(2);
+    const err = await grantCredits(t.ctx.db, { userId, amount: -3, reason: "too much", createdBy: null }).catch((e) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect(err.code).toBe("CONFLICT");
+    expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(2);
+    expect((await ledgerOf(t.ctx.db, userId)).map((l) => [l.kind, l.delta])).toEqual([["grant", 5], ["grant", -3]]);
+    const none = await grantCredits(t.ctx.db, { userId: await userWith(0), amount: -1, reason: "x", createdBy: null }).catch((e) => e);
+    expect(none.code).toBe("CONFLICT");
+  });
+
+  test("unknown user → NOT_FOUND", async () => {
+    expect((await grantCredits(t.ctx.db, { userId: "usr_missing", amount: 1, reason: "x", createdBy: null }).catch((e) => e)).code).toBe("NOT_FOUND");
+    expect((await getBalance(t.ctx.db, "usr_missing").catch((e) => e)).code).toBe("NOT_FOUND");
+  });
+
+  test("the balance can never be negative, even written directly", async () => {
+    const userId = await userWith(1);
+    const err = await t.ctx.db.execute(sql`update credit_balances set balance = -1 where user_id = ${userId}`).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+  });
+});
+
+describe("reconciler", () => {
+  async function expiredPair(db: DB) {
+    const userId = await userWith(10);
+    const started = await reserve(db, userId, 2);
+    const unstarted = await reserve(db, userId, 3);
+    const fresh = await reserve(db, userId, 1);
+    if (!started.ok || !unstarted.ok || !fresh.ok) throw new Error("reserve failed");
+    await markStarted(db, started.reservationId);
+    await expire(db, started.reservationId);
+    await expire(db, unstarted.reservationId);
+    return { userId, started: started.reservationId, unstarted: unstarted.reservationId, fresh: fresh.reservationId };
+  }
+
+  test("two reconcilers at once settle the started and refund the unstarted expired reservation exactly once", async () => {
+    const p = await expiredPair(t.ctx.db);
+    const [a, b] = await Promise.all([reconcileOnce(t.ctx.db), reconcileOnce(t.ctx.db)]);
+    expect(a.settled + b.settled).toBeGreaterThanOrEqual(1);
+    expect((await statusOf(t.ctx.db, p.started)).status).toBe("settled");
+    expect((await statusOf(t.ctx.db, p.unstarted)).status).toBe("refunded");
+    expect((await statusOf(t.ctx.db, p.fresh)).status).toBe("held");
+    expect((await getBalance(t.ctx.db, p.userId)).credits_remaining).toBe(10 - 2 - 1);
+    const refunds = (await ledgerOf(t.ctx.db, p.userId)).filter((l) => l.kind === "refund");
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ delta: 3, reason: "reservation_expired", reservationId: p.unstarted });
+    const again = await reconcileOnce(t.ctx.db);
+    expect((await getBalance(t.ctx.db, p.userId)).credits_remaining).toBe(7);
+    expect(again.refunded + again.settled).toBe(0);
+  });
+
+  test("a late refund from the request after the reconciler refunded does nothing", async () => {
+    const p = await expiredPair(t.ctx.db);
+    await reconcileOnce(t.ctx.db);
+    expect(await refundReservation(t.ctx.db, p.unstarted, "upstream_error")).toBe(false);
+    expect(await settleReservation(t.ctx.db, p.started)).toBe(false);
+    expect((await getBalance(t.ctx.db, p.userId)).credits_remaining).toBe(7);
+  });
+
+  test.if(!!process.env.TEST_DATABASE_URL)("two app instances on one Postgres schema: reserve and reconcile exactly once", async () => {
+    const other = await makeApp({}, { schema: t.schema });
+    try {
+      const userId = await userWith(7);
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => reserve(i % 2 ? other.ctx.db : t.ctx.db, userId)),
+      );
+      const ok = results.filter((r): r is { ok: true; reservationId: string } => r.ok);
+      expect(ok).toHaveLength(7);
+      expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(0);
+      // Three answers had started (charged), four had not (refunded), all on a "dead" instance.
+      for (const [i, r] of ok.entries()) {
+        if (i < 3) await markStarted(t.ctx.db, r.reservationId);
+        await expire(t.ctx.db, r.reservationId);
+      }
+      const passes = await Promise.all([reconcileOnce(t.ctx.db), reconcileOnce(other.ctx.db), reconcileOnce(t.ctx.db), reconcileOnce(other.ctx.db)]);
+      expect(passes.reduce((s, p) => s + p.refunded, 0)).toBe(4);
+      expect(passes.reduce((s, p) => s + p.settled, 0)).toBe(3);
+      expect((await getBalance(other.ctx.db, userId)).credits_remaining).toBe(4);
+      expect((await ledgerOf(t.ctx.db, userId)).filter((l) => l.kind === "refund")).toHaveLength(4);
+      const rows = await t.ctx.db.select().from(creditReservations).where(and(eq(creditReservations.userId, userId), eq(creditReservations.status, "held")));
+      expect(rows).toHaveLength(0);
+    } finally {
+      await other.close();
+    }
+  });
+});
