@@ -26,9 +26,36 @@ function validationMessage(err: ValidationError): string {
   return `${where}: ${first.message}`;
 }
 
+// Driver errors that mean "the database is not reachable right now", not "this request is bad".
+const DB_UNAVAILABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01", // admin_shutdown
+  "57P03", // cannot_connect_now
+  "57014", // statement timeout
+  "53300", // too_many_connections
+]);
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === "string" && DB_UNAVAILABLE.has(e.code)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /** Turns anything thrown into an AppError (unknown faults become INTERNAL). */
 export function toAppError(code: unknown, error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new AppError("UNAVAILABLE", "Service temporarily unavailable: database not reachable", { "Retry-After": "5" });
+  }
   if (error instanceof ValidationError) return new AppError("VALIDATION", validationMessage(error));
   if (code === "NOT_FOUND") return new AppError("NOT_FOUND", "Not Found");
   if (code === "PARSE") return new AppError("BAD_REQUEST", "Malformed request body");

@@ -4,7 +4,7 @@ import { makeApp, settle, type TestApp } from "../helpers";
 let t: TestApp;
 beforeAll(async () => {
   t = await makeApp();
-});
+}, 60_000);
 afterAll(() => t.close());
 
 describe("service basics", () => {
@@ -46,6 +46,27 @@ describe("service basics", () => {
     await settle();
     const line = t.logs.slice(before).map((l) => JSON.parse(l)).find((l) => l.request_id === "log-check-1");
     expect(line).toMatchObject({ msg: "request", method: "GET", route: "/healthz", status: 200 });
+  });
+
+  test("an unexpected fault is a 500 with a request id and no stack or message leak", async () => {
+    const { createApp } = await import("../../src/app");
+    const app = createApp(t.ctx).get("/api/v1/chat/boom", () => {
+      throw new Error("secret internal detail sk_live_abc");
+    });
+    const res = await app.handle(new Request("http://localhost/api/v1/chat/boom", { headers: { "x-request-id": "boom-1" } }));
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ detail: "Internal server error", request_id: "boom-1" });
+  });
+
+  test("a database connection fault is a 503 with Retry-After", async () => {
+    const { createApp } = await import("../../src/app");
+    const app = createApp(t.ctx).get("/api/v1/chat/dbdown", () => {
+      throw Object.assign(new Error("query failed"), { cause: Object.assign(new Error("refused"), { code: "ECONNREFUSED" }) });
+    });
+    const res = await app.handle(new Request("http://localhost/api/v1/chat/dbdown"));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect((await res.json()).detail).toContain("database");
   });
 
   test("OpenAPI document is served", async () => {
