@@ -26,6 +26,8 @@ export interface Config {
   authServiceUrl?: string;
   loginMaxFailures: number;
   loginWindowSec: number;
+  /** Read the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
   acceptTestKeys: boolean;
   shutdownGraceMs: number;
   issuer: string;
@@ -141,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     authServiceUrl: url(env, "AUTH_SERVICE_URL"),
     loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10, 1, 10000),
     loginWindowSec: int(env, "LOGIN_WINDOW", 15 * 60, 1, 86400),
+    trustProxy: bool(env, "TRUST_PROXY", false),
     acceptTestKeys: bool(env, "ACCEPT_TEST_KEYS", true),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE", 10, 0, 600) * 1000,
     issuer: str(env, "JWT_ISSUER") ?? "chatgate",
