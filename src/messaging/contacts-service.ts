@@ -1,0 +1,64 @@
+import { and, count, desc, eq } from "drizzle-orm";
+import type { DB } from "../db/client";
+import { contacts, type Contact } from "../db/schema";
+import { newId } from "../ids";
+import type { UserState } from "../identity/user-cache";
+import { messagingErrors } from "./errors";
+import { ownedBy } from "./owner";
+
+export interface ContactInput {
+  name: string;
+  email?: string | null;
+  phone?: string | null;
+  streamUserId?: string | null;
+  attributes?: Record<string, unknown>;
+}
+
+export async function createContact(db: DB, owner: UserState, input: ContactInput): Promise<Contact> {
+  const [row] = await db
+    .insert(contacts)
+    .values({
+      id: newId("ctc"),
+      ownerId: owner.id,
+      name: input.name,
+      email: input.email ?? null,
+      phone: input.phone ?? null,
+      streamUserId: input.streamUserId ?? null,
+      attributes: input.attributes ?? {},
+    })
+    .returning();
+  return row!;
+}
+
+export async function listContacts(db: DB, user: UserState, limit = 50, offset = 0) {
+  const where = ownedBy(contacts.ownerId, user);
+  const rows = await db.select().from(contacts).where(where).orderBy(desc(contacts.createdAt), desc(contacts.id)).limit(limit).offset(offset);
+  const [total] = await db.select({ n: count() }).from(contacts).where(where);
+  return { contacts: rows, total: total?.n ?? 0, limit, offset };
+}
+
+export async function getContact(db: DB, user: UserState, id: string): Promise<Contact> {
+  const [row] = await db.select().from(contacts).where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)));
+  if (!row) throw messagingErrors.contactNotFound(id);
+  return row;
+}
+
+export async function updateContact(db: DB, user: UserState, id: string, patch: Partial<ContactInput>): Promise<Contact> {
+  if (Object.keys(patch).length === 0) throw messagingErrors.emptyPatch();
+  const [row] = await db
+    .update(contacts)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)))
+    .returning();
+  if (!row) throw messagingErrors.contactNotFound(id);
+  return row;
+}
+
+/** Deleting a contact deletes its messages too (the schema cascades), queued ones included. */
+export async function deleteContact(db: DB, user: UserState, id: string): Promise<void> {
+  const rows = await db
+    .delete(contacts)
+    .where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)))
+    .returning({ id: contacts.id });
+  if (rows.length === 0) throw messagingErrors.contactNotFound(id);
+}

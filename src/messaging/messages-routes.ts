@@ -1,0 +1,49 @@
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../context";
+import { MESSAGING_AUTH } from "./auth";
+import { getMessage, listMessages } from "./messages-service";
+import { idParams, message, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
+import { sendMessages, type SendDeps } from "./send-service";
+import { messagingServices } from "./setup";
+
+export function messagesRoutes(ctx: AppContext) {
+  const { db } = ctx;
+  const deps: SendDeps = { db, maxRecipients: ctx.config.maxRecipients, onQueued: (n) => messagingServices(ctx).onQueued(n) };
+  const idemKey = (headers: Record<string, string | undefined>) => headers["idempotency-key"];
+  const sendDoc = (summary: string) => ({
+    summary,
+    description: "Queues one message per recipient, all or nothing. An `Idempotency-Key` header makes retries safe.",
+  });
+  return new Elysia({ prefix: "/api/messages", tags: ["messaging"] })
+    .use(ctx.auth)
+    .post(
+      "/send-template",
+      ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "template", ...body }, idemKey(headers)),
+      { ...MESSAGING_AUTH, body: sendTemplateInput, response: sendResult, detail: sendDoc("Render a template for each recipient and queue it") },
+    )
+    .post(
+      "/send-bulk",
+      ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "bulk", ...body }, idemKey(headers)),
+      { ...MESSAGING_AUTH, body: sendBulkInput, response: sendResult, detail: sendDoc("Queue one text for many recipients") },
+    )
+    .post(
+      "/send-private",
+      ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "private", ...body }, idemKey(headers)),
+      { ...MESSAGING_AUTH, body: sendPrivateInput, response: sendResult, detail: sendDoc("Queue a text for one recipient") },
+    )
+    .get(
+      "/",
+      async ({ principal, query }) => ({ success: true as const, ...(await listMessages(db, principal.user, query)) }),
+      {
+        ...MESSAGING_AUTH,
+        query: messageQuery,
+        response: t.Object({ success: t.Literal(true), messages: t.Array(message), total: t.Number(), limit: t.Number(), offset: t.Number() }),
+        detail: { summary: "Messages you sent (admins: all), newest first" },
+      },
+    )
+    .get(
+      "/:id",
+      async ({ principal, params }) => ({ success: true as const, message: await getMessage(db, principal.user, params.id) }),
+      { ...MESSAGING_AUTH, params: idParams, response: t.Object({ success: t.Literal(true), message }), detail: { summary: "One message and its delivery state" } },
+    );
+}

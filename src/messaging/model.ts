@@ -1,0 +1,113 @@
+import { t, type TSchema } from "elysia";
+
+// Limits that every write path shares; documented in the README's messaging section.
+export const MAX_TEXT_CHARS = 4096;
+export const MAX_NAME_CHARS = 200;
+
+const attributeValue = t.Union([t.String({ maxLength: 1000 }), t.Number(), t.Boolean(), t.Null()]);
+
+// The union carries the message: TypeBox reports a failed union, not the failed branch.
+const nullable = <S extends TSchema>(schema: S, error: string) => t.Optional(t.Union([schema, t.Null()], { error }));
+
+export const contactInput = t.Object({
+  name: t.String({ minLength: 1, maxLength: MAX_NAME_CHARS, error: "name: must be 1 to 200 characters" }),
+  email: nullable(t.String({ format: "email", maxLength: 320 }), "email: must be an email address"),
+  phone: nullable(t.String({ minLength: 1, maxLength: 40 }), "phone: must be 1 to 40 characters"),
+  streamUserId: nullable(t.String({ pattern: "^[A-Za-z0-9@_-]{1,64}$" }), "streamUserId: 1 to 64 of letters, digits, @ _ -"),
+  attributes: t.Optional(
+    t.Record(t.String({ pattern: "^[A-Za-z0-9_]{1,64}$" }), attributeValue, {
+      error: "attributes: names of letters, digits and _, values strings (up to 1000), numbers, booleans or null",
+    }),
+  ),
+});
+export const contactPatch = t.Partial(contactInput);
+
+export const contact = t.Object({
+  id: t.String(),
+  ownerId: t.String(),
+  name: t.String(),
+  email: t.Union([t.String(), t.Null()]),
+  phone: t.Union([t.String(), t.Null()]),
+  streamUserId: t.Union([t.String(), t.Null()]),
+  attributes: t.Record(t.String(), t.Any()),
+  createdAt: t.Date(),
+  updatedAt: t.Date(),
+});
+
+export const templateInput = t.Object({
+  name: t.String({ minLength: 1, maxLength: MAX_NAME_CHARS, error: "name: must be 1 to 200 characters" }),
+  body: t.String({ minLength: 1, maxLength: MAX_TEXT_CHARS, error: `body: must be 1 to ${MAX_TEXT_CHARS} characters` }),
+});
+export const templatePatch = t.Partial(templateInput);
+
+export const template = t.Object({
+  id: t.String(),
+  ownerId: t.String(),
+  name: t.String(),
+  body: t.String(),
+  placeholders: t.Array(t.String()),
+  createdAt: t.Date(),
+  updatedAt: t.Date(),
+});
+
+export const message = t.Object({
+  id: t.String(),
+  senderId: t.String(),
+  recipientId: t.String(),
+  templateId: t.Union([t.String(), t.Null()]),
+  text: t.String(),
+  status: t.Union([t.Literal("queued"), t.Literal("sent"), t.Literal("failed")]),
+  attempts: t.Number(),
+  lastError: t.Union([t.String(), t.Null()]),
+  nextAttemptAt: t.Date(),
+  createdAt: t.Date(),
+  updatedAt: t.Date(),
+  sentAt: t.Union([t.Date(), t.Null()]),
+});
+
+const ids = t.Array(t.String({ minLength: 1, maxLength: 64 }), { minItems: 1, error: "recipientIds: must be a non-empty list of contact ids" });
+// Length is checked after rendering, in the service, so the 422 names the real problem.
+const text = t.String({ error: "message: must be a string" });
+const placeholderValue = t.Union([t.String(), t.Number(), t.Boolean()]);
+
+export const sendTemplateInput = t.Object({
+  templateId: t.String({ minLength: 1, error: "templateId: is required" }),
+  recipientIds: ids,
+  placeholders: t.Optional(t.Record(t.String(), placeholderValue)),
+});
+export const sendBulkInput = t.Object({ recipientIds: ids, message: text });
+export const sendPrivateInput = t.Object({ recipientId: t.String({ minLength: 1, error: "recipientId: is required" }), message: text });
+
+export const sendResult = t.Object({
+  success: t.Literal(true),
+  count: t.Number(),
+  messages: t.Array(t.Object({ id: t.String(), recipientId: t.String(), status: t.String() })),
+});
+
+export const idParams = t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) });
+export const page = {
+  limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200, error: "limit: must be 1 to 200" })),
+  offset: t.Optional(t.Numeric({ minimum: 0, error: "offset: must be 0 or more" })),
+};
+export const messageQuery = t.Object({
+  status: t.Optional(t.Union([t.Literal("queued"), t.Literal("sent"), t.Literal("failed")], { error: "status: must be queued, sent or failed" })),
+  recipientId: t.Optional(t.String()),
+  ...page,
+});
+export const listQuery = t.Object({ ...page });
+
+export const ok = t.Object({ success: t.Literal(true) });
+
+export const messagingModels = {
+  Contact: contact,
+  ContactInput: contactInput,
+  ContactPatch: contactPatch,
+  Template: template,
+  TemplateInput: templateInput,
+  TemplatePatch: templatePatch,
+  Message: message,
+  SendTemplate: sendTemplateInput,
+  SendBulk: sendBulkInput,
+  SendPrivate: sendPrivateInput,
+  SendResult: sendResult,
+};
