@@ -55,15 +55,19 @@ async function main(): Promise<number> {
     idleTimeout: 60,
   });
   const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${app.server!.port}`;
-  console.log(`chatgate ${pkg.version} listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` at ${config.dataDir}` : ""})`);
-  console.log(`OpenAPI: ${base}/swagger (JSON: ${base}/swagger/json)`);
+  const banner = [
+    `chatgate ${pkg.version} listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` at ${config.dataDir}` : ""})`,
+    `OpenAPI: ${base}/swagger (JSON: ${base}/swagger/json)`,
+  ];
   if (bootstrap) {
-    console.log(
+    banner.push(
       bootstrap.password
         ? `first admin: ${bootstrap.email} with password ${bootstrap.password} (shown once; change it)`
         : `first admin: ${bootstrap.email} with the password from ADMIN_PASSWORD`,
     );
   }
+  // One write, so whoever reads the banner gets all of it at once.
+  process.stdout.write(banner.join("\n") + "\n");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
