@@ -1,6 +1,89 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
+import { syncChatflows } from "./flowise-sync";
+import {
+  adminChatflow, adminChatflowList, chatflowInput, chatflowModels, chatflowParams, chatflowPatch,
+  deletedChatflow, grantParams, grantResult, pageQuery, syncResult, userChatflowList,
+} from "./model";
+import { chatflowsForUser, createChatflow, deleteChatflow, grantAccess, listChatflows, revokeAccess, updateChatflow } from "./service";
 
 export function chatflowsRoutes(ctx: AppContext) {
-  return new Elysia().use(ctx.auth);
+  return new Elysia().use(adminChatflowRoutes(ctx)).use(userChatflowRoutes(ctx));
+}
+
+function adminChatflowRoutes(ctx: AppContext) {
+  const { db, config } = ctx;
+  return new Elysia({ prefix: "/api/admin/chatflows", tags: ["chatflows"] })
+    .use(ctx.auth)
+    .model(chatflowModels)
+    .post(
+      "",
+      async ({ body, set }) => {
+        set.status = 201;
+        return createChatflow(db, body);
+      },
+      { admin: true, body: chatflowInput, response: { 201: adminChatflow }, detail: { summary: "Register a Flowise chatflow (409 when it exists)" } },
+    )
+    .get("", ({ query }) => listChatflows(db, { limit: query.limit ?? 50, offset: query.offset ?? 0 }), {
+      admin: true,
+      query: pageQuery,
+      response: adminChatflowList,
+      detail: { summary: "All chatflows with their granted user count" },
+    })
+    .post(
+      "/sync",
+      () => syncChatflows(db, { url: config.flowiseUrl, apiKey: config.flowiseApiKey, timeoutMs: config.flowiseTimeoutMs }),
+      {
+        admin: true,
+        response: syncResult,
+        detail: { summary: "Import Flowise's chatflows (new: cost 1, enabled; known: name only). 503 unreachable or unconfigured, 502 bad answer" },
+      },
+    )
+    .patch("/:id", ({ params, body }) => updateChatflow(db, params.id, body), {
+      admin: true,
+      params: chatflowParams,
+      body: chatflowPatch,
+      response: adminChatflow,
+      detail: { summary: "Rename, re-price, enable or disable a chatflow" },
+    })
+    .delete(
+      "/:id",
+      async ({ params }) => {
+        await deleteChatflow(db, params.id);
+        return { id: params.id, deleted: true as const };
+      },
+      { admin: true, params: chatflowParams, response: deletedChatflow, detail: { summary: "Delete a chatflow and its grants" } },
+    )
+    .put(
+      "/:id/users/:user_id",
+      async ({ params, set }) => {
+        const { created } = await grantAccess(db, params.id, params.user_id);
+        set.status = created ? 201 : 200;
+        return { chatflow_id: params.id, user_id: params.user_id, granted: true };
+      },
+      {
+        admin: true,
+        params: grantParams,
+        response: { 200: grantResult, 201: grantResult },
+        detail: { summary: "Grant a user access (201 new, 200 already granted)" },
+      },
+    )
+    .delete(
+      "/:id/users/:user_id",
+      async ({ params }) => {
+        await revokeAccess(db, params.id, params.user_id);
+        return { chatflow_id: params.id, user_id: params.user_id, granted: false };
+      },
+      { admin: true, params: grantParams, response: grantResult, detail: { summary: "Withdraw a user's access (idempotent)" } },
+    );
+}
+
+function userChatflowRoutes(ctx: AppContext) {
+  return new Elysia({ tags: ["chat"] })
+    .use(ctx.auth)
+    .get("/api/v1/chat/chatflows", ({ principal }) => chatflowsForUser(ctx.db, principal.user), {
+      access: true,
+      response: userChatflowList,
+      detail: { summary: "Chatflows the caller may use (admins: every enabled one)" },
+    });
 }

@@ -1,6 +1,35 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
+import { balance, creditModels, grantInput, ledgerPage, ledgerQuery, userParams } from "./model";
+import { getBalance, grantCredits, listLedger } from "./service";
 
 export function creditsRoutes(ctx: AppContext) {
-  return new Elysia().use(ctx.auth);
+  const { db } = ctx;
+  return new Elysia({ tags: ["credits"] })
+    .use(ctx.auth)
+    .model(creditModels)
+    .get("/api/v1/chat/credits", ({ principal }) => getBalance(db, principal.user.id), {
+      access: true,
+      response: balance,
+      detail: { summary: "The caller's credit balance" },
+    })
+    .post(
+      "/api/admin/users/:id/credits",
+      ({ params, body, principal }) => grantCredits(db, { userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }),
+      {
+        admin: true,
+        params: userParams,
+        body: grantInput,
+        response: balance,
+        detail: { summary: "Add credits, or correct with a negative amount (409 if the balance would go below zero); answers the new balance" },
+      },
+    )
+    .get(
+      "/api/admin/users/:id/credits/ledger",
+      async ({ params, query }) => {
+        const page = { limit: query.limit ?? 50, offset: query.offset ?? 0 };
+        return { user_id: params.id, ...(await listLedger(db, params.id, page)), ...page };
+      },
+      { admin: true, params: userParams, query: ledgerQuery, response: ledgerPage, detail: { summary: "A user's credit ledger, newest first" } },
+    );
 }

@@ -12,7 +12,7 @@ import { makeApp, seedUser, type TestApp } from "../helpers";
 let t: TestApp;
 beforeAll(async () => {
   t = await makeApp();
-});
+}, 30_000);
 afterAll(() => t.close());
 
 const FLOW = "0b6c3f6e-3d59-4c1a-9d2e-5c7a1f0e8b11";

@@ -1,0 +1,82 @@
+import { sql } from "drizzle-orm";
+import type { DB } from "../db/client";
+import { chatflows } from "../db/schema";
+import { AppError } from "../http/errors";
+import { MAX_CHATFLOW_NAME } from "./model";
+
+export interface FlowiseTarget {
+  url?: string;
+  apiKey?: string;
+  timeoutMs: number;
+}
+
+export interface SyncResult {
+  created: number;
+  updated: number;
+  total: number;
+}
+
+interface FlowiseChatflow {
+  id: string;
+  name: string;
+}
+
+/** Fetches Flowise's chatflow list; every way it can fail becomes a 502/503/504 without the key in the text. */
+async function fetchChatflows(target: FlowiseTarget): Promise<FlowiseChatflow[]> {
+  if (!target.url) throw new AppError("UNAVAILABLE", "Flowise is not configured (FLOWISE_URL is unset)");
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
+  let res: Response;
+  try {
+    res = await fetch(`${target.url}/api/v1/chatflows`, { headers, signal: AbortSignal.timeout(target.timeoutMs), redirect: "manual" });
+  } catch (err) {
+    if ((err as Error)?.name === "TimeoutError") throw new AppError("UPSTREAM_TIMEOUT", "Flowise did not answer in time");
+    throw new AppError("UNAVAILABLE", "Flowise is unreachable");
+  }
+  if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel();
+    throw new AppError("UPSTREAM_ERROR", `Flowise refused chatgate's API key (HTTP ${res.status})`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new AppError("UPSTREAM_ERROR", `Flowise answered HTTP ${res.status}`);
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw new AppError("UPSTREAM_ERROR", "Flowise answered something other than JSON");
+  }
+  if (!Array.isArray(body)) throw new AppError("UPSTREAM_ERROR", "Flowise answered an unexpected chatflow list");
+  const flows: FlowiseChatflow[] = [];
+  for (const item of body) {
+    const { id, name } = (item ?? {}) as Record<string, unknown>;
+    if (typeof id !== "string" || id === "" || id.length > 200 || typeof name !== "string") {
+      throw new AppError("UPSTREAM_ERROR", "Flowise answered an unexpected chatflow list");
+    }
+    flows.push({ id, name: name.trim().slice(0, MAX_CHATFLOW_NAME) || id });
+  }
+  return flows;
+}
+
+/**
+ * Imports Flowise's chatflows: new ones get the default cost and are enabled; known ones only get
+ * the new name and `synced_at`, so an admin's cost and enabled flag survive a sync. Chatflows gone
+ * from Flowise are kept (their grants and history stay); an admin deletes them explicitly.
+ */
+export async function syncChatflows(db: DB, target: FlowiseTarget): Promise<SyncResult> {
+  const flows = await fetchChatflows(target);
+  const unique = [...new Map(flows.map((f) => [f.id, f])).values()];
+  if (unique.length === 0) return { created: 0, updated: 0, total: 0 };
+  const rows = await db
+    .insert(chatflows)
+    .values(unique.map((f) => ({ id: f.id, name: f.name, syncedAt: sql`now()` })))
+    .onConflictDoUpdate({
+      target: chatflows.id,
+      set: { name: sql`excluded.name`, syncedAt: sql`now()`, updatedAt: sql`now()` },
+    })
+    // xmax is 0 for a row this statement inserted, non-zero for one it updated.
+    .returning({ inserted: sql<boolean>`(xmax = 0)` });
+  const created = rows.filter((r) => r.inserted === true || (r.inserted as unknown) === "t").length;
+  return { created, updated: rows.length - created, total: rows.length };
+}

@@ -1,0 +1,65 @@
+import { t } from "elysia";
+
+export const MAX_CHATFLOW_NAME = 200;
+
+const UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+const name = t.String({ minLength: 1, maxLength: MAX_CHATFLOW_NAME, error: `name: must be 1 to ${MAX_CHATFLOW_NAME} characters` });
+const cost = t.Integer({ minimum: 0, maximum: 1_000_000, error: "cost: must be a whole number from 0 to 1000000" });
+const enabled = t.Boolean({ error: "enabled: must be true or false" });
+
+export const chatflowInput = t.Object({
+  id: t.String({ pattern: UUID, error: "id: must be the Flowise chatflow id (a UUID)" }),
+  name,
+  cost: t.Optional(cost),
+  enabled: t.Optional(enabled),
+});
+
+export const chatflowPatch = t.Object({ name: t.Optional(name), cost: t.Optional(cost), enabled: t.Optional(enabled) });
+
+export const adminChatflow = t.Object({
+  id: t.String(),
+  name: t.String(),
+  cost: t.Integer(),
+  enabled: t.Boolean(),
+  created_at: t.String({ format: "date-time" }),
+  updated_at: t.String({ format: "date-time" }),
+  synced_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+  user_count: t.Integer({ description: "Users granted this chatflow" }),
+});
+
+export const adminChatflowList = t.Object({
+  chatflows: t.Array(adminChatflow),
+  count: t.Integer({ description: "All chatflows, regardless of limit/offset" }),
+  limit: t.Integer(),
+  offset: t.Integer(),
+});
+
+export const userChatflowList = t.Object({
+  chatflows: t.Array(t.Object({ id: t.String(), name: t.String(), cost: t.Integer() })),
+  count: t.Integer(),
+});
+
+export const syncResult = t.Object({ created: t.Integer(), updated: t.Integer(), total: t.Integer() });
+
+export const grantResult = t.Object({ chatflow_id: t.String(), user_id: t.String(), granted: t.Boolean() });
+
+export const deletedChatflow = t.Object({ id: t.String(), deleted: t.Literal(true) });
+
+// Any non-empty id: Flowise's own ids are UUIDs, a malformed one is simply not found.
+export const chatflowParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200 }) });
+export const grantParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200 }), user_id: t.String({ minLength: 1, maxLength: 200 }) });
+
+export const pageQuery = t.Object({
+  limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200, multipleOf: 1, error: "limit: must be a whole number from 1 to 200" })),
+  offset: t.Optional(t.Numeric({ minimum: 0, multipleOf: 1, error: "offset: must be a whole number, 0 or more" })),
+});
+
+export const chatflowModels = {
+  ChatflowInput: chatflowInput,
+  ChatflowPatch: chatflowPatch,
+  AdminChatflow: adminChatflow,
+  AdminChatflowList: adminChatflowList,
+  UserChatflowList: userChatflowList,
+  ChatflowSyncResult: syncResult,
+  ChatflowGrant: grantResult,
+};

@@ -1,0 +1,124 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { DB } from "../db/client";
+import { chatflowAccess, chatflows, users, type Chatflow } from "../db/schema";
+import { AppError } from "../http/errors";
+import type { UserState } from "../identity/user-cache";
+
+// Who may use a chatflow is decided in one place, src/chat/access.ts (`chatflowForUser`).
+export { chatflowForUser } from "../chat/access";
+
+export interface AdminChatflowView {
+  id: string;
+  name: string;
+  cost: number;
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+  synced_at: string | null;
+  user_count: number;
+}
+
+const userCount = sql<number>`(select count(*)::int from ${chatflowAccess} where ${chatflowAccess.chatflowId} = ${chatflows.id})`;
+
+function view(c: Chatflow, count: number): AdminChatflowView {
+  return {
+    id: c.id,
+    name: c.name,
+    cost: c.cost,
+    enabled: c.enabled,
+    created_at: c.createdAt.toISOString(),
+    updated_at: c.updatedAt.toISOString(),
+    synced_at: c.syncedAt?.toISOString() ?? null,
+    user_count: Number(count),
+  };
+}
+
+async function getView(db: DB, id: string): Promise<AdminChatflowView> {
+  const [row] = await db.select({ c: chatflows, n: userCount }).from(chatflows).where(eq(chatflows.id, id));
+  if (!row) throw new AppError("NOT_FOUND", "Chatflow not found");
+  return view(row.c, row.n);
+}
+
+export async function createChatflow(db: DB, input: { id: string; name: string; cost?: number; enabled?: boolean }): Promise<AdminChatflowView> {
+  const inserted = await db
+    .insert(chatflows)
+    .values({ id: input.id, name: input.name, cost: input.cost ?? 1, enabled: input.enabled ?? true })
+    .onConflictDoNothing()
+    .returning();
+  if (inserted.length === 0) throw new AppError("CONFLICT", "Chatflow already exists");
+  return view(inserted[0]!, 0);
+}
+
+export async function listChatflows(db: DB, page: { limit: number; offset: number }) {
+  const [total] = await db.select({ n: sql<number>`count(*)::int` }).from(chatflows);
+  const rows = await db
+    .select({ c: chatflows, n: userCount })
+    .from(chatflows)
+    .orderBy(asc(chatflows.name), asc(chatflows.id))
+    .limit(page.limit)
+    .offset(page.offset);
+  return { chatflows: rows.map((r) => view(r.c, r.n)), count: Number(total?.n ?? 0), ...page };
+}
+
+export async function updateChatflow(db: DB, id: string, patch: { name?: string; cost?: number; enabled?: boolean }): Promise<AdminChatflowView> {
+  const set: Partial<typeof chatflows.$inferInsert> = {};
+  if (patch.name !== undefined) set.name = patch.name;
+  if (patch.cost !== undefined) set.cost = patch.cost;
+  if (patch.enabled !== undefined) set.enabled = patch.enabled;
+  const updated = await db
+    .update(chatflows)
+    .set({ ...set, updatedAt: sql`now()` })
+    .where(eq(chatflows.id, id))
+    .returning({ id: chatflows.id });
+  if (updated.length === 0) throw new AppError("NOT_FOUND", "Chatflow not found");
+  return getView(db, id);
+}
+
+/** Grants go with the chatflow (ON DELETE CASCADE); sessions and reservations keep its id as history. */
+export async function deleteChatflow(db: DB, id: string): Promise<void> {
+  const deleted = await db.delete(chatflows).where(eq(chatflows.id, id)).returning({ id: chatflows.id });
+  if (deleted.length === 0) throw new AppError("NOT_FOUND", "Chatflow not found");
+}
+
+async function requireChatflowAndUser(db: DB, chatflowId: string, userId: string): Promise<void> {
+  const [flow] = await db.select({ id: chatflows.id }).from(chatflows).where(eq(chatflows.id, chatflowId));
+  if (!flow) throw new AppError("NOT_FOUND", "Chatflow not found");
+  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId));
+  if (!user) throw new AppError("NOT_FOUND", "User not found");
+}
+
+/** Idempotent: `created` tells a new grant from one that already existed. */
+export async function grantAccess(db: DB, chatflowId: string, userId: string): Promise<{ created: boolean }> {
+  await requireChatflowAndUser(db, chatflowId, userId);
+  const inserted = await db
+    .insert(chatflowAccess)
+    .values({ chatflowId, userId })
+    .onConflictDoNothing()
+    .returning({ userId: chatflowAccess.userId });
+  return { created: inserted.length === 1 };
+}
+
+/** Idempotent: withdrawing access that was never granted is not an error. */
+export async function revokeAccess(db: DB, chatflowId: string, userId: string): Promise<{ removed: boolean }> {
+  await requireChatflowAndUser(db, chatflowId, userId);
+  const removed = await db
+    .delete(chatflowAccess)
+    .where(and(eq(chatflowAccess.chatflowId, chatflowId), eq(chatflowAccess.userId, userId)))
+    .returning({ userId: chatflowAccess.userId });
+  return { removed: removed.length === 1 };
+}
+
+/** What the caller may predict with: enabled chatflows, all of them for admins, granted ones otherwise. */
+export async function chatflowsForUser(db: DB, user: Pick<UserState, "id" | "role">) {
+  const cols = { id: chatflows.id, name: chatflows.name, cost: chatflows.cost };
+  const rows =
+    user.role === "admin"
+      ? await db.select(cols).from(chatflows).where(eq(chatflows.enabled, true)).orderBy(asc(chatflows.name), asc(chatflows.id))
+      : await db
+          .select(cols)
+          .from(chatflows)
+          .innerJoin(chatflowAccess, and(eq(chatflowAccess.chatflowId, chatflows.id), eq(chatflowAccess.userId, user.id)))
+          .where(eq(chatflows.enabled, true))
+          .orderBy(asc(chatflows.name), asc(chatflows.id));
+  return { chatflows: rows, count: rows.length };
+}
