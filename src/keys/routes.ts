@@ -1,6 +1,90 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
+import type { AuthOptions } from "../http/auth";
+import { AppError } from "../http/errors";
+import { streamChatRoutes } from "../stream-chat/routes";
+import { mintChatToken } from "./chat-token";
+import { keysModels } from "./model";
+import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey } from "./service";
+
+// Admin key management also takes an admin-level key of an admin user: the contract's level
+// table says `admin` keys include API key management.
+const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
 export function keysRoutes(ctx: AppContext) {
-  return new Elysia().use(ctx.auth);
+  const { db, bus, signer } = ctx;
+  const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
+    .use(ctx.auth)
+    .model(keysModels)
+    .post(
+      "/api-keys",
+      async ({ body, set }) => {
+        const { name, user_id, level, allowed_domains, environment, expires_at } = body;
+        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at });
+        set.status = 201;
+        return createdView(made.row, made.key);
+      },
+      { auth: adminAuth, body: "keys.adminCreate", response: { 201: "keys.created" }, detail: { summary: "Create an API key for a user (admin)" } },
+    )
+    .get("/api-keys", async ({ query }) => (await listKeys(db, query.user_id)).map(listedView), {
+      auth: adminAuth,
+      query: "keys.listQuery",
+      response: "keys.listed",
+      detail: { summary: "List API keys without their secrets (admin)" },
+    })
+    .delete(
+      "/api-keys/:id",
+      async ({ params }) => {
+        await revokeKey(db, bus, params.id);
+        return { message: KEY_MESSAGES.revoked };
+      },
+      { auth: adminAuth, response: "keys.revoked", detail: { summary: "Revoke an API key (admin)" } },
+    )
+    .get("/validate", ({ principal }) => ({ valid: true, level: principal.level!, name: principal.keyName! }), {
+      apiKey: "read",
+      response: "keys.validated",
+      detail: { summary: "Check an API key (X-API-Key)" },
+    });
+
+  const own = new Elysia({ tags: ["api keys"] })
+    .use(ctx.auth)
+    .model(keysModels)
+    .post(
+      "/api-key",
+      async ({ body, principal }) => {
+        const level = body.level ?? "write";
+        if (level === "admin" && principal.user.role !== "admin") throw new AppError("FORBIDDEN", KEY_MESSAGES.levelTooHigh);
+        const made = await createKey(db, {
+          userId: principal.user.id,
+          name: body.name ?? "API key",
+          level,
+          environment: body.environment,
+          allowedDomains: body.allowed_domains,
+          expiresAt: body.expires_at,
+        });
+        return createdView(made.row, made.key);
+      },
+      { access: true, body: "keys.userCreate", response: "keys.created", detail: { summary: "Create an API key for yourself" } },
+    )
+    .get("/api-keys", async ({ principal }) => (await listKeys(db, principal.user.id)).map(listedView), {
+      access: true,
+      response: "keys.listed",
+      detail: { summary: "List your API keys" },
+    })
+    .delete(
+      "/api-key/:key_id",
+      async ({ params, principal }) => {
+        await revokeKey(db, bus, params.key_id, principal.user.id);
+        return { message: KEY_MESSAGES.revoked };
+      },
+      { access: true, response: "keys.revoked", detail: { summary: "Revoke one of your API keys" } },
+    )
+    .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(db, signer, principal, query.brain_id), {
+      apiKey: "write",
+      query: "keys.brainQuery",
+      response: "keys.chatToken",
+      detail: { summary: "A 30-minute chat token for one brain (API key of level write)" },
+    });
+
+  return new Elysia().use(admin).use(own).use(streamChatRoutes(ctx));
 }

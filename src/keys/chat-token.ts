@@ -1,0 +1,33 @@
+import { chatflowForUser } from "../chat/access";
+import type { DB } from "../db/client";
+import type { Principal } from "../http/authenticator";
+import { AppError } from "../http/errors";
+import { newId } from "../ids";
+import type { TokenSigner } from "../tokens/jwt";
+
+/** Thirty minutes, as the brain contract fixes; a chat token cannot be refreshed. */
+export const CHAT_TOKEN_TTL_SEC = 1800;
+
+export const CHAT_TOKEN_MESSAGES = {
+  brainNotFound: "Brain not found",
+  noAccess: "You do not have access to this brain",
+} as const;
+
+/**
+ * A short-lived token of the `chat` kind for one brain. `kid` names the API key that minted it,
+ * so revoking the key also kills its chat tokens (the authenticator checks the bus).
+ */
+export async function mintChatToken(db: DB, signer: TokenSigner, principal: Principal, brainId: string) {
+  const access = await chatflowForUser(db, principal.user, brainId);
+  if (!access.ok) {
+    throw access.code === "NOT_FOUND"
+      ? new AppError("NOT_FOUND", CHAT_TOKEN_MESSAGES.brainNotFound)
+      : new AppError("FORBIDDEN", CHAT_TOKEN_MESSAGES.noAccess);
+  }
+  const token = await signer.sign(
+    "chat",
+    { sub: principal.user.id, email: principal.user.email, brain_id: brainId, jti: newId("ct"), kid: principal.tokenId },
+    CHAT_TOKEN_TTL_SEC,
+  );
+  return { token, expires_in: CHAT_TOKEN_TTL_SEC };
+}

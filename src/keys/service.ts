@@ -1,0 +1,128 @@
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import type { DB } from "../db/client";
+import { apiKeys, users, type ApiKey } from "../db/schema";
+import type { KeyLevel } from "../http/authenticator";
+import { AppError } from "../http/errors";
+import type { RevocationBus } from "../identity/revocations";
+import { newId } from "../ids";
+import { normaliseDomain } from "./domains";
+import { generateKey, type KeyEnvironment } from "./key-format";
+
+export const KEY_MESSAGES = {
+  revoked: "API key successfully revoked",
+  keyNotFound: "API key not found",
+  userNotFound: "User not found",
+  badDomain: "allowed_domains must be a list of host names or *.host patterns",
+  pastExpiry: "expires_at must be in the future",
+  levelTooHigh: "You can create API keys up to level write",
+} as const;
+
+// A revoked key's entry must outlive every cache that may still hold the key (5 min) and every
+// chat token minted with it (30 min); after that the row's revoked_at is the truth.
+const REVOCATION_HORIZON_MS = 60 * 60_000;
+
+export interface NewKeyInput {
+  userId: string;
+  name: string;
+  level: KeyLevel;
+  environment?: KeyEnvironment;
+  allowedDomains?: string[];
+  expiresAt?: string | null;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function createdView(row: ApiKey, key: string) {
+  return {
+    id: row.id,
+    name: row.name,
+    level: row.level,
+    key,
+    created_at: row.createdAt.toISOString(),
+    expires_at: iso(row.expiresAt),
+    allowed_domains: row.allowedDomains,
+  };
+}
+
+export function listedView(row: ApiKey) {
+  return {
+    id: row.id,
+    user_id: row.userId,
+    name: row.name,
+    level: row.level,
+    environment: row.environment,
+    start: row.start,
+    allowed_domains: row.allowedDomains,
+    created_at: row.createdAt.toISOString(),
+    expires_at: iso(row.expiresAt),
+    revoked_at: iso(row.revokedAt),
+    last_used_at: iso(row.lastUsedAt),
+  };
+}
+
+function parseDomains(list: string[] = []): string[] {
+  const out = list.map(normaliseDomain);
+  if (out.some((d) => d === undefined)) throw new AppError("VALIDATION", KEY_MESSAGES.badDomain);
+  return [...new Set(out as string[])];
+}
+
+function parseExpiry(value: string | null | undefined): Date | null {
+  if (value == null) return null;
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) throw new AppError("VALIDATION", "expires_at must be an ISO 8601 date-time");
+  if (at.getTime() <= Date.now()) throw new AppError("VALIDATION", KEY_MESSAGES.pastExpiry);
+  return at;
+}
+
+/** Creates a key; the returned `key` exists nowhere else (only its hash is stored). */
+export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiKey; key: string }> {
+  const allowedDomains = parseDomains(input.allowedDomains);
+  const expiresAt = parseExpiry(input.expiresAt);
+  const [owner] = await db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
+  if (!owner) throw new AppError("NOT_FOUND", KEY_MESSAGES.userNotFound);
+  const environment = input.environment ?? "live";
+  const made = generateKey(environment);
+  const [row] = await db
+    .insert(apiKeys)
+    .values({
+      id: newId("key"),
+      userId: input.userId,
+      name: input.name,
+      level: input.level,
+      environment,
+      keyHash: made.hash,
+      start: made.start,
+      allowedDomains,
+      expiresAt,
+    })
+    .returning();
+  return { row: row!, key: made.key };
+}
+
+export async function listKeys(db: DB, userId?: string): Promise<ApiKey[]> {
+  const q = db.select().from(apiKeys);
+  return (userId ? q.where(eq(apiKeys.userId, userId)) : q).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+}
+
+/**
+ * Marks the key revoked and announces it on the revocation bus in one transaction; the bus
+ * drops it from this instance's cache at once and from the others' via NOTIFY. With `ownerId`
+ * only that user's keys are found (another user's key is "not found", not "forbidden").
+ * Revoking a revoked key answers the same, without a second announcement.
+ */
+export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string): Promise<void> {
+  const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: sql`now()` })
+      .where(and(where, isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id });
+    if (!row) {
+      const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(where);
+      if (!existing) throw new AppError("NOT_FOUND", KEY_MESSAGES.keyNotFound);
+      return;
+    }
+    await bus.publish([{ kind: "api_key", subject: row.id, expiresAt: new Date(Date.now() + REVOCATION_HORIZON_MS) }], tx as unknown as DB);
+  });
+}

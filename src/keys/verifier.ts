@@ -1,0 +1,150 @@
+import { eq, sql } from "drizzle-orm";
+import type { Config } from "../config";
+import type { Worker } from "../context";
+import type { DB } from "../db/client";
+import { apiKeys } from "../db/schema";
+import type { KeyCheck, KeyLevel, KeyVerifier } from "../http/authenticator";
+import type { Logger } from "../http/logger";
+import type { RevocationBus } from "../identity/revocations";
+import { domainAllowed } from "./domains";
+import { hashKey, parseKey } from "./key-format";
+
+interface CachedKey {
+  keyId: string;
+  userId: string;
+  level: KeyLevel;
+  name: string;
+  allowedDomains: string[];
+  expiresAtMs: number | null;
+  revoked: boolean;
+}
+
+interface Entry {
+  key: CachedKey | null;
+  at: number;
+}
+
+const INVALID: KeyCheck = { valid: false, code: "INVALID" };
+
+/**
+ * Steady state is one SHA-256 and one Map lookup per request. The cache is keyed by the key's
+ * exact SHA-256 hex (no truncation, so no key can borrow another's entry). Revocation arrives
+ * via the revocation bus (locally at once, other instances by NOTIFY); expiry is checked on
+ * every hit; positive entries are re-read after `positiveTtlMs` as a backstop.
+ */
+export class ApiKeyVerifier implements KeyVerifier {
+  private readonly cache = new Map<string, Entry>();
+  private readonly hashById = new Map<string, string>();
+  private readonly negatives = new Set<string>();
+  private readonly pendingUse = new Map<string, Date>();
+
+  constructor(
+    private readonly db: DB,
+    private readonly config: Pick<Config, "acceptTestKeys">,
+    private readonly bus: RevocationBus,
+    private readonly opts = { positiveTtlMs: 5 * 60_000, negativeTtlMs: 10_000, maxEntries: 100_000, maxNegatives: 10_000 },
+  ) {
+    bus.onEvent((e) => {
+      if (e.kind === "api_key") this.forget(e.subject);
+    });
+  }
+
+  async verify(raw: string, request: Request): Promise<KeyCheck> {
+    const env = parseKey(raw);
+    if (!env) return INVALID;
+    if (env === "test" && !this.config.acceptTestKeys) return INVALID;
+    const hash = hashKey(raw);
+    const key = await this.lookup(hash);
+    const now = Date.now();
+    if (!key || key.revoked || this.bus.isRevoked("api_key", key.keyId)) return INVALID;
+    if (key.expiresAtMs !== null && key.expiresAtMs <= now) return INVALID;
+    if (!domainAllowed(request, key.allowedDomains)) return { valid: false, code: "FORBIDDEN_DOMAIN" };
+    this.pendingUse.set(key.keyId, new Date(now));
+    return { valid: true, keyId: key.keyId, userId: key.userId, level: key.level, name: key.name };
+  }
+
+  /** Drops a key from this instance's cache (revocation, or any change to its row). */
+  forget(keyId: string): void {
+    const hash = this.hashById.get(keyId);
+    if (hash) this.cache.delete(hash);
+    this.hashById.delete(keyId);
+    this.pendingUse.delete(keyId);
+  }
+
+  private async lookup(hash: string): Promise<CachedKey | null> {
+    const hit = this.cache.get(hash);
+    const now = Date.now();
+    if (hit) {
+      const ttl = hit.key ? this.opts.positiveTtlMs : this.opts.negativeTtlMs;
+      if (now - hit.at < ttl) return hit.key;
+      this.cache.delete(hash);
+      this.negatives.delete(hash);
+    }
+    const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash));
+    const key: CachedKey | null = row
+      ? {
+          keyId: row.id,
+          userId: row.userId,
+          level: row.level,
+          name: row.name,
+          allowedDomains: row.allowedDomains,
+          expiresAtMs: row.expiresAt?.getTime() ?? null,
+          revoked: row.revokedAt !== null,
+        }
+      : null;
+    this.remember(hash, key, now);
+    return key;
+  }
+
+  private remember(hash: string, key: CachedKey | null, at: number): void {
+    if (key) {
+      if (this.cache.size >= this.opts.maxEntries) this.clear();
+      this.hashById.set(key.keyId, hash);
+    } else {
+      // Unknown keys are cached briefly so a flood of one bad key costs one query, and in a
+      // bounded set so a flood of distinct bad keys cannot grow memory.
+      if (this.negatives.size >= this.opts.maxNegatives) {
+        for (const h of this.negatives) this.cache.delete(h);
+        this.negatives.clear();
+      }
+      this.negatives.add(hash);
+    }
+    this.cache.set(hash, { key, at });
+  }
+
+  private clear(): void {
+    this.cache.clear();
+    this.hashById.clear();
+    this.negatives.clear();
+  }
+
+  /** Writes the last-use times gathered since the previous flush in one UPDATE. */
+  async flushLastUsed(): Promise<number> {
+    if (this.pendingUse.size === 0) return 0;
+    const batch = [...this.pendingUse.entries()];
+    this.pendingUse.clear();
+    const values = sql.join(
+      batch.map(([id, at]) => sql`(${id}, ${at.toISOString()}::timestamptz)`),
+      sql`, `,
+    );
+    await this.db.execute(sql`
+      update ${apiKeys} set last_used_at = greatest(${apiKeys.lastUsedAt}, v.at)
+      from (values ${values}) as v(id, at) where ${apiKeys.id} = v.id`);
+    return batch.length;
+  }
+
+  /** The batched last_used_at writer: every `intervalMs`, and once more on stop. */
+  startLastUsedWriter(log: Logger, intervalMs = 5000): Worker {
+    const flush = () =>
+      this.flushLastUsed().catch((err) => log.warn("api key last_used_at flush failed", { error: String(err?.message ?? err) }));
+    const timer = setInterval(flush, intervalMs);
+    timer.unref?.();
+    return {
+      name: "api-key-last-used",
+      stop: async () => {
+        clearInterval(timer);
+        await flush();
+      },
+    };
+  }
+}
