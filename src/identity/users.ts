@@ -1,10 +1,11 @@
-import { count, sql } from "drizzle-orm";
+import { asc, count, desc, eq, or, sql } from "drizzle-orm";
 import type { AppContext } from "../context";
 import type { DB } from "../db/client";
 import { users, type User } from "../db/schema";
 import { AppError } from "../http/errors";
 import { newId } from "../ids";
 import { hashPassword, passwordProblem } from "./passwords";
+import type { UserState } from "./user-cache";
 
 export interface NewUserInput {
   email: string;
@@ -15,7 +16,7 @@ export interface NewUserInput {
   externalId?: string | null;
 }
 
-const isUniqueViolation = (e: unknown) => {
+export const isUniqueViolation = (e: unknown) => {
   const err = e as { code?: string; cause?: { code?: string } };
   return err?.code === "23505" || err?.cause?.code === "23505";
 };
@@ -63,3 +64,57 @@ export async function ensureBootstrapAdmin(ctx: AppContext): Promise<{ email: st
 }
 
 export const lowerEmail = (email: string) => sql`lower(${email})`;
+
+/** The user object of login responses and /api/auth/me. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+  role: "user" | "admin";
+  username: string | null;
+  customer_id: number;
+  created_at: string;
+}
+
+export function publicUser(u: User | UserState): PublicUser {
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    role: u.role,
+    username: u.username,
+    customer_id: u.customerId,
+    created_at: u.createdAt.toISOString(),
+  };
+}
+
+/** The admin view adds the account state. */
+export function adminUser(u: User) {
+  return { ...publicUser(u), disabled: u.disabledAt !== null, disabled_at: u.disabledAt?.toISOString() ?? null };
+}
+
+/** Email or username, case-insensitive; an email match wins over a username match. */
+export async function findUserForLogin(db: DB, login: string): Promise<User | undefined> {
+  const value = login.trim();
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(or(eq(sql`lower(${users.email})`, lowerEmail(value)), eq(sql`lower(${users.username})`, lowerEmail(value))))
+    .orderBy(desc(eq(sql`lower(${users.email})`, lowerEmail(value))))
+    .limit(1);
+  return row;
+}
+
+export async function findUserById(db: DB, id: string): Promise<User | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  return row;
+}
+
+export async function findUserByEmail(db: DB, email: string): Promise<User | undefined> {
+  const [row] = await db.select().from(users).where(eq(sql`lower(${users.email})`, lowerEmail(email)));
+  return row;
+}
+
+export function listUsers(db: DB, limit = 1000, offset = 0): Promise<User[]> {
+  return db.select().from(users).orderBy(asc(users.createdAt), asc(users.id)).limit(limit).offset(offset);
+}

@@ -1,0 +1,28 @@
+import { t } from "elysia";
+
+// Fields are checked by the service so that authentication is answered before validation.
+export const issueRequest = t.Optional(
+  t.Object({
+    userId: t.Optional(t.Unknown({ description: "The id of the user the token authenticates" })),
+    expiration: t.Optional(t.Unknown({ description: "ISO-8601 expiry in the future, or null for a token that never expires" })),
+  }),
+);
+
+export const issueResponse = t.Object({ success: t.Literal(true), token: t.String(), name: t.String() });
+
+export const apiTokenView = t.Object({
+  id: t.String(),
+  userId: t.String(),
+  name: t.String(),
+  createdBy: t.String(),
+  createdAt: t.String(),
+  expiresAt: t.Union([t.String(), t.Null()]),
+  revokedAt: t.Union([t.String(), t.Null()]),
+  lastUsedAt: t.Union([t.String(), t.Null()]),
+  active: t.Boolean(),
+});
+
+export const listQuery = t.Object({ userId: t.Optional(t.String({ maxLength: 100 })) });
+export const listResponse = t.Object({ success: t.Literal(true), tokens: t.Array(apiTokenView), count: t.Integer() });
+export const tokenIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
+export const revokeResponse = t.Object({ success: t.Literal(true), message: t.String() });

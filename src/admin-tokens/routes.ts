@@ -1,0 +1,32 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+import { issueRequest, issueResponse, listQuery, listResponse, revokeResponse, tokenIdParams } from "./model";
+import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
+
+/** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
+export function adminTokensRoutes(ctx: AppContext) {
+  return new Elysia({ prefix: "/api/admin/tokens", tags: ["admin-tokens"] })
+    .use(ctx.auth)
+    .post("/", ({ body, principal }) => issueApiToken(ctx, principal.user, body), {
+      admin: true,
+      body: issueRequest,
+      response: issueResponse,
+      detail: { summary: "Issue an API token for a user (admin)" },
+    })
+    .get(
+      "/",
+      async ({ query }) => {
+        const tokens = await listApiTokens(ctx, query.userId);
+        return { success: true as const, tokens, count: tokens.length };
+      },
+      { admin: true, query: listQuery, response: listResponse, detail: { summary: "List API tokens, never the tokens themselves (admin)" } },
+    )
+    .delete(
+      "/:id",
+      async ({ params, principal }) => {
+        await revokeApiToken(ctx, principal.user, params.id);
+        return { success: true as const, message: "Token revoked" };
+      },
+      { admin: true, params: tokenIdParams, response: revokeResponse, detail: { summary: "Revoke an API token at once (admin)" } },
+    );
+}

@@ -1,0 +1,96 @@
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import type { AppContext } from "../context";
+import { apiTokens, type ApiToken } from "../db/schema";
+import { AppError } from "../http/errors";
+import { newId } from "../ids";
+import { identityMetrics } from "../identity/metrics";
+import { apiTokenRevoked } from "../identity/session-ends";
+import type { UserState } from "../identity/user-cache";
+import { findUserById } from "../identity/users";
+
+type Ctx = Pick<AppContext, "db" | "signer" | "bus" | "metrics" | "log">;
+
+// ISO-8601 date, or date-time with an explicit zone (a zoneless time would depend on the host).
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+
+/** The body is checked here rather than by a schema so a caller without a token gets 401 first. */
+function parseRequest(body: unknown): { userId: string; expiresAt: Date | null } {
+  const b = (body && typeof body === "object" && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const userId = b.userId;
+  if (userId === undefined || userId === null || userId === "") throw new AppError("BAD_REQUEST", "User ID is required");
+  if (typeof userId !== "string" || userId.length > 100) throw new AppError("BAD_REQUEST", "User ID must be a string");
+  const expiration = b.expiration;
+  if (expiration === undefined || expiration === null) return { userId, expiresAt: null };
+  const at = typeof expiration === "string" && ISO_8601.test(expiration) ? new Date(expiration) : undefined;
+  if (!at || Number.isNaN(at.getTime())) throw new AppError("BAD_REQUEST", "Expiration must be an ISO-8601 date or null");
+  if (at.getTime() <= Date.now()) throw new AppError("BAD_REQUEST", "Expiration must be in the future");
+  return { userId, expiresAt: at };
+}
+
+export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown): Promise<{ success: true; token: string; name: string }> {
+  const { userId, expiresAt } = parseRequest(body);
+  const user = await findUserById(ctx.db, userId);
+  if (!user) throw new AppError("NOT_FOUND", "User not found");
+  if (user.disabledAt) throw new AppError("BAD_REQUEST", "User is disabled");
+  const id = newId("tok");
+  const name = user.name || user.email;
+  const nowSec = Math.floor(Date.now() / 1000);
+  const ttl = expiresAt ? Math.max(1, Math.floor(expiresAt.getTime() / 1000) - nowSec) : null;
+  await ctx.db.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
+  const token = await ctx.signer.sign("api", { sub: user.id, jti: id, name }, ttl);
+  identityMetrics(ctx.metrics).tokensIssued.inc({ kind: "api" });
+  ctx.log.info("api token issued", { token_id: id, user_id: user.id, by: admin.id });
+  return { success: true, token, name };
+}
+
+export interface ApiTokenView {
+  id: string;
+  userId: string;
+  name: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  active: boolean;
+}
+
+function view(r: ApiToken): ApiTokenView {
+  const expired = r.expiresAt !== null && r.expiresAt.getTime() <= Date.now();
+  return {
+    id: r.id,
+    userId: r.userId,
+    name: r.name,
+    createdBy: r.createdBy,
+    createdAt: r.createdAt.toISOString(),
+    expiresAt: r.expiresAt?.toISOString() ?? null,
+    revokedAt: r.revokedAt?.toISOString() ?? null,
+    lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+    active: r.revokedAt === null && !expired,
+  };
+}
+
+export async function listApiTokens(ctx: Pick<AppContext, "db">, userId?: string): Promise<ApiTokenView[]> {
+  const rows = await ctx.db
+    .select()
+    .from(apiTokens)
+    .where(userId ? eq(apiTokens.userId, userId) : undefined)
+    .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
+    .limit(1000);
+  return rows.map(view);
+}
+
+/** Takes effect at once here and, through the revocation bus, on every other instance. */
+export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const [row] = await tx.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.id, id));
+    if (!row) throw new AppError("NOT_FOUND", "Token not found");
+    const changed = await tx
+      .update(apiTokens)
+      .set({ revokedAt: sql`now()` })
+      .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
+      .returning({ id: apiTokens.id });
+    if (changed.length > 0) await ctx.bus.publish([apiTokenRevoked(id)], tx);
+  });
+  ctx.log.info("api token revoked", { token_id: id, by: admin.id });
+}

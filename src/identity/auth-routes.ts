@@ -1,0 +1,58 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+import { passwordLogin } from "./login";
+import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, patchUserRequest, tokenResponse, userIdParams, usersResponse } from "./model";
+import { clientAddress } from "./throttle";
+import { updateUser } from "./user-admin";
+import { adminUser, createUser, listUsers, publicUser } from "./users";
+
+/** `/api/auth` token and user management (api-keys-and-users.md). */
+export function authRoutes(ctx: AppContext) {
+  return new Elysia({ prefix: "/api/auth", tags: ["identity"] })
+    .use(ctx.auth)
+    .post(
+      "/token",
+      async ({ body, request, server }) => {
+        const { user, session } = await passwordLogin(ctx, {
+          username: body.username,
+          password: body.password,
+          address: clientAddress(ctx.config, server, request),
+          userAgent: request.headers.get("user-agent"),
+        });
+        return {
+          access_token: session.accessToken,
+          token_type: "bearer" as const,
+          user_id: user.id,
+          email: user.email,
+          name: user.name,
+          role: user.role,
+          refresh_token: session.refreshToken,
+          expires_in: session.accessExpiresIn,
+        };
+      },
+      { body: authRequest, response: tokenResponse, detail: { summary: "Log in (form-urlencoded or JSON username and password)" } },
+    )
+    .post(
+      "/users",
+      async ({ body, set }) => {
+        const u = await createUser(ctx.db, body);
+        set.status = 201;
+        return { id: u.id, email: u.email, name: u.name, created_at: u.createdAt.toISOString(), role: u.role, username: u.username, customer_id: u.customerId };
+      },
+      { admin: true, body: createUserRequest, response: { 201: createdUser }, detail: { summary: "Create a user (admin)" } },
+    )
+    .get("/users", async () => {
+      const rows = await listUsers(ctx.db);
+      return { users: rows.map(adminUser), count: rows.length };
+    }, { admin: true, response: usersResponse, detail: { summary: "List users (admin)" } })
+    .patch(
+      "/users/:id",
+      async ({ params, body, principal }) => adminUser(await updateUser(ctx, principal.user, params.id, body)),
+      { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role or password, or disable (admin)" } },
+    )
+    .get("/me", ({ principal }) => publicUser(principal.user), {
+      access: true,
+      response: loginUser,
+      detail: { summary: "The caller's user, from the access token" },
+    });
+}

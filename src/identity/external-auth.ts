@@ -1,0 +1,121 @@
+import { eq, sql } from "drizzle-orm";
+import type { AppContext } from "../context";
+import { users, type User } from "../db/schema";
+import { AppError } from "../http/errors";
+import { assertLoginPassword, assertNotThrottled, completeLogin, failLogin, passwordLogin, type LoginInput, type LoginOutcome } from "./login";
+import { userChanged } from "./session-ends";
+import { throttleKeys } from "./throttle";
+import { createUser, findUserByEmail, isUniqueViolation } from "./users";
+
+type Ctx = Pick<AppContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
+
+const TIMEOUT_MS = 5000;
+const UNAVAILABLE = "Authentication service unavailable";
+
+interface ExternalUser {
+  externalId: string | null;
+  email: string;
+  name: string | null;
+  role: "user" | "admin" | null;
+}
+
+/** Reads the service's user: either the body itself or its `user` member. */
+function parseExternalUser(body: unknown, login: string): ExternalUser | undefined {
+  const obj = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
+  const u = (obj.user && typeof obj.user === "object" ? obj.user : obj) as Record<string, unknown>;
+  const rawId = u.id ?? u._id ?? u.user_id;
+  const externalId = typeof rawId === "string" || typeof rawId === "number" ? String(rawId).slice(0, 200) : null;
+  const email = typeof u.email === "string" && u.email.includes("@") ? u.email.trim() : login.includes("@") ? login.trim() : undefined;
+  if (!email || email.length > 320) return undefined;
+  const name = typeof u.name === "string" ? u.name.slice(0, 200) : null;
+  const role = u.role === "admin" || u.role === "user" ? u.role : null;
+  return { externalId, email, name, role };
+}
+
+async function callService(url: string, username: string, password: string): Promise<{ status: number; body?: unknown }> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ username, password }),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+      redirect: "manual",
+    });
+  } catch {
+    throw new AppError("UNAVAILABLE", UNAVAILABLE);
+  }
+  if (res.status < 200 || res.status >= 300) {
+    await res.body?.cancel().catch(() => {});
+    return { status: res.status };
+  }
+  try {
+    return { status: res.status, body: await res.json() };
+  } catch {
+    throw new AppError("UNAVAILABLE", UNAVAILABLE);
+  }
+}
+
+/** Finds the local user by external id, else by email, and brings name/role/email up to date. */
+async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const byId = ext.externalId ? (await ctx.db.select().from(users).where(eq(users.externalId, ext.externalId)))[0] : undefined;
+    const existing = byId ?? (await findUserByEmail(ctx.db, ext.email));
+    if (existing && ext.externalId && existing.externalId && existing.externalId !== ext.externalId) {
+      throw new AppError("CONFLICT", "This email belongs to another account");
+    }
+    if (!existing) {
+      try {
+        return await createUser(ctx.db, { email: ext.email, name: ext.name ?? "", role: ext.role ?? "user", externalId: ext.externalId });
+      } catch (e) {
+        if (e instanceof AppError && e.code === "CONFLICT") continue; // a concurrent first login created it
+        throw e;
+      }
+    }
+    const role = ext.role ?? existing.role;
+    const patch = { email: ext.email, name: ext.name ?? existing.name, role, externalId: ext.externalId ?? existing.externalId };
+    const unchanged = patch.email === existing.email && patch.name === existing.name && role === existing.role && patch.externalId === existing.externalId;
+    if (unchanged) return existing;
+    try {
+      const updated = await ctx.db.transaction(async (tx) => {
+        const [row] = await tx.update(users).set({ ...patch, updatedAt: sql`now()` }).where(eq(users.id, existing.id)).returning();
+        if (role !== existing.role) await ctx.bus.publish([userChanged(existing.id)], tx);
+        return row!;
+      });
+      ctx.users.invalidate(existing.id);
+      return updated;
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new AppError("CONFLICT", "This email belongs to another account");
+      throw e;
+    }
+  }
+  throw new AppError("CONFLICT", "This email belongs to another account");
+}
+
+/**
+ * Credentials checked by the external authentication service (AUTH_SERVICE_URL): its 2xx user is
+ * mirrored locally and gets a local session; its 401/403 is a failed login; no answer, a timeout
+ * or a 5xx is a 503 (and is not counted against the caller).
+ */
+export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): Promise<LoginOutcome> {
+  assertLoginPassword(input.password);
+  const keys = throttleKeys(input.username, input.address);
+  await assertNotThrottled(ctx, keys);
+  const res = await callService(url, input.username, input.password);
+  if (res.status >= 500 || res.status === 429 || res.status === 408) throw new AppError("UNAVAILABLE", UNAVAILABLE);
+  if (res.status >= 300) return failLogin(ctx, keys);
+  const ext = parseExternalUser(res.body, input.username);
+  if (!ext) {
+    ctx.log.warn("authentication service returned a user without an email");
+    throw new AppError("UNAVAILABLE", UNAVAILABLE);
+  }
+  const user = await upsertExternalUser(ctx, ext);
+  if (user.disabledAt) return failLogin(ctx, keys);
+  return completeLogin(ctx, user, keys, input.userAgent);
+}
+
+/** The chat login: the external service when AUTH_SERVICE_URL is set, else the local password. */
+export function chatLogin(ctx: Ctx, input: LoginInput): Promise<LoginOutcome> {
+  const url = ctx.config.authServiceUrl;
+  return url ? externalLogin(ctx, url, input) : passwordLogin(ctx, input);
+}

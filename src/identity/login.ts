@@ -1,0 +1,74 @@
+import type { AppContext } from "../context";
+import type { User } from "../db/schema";
+import { AppError } from "../http/errors";
+import { identityMetrics } from "./metrics";
+import { dummyPasswordHash, PASSWORD_MAX, verifyPassword } from "./passwords";
+import { issueSession, type IssuedSession } from "./sessions";
+import { clearFailures, recordFailure, throttledFor, throttleKeys, type ThrottleKeys } from "./throttle";
+import { toUserState } from "./user-cache";
+import { findUserForLogin } from "./users";
+
+export const BAD_LOGIN = "Incorrect username or password";
+
+type Ctx = Pick<AppContext, "db" | "config" | "signer" | "metrics" | "log">;
+
+export interface LoginInput {
+  username: string;
+  password: string;
+  address: string;
+  userAgent?: string | null;
+}
+
+export interface LoginOutcome {
+  user: User;
+  session: IssuedSession;
+}
+
+/** Checked before any hashing: an oversized password must not buy a caller argon2 work. */
+export function assertLoginPassword(password: string): void {
+  if (password.length > PASSWORD_MAX) throw new AppError("VALIDATION", `Password must be at most ${PASSWORD_MAX} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(password)) throw new AppError("VALIDATION", "Password must not contain control characters");
+}
+
+/** Refuses with 429 when the account or the address is past the limit; run before verifying. */
+export async function assertNotThrottled(ctx: Ctx, keys: ThrottleKeys): Promise<void> {
+  const wait = await throttledFor(ctx.db, keys, ctx.config.loginMaxFailures, ctx.config.loginWindowSec);
+  if (wait > 0) {
+    identityMetrics(ctx.metrics).logins.inc({ result: "throttled" });
+    throw new AppError("RATE_LIMITED", "Too many failed login attempts. Try again later.", { "Retry-After": String(wait) });
+  }
+}
+
+export async function failLogin(ctx: Ctx, keys: ThrottleKeys): Promise<never> {
+  await recordFailure(ctx.db, keys, ctx.config.loginWindowSec);
+  identityMetrics(ctx.metrics).logins.inc({ result: "failed" });
+  throw new AppError("UNAUTHENTICATED", BAD_LOGIN);
+}
+
+/** A verified user gets a new session; the account's failure counter starts over. */
+export async function completeLogin(ctx: Ctx, user: User, keys: ThrottleKeys, userAgent?: string | null): Promise<LoginOutcome> {
+  await clearFailures(ctx.db, keys.account);
+  const session = await issueSession(ctx, toUserState(user), userAgent);
+  const m = identityMetrics(ctx.metrics);
+  m.logins.inc({ result: "ok" });
+  m.tokensIssued.inc({ kind: "access" });
+  m.tokensIssued.inc({ kind: "refresh" });
+  return { user, session };
+}
+
+/**
+ * Username-or-email and password against the local argon2id hash. An unknown user, a user
+ * without a local password and a disabled user cost one argon2id verification like a wrong
+ * password does, and all get the same 401.
+ */
+export async function passwordLogin(ctx: Ctx, input: LoginInput): Promise<LoginOutcome> {
+  assertLoginPassword(input.password);
+  const user = await findUserForLogin(ctx.db, input.username);
+  const keys = throttleKeys(user?.email ?? input.username, input.address);
+  await assertNotThrottled(ctx, keys);
+  const hash = user?.passwordHash ?? (await dummyPasswordHash());
+  const ok = await verifyPassword(input.password, hash);
+  if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx, keys);
+  return completeLogin(ctx, user, keys, input.userAgent);
+}

@@ -1,0 +1,116 @@
+import { t } from "elysia";
+
+export const loginUser = t.Object({
+  id: t.String(),
+  email: t.String(),
+  name: t.String(),
+  role: t.Union([t.Literal("user"), t.Literal("admin")]),
+  username: t.Union([t.String(), t.Null()]),
+  customer_id: t.Number(),
+  created_at: t.String({ format: "date-time" }),
+});
+
+export const adminUserView = t.Composite([
+  loginUser,
+  t.Object({ disabled: t.Boolean(), disabled_at: t.Union([t.String({ format: "date-time" }), t.Null()]) }),
+]);
+
+// Lengths here only bound the input; the password rules (8..1024, no control characters) are
+// checked by the service before any hashing so their message is exact.
+export const authRequest = t.Object({
+  username: t.String({ minLength: 1, maxLength: 320, error: "username: required, at most 320 characters" }),
+  password: t.String({ error: "password: required" }),
+});
+
+export const authResponse = t.Object({
+  access_token: t.String(),
+  refresh_token: t.String(),
+  token_type: t.Literal("bearer"),
+  expires_in: t.Number(),
+  user: loginUser,
+  message: t.String(),
+});
+
+export const refreshRequest = t.Object({
+  refresh_token: t.String({ minLength: 1, maxLength: 4096, error: "refresh_token: required" }),
+});
+
+export const refreshResponse = t.Object({
+  access_token: t.String(),
+  refresh_token: t.String(),
+  token_type: t.Literal("bearer"),
+  expires_in: t.Number(),
+});
+
+export const revokeRequest = t.Optional(
+  t.Object({
+    token_id: t.Optional(t.String({ minLength: 1, maxLength: 100, error: "token_id: must be a token id" })),
+    all_tokens: t.Optional(t.Boolean({ error: "all_tokens: must be true or false" })),
+  }),
+);
+
+export const revokeResponse = t.Object({ message: t.String(), revoked_count: t.Integer() });
+
+export const refreshTokenInfo = t.Object({
+  id: t.String(),
+  session_id: t.String(),
+  created_at: t.String(),
+  expires_at: t.String(),
+  used_at: t.Union([t.String(), t.Null()]),
+  revoked_at: t.Union([t.String(), t.Null()]),
+  active: t.Boolean(),
+});
+
+export const tokensResponse = t.Object({ tokens: t.Array(refreshTokenInfo), count: t.Integer() });
+
+export const tokenResponse = t.Object({
+  access_token: t.String(),
+  token_type: t.Literal("bearer"),
+  user_id: t.String(),
+  email: t.String(),
+  name: t.String(),
+  role: t.String(),
+  refresh_token: t.String(),
+  expires_in: t.Number(),
+});
+
+const role = t.Union([t.Literal("user"), t.Literal("admin")], { error: "role: must be user or admin" });
+const name = t.String({ maxLength: 200, error: "name: at most 200 characters" });
+
+export const createUserRequest = t.Object({
+  email: t.String({ format: "email", maxLength: 320, error: "email: must be an email address" }),
+  name: t.Optional(name),
+  password: t.String({ error: "password: required" }),
+  role: t.Optional(role),
+  username: t.Optional(t.String({ pattern: "^[A-Za-z0-9._-]{1,64}$", error: "username: 1 to 64 of letters, digits, . _ -" })),
+});
+
+export const createdUser = t.Object({
+  id: t.String(),
+  email: t.String(),
+  name: t.String(),
+  created_at: t.String(),
+  role: t.String(),
+  username: t.Union([t.String(), t.Null()]),
+  customer_id: t.Number(),
+});
+
+export const patchUserRequest = t.Object({
+  name: t.Optional(name),
+  role: t.Optional(role),
+  password: t.Optional(t.String({ error: "password: must be a string" })),
+  disabled: t.Optional(t.Boolean({ error: "disabled: must be true or false" })),
+});
+
+export const usersResponse = t.Object({ users: t.Array(adminUserView), count: t.Integer() });
+
+export const userIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
+
+export const identityModels = {
+  AuthRequest: authRequest,
+  AuthResponse: authResponse,
+  RefreshTokenRequest: refreshRequest,
+  RefreshTokenResponse: refreshResponse,
+  RevokeTokenResponse: revokeResponse,
+  LoginUser: loginUser,
+};

@@ -1,0 +1,76 @@
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import type { AppContext } from "../context";
+import { refreshTokens } from "../db/schema";
+import { AppError, MESSAGES } from "../http/errors";
+import { sha256Hex } from "../ids";
+import { identityMetrics } from "./metrics";
+import { endSession } from "./session-ends";
+import { issueAccessToken, mintRefreshToken } from "./sessions";
+
+type Ctx = Pick<AppContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
+
+const refused = () => new AppError("UNAUTHENTICATED", MESSAGES.invalidJwt);
+
+export interface Rotated {
+  accessToken: string;
+  refreshToken: string;
+}
+
+/**
+ * Rotation: one conditional UPDATE claims the presented token (unused, unrevoked, unexpired,
+ * matching hash) and the winner mints the family's next token in the same transaction. Anyone
+ * else presenting a token that was already rotated is treated as a thief holding a copy: the
+ * whole family is revoked, including the winner's new tokens.
+ */
+export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: string | null): Promise<Rotated> {
+  const v = await ctx.signer.verify("refresh", token, ["sub", "sid", "jti"]);
+  if (!v.valid) throw refused();
+  const { sub, sid, jti } = v.claims as { sub: string; sid: string; jti: string };
+  const user = await ctx.users.get(sub);
+  if (!user || user.disabled) throw refused();
+  const hash = sha256Hex(token);
+  const next = await ctx.db.transaction(async (tx) => {
+    const [claimed] = await tx
+      .update(refreshTokens)
+      .set({ usedAt: sql`now()` })
+      .where(
+        and(
+          eq(refreshTokens.id, jti),
+          eq(refreshTokens.tokenHash, hash),
+          eq(refreshTokens.userId, sub),
+          eq(refreshTokens.familyId, sid),
+          isNull(refreshTokens.usedAt),
+          isNull(refreshTokens.revokedAt),
+          gt(refreshTokens.expiresAt, sql`now()`),
+        ),
+      )
+      .returning();
+    if (!claimed) return undefined;
+    return mintRefreshToken(ctx, tx, {
+      userId: sub,
+      familyId: claimed.familyId,
+      parentId: claimed.id,
+      expiresAt: claimed.expiresAt,
+      userAgent: userAgent ?? claimed.userAgent,
+    });
+  });
+  if (!next) {
+    await detectReuse(ctx, jti, hash);
+    throw refused();
+  }
+  const accessToken = await issueAccessToken(ctx, user, sid);
+  const m = identityMetrics(ctx.metrics);
+  m.tokensIssued.inc({ kind: "access" });
+  m.tokensIssued.inc({ kind: "refresh" });
+  return { accessToken, refreshToken: next.token };
+}
+
+async function detectReuse(ctx: Ctx, id: string, hash: string): Promise<void> {
+  const [row] = await ctx.db
+    .select()
+    .from(refreshTokens)
+    .where(and(eq(refreshTokens.id, id), eq(refreshTokens.tokenHash, hash)));
+  if (!row || row.usedAt === null) return; // unknown, revoked or expired: a plain refusal
+  await ctx.db.transaction((tx) => endSession(ctx, tx, row.userId, row.familyId, "reuse"));
+  ctx.log.warn("refresh token reuse: session revoked", { user_id: row.userId, session_id: row.familyId });
+}

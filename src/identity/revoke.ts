@@ -1,0 +1,80 @@
+import { and, desc, eq, gt, sql } from "drizzle-orm";
+import type { AppContext } from "../context";
+import { refreshTokens } from "../db/schema";
+import type { Principal } from "../http/authenticator";
+import { AppError } from "../http/errors";
+import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
+
+type Ctx = Pick<AppContext, "db" | "config" | "bus" | "users">;
+
+export interface RevokeRequest {
+  token_id?: string;
+  all_tokens?: boolean;
+}
+
+/**
+ * `token_id`: that refresh token (the caller's own), and its session's access tokens if it was
+ * the session's live one. `all_tokens`: everything the user is signed in with (API tokens issued
+ * by an admin excepted). Neither: the current session and the access token presented.
+ */
+export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined): Promise<number> {
+  const userId = principal.user.id;
+  if (req?.token_id !== undefined && req.all_tokens) throw new AppError("BAD_REQUEST", "Give either token_id or all_tokens, not both");
+  if (req?.token_id !== undefined) return revokeOne(ctx, userId, req.token_id);
+  if (req?.all_tokens) {
+    const n = await ctx.db.transaction((tx) => endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: false }));
+    ctx.users.invalidate(userId);
+    return n;
+  }
+  const sessionId = principal.sessionId!;
+  return ctx.db.transaction(async (tx) => {
+    await ctx.bus.publish([{ kind: "access", subject: principal.tokenId, expiresAt: accessRevocationExpiry(ctx) }], tx);
+    return endSession(ctx, tx, userId, sessionId, "logout");
+  });
+}
+
+async function revokeOne(ctx: Ctx, userId: string, tokenId: string): Promise<number> {
+  return ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(refreshTokens)
+      .where(and(eq(refreshTokens.id, tokenId), eq(refreshTokens.userId, userId)))
+      .for("update");
+    // Someone else's token id answers exactly like an unknown one.
+    if (!row) throw new AppError("NOT_FOUND", "Token not found");
+    if (row.revokedAt) return 0;
+    const live = row.usedAt === null && row.expiresAt.getTime() > Date.now();
+    if (live) return endSession(ctx, tx, userId, row.familyId, "revoked");
+    await tx.update(refreshTokens).set({ revokedAt: sql`now()`, revokedReason: "revoked" }).where(eq(refreshTokens.id, row.id));
+    return 1;
+  });
+}
+
+export interface RefreshTokenInfo {
+  id: string;
+  session_id: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+  active: boolean;
+}
+
+/** The caller's unexpired refresh tokens, newest first; the token values are never stored. */
+export async function listRefreshTokens(ctx: Pick<AppContext, "db">, userId: string): Promise<RefreshTokenInfo[]> {
+  const rows = await ctx.db
+    .select()
+    .from(refreshTokens)
+    .where(and(eq(refreshTokens.userId, userId), gt(refreshTokens.expiresAt, sql`now()`)))
+    .orderBy(desc(refreshTokens.createdAt), desc(refreshTokens.id))
+    .limit(200);
+  return rows.map((r) => ({
+    id: r.id,
+    session_id: r.familyId,
+    created_at: r.createdAt.toISOString(),
+    expires_at: r.expiresAt.toISOString(),
+    used_at: r.usedAt?.toISOString() ?? null,
+    revoked_at: r.revokedAt?.toISOString() ?? null,
+    active: r.usedAt === null && r.revokedAt === null,
+  }));
+}

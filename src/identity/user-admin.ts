@@ -1,0 +1,60 @@
+import { eq, sql } from "drizzle-orm";
+import type { AppContext } from "../context";
+import { users, type User } from "../db/schema";
+import type { UserState } from "./user-cache";
+import { AppError } from "../http/errors";
+import { hashPassword, passwordProblem } from "./passwords";
+import { endAllSessions, userChanged } from "./session-ends";
+import { findUserById } from "./users";
+
+type Ctx = Pick<AppContext, "db" | "config" | "bus" | "users" | "log">;
+
+export interface UserPatch {
+  name?: string;
+  role?: "user" | "admin";
+  password?: string;
+  disabled?: boolean;
+}
+
+/**
+ * Changes a user. A new password or disabling ends every session, refresh token and API token
+ * of the user in the same transaction; a role change is announced so every instance re-reads it.
+ */
+export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: UserPatch): Promise<User> {
+  if (patch.password !== undefined) {
+    const problem = passwordProblem(patch.password);
+    if (problem) throw new AppError("VALIDATION", problem);
+  }
+  const existing = await findUserById(ctx.db, id);
+  if (!existing) throw new AppError("NOT_FOUND", "User not found");
+  // An admin locking themselves out would leave no one to undo it.
+  if (id === actor.id && (patch.disabled === true || patch.role === "user")) {
+    throw new AppError("BAD_REQUEST", "You cannot disable or demote your own account");
+  }
+  const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
+  const disable = patch.disabled === true && existing.disabledAt === null;
+  const set: Partial<typeof users.$inferInsert> = {};
+  if (patch.name !== undefined) set.name = patch.name;
+  if (patch.role !== undefined) set.role = patch.role;
+  if (passwordHash !== undefined) set.passwordHash = passwordHash;
+  if (patch.disabled === true && existing.disabledAt === null) set.disabledAt = new Date();
+  if (patch.disabled === false) set.disabledAt = null;
+  const stateChanged = set.role !== undefined || set.disabledAt !== undefined || passwordHash !== undefined;
+  const updated = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(users)
+      .set({ ...set, updatedAt: sql`now()` })
+      .where(eq(users.id, id))
+      .returning();
+    if (disable || passwordHash !== undefined) {
+      await endAllSessions(ctx, tx, id, { reason: disable ? "disabled" : "password_changed", apiTokens: true });
+      return (await findUserById(tx, id))!;
+    }
+    if (stateChanged) await ctx.bus.publish([userChanged(id)], tx);
+    return row!;
+  });
+  // Again after commit: a request between publish and commit may have cached the old row.
+  ctx.users.invalidate(id);
+  if (disable) ctx.log.info("user disabled", { user_id: id, by: actor.id });
+  return updated;
+}
