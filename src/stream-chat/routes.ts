@@ -1,10 +1,11 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../context";
-import { STREAM_MESSAGES } from "./service";
+import { parseCustomerId, STREAM_MESSAGES } from "./service";
 import { streamTokensOf } from "./setup";
 
-// 2^31 - 1: customer ids are Postgres integers.
-const customerId = t.Integer({ minimum: 1, maximum: 2147483647, error: STREAM_MESSAGES.badCustomerId });
+// Declared loosely and checked by parseCustomerId: Elysia coerces numeric strings for number
+// schemas, and the contract wants `"123"` refused like any other non-integer.
+const customerId = t.Unknown({ description: "Integer from 1 to 2147483647", examples: [123] });
 
 export function streamChatRoutes(ctx: AppContext) {
   const tokens = streamTokensOf(ctx);
@@ -17,7 +18,7 @@ export function streamChatRoutes(ctx: AppContext) {
     .post(
       "/token",
       ({ body, principal, request, server }) =>
-        tokens.issue(principal.user, body.customer_id, {
+        tokens.issue(principal.user, parseCustomerId(body.customer_id), {
           ip: server?.requestIP(request)?.address ?? null,
           userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
         }),

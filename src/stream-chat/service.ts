@@ -16,6 +16,16 @@ export interface IssueMeta {
   userAgent: string | null;
 }
 
+const MAX_CUSTOMER_ID = 2147483647; // customer ids are Postgres integers
+
+/** A JSON integer in range; strings, floats, negatives and huge numbers are a 400. */
+export function parseCustomerId(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_CUSTOMER_ID) {
+    throw new AppError("BAD_REQUEST", STREAM_MESSAGES.badCustomerId);
+  }
+  return value;
+}
+
 /** Stream Chat user ids are `customer-{id}`, the format the iOS app relies on. */
 export const streamUserId = (customerId: number) => `customer-${customerId}`;
 
