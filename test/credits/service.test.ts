@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, sql } from "drizzle-orm";
-import { reconcileOnce } from "../../src/credits/reconciler";
+import { reconcileOnce, startReconciler } from "../../src/credits/reconciler";
 import {
   getBalance, grantCredits, markStarted, refundReservation, reserveCredits, settleReservation,
 } from "../../src/credits/service";
@@ -194,7 +194,9 @@ describe("reconciler", () => {
   test("two reconcilers at once settle the started and refund the unstarted expired reservation exactly once", async () => {
     const p = await expiredPair(t.ctx.db);
     const [a, b] = await Promise.all([reconcileOnce(t.ctx.db), reconcileOnce(t.ctx.db)]);
-    expect(a.settled + b.settled).toBeGreaterThanOrEqual(1);
+    // The app's own background reconciler may take part too, so the proof is in the rows.
+    expect(a.settled + b.settled).toBeLessThanOrEqual(1);
+    expect(a.refunded + b.refunded).toBeLessThanOrEqual(1);
     expect((await statusOf(t.ctx.db, p.started)).status).toBe("settled");
     expect((await statusOf(t.ctx.db, p.unstarted)).status).toBe("refunded");
     expect((await statusOf(t.ctx.db, p.fresh)).status).toBe("held");
@@ -205,6 +207,22 @@ describe("reconciler", () => {
     const again = await reconcileOnce(t.ctx.db);
     expect((await getBalance(t.ctx.db, p.userId)).credits_remaining).toBe(7);
     expect(again.refunded + again.settled).toBe(0);
+  });
+
+  test("the background worker reconciles on its own and stops cleanly", async () => {
+    const p = await expiredPair(t.ctx.db);
+    const worker = startReconciler(t.ctx.db, t.ctx.log, 10);
+    try {
+      for (let i = 0; i < 500 && (await statusOf(t.ctx.db, p.unstarted)).status === "held"; i++) await Bun.sleep(10);
+    } finally {
+      await worker.stop();
+    }
+    expect((await statusOf(t.ctx.db, p.unstarted)).status).toBe("refunded");
+    expect((await statusOf(t.ctx.db, p.started)).status).toBe("settled");
+    expect((await getBalance(t.ctx.db, p.userId)).credits_remaining).toBe(7);
+    const text = t.ctx.metrics.render();
+    expect(text).toContain('chatgate_credits_refunded_total{reason="expired"}');
+    expect(text).toContain("chatgate_credits_reserved_total");
   });
 
   test("a late refund from the request after the reconciler refunded does nothing", async () => {
@@ -231,8 +249,12 @@ describe("reconciler", () => {
         await expire(t.ctx.db, r.reservationId);
       }
       const passes = await Promise.all([reconcileOnce(t.ctx.db), reconcileOnce(other.ctx.db), reconcileOnce(t.ctx.db), reconcileOnce(other.ctx.db)]);
-      expect(passes.reduce((s, p) => s + p.refunded, 0)).toBe(4);
-      expect(passes.reduce((s, p) => s + p.settled, 0)).toBe(3);
+      // Both apps' background reconcilers may join in; the counts can only be lower, never higher.
+      expect(passes.reduce((s, p) => s + p.refunded, 0)).toBeLessThanOrEqual(4);
+      expect(passes.reduce((s, p) => s + p.settled, 0)).toBeLessThanOrEqual(3);
+      const statuses = await t.ctx.db.select({ s: creditReservations.status }).from(creditReservations).where(eq(creditReservations.userId, userId));
+      expect(statuses.filter((r) => r.s === "settled")).toHaveLength(3);
+      expect(statuses.filter((r) => r.s === "refunded")).toHaveLength(4);
       expect((await getBalance(other.ctx.db, userId)).credits_remaining).toBe(4);
       expect((await ledgerOf(t.ctx.db, userId)).filter((l) => l.kind === "refund")).toHaveLength(4);
       const rows = await t.ctx.db.select().from(creditReservations).where(and(eq(creditReservations.userId, userId), eq(creditReservations.status, "held")));
