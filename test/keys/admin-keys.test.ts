@@ -8,7 +8,7 @@ import { adminOf, createKey, FORBIDDEN, INVALID_KEY } from "./helpers";
 let t: TestApp;
 beforeAll(async () => {
   t = await makeApp();
-});
+}, 60_000);
 afterAll(() => t.close());
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;

@@ -6,7 +6,7 @@ import { createKey, INVALID_KEY, seedBrain } from "./helpers";
 let t: TestApp;
 beforeAll(async () => {
   t = await makeApp();
-});
+}, 60_000);
 afterAll(() => t.close());
 
 const mint = (brain: string | undefined, headers: Record<string, string>) =>

@@ -8,7 +8,7 @@ import { createKey, INVALID_KEY } from "./helpers";
 let t: TestApp;
 beforeAll(async () => {
   t = await makeApp();
-});
+}, 60_000);
 afterAll(() => t.close());
 
 describe("a user's own keys", () => {

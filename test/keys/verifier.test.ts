@@ -9,7 +9,7 @@ import { createKey, FORBIDDEN, INVALID_KEY, installCountingVerifier, seedBrain }
 let t: TestApp;
 beforeAll(async () => {
   t = await makeApp();
-});
+}, 60_000);
 afterAll(() => t.close());
 
 const validate = (headers: Record<string, string>, path = "/api/auth/validate") => t.request("GET", path, { headers });
