@@ -38,6 +38,12 @@ export interface Config {
   messageWebhookUrl?: string;
   messageWebhookSecret?: string;
   messageMaxAttempts: number;
+  /** Outbox worker: how often it looks for due messages when nothing woke it. */
+  messagePollMs: number;
+  /** First retry delay; doubles per attempt (capped at one hour). */
+  messageRetryBaseMs: number;
+  /** One delivery attempt (webhook POST or Stream calls) is abandoned after this. */
+  messageSendTimeoutMs: number;
   maxRecipients: number;
 }
 
@@ -154,6 +160,9 @@ export function loadConfig(env: Env = process.env): Config {
     messageWebhookUrl: webhookUrl,
     messageWebhookSecret: webhookSecret,
     messageMaxAttempts: int(env, "MESSAGE_MAX_ATTEMPTS", 5, 1, 100),
+    messagePollMs: int(env, "MESSAGE_POLL_MS", 1000, 10, 600000),
+    messageRetryBaseMs: int(env, "MESSAGE_RETRY_BASE_MS", 5000, 1, 3600000),
+    messageSendTimeoutMs: int(env, "MESSAGE_SEND_TIMEOUT_MS", 10000, 100, 120000),
     maxRecipients: int(env, "MAX_RECIPIENTS", 1000, 1, 100000),
   };
 }
