@@ -11,8 +11,8 @@ beforeAll(async () => {
   alice = await seedUser(t);
   bob = await seedUser(t);
   admin = await seedUser(t, { role: "admin" });
-});
-afterAll(() => t.close());
+}, 60_000);
+afterAll(() => t.close(), 60_000);
 
 const UNAUTHORIZED = { success: false, error: "Unauthorized: Missing or invalid token" };
 

@@ -11,8 +11,8 @@ beforeAll(async () => {
   t = await makeApp({ MAX_RECIPIENTS: "5" });
   alice = await seedUser(t);
   apiToken = await mintApiToken(t, alice.user);
-});
-afterAll(() => t.close());
+}, 60_000);
+afterAll(() => t.close(), 60_000);
 
 const storedCount = async (senderId: string) =>
   (await t.ctx.db.select({ n: count() }).from(messages).where(eq(messages.senderId, senderId)))[0]!.n;
