@@ -147,7 +147,7 @@ export interface GrantInput {
 /** Changes a balance by an admin's decision, with its ledger row, in one transaction. */
 export async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
   const { userId, amount, reason, createdBy } = input;
-  if (!Number.isSafeInteger(amount) || amount === 0) throw new AppError("VALIDATION", "amount must be a non-zero whole number");
+  if (!Number.isSafeInteger(amount) || amount === 0) throw new AppError("VALIDATION", "amount: must be a non-zero whole number");
   await db.transaction(async (tx) => {
     const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
     if (!user) throw new AppError("NOT_FOUND", "User not found");

@@ -68,7 +68,7 @@ describe("POST /api/admin/users/{id}/credits", () => {
       [{ amount: 1.5, reason: "x" }, amountMsg],
       [{ amount: "ten", reason: "x" }, amountMsg],
       [{ reason: "x" }, amountMsg],
-      [{ amount: 0, reason: "x" }, "amount must be a non-zero whole number"],
+      [{ amount: 0, reason: "x" }, "amount: must be a non-zero whole number"],
       [{ amount: 1, reason: "" }, "reason: must be 1 to 500 characters"],
       [{ amount: 1 }, "reason: must be 1 to 500 characters"],
     ];
