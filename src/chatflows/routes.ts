@@ -1,10 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { syncChatflows } from "./flowise-sync";
-import {
-  adminChatflow, adminChatflowList, chatflowInput, chatflowModels, chatflowParams, chatflowPatch,
-  deletedChatflow, grantParams, grantResult, pageQuery, syncResult, userChatflowList,
-} from "./model";
+import { chatflowModels, chatflowParams, deletedChatflow, grantParams, pageQuery, userChatflowList } from "./model";
 import { chatflowsForUser, createChatflow, deleteChatflow, grantAccess, listChatflows, revokeAccess, updateChatflow } from "./service";
 
 export function chatflowsRoutes(ctx: AppContext) {
@@ -22,12 +19,12 @@ function adminChatflowRoutes(ctx: AppContext) {
         set.status = 201;
         return createChatflow(db, body);
       },
-      { admin: true, body: chatflowInput, response: { 201: adminChatflow }, detail: { summary: "Register a Flowise chatflow (409 when it exists)" } },
+      { admin: true, body: "ChatflowInput", response: { 201: "AdminChatflow" }, detail: { summary: "Register a Flowise chatflow (409 when it exists)" } },
     )
     .get("", ({ query }) => listChatflows(db, { limit: query.limit ?? 50, offset: query.offset ?? 0 }), {
       admin: true,
       query: pageQuery,
-      response: adminChatflowList,
+      response: "AdminChatflowList",
       detail: { summary: "All chatflows with their granted user count" },
     })
     .post(
@@ -35,15 +32,15 @@ function adminChatflowRoutes(ctx: AppContext) {
       () => syncChatflows(db, { url: config.flowiseUrl, apiKey: config.flowiseApiKey, timeoutMs: config.flowiseTimeoutMs }),
       {
         admin: true,
-        response: syncResult,
+        response: "ChatflowSyncResult",
         detail: { summary: "Import Flowise's chatflows (new: cost 1, enabled; known: name only). 503 unreachable or unconfigured, 502 bad answer" },
       },
     )
     .patch("/:id", ({ params, body }) => updateChatflow(db, params.id, body), {
       admin: true,
       params: chatflowParams,
-      body: chatflowPatch,
-      response: adminChatflow,
+      body: "ChatflowPatch",
+      response: "AdminChatflow",
       detail: { summary: "Rename, re-price, enable or disable a chatflow" },
     })
     .delete(
@@ -64,7 +61,7 @@ function adminChatflowRoutes(ctx: AppContext) {
       {
         admin: true,
         params: grantParams,
-        response: { 200: grantResult, 201: grantResult },
+        response: { 200: "ChatflowGrant", 201: "ChatflowGrant" },
         detail: { summary: "Grant a user access (201 new, 200 already granted)" },
       },
     )
@@ -74,7 +71,7 @@ function adminChatflowRoutes(ctx: AppContext) {
         await revokeAccess(db, params.id, params.user_id);
         return { chatflow_id: params.id, user_id: params.user_id, granted: false };
       },
-      { admin: true, params: grantParams, response: grantResult, detail: { summary: "Withdraw a user's access (idempotent)" } },
+      { admin: true, params: grantParams, response: "ChatflowGrant", detail: { summary: "Withdraw a user's access (idempotent)" } },
     );
 }
 

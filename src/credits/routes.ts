@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
-import { balance, creditModels, grantInput, ledgerPage, ledgerQuery, userParams } from "./model";
+import { creditModels, ledgerQuery, userParams } from "./model";
 import { getBalance, grantCredits, listLedger } from "./service";
 
 export function creditsRoutes(ctx: AppContext) {
@@ -10,7 +10,7 @@ export function creditsRoutes(ctx: AppContext) {
     .model(creditModels)
     .get("/api/v1/chat/credits", ({ principal }) => getBalance(db, principal.user.id), {
       access: true,
-      response: balance,
+      response: "CreditBalance",
       detail: { summary: "The caller's credit balance" },
     })
     .post(
@@ -19,8 +19,8 @@ export function creditsRoutes(ctx: AppContext) {
       {
         admin: true,
         params: userParams,
-        body: grantInput,
-        response: balance,
+        body: "CreditGrant",
+        response: "CreditBalance",
         detail: { summary: "Add credits, or correct with a negative amount (409 if the balance would go below zero); answers the new balance" },
       },
     )
@@ -30,6 +30,6 @@ export function creditsRoutes(ctx: AppContext) {
         const page = { limit: query.limit ?? 50, offset: query.offset ?? 0 };
         return { user_id: params.id, ...(await listLedger(db, params.id, page)), ...page };
       },
-      { admin: true, params: userParams, query: ledgerQuery, response: ledgerPage, detail: { summary: "A user's credit ledger, newest first" } },
+      { admin: true, params: userParams, query: ledgerQuery, response: "CreditLedgerPage", detail: { summary: "A user's credit ledger, newest first" } },
     );
 }
