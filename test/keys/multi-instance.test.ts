@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { json, makeApp, type TestApp } from "../helpers";
+import { adminOf, createKey, seedBrain } from "./helpers";
+
+// Two instances on one Postgres schema: revocation on A must reach B's cache within a second.
+const pg = !!process.env.TEST_DATABASE_URL;
+
+let a: TestApp;
+let b: TestApp;
+beforeAll(async () => {
+  if (!pg) return;
+  a = await makeApp();
+  b = await makeApp({}, { schema: a.schema });
+}, 60_000);
+afterAll(async () => {
+  if (!pg) return;
+  await b.close();
+  await a.close();
+});
+
+async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await Bun.sleep(20);
+  }
+  return check();
+}
+
+describe("revocation across instances", () => {
+  test.if(pg)("a key cached on instance B is refused there within 1 s of its revocation on A", async () => {
+    const k = await createKey(a);
+    const onB = () => b.request("GET", "/api/auth/validate", { headers: { "x-api-key": k.key } });
+    expect((await onB()).status).toBe(200); // B has it cached now
+    expect((await onB()).status).toBe(200);
+    const res = await a.request("DELETE", `/api-key/${k.id}`, { token: k.owner.accessToken });
+    expect(res.status).toBe(200);
+    const refused = await within(1000, async () => (await onB()).status === 401);
+    expect(refused).toBe(true);
+  });
+
+  test.if(pg)("a chat token minted on A dies on B when its key is revoked on A", async () => {
+    const k = await createKey(a);
+    const brain = await seedBrain(a.ctx.db, { grant: [k.owner.user.id] });
+    const { token } = await json(await a.request("POST", `/api-key/chat-token?brain_id=${brain}`, { token: k.key }));
+    const onB = () => b.ctx.authn.authenticate(new Request("http://x/", { headers: { authorization: `Bearer ${token}` } }), ["chat"]);
+    expect((await onB()).ok).toBe(true);
+    const admin = await adminOf(a);
+    expect((await a.request("DELETE", `/api/auth/api-keys/${k.id}`, { token: admin.accessToken })).status).toBe(200);
+    expect(await within(1000, async () => !(await onB()).ok)).toBe(true);
+  });
+});
