@@ -10,6 +10,18 @@ export type VerifyResult =
 const MAX_TOKEN_LENGTH = 4096;
 const ALLOWED_HEADER = new Set(["alg", "typ"]);
 
+// Ids are short printable text; control characters (NUL) would only fail later, in the database.
+const CLAIM_STRING = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+function isCanonical(segment: string): boolean {
+  try {
+    const text = Buffer.from(segment, "base64url").toString("utf8");
+    return Buffer.from(JSON.stringify(JSON.parse(text))).toString("base64url") === segment;
+  } catch {
+    return false;
+  }
+}
+
 export const typOf = (kind: TokenKind) => `chatgate-${kind}+jwt`;
 
 /** Reads the `typ` header without trusting it: used only to pick which verifier to run. */
@@ -63,18 +75,25 @@ export class TokenSigner {
     if (token.length > MAX_TOKEN_LENGTH || token.split(".").length !== 3) return { valid: false, code: "MALFORMED" };
     const peeked = peekKind(token);
     if (peeked !== kind) return { valid: false, code: peeked ? "WRONG_KIND" : "MALFORMED" };
+    // SignJWT writes exactly base64url(JSON.stringify(...)): anything else (duplicate keys, which
+    // parsers resolve differently, extra whitespace, odd base64) was not made here.
+    const [h, p] = token.split(".") as [string, string];
+    if (!isCanonical(h) || !isCanonical(p)) return { valid: false, code: "MALFORMED" };
     try {
       const { payload, protectedHeader } = await jwtVerify(token, this.keys[kind], {
         algorithms: ["HS256"],
         issuer: this.issuer,
         audience: this.audience(kind),
         typ: typOf(kind),
-        requiredClaims: ["iat", ...required],
+        // Only admin API tokens may be issued without an expiry.
+        requiredClaims: kind === "api" ? ["iat", ...required] : ["iat", "exp", ...required],
         clockTolerance: 5,
       });
       // Only alg and typ are ever written; anything else (jwk, jku, kid, x5u, crit) is foreign.
       if (Object.keys(protectedHeader).some((h) => !ALLOWED_HEADER.has(h))) return { valid: false, code: "INVALID" };
-      for (const c of required) if (typeof payload[c] !== "string" || payload[c] === "") return { valid: false, code: "INVALID" };
+      for (const c of required) if (typeof payload[c] !== "string" || !CLAIM_STRING.test(payload[c])) return { valid: false, code: "INVALID" };
+      // A token issued "in the future" would outlive a later tokens-valid-after cut-off.
+      if ((payload.iat as number) > Date.now() / 1000 + 5) return { valid: false, code: "INVALID" };
       if (this.cache.size >= this.maxCache) this.cache.clear();
       this.cache.set(token, payload as Claims);
       return { valid: true, claims: payload as Claims };
