@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import postgres from "postgres";
+import { randomBase62 } from "../../src/ids";
+import { testDatabaseUrl } from "../helpers";
 
 // The shipped artifact itself: built once, copied alone into an empty folder, run from another.
 const root = join(import.meta.dir, "../..");
@@ -91,6 +94,37 @@ describe("the compiled binary", () => {
     expect((await fetch(`${second.base}/readyz`)).status).toBe(200);
     second.proc.kill("SIGTERM");
     expect(await second.proc.exited).toBe(0);
+  }, 120_000);
+
+  test.if(!!testDatabaseUrl())("on Postgres: two instances starting together migrate once and both serve", async () => {
+    const url = new URL(testDatabaseUrl()!);
+    const name = `chatgate_bin_${randomBase62(10).toLowerCase()}`;
+    const admin = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    try {
+      url.pathname = `/${name}`;
+      const env = { DATABASE_URL: url.toString(), ADMIN_PASSWORD: "bootstrap-password" };
+      const [a, b] = await Promise.all([start(env), start(env)]);
+      for (const inst of [a, b]) {
+        const ready = await fetch(`${inst.base}/readyz`);
+        expect(ready.status).toBe(200);
+        expect((await ready.json()).database).toBe("postgres");
+      }
+      // Exactly one of them bootstrapped the admin, and the migration ran once.
+      const banners = [a.stdout(), b.stdout()].filter((o) => o.includes("first admin")).length;
+      expect(banners).toBe(1);
+      const db = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      const rows = await db`select count(*)::int as n from chatgate_migrations`;
+      await db.end();
+      expect(rows[0]!.n).toBe(1);
+      for (const inst of [a, b]) {
+        inst.proc.kill("SIGTERM");
+        expect(await inst.proc.exited).toBe(0);
+      }
+    } finally {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
   }, 120_000);
 
   test("migrate and user create work from the CLI", async () => {
