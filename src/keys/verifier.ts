@@ -127,9 +127,15 @@ export class ApiKeyVerifier implements KeyVerifier {
       batch.map(([id, at]) => sql`(${id}, ${at.toISOString()}::timestamptz)`),
       sql`, `,
     );
-    await this.db.execute(sql`
-      update ${apiKeys} set last_used_at = greatest(${apiKeys.lastUsedAt}, v.at)
-      from (values ${values}) as v(id, at) where ${apiKeys.id} = v.id`);
+    try {
+      await this.db.execute(sql`
+        update ${apiKeys} set last_used_at = greatest(${apiKeys.lastUsedAt}, v.at)
+        from (values ${values}) as v(id, at) where ${apiKeys.id} = v.id`);
+    } catch (err) {
+      // Kept for the next flush unless a newer use has replaced it meanwhile.
+      for (const [id, at] of batch) if (!this.pendingUse.has(id)) this.pendingUse.set(id, at);
+      throw err;
+    }
     return batch.length;
   }
 
