@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
+import { createKey } from "../../src/keys/service";
 import { createContact, createTemplate, mintApiToken } from "./helpers";
 
 let t: TestApp;
@@ -43,6 +44,28 @@ describe("authentication on messaging routes", () => {
       const res = await t.request("GET", "/api/contacts", { token });
       expect(res.status).toBe(200);
     }
+  });
+});
+
+describe("API keys on messaging routes", () => {
+  test("a write key works as X-API-Key and as Bearer; the contact belongs to the key's owner", async () => {
+    const { key } = await createKey(t.ctx.db, { userId: alice.user.id, name: "crm", level: "write" });
+    const viaHeader = await t.request("POST", "/api/contacts", { headers: { "x-api-key": key }, body: { name: "Keyed" } });
+    expect(viaHeader.status).toBe(201);
+    expect((await json(viaHeader)).contact.ownerId).toBe(alice.user.id);
+    const viaBearer = await t.request("POST", "/api/messages/send-private", { token: key, body: { recipientId: (await json(await t.request("GET", "/api/contacts", { token: key }))).contacts[0].id, message: "from a key" } });
+    expect(viaBearer.status).toBe(200);
+    expect((await json(viaBearer)).count).toBe(1);
+  });
+
+  test("a read key is 403, an unknown key 401, both in the messaging shape", async () => {
+    const { key } = await createKey(t.ctx.db, { userId: alice.user.id, name: "ro", level: "read" });
+    const ro = await t.request("GET", "/api/contacts", { headers: { "x-api-key": key } });
+    expect(ro.status).toBe(403);
+    expect(await json(ro)).toEqual({ success: false, error: "You do not have sufficient permissions for this operation" });
+    const unknown = await t.request("GET", "/api/contacts", { headers: { "x-api-key": "sk_live_notarealkey000000000000000000" } });
+    expect(unknown.status).toBe(401);
+    expect(await json(unknown)).toEqual(UNAUTHORIZED);
   });
 });
 
