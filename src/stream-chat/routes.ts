@@ -1,11 +1,18 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../context";
+import { clientAddress } from "../identity/throttle";
 import { parseCustomerId, STREAM_MESSAGES } from "./service";
 import { streamTokensOf } from "./setup";
 
 // Declared loosely and checked by parseCustomerId: Elysia coerces numeric strings for number
 // schemas, and the contract wants `"123"` refused like any other non-integer.
 const customerId = t.Unknown({ description: "Integer from 1 to 2147483647", examples: [123] });
+
+// The same client address the login throttle uses (X-Forwarded-For only with TRUST_PROXY).
+function auditAddress(ctx: AppContext, server: Parameters<typeof clientAddress>[1], request: Request): string | null {
+  const address = clientAddress(ctx.config, server, request);
+  return address === "unknown" ? null : address;
+}
 
 export function streamChatRoutes(ctx: AppContext) {
   const tokens = streamTokensOf(ctx);
@@ -19,7 +26,7 @@ export function streamChatRoutes(ctx: AppContext) {
       "/token",
       ({ body, principal, request, server }) =>
         tokens.issue(principal.user, parseCustomerId(body.customer_id), {
-          ip: server?.requestIP(request)?.address ?? null,
+          ip: auditAddress(ctx, server, request),
           userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
         }),
       {
