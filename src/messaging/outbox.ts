@@ -1,4 +1,4 @@
-import { eq, inArray, and, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Worker } from "../context";
 import { rowsOf, type DB } from "../db/client";
 import { contacts, messages } from "../db/schema";
@@ -97,7 +97,12 @@ export class Outbox implements Worker {
   /** Claims one batch and delivers it; returns how many messages it claimed. */
   async drainOnce(): Promise<number> {
     const batch = await this.claim();
-    await Promise.all(batch.map((m) => this.deliverOne(m)));
+    // allSettled: one failed write-back must not let stop() return while others are in flight.
+    const results = await Promise.allSettled(batch.map((m) => this.deliverOne(m)));
+    for (const r of results) {
+      // The claim stays until its lease lapses; then another pass retries the message.
+      if (r.status === "rejected") this.o.log.warn("outbox write-back failed", { error: describeError(r.reason) });
+    }
     return batch.length;
   }
 
