@@ -1,6 +1,70 @@
 import { Elysia } from "elysia";
+import { brainRoutes } from "../brain/routes";
 import type { AppContext } from "../context";
+import { chatModels, predictBody, sessionHistoryModel, sessionList, sessionParams, sessionsQuery } from "./model";
+import type { ChatDeps } from "./pipeline";
+import { predict } from "./predict";
+import { listSessions, sessionHistory } from "./sessions";
+
+export function chatDeps(ctx: AppContext): ChatDeps {
+  return {
+    db: ctx.db,
+    config: ctx.config,
+    log: ctx.log,
+    predictions: ctx.metrics.counter("chatgate_predictions_total", "Predictions by mode (json, sse) and result"),
+  };
+}
+
+const wantsStream = (request: Request, streaming?: boolean) =>
+  streaming === true || (request.headers.get("accept") ?? "").toLowerCase().includes("text/event-stream");
+
+function predictRoutes(ctx: AppContext, deps: ChatDeps) {
+  return new Elysia({ tags: ["chat"] })
+    .use(ctx.auth)
+    .model(chatModels)
+    .post(
+      "/api/v1/chat/predict",
+      ({ body, principal, request, headers }) =>
+        predict(deps, {
+          user: principal.user,
+          body,
+          stream: wantsStream(request, body.streaming),
+          idempotencyKey: headers["idempotency-key"],
+          signal: request.signal,
+        }),
+      {
+        access: true,
+        body: predictBody,
+        detail: {
+          summary: "Ask a chatflow: JSON, or text/event-stream with `streaming: true` / `Accept: text/event-stream`",
+          description:
+            "Reserves the chatflow's cost first (402 when short). 503 Flowise unreachable, 504 no first byte within FLOWISE_TIMEOUT, " +
+            "502 Flowise error or garbage; each refunds. A stream relays Flowise's frames byte for byte, adds a `session_id` frame before `end`, " +
+            "and ends a failure after it started with an `error` frame then `end`. Charged once an answer started reaching the client.",
+          responses: { 200: { description: "Flowise's JSON answer plus session_id, or its event stream" } },
+        },
+      },
+    );
+}
+
+function sessionRoutes(ctx: AppContext) {
+  const { db } = ctx;
+  return new Elysia({ tags: ["chat"] })
+    .use(ctx.auth)
+    .get(
+      "/api/v1/chat/sessions",
+      ({ principal, query }) => listSessions(db, principal.user.id, { limit: query.limit ?? 50, offset: query.offset ?? 0 }),
+      { access: true, query: sessionsQuery, response: sessionList, detail: { summary: "The caller's chat sessions, newest first" } },
+    )
+    .get("/api/v1/chat/sessions/:id/history", ({ principal, params }) => sessionHistory(db, principal.user.id, params.id), {
+      access: true,
+      params: sessionParams,
+      response: sessionHistoryModel,
+      detail: { summary: "A session's messages, oldest first (404 for another user's session)" },
+    });
+}
 
 export function chatRoutes(ctx: AppContext) {
-  return new Elysia().use(ctx.auth);
+  const deps = chatDeps(ctx);
+  return new Elysia().use(predictRoutes(ctx, deps)).use(sessionRoutes(ctx)).use(brainRoutes(ctx, deps));
 }

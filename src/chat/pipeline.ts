@@ -1,0 +1,157 @@
+// The prediction pipeline shared by POST /api/v1/chat/predict and the brain question stream:
+// access → reservation → session → stored question → upstream call, then one `finishPrediction`
+// that stores the answer and settles or refunds. Every failure before an answer refunds.
+import type { Config } from "../config";
+import type { DB } from "../db/client";
+import type { Chatflow, ChatSession } from "../db/schema";
+import { refundReservation, reserveCredits, settleReservation, markStarted } from "../credits/service";
+import { AppError } from "../http/errors";
+import type { Logger } from "../http/logger";
+import type { Counter } from "../http/metrics";
+import type { UserState } from "../identity/user-cache";
+import { newId } from "../ids";
+import { chatflowForUser } from "./access";
+import { callFlowise, ClientGone, UPSTREAM_MESSAGES, type UpstreamCall } from "./upstream";
+import { getOrCreateSession, storeMessage } from "./sessions";
+
+export interface ChatDeps {
+  db: DB;
+  config: Config;
+  log: Logger;
+  /** chatgate_predictions_total{mode, result} */
+  predictions: Counter;
+}
+
+export type Mode = "json" | "sse";
+
+export const CHAT_MESSAGES = {
+  insufficientCredits: "Insufficient credits",
+} as const;
+
+/** The chatflow the user may use, and Flowise configured to run it (404/403, then 503). */
+export async function resolveChatflow(deps: ChatDeps, user: UserState, chatflowId: string): Promise<Chatflow> {
+  const access = await chatflowForUser(deps.db, user, chatflowId);
+  if (!access.ok) throw new AppError(access.code, access.message);
+  if (!deps.config.flowiseUrl) throw new AppError("UNAVAILABLE", UPSTREAM_MESSAGES.unconfigured);
+  return access.chatflow;
+}
+
+export interface PredictionRequest {
+  user: UserState;
+  chatflow: Chatflow;
+  question: string;
+  overrideConfig?: Record<string, unknown>;
+  sessionId?: string;
+  streaming: boolean;
+  mode: Mode;
+  /** The client's request signal: its going away aborts the upstream call. */
+  clientSignal?: AbortSignal;
+}
+
+export interface OpenPrediction {
+  request: PredictionRequest;
+  session: ChatSession;
+  reservationId: string;
+  question: { id: string; createdAt: Date };
+  /** Fixed up front so every brain frame can name the answer it belongs to. */
+  answerId: string;
+  upstream: UpstreamCall;
+  /** Records the first relayed token once; awaited before the reservation is settled. */
+  markStarted(): void;
+  started: Promise<unknown>;
+}
+
+export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Promise<OpenPrediction> {
+  const { db, config } = deps;
+  const reservation = await reserveCredits(db, {
+    userId: req.user.id,
+    amount: req.chatflow.cost,
+    chatflowId: req.chatflow.id,
+    sessionId: req.sessionId ?? null,
+    ttlSec: config.reservationTimeoutSec,
+  });
+  if (!reservation.ok) {
+    deps.predictions.inc({ mode: req.mode, result: "payment_required" });
+    throw new AppError("PAYMENT_REQUIRED", CHAT_MESSAGES.insufficientCredits);
+  }
+  const { reservationId } = reservation;
+  try {
+    const session = await getOrCreateSession(db, { userId: req.user.id, sessionId: req.sessionId, chatflowId: req.chatflow.id, question: req.question });
+    const question = await storeMessage(db, { sessionId: session.id, role: "user", content: req.question });
+    const upstream = await callFlowise(
+      config,
+      req.chatflow.id,
+      { question: req.question, streaming: req.streaming, chatId: session.id, ...(req.overrideConfig ? { overrideConfig: req.overrideConfig } : {}) },
+      req.clientSignal,
+    );
+    let started: Promise<unknown> = Promise.resolve();
+    let marked = false;
+    return {
+      request: req,
+      session,
+      reservationId,
+      question,
+      answerId: newId("msg"),
+      upstream,
+      markStarted() {
+        if (marked) return;
+        marked = true;
+        started = markStarted(db, reservationId).catch((err) => deps.log.warn("markStarted failed", { error: String(err) }));
+      },
+      get started() {
+        return started;
+      },
+    };
+  } catch (err) {
+    await refundReservation(db, reservationId, err instanceof ClientGone ? "client_gone" : "upstream_failed").catch((e) =>
+      deps.log.error("refund failed", { reservation_id: reservationId, error: String(e) }),
+    );
+    deps.predictions.inc({ mode: req.mode, result: resultOf(err) });
+    throw err;
+  }
+}
+
+/** A metrics label for a failure: the AppError code in lower case, or `aborted`. */
+export function resultOf(err: unknown): string {
+  if (err instanceof ClientGone) return "aborted";
+  if (err instanceof AppError) return err.code.toLowerCase();
+  return "internal";
+}
+
+export interface Outcome {
+  /** complete: the answer ended normally; incomplete: cut (client gone, upstream lost); error: Flowise reported one. */
+  status: "complete" | "incomplete" | "error";
+  text: string;
+  /** Some of the answer reached the client. */
+  started: boolean;
+  metadata?: Record<string, unknown>;
+  /** Metrics label. */
+  result: string;
+}
+
+/**
+ * Policy: an answer that reached the client (even in part) is charged; one that did not is
+ * refunded. The answer is stored unless nothing of it exists, marked with how it ended.
+ */
+export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Outcome): Promise<{ charged: boolean }> {
+  const { db, log } = deps;
+  p.upstream.dispose();
+  const charged = o.status === "complete" || o.started;
+  try {
+    if (o.text !== "" || o.status === "complete") {
+      await storeMessage(db, { id: p.answerId, sessionId: p.session.id, role: "assistant", content: o.text, status: o.status, metadata: o.metadata });
+    }
+  } catch (err) {
+    log.error("storing the answer failed", { session_id: p.session.id, error: String(err) });
+  }
+  try {
+    await p.started;
+    if (charged) await settleReservation(db, p.reservationId);
+    else await refundReservation(db, p.reservationId, o.result === "aborted" ? "client_gone" : "upstream_failed");
+  } catch (err) {
+    // The reconciler refunds a held reservation that was never started once it expires.
+    log.error("settling the reservation failed", { reservation_id: p.reservationId, error: String(err) });
+  }
+  deps.predictions.inc({ mode: p.request.mode, result: o.result });
+  return { charged };
+}

@@ -1,0 +1,141 @@
+// POST /api/v1/chat/predict: JSON or a byte-exact relay of Flowise's event stream.
+import { completeIdempotent, beginIdempotent, releaseIdempotent, requestHash, type IdempotencyScope } from "../idempotency/service";
+import { AppError } from "../http/errors";
+import type { UserState } from "../identity/user-cache";
+import { finishPrediction, openPrediction, resolveChatflow, type ChatDeps, type OpenPrediction } from "./pipeline";
+import { flowiseFrame, SSE_HEADERS } from "./sse";
+import { streamPrediction, type StreamEncoder, type StreamState } from "./stream-run";
+import { answerText } from "./upstream";
+
+export interface PredictBody {
+  chatflow_id: string;
+  question: string;
+  overrideConfig?: Record<string, unknown>;
+  session_id?: string;
+  streaming?: boolean;
+}
+
+export interface PredictCall {
+  user: UserState;
+  body: PredictBody;
+  /** `streaming: true` in the body or `Accept: text/event-stream`. */
+  stream: boolean;
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Only the overrideConfig keys an operator allowed in FLOWISE_OVERRIDE_ALLOW reach Flowise. */
+export function checkOverrides(allow: string[], override: Record<string, unknown> | undefined): void {
+  if (!override) return;
+  const refused = Object.keys(override).filter((k) => !allow.includes(k));
+  if (refused.length > 0) throw new AppError("VALIDATION", `overrideConfig: key(s) not allowed: ${refused.slice(0, 10).join(", ")}`);
+}
+
+/** The session_id frame, in Flowise's own form, that chatgate puts before `end`. */
+const sessionFrame = (sessionId: string) => flowiseFrame("session_id", sessionId);
+
+/** Flowise's non-streaming answer turned into the frames a stream of it would have had. */
+function jsonAsFrames(body: Record<string, unknown>, sessionId: string): Uint8Array[] {
+  const text = answerText(body);
+  const frames = [flowiseFrame("start", text), flowiseFrame("token", text)];
+  if (Array.isArray(body.sourceDocuments) && body.sourceDocuments.length > 0) frames.push(flowiseFrame("sourceDocuments", body.sourceDocuments));
+  const metadata: Record<string, unknown> = {};
+  for (const k of ["chatId", "chatMessageId", "question", "sessionId", "memoryType"]) if (body[k]) metadata[k] = body[k];
+  frames.push(flowiseFrame("metadata", metadata), sessionFrame(sessionId), flowiseFrame("end", "[DONE]"));
+  return frames;
+}
+
+function relayEncoder(sessionId: string): StreamEncoder {
+  return {
+    frame: (raw, e) => (e?.event === "end" ? [sessionFrame(sessionId), raw] : [raw]),
+    json: (body) => jsonAsFrames(body, sessionId),
+    failure: (message) => [flowiseFrame("error", message), sessionFrame(sessionId), flowiseFrame("end", "[DONE]")],
+    close: (s) => (s.ended ? [] : [sessionFrame(sessionId), flowiseFrame("end", "[DONE]")]),
+  };
+}
+
+/** The JSON answer a streamed prediction stands for (stored for Idempotency-Key replays). */
+function streamedAnswer(p: OpenPrediction, s: StreamState): Record<string, unknown> {
+  const out: Record<string, unknown> = { text: s.text };
+  if (s.sources.length > 0) out.sourceDocuments = s.sources;
+  out.question = p.request.question;
+  out.chatId = p.session.id;
+  if (s.metadata.chatMessageId) out.chatMessageId = s.metadata.chatMessageId;
+  out.session_id = p.session.id;
+  return out;
+}
+
+function framesResponse(frames: Uint8Array[]): Response {
+  return new Response(
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const f of frames) c.enqueue(f);
+        c.close();
+      },
+    }),
+    { status: 200, headers: SSE_HEADERS },
+  );
+}
+
+export async function predict(deps: ChatDeps, call: PredictCall): Promise<Response | Record<string, unknown>> {
+  const { db, config } = deps;
+  const { user, body } = call;
+  const mode = call.stream ? "sse" : "json";
+  if (body.question.trim() === "") throw new AppError("VALIDATION", "question: must not be blank");
+  checkOverrides(config.flowiseOverrideAllow, body.overrideConfig);
+  if (call.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(call.idempotencyKey)) {
+    throw new AppError("VALIDATION", "Idempotency-Key: must be 1 to 255 visible ASCII characters");
+  }
+  const chatflow = await resolveChatflow(deps, user, body.chatflow_id);
+
+  let idem: IdempotencyScope | undefined;
+  if (call.idempotencyKey !== undefined) {
+    idem = { scope: "chat.predict", userId: user.id, key: call.idempotencyKey };
+    const claim = await beginIdempotent(db, idem, requestHash(body));
+    if (claim.state === "conflict") throw new AppError("CONFLICT", "Idempotency-Key was already used with a different request body");
+    if (claim.state === "in_progress") throw new AppError("CONFLICT", "A request with this Idempotency-Key is still in progress");
+    if (claim.state === "replay") {
+      deps.predictions.inc({ mode, result: "replay" });
+      const stored = claim.response as Record<string, unknown>;
+      return call.stream ? framesResponse(jsonAsFrames(stored, String(stored.session_id))) : stored;
+    }
+  }
+
+  let p: OpenPrediction;
+  try {
+    p = await openPrediction(deps, {
+      user,
+      chatflow,
+      question: body.question,
+      overrideConfig: body.overrideConfig,
+      sessionId: body.session_id,
+      streaming: call.stream,
+      mode,
+      clientSignal: call.signal,
+    });
+  } catch (err) {
+    if (idem) await releaseIdempotent(db, idem);
+    throw err;
+  }
+
+  if (call.stream) {
+    return streamPrediction(deps, p, relayEncoder(p.session.id), {
+      async done(_o, s, charged) {
+        if (!idem) return;
+        // A charged answer, even a partial one, is what a retry gets: it is never charged twice.
+        if (charged) await completeIdempotent(db, idem, 200, streamedAnswer(p, s));
+        else await releaseIdempotent(db, idem);
+      },
+    });
+  }
+
+  const answer = p.upstream.answer;
+  if (answer.kind !== "json") throw new Error("unreachable: a non-streaming call answered a stream");
+  const result = { ...answer.body, session_id: p.session.id };
+  p.markStarted();
+  await finishPrediction(deps, p, { status: "complete", text: answerText(answer.body), started: true, result: "ok" });
+  if (idem) await completeIdempotent(db, idem, 200, result);
+  return result;
+}
