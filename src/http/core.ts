@@ -50,6 +50,27 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * A NUL anywhere in the decoded input: Postgres text cannot hold one, so it is refused up front
+ * rather than failing as a 500 in some query. Passwords are only ever hashed; their own rule
+ * (no control characters) answers with its own message.
+ */
+function containsNul(...roots: unknown[]): boolean {
+  const stack = [...roots];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) return true;
+    } else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes("\u0000")) return true;
+        if (k !== "password") stack.push(x);
+      }
+    }
+  }
+  return false;
+}
+
 /** Turns anything thrown into an AppError (unknown faults become INTERNAL). */
 export function toAppError(code: unknown, error: unknown): AppError {
   if (error instanceof AppError) return error;
@@ -97,6 +118,9 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
           throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
         }
       }
+    })
+    .onTransform({ as: "global" }, ({ body, query, params }) => {
+      if (containsNul(body, query, params)) throw new AppError("VALIDATION", "Request must not contain NUL characters");
     })
     .onError({ as: "global" }, ({ code, error, request, path, set }) => {
       const appError = toAppError(code, error);
