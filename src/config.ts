@@ -124,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (transport === "webhook" && !webhookUrl) throw new ConfigError("MESSAGE_WEBHOOK_URL", "is required when MESSAGE_TRANSPORT=webhook");
   const webhookSecret = str(env, "MESSAGE_WEBHOOK_SECRET");
   if (transport === "webhook" && !webhookSecret) throw new ConfigError("MESSAGE_WEBHOOK_SECRET", "is required when MESSAGE_TRANSPORT=webhook");
+  if (transport === "stream" && !streamApiKey) throw new ConfigError("STREAM_API_KEY", "is required when MESSAGE_TRANSPORT=stream");
   const streamTtl = str(env, "STREAM_TOKEN_TTL") === undefined ? undefined : int(env, "STREAM_TOKEN_TTL", 0, 60, 10 * 365 * 86400);
   return {
     port: int(env, "PORT", 8080, 0, 65535),
