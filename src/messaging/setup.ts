@@ -1,4 +1,3 @@
-import { ConfigError } from "../config";
 import type { AppContext, Worker } from "../context";
 import { messagingMetrics } from "./metrics";
 import { Outbox } from "./outbox";
@@ -20,8 +19,8 @@ function transportFor(ctx: AppContext): Transport | undefined {
     case "webhook":
       return new WebhookTransport(c.messageWebhookUrl!, c.messageWebhookSecret!);
     case "stream":
-      if (!c.streamApiKey || !c.streamApiSecret) throw new ConfigError("STREAM_API_KEY", "STREAM_API_KEY and STREAM_API_SECRET are required when MESSAGE_TRANSPORT=stream");
-      return new StreamTransport({ apiKey: c.streamApiKey, apiSecret: c.streamApiSecret, baseUrl: c.streamBaseUrl, timeoutMs: c.messageSendTimeoutMs });
+      // loadConfig refuses MESSAGE_TRANSPORT=stream without both.
+      return new StreamTransport({ apiKey: c.streamApiKey!, apiSecret: c.streamApiSecret!, baseUrl: c.streamBaseUrl, timeoutMs: c.messageSendTimeoutMs });
     case "none":
       // Messages stay queued until a transport is configured; /readyz says so.
       return undefined;
