@@ -13,6 +13,12 @@ export function creditsRoutes(ctx: AppContext) {
       response: "CreditBalance",
       detail: { summary: "The caller's credit balance" },
     })
+    .get("/api/admin/users/:id/credits", ({ params }) => getBalance(db, params.id), {
+      admin: true,
+      params: userParams,
+      response: "CreditBalance",
+      detail: { summary: "A user's credit balance (admin)" },
+    })
     .post(
       "/api/admin/users/:id/credits",
       ({ params, body, principal }) => grantCredits(db, { userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }),
