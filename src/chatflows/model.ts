@@ -43,6 +43,20 @@ export const syncResult = t.Object({ created: t.Integer(), updated: t.Integer(),
 
 export const grantResult = t.Object({ chatflow_id: t.String(), user_id: t.String(), granted: t.Boolean() });
 
+export const grantedUsers = t.Object({
+  chatflow_id: t.String(),
+  users: t.Array(
+    t.Object({
+      id: t.String(),
+      email: t.String(),
+      name: t.String(),
+      role: t.Union([t.Literal("user"), t.Literal("admin")]),
+      granted_at: t.String({ format: "date-time" }),
+    }),
+  ),
+  count: t.Integer(),
+});
+
 export const deletedChatflow = t.Object({ id: t.String(), deleted: t.Literal(true) });
 
 // Any non-empty id: Flowise's own ids are UUIDs, a malformed one is simply not found.
@@ -62,4 +76,5 @@ export const chatflowModels = {
   UserChatflowList: userChatflowList,
   ChatflowSyncResult: syncResult,
   ChatflowGrant: grantResult,
+  ChatflowUsers: grantedUsers,
 };

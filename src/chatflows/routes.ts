@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { syncChatflows } from "./flowise-sync";
 import { chatflowModels, chatflowParams, deletedChatflow, grantParams, pageQuery, userChatflowList } from "./model";
-import { chatflowsForUser, createChatflow, deleteChatflow, grantAccess, listChatflows, revokeAccess, updateChatflow } from "./service";
+import { chatflowsForUser, createChatflow, deleteChatflow, grantAccess, listChatflows, listGrantedUsers, revokeAccess, updateChatflow } from "./service";
 
 export function chatflowsRoutes(ctx: AppContext) {
   return new Elysia().use(adminChatflowRoutes(ctx)).use(userChatflowRoutes(ctx));
@@ -51,6 +51,12 @@ function adminChatflowRoutes(ctx: AppContext) {
       },
       { admin: true, params: chatflowParams, response: deletedChatflow, detail: { summary: "Delete a chatflow and its grants" } },
     )
+    .get("/:id/users", ({ params }) => listGrantedUsers(db, params.id), {
+      admin: true,
+      params: chatflowParams,
+      response: "ChatflowUsers",
+      detail: { summary: "The users granted this chatflow (admins need no grant)" },
+    })
     .put(
       "/:id/users/:user_id",
       async ({ params, set }) => {

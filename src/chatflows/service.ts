@@ -108,6 +108,20 @@ export async function revokeAccess(db: DB, chatflowId: string, userId: string): 
   return { removed: removed.length === 1 };
 }
 
+/** The users granted a chatflow (admins may use every chatflow without a grant), by email. */
+export async function listGrantedUsers(db: DB, chatflowId: string) {
+  const [flow] = await db.select({ id: chatflows.id }).from(chatflows).where(eq(chatflows.id, chatflowId));
+  if (!flow) throw new AppError("NOT_FOUND", "Chatflow not found");
+  const rows = await db
+    .select({ id: users.id, email: users.email, name: users.name, role: users.role, granted_at: chatflowAccess.createdAt })
+    .from(chatflowAccess)
+    .innerJoin(users, eq(users.id, chatflowAccess.userId))
+    .where(eq(chatflowAccess.chatflowId, chatflowId))
+    .orderBy(asc(users.email));
+  const list = rows.map((r) => ({ ...r, granted_at: r.granted_at.toISOString() }));
+  return { chatflow_id: chatflowId, users: list, count: list.length };
+}
+
 /** What the caller may predict with: enabled chatflows, all of them for admins, granted ones otherwise. */
 export async function chatflowsForUser(db: DB, user: Pick<UserState, "id" | "role">) {
   const cols = { id: chatflows.id, name: chatflows.name, cost: chatflows.cost };
