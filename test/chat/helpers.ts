@@ -154,3 +154,13 @@ export async function readStream(res: Response, onChunk?: (text: string, p: Even
   }
   return { raw, parser };
 }
+
+/** Waits (bounded) until the user's reservations are no longer held: the stream's finally has run. */
+export async function settled(db: DB, userId: string, timeoutMs = 5000): Promise<Record<string, number>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await reservations(db, userId);
+    if (!r.held || Date.now() > until) return r;
+    await Bun.sleep(20);
+  }
+}
