@@ -1,0 +1,41 @@
+// The one table a run prints (and bench/README.md keeps): one row per measured thing.
+
+export interface Row {
+  scenario: string;
+  /** Successful requests per second (2xx only). */
+  rps?: number;
+  /** Latency percentiles in ms; for SSE rows the ADDED time to first event. */
+  p50?: number;
+  p99?: number;
+  /** Throughput as a fraction of `baseline`, measured in the same run. */
+  ratio?: number;
+  baseline?: string;
+  goal?: string;
+  met?: boolean;
+  /** Peak RSS of chatgate during the scenario, MiB. */
+  rssMiB?: number;
+  /** CPU cores chatgate used during the scenario (1.0 = one core). */
+  cpu?: number;
+  note?: string;
+}
+
+const num = (v: number | undefined, digits = 0) => (v === undefined || Number.isNaN(v) ? "" : v.toFixed(digits));
+const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "" : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1));
+
+export function renderTable(rows: Row[]): string {
+  const header = ["scenario", "req/s", "p50 ms", "p99 ms", "ratio", "goal", "RSS MiB", "CPU", "note"];
+  const body = rows.map((r) => [
+    r.scenario,
+    num(r.rps),
+    ms(r.p50),
+    ms(r.p99),
+    r.ratio === undefined ? "" : `${(r.ratio * 100).toFixed(0)}% of ${r.baseline ?? "?"}`,
+    r.goal === undefined ? "" : `${r.goal} ${r.met === undefined ? "" : r.met ? "✓" : "✗"}`.trim(),
+    num(r.rssMiB),
+    num(r.cpu, 2),
+    r.note ?? "",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i >= 1 && i <= 3 || i === 6 || i === 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
+  return [line(header), `|${widths.map((w, i) => (i >= 1 && i <= 3 || i === 6 || i === 7 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...body.map(line)].join("\n");
+}
