@@ -1,3 +1,24 @@
+import { lt, sql } from "drizzle-orm";
 import type { AppContext, Worker } from "../context";
+import { loginFailures, refreshTokens } from "../db/schema";
+import { dummyPasswordHash } from "./passwords";
 
-export async function setupIdentity(_ctx: AppContext): Promise<Worker[] | void> {}
+const SWEEP_MS = 10 * 60_000;
+
+/** Deletes rows nobody can use any more; every instance may run it, the deletes are idempotent. */
+export async function sweepIdentity(ctx: Pick<AppContext, "db" | "bus" | "config">): Promise<void> {
+  await ctx.db.delete(loginFailures).where(lt(loginFailures.windowStart, sql`now() - ${ctx.config.loginWindowSec}::int * interval '1 second'`));
+  // Kept a day past expiry so a late reuse of a spent token is still recognised as reuse.
+  await ctx.db.delete(refreshTokens).where(lt(refreshTokens.expiresAt, sql`now() - interval '1 day'`));
+  await ctx.bus.purgeExpired();
+}
+
+export async function setupIdentity(ctx: AppContext): Promise<Worker[] | void> {
+  // Computed now, not on the first unknown-user login, whose answer would otherwise be slower.
+  void dummyPasswordHash();
+  const timer = setInterval(() => {
+    sweepIdentity(ctx).catch((err) => ctx.log.warn("identity sweep failed", { error: String(err?.message ?? err) }));
+  }, SWEEP_MS);
+  timer.unref?.();
+  return [{ name: "identity-sweeper", stop: async () => clearInterval(timer) }];
+}

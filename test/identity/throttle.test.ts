@@ -104,3 +104,20 @@ describe("client address", () => {
     }
   });
 });
+
+describe("sweeper", () => {
+  test("deletes expired failure windows and long-expired refresh tokens, keeps live ones", async () => {
+    const { sweepIdentity } = await import("../../src/identity/setup");
+    const s = await seedUser(t);
+    await login(s.user.email, "wrong-password", newIp());
+    await t.ctx.db.execute(sql`insert into login_failures (key, window_start, count) values ('acct:old@example.test', now() - interval '2 hours', 5)`);
+    await t.ctx.db.execute(sql`update refresh_tokens set expires_at = now() - interval '2 days' where user_id = ${s.user.id}`);
+    await sweepIdentity(t.ctx);
+    const keys = await t.ctx.db.execute(sql`select key from login_failures`);
+    const list = (Array.isArray(keys) ? keys : (keys as { rows: { key: string }[] }).rows).map((r) => r.key);
+    expect(list).toContain(`acct:${s.user.email}`);
+    expect(list).not.toContain("acct:old@example.test");
+    const rts = await t.ctx.db.execute(sql`select id from refresh_tokens where user_id = ${s.user.id}`);
+    expect(Array.isArray(rts) ? rts.length : (rts as { rows: unknown[] }).rows.length).toBe(0);
+  });
+});
