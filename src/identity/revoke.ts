@@ -14,15 +14,17 @@ export interface RevokeRequest {
 
 /**
  * `token_id`: that refresh token (the caller's own), and its session's access tokens if it was
- * the session's live one. `all_tokens`: everything the user is signed in with (API tokens issued
- * by an admin excepted). Neither: the current session and the access token presented.
+ * the session's live one. `all_tokens`: everything the user is signed in with. The new
+ * tokens_valid_after refuses every earlier-issued token of the user, admin-issued API tokens
+ * included (the authenticator applies it to them), so their rows are revoked too and the admin
+ * listing stays truthful. Neither: the current session and the access token presented.
  */
 export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined): Promise<number> {
   const userId = principal.user.id;
   if (req?.token_id !== undefined && req.all_tokens) throw new AppError("BAD_REQUEST", "Give either token_id or all_tokens, not both");
   if (req?.token_id !== undefined) return revokeOne(ctx, userId, req.token_id);
   if (req?.all_tokens) {
-    const n = await ctx.db.transaction((tx) => endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: false }));
+    const n = await ctx.db.transaction((tx) => endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true }));
     ctx.users.invalidate(userId);
     return n;
   }

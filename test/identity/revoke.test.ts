@@ -89,14 +89,19 @@ describe("POST /api/v1/chat/revoke", () => {
     expect((await refresh(victim.refreshToken)).status).toBe(200);
   });
 
-  test("all_tokens: every session ends, including access tokens issued this very second; a new login works", async () => {
+  test("all_tokens: every session and API token ends, including access tokens issued this very second; a new login works", async () => {
     const s = await seedUser(t);
+    const admin = await seedUser(t, { role: "admin" });
+    const issued = await json(await t.request("POST", "/api/admin/tokens", { token: admin.accessToken, body: { userId: s.user.id } }));
     const second = await login(s.user.email, s.password);
     const res = await t.request("POST", "/api/v1/chat/revoke", { token: s.accessToken, body: { all_tokens: true } });
     expect(await json(res)).toEqual({ message: OK, revoked_count: 2 });
     // Issued within the same second as tokens_valid_after: refused by the session revocations.
     for (const token of [s.accessToken, second.access_token]) expect((await me(token)).status).toBe(401);
     for (const token of [s.refreshToken, second.refresh_token]) expect((await refresh(token)).status).toBe(401);
+    expect((await t.request("GET", "/api/contacts", { token: issued.token })).status).toBe(401);
+    const listed = await json(await t.request("GET", `/api/admin/tokens?userId=${s.user.id}`, { token: admin.accessToken }));
+    expect(listed.tokens[0].active).toBe(false);
     const [row] = await t.ctx.db.select().from(users).where(eq(users.id, s.user.id));
     expect(row!.tokensValidAfter.getTime()).toBeGreaterThan(s.user.tokensValidAfter.getTime());
     const fresh = await login(s.user.email, s.password);
