@@ -7,14 +7,14 @@ import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
 export function adminTokensRoutes(ctx: AppContext) {
   return new Elysia({ prefix: "/api/admin/tokens", tags: ["admin-tokens"] })
     .use(ctx.auth)
-    .post("/", ({ body, principal }) => issueApiToken(ctx, principal.user, body), {
+    .post("", ({ body, principal }) => issueApiToken(ctx, principal.user, body), {
       admin: true,
       body: issueRequest,
       response: issueResponse,
       detail: { summary: "Issue an API token for a user (admin)" },
     })
     .get(
-      "/",
+      "",
       async ({ query }) => {
         const tokens = await listApiTokens(ctx, query.userId);
         return { success: true as const, tokens, count: tokens.length };
