@@ -1,0 +1,56 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+import { consoleScript, consoleStyle } from "./assets.gen";
+
+// Everything the page loads comes from here; the API calls it makes are same-origin.
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "font-src 'none'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+export const CONSOLE_HEADERS: Record<string, string> = {
+  "content-security-policy": CONSOLE_CSP,
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>chatgate admin</title>
+<link rel="stylesheet" href="/admin/app.css">
+<script type="module" src="/admin/app.js"></script>
+</head>
+<body>
+<div id="app"><noscript>The chatgate admin console needs JavaScript.</noscript></div>
+</body>
+</html>
+`;
+
+function asset(body: string, type: string, cache: string): Response {
+  return new Response(body, { headers: { ...CONSOLE_HEADERS, "content-type": type, "cache-control": cache } });
+}
+
+/** `GET /admin`: the operators' console, bundled into the binary (src/console/build.ts). */
+export function consoleRoutes(_ctx: AppContext) {
+  const page = () => asset(PAGE, "text/html; charset=utf-8", "no-store");
+  const hide = { detail: { hide: true } };
+  return new Elysia({ name: "console" })
+    .get("/admin", page, hide)
+    .get("/admin/", page, hide)
+    .get("/admin/app.js", () => asset(consoleScript, "text/javascript; charset=utf-8", "no-cache"), hide)
+    .get("/admin/app.css", () => asset(consoleStyle, "text/css; charset=utf-8", "no-cache"), hide);
+}

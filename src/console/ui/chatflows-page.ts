@@ -1,0 +1,117 @@
+import { api, qs } from "./api";
+import { clear, confirmAction, h, input, notice, pager, table, when } from "./dom";
+import { loadUsers, userPicker, type AdminUser } from "./users-data";
+
+const PAGE = 20;
+
+interface Chatflow {
+  id: string;
+  name: string;
+  cost: number;
+  enabled: boolean;
+  synced_at: string | null;
+  user_count: number;
+}
+interface Granted {
+  id: string;
+  email: string;
+  name: string;
+  granted_at: string;
+}
+
+export async function chatflowsPage(root: HTMLElement): Promise<void> {
+  const status = notice();
+  const users = await loadUsers();
+  const list = h("div", { id: "chatflow-list" });
+  const access = h("section", { id: "chatflow-users", class: "panel", hidden: true });
+  let offset = 0;
+
+  const load = async (o = offset) => {
+    offset = o;
+    try {
+      const page = await api<{ chatflows: Chatflow[]; count: number }>("GET", `/api/admin/chatflows${qs({ limit: PAGE, offset })}`);
+      clear(list, table(["Name", "Id", "Cost", "Enabled", "Users", "Synced", ""], page.chatflows, row, "No chatflows: sync them from Flowise."), pager(page.count, offset, PAGE, (x) => void load(x)));
+    } catch (e) {
+      status.fail((e as Error).message);
+    }
+  };
+
+  const row = (c: Chatflow) => {
+    const cost = input("cost", { type: "number", min: 0, step: 1, value: c.cost, class: "narrow", "aria-label": `Cost of ${c.name}` });
+    const enabled = input("enabled", { type: "checkbox", "aria-label": `${c.name} enabled` });
+    enabled.checked = c.enabled;
+    const save = async () => {
+      try {
+        await api("PATCH", `/api/admin/chatflows/${encodeURIComponent(c.id)}`, { cost: Number(cost.value), enabled: enabled.checked });
+        status.ok(`Saved ${c.name}: cost ${cost.value}, ${enabled.checked ? "enabled" : "disabled"}.`);
+        await load();
+      } catch (e) {
+        status.fail((e as Error).message);
+      }
+    };
+    return [
+      c.name,
+      h("code", {}, c.id),
+      cost,
+      enabled,
+      String(c.user_count),
+      when(c.synced_at),
+      h("span", {}, h("button", { type: "button", onclick: () => void save() }, "Save"), " ", h("button", { type: "button", onclick: () => void showUsers(c) }, "Users")),
+    ];
+  };
+
+  const showUsers = async (c: Chatflow) => {
+    access.hidden = false;
+    const picker = userPicker(users, "grant-user");
+    const grantList = h("div", {});
+    const refresh = async () => {
+      try {
+        const answer = await api<{ users: Granted[] }>("GET", `/api/admin/chatflows/${encodeURIComponent(c.id)}/users`);
+        clear(grantList, table(["User", "Granted", ""], answer.users, (g) => [`${g.name} <${g.email}>`, when(g.granted_at), h("button", { type: "button", class: "danger", onclick: () => void withdraw(g) }, "Withdraw")], "Only admins may use it (no grants)."));
+      } catch (e) {
+        clear(grantList, h("p", { class: "notice error" }, (e as Error).message));
+      }
+    };
+    const withdraw = async (g: Granted | AdminUser) => {
+      if (!(await confirmAction(`Withdraw ${g.email}'s access to ${c.name}?`, "Withdraw"))) return;
+      try {
+        await api("DELETE", `/api/admin/chatflows/${encodeURIComponent(c.id)}/users/${encodeURIComponent(g.id)}`);
+        status.ok(`${g.email} may no longer use ${c.name}.`);
+        await Promise.all([refresh(), load()]);
+      } catch (e) {
+        status.fail((e as Error).message);
+      }
+    };
+    const form = h("form", { class: "inline" }, picker.el, h("button", { type: "submit" }, "Grant access"));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (!picker.value()) return status.fail("Choose a user to grant.");
+      try {
+        await api("PUT", `/api/admin/chatflows/${encodeURIComponent(c.id)}/users/${encodeURIComponent(picker.value())}`);
+        status.ok(`Access to ${c.name} granted.`);
+        await Promise.all([refresh(), load()]);
+      } catch (e) {
+        status.fail((e as Error).message);
+      }
+    });
+    clear(access, h("h3", {}, `Who may use ${c.name}`), h("p", { class: "muted" }, "Admins may use every enabled chatflow; others need a grant."), form, grantList);
+    await refresh();
+  };
+
+  const sync = h("button", { type: "button", id: "sync-chatflows" }, "Sync from Flowise");
+  sync.addEventListener("click", async () => {
+    sync.disabled = true;
+    try {
+      const r = await api<{ created: number; updated: number; total: number }>("POST", "/api/admin/chatflows/sync");
+      status.ok(`Synced: ${r.created} new, ${r.updated} updated, ${r.total} in Flowise.`);
+      await load(0);
+    } catch (e) {
+      status.fail((e as Error).message);
+    } finally {
+      sync.disabled = false;
+    }
+  });
+
+  clear(root, h("h2", {}, "Chatflows"), status.el, h("div", { class: "toolbar" }, sync), list, access);
+  await load(0);
+}

@@ -1,0 +1,120 @@
+import { api, qs } from "./api";
+import { clear, confirmAction, field, h, input, notice, pageOf, pager, secretBox, select, table, when } from "./dom";
+import { loadUsers, userPicker } from "./users-data";
+
+const PAGE = 20;
+
+interface KeyRow {
+  id: string;
+  user_id: string;
+  name: string;
+  level: string;
+  environment: string;
+  start: string;
+  allowed_domains: string[];
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export async function keysPage(root: HTMLElement): Promise<void> {
+  const status = notice();
+  const users = await loadUsers();
+  const name = input("key-name", { required: true, maxlength: 200 });
+  const owner = userPicker(users, "key-user");
+  const level = select("level", [["read", "read"], ["write", "write"], ["admin", "admin"]], "read");
+  const environment = select("environment", [["live", "live"], ["test", "test"]], "live");
+  const domains = input("allowed-domains", { placeholder: "example.com, *.example.org" });
+  const expiry = input("key-expiry", { type: "datetime-local" });
+  const shown = h("div", { id: "key-result" });
+  const form = h(
+    "form",
+    { id: "create-key", class: "inline" },
+    field("Name", name),
+    field("User", owner.el),
+    field("Level", level),
+    field("Environment", environment),
+    field("Allowed domains (comma-separated, empty = any)", domains),
+    field("Expires (optional, local time)", expiry),
+    h("button", { type: "submit" }, "Create key"),
+  );
+  const listOwner = userPicker(users, "keys-of", "— choose whose keys to list —");
+  const list = h("div", { id: "key-list" });
+  let rows: KeyRow[] = [];
+  let offset = 0;
+
+  const render = () => {
+    clear(
+      list,
+      table(["Name", "Key starts", "Level", "Env", "Domains", "Created", "Expires", "Last used", "State", ""], pageOf(rows, offset, PAGE), (k) => [
+        k.name,
+        k.start,
+        k.level,
+        k.environment,
+        k.allowed_domains.length ? k.allowed_domains.join(", ") : "any",
+        when(k.created_at),
+        k.expires_at ? when(k.expires_at) : "never",
+        when(k.last_used_at),
+        k.revoked_at ? `revoked ${when(k.revoked_at)}` : "active",
+        k.revoked_at ? "" : h("button", { type: "button", class: "danger", "data-revoke-key": k.id, onclick: () => void revoke(k) }, "Revoke"),
+      ], "No keys for this user."),
+      pager(rows.length, offset, PAGE, (o) => {
+        offset = o;
+        render();
+      }),
+    );
+  };
+  const reload = async () => {
+    if (!listOwner.value()) return clear(list, h("p", { class: "muted" }, "Choose a user to see their keys."));
+    try {
+      rows = await api<KeyRow[]>("GET", `/api/auth/api-keys${qs({ user_id: listOwner.value() })}`);
+      render();
+    } catch (e) {
+      status.fail((e as Error).message);
+    }
+  };
+  const revoke = async (k: KeyRow) => {
+    if (!(await confirmAction(`Revoke the key "${k.name}"? Requests with it are refused at once.`, "Revoke"))) return;
+    try {
+      await api("DELETE", `/api/auth/api-keys/${encodeURIComponent(k.id)}`);
+      status.ok(`Key "${k.name}" revoked.`);
+      await reload();
+    } catch (e) {
+      status.fail((e as Error).message);
+    }
+  };
+  listOwner.select.addEventListener("change", () => {
+    offset = 0;
+    void reload();
+  });
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clear(shown);
+    if (!owner.value()) return status.fail("Choose the user the key belongs to.");
+    const exp = expiry.value ? new Date(expiry.value) : null;
+    if (exp && Number.isNaN(exp.getTime())) return status.fail("The expiry is not a valid date.");
+    const allowed = domains.value.split(",").map((d) => d.trim()).filter(Boolean);
+    try {
+      const made = await api<{ id: string; name: string; key: string }>("POST", "/api/auth/api-keys", {
+        name: name.value,
+        user_id: owner.value(),
+        level: level.value,
+        environment: environment.value,
+        allowed_domains: allowed,
+        expires_at: exp ? exp.toISOString() : null,
+      });
+      status.ok(`Key "${made.name}" created.`);
+      clear(shown, secretBox(`API key "${made.name}"`, made.key, "Copy it now: only its first characters are kept readable."));
+      listOwner.select.value = owner.value();
+      form.reset();
+      await reload();
+    } catch (e) {
+      status.fail((e as Error).message);
+    }
+  });
+
+  clear(root, h("h2", {}, "API keys"), status.el, h("h3", {}, "Create a key"), form, shown, h("h3", {}, "Keys by user"), h("div", { class: "toolbar" }, listOwner.el), list);
+  await reload();
+}

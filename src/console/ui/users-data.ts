@@ -1,0 +1,46 @@
+import { api } from "./api";
+import { h, input } from "./dom";
+
+export interface AdminUser {
+  id: string;
+  email: string;
+  name: string;
+  role: "user" | "admin";
+  username: string | null;
+  customer_id: number;
+  created_at: string;
+  disabled: boolean;
+  disabled_at: string | null;
+}
+
+/** GET /api/auth/users answers every user at once (no server search or paging yet). */
+export async function loadUsers(): Promise<AdminUser[]> {
+  const answer = await api<{ users: AdminUser[]; count: number }>("GET", "/api/auth/users");
+  return answer.users;
+}
+
+export function matches(u: AdminUser, q: string): boolean {
+  const needle = q.trim().toLowerCase();
+  if (!needle) return true;
+  return [u.email, u.name, u.username ?? "", u.id, String(u.customer_id)].some((x) => x.toLowerCase().includes(needle));
+}
+
+export function userLabel(u: AdminUser): string {
+  return `${u.name || "(no name)"} <${u.email}>${u.disabled ? " — disabled" : ""}`;
+}
+
+/** A select of users with a filter box; `value()` is the chosen id or "". */
+export function userPicker(users: AdminUser[], name = "user", allowAll?: string): { el: HTMLElement; select: HTMLSelectElement; value(): string } {
+  const select = h("select", { name, "aria-label": "User" });
+  const filter = input(`${name}-filter`, { type: "search", placeholder: "Filter users…", "aria-label": "Filter users" });
+  const fill = () => {
+    const keep = select.value;
+    while (select.firstChild) select.removeChild(select.firstChild);
+    select.appendChild(h("option", { value: "" }, allowAll ?? "— choose a user —"));
+    for (const u of users.filter((x) => matches(x, filter.value)).slice(0, 500)) select.appendChild(h("option", { value: u.id }, userLabel(u)));
+    select.value = keep;
+  };
+  filter.addEventListener("input", fill);
+  fill();
+  return { el: h("span", { class: "picker" }, filter, select), select, value: () => select.value };
+}

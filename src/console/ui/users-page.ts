@@ -1,0 +1,176 @@
+import { api, qs } from "./api";
+import { clear, confirmAction, field, h, input, notice, pageOf, pager, select, table, when } from "./dom";
+import { loadUsers, matches, type AdminUser } from "./users-data";
+
+const PAGE = 20;
+const LEDGER_PAGE = 10;
+
+interface Balance {
+  user_id: string;
+  credits_remaining: number;
+  last_updated: string;
+}
+interface LedgerEntry {
+  id: number;
+  delta: number;
+  kind: string;
+  reason: string;
+  created_by: string | null;
+  created_at: string;
+}
+
+export async function usersPage(root: HTMLElement): Promise<void> {
+  const status = notice();
+  const search = input("search", { type: "search", placeholder: "Search name, email, id…", "aria-label": "Search users" });
+  const list = h("div", { id: "user-list" });
+  const detail = h("section", { id: "user-detail", class: "panel", hidden: true });
+  let users: AdminUser[] = [];
+  let offset = 0;
+  let selected: string | undefined;
+
+  const render = () => {
+    const found = users.filter((u) => matches(u, search.value));
+    if (offset >= found.length) offset = Math.max(0, Math.floor((found.length - 1) / PAGE) * PAGE);
+    clear(
+      list,
+      table(["Name", "Email", "Role", "Status", "Created", ""], pageOf(found, offset, PAGE), (u) => [
+        u.name,
+        u.email,
+        u.role,
+        u.disabled ? `disabled ${when(u.disabled_at)}` : "active",
+        when(u.created_at),
+        h("button", { type: "button", "data-user": u.id, onclick: () => openUser(u.id) }, "Manage"),
+      ], "No users match."),
+      pager(found.length, offset, PAGE, (o) => {
+        offset = o;
+        render();
+      }),
+    );
+  };
+  const reload = async () => {
+    users = await loadUsers();
+    render();
+    if (selected) openUser(selected);
+  };
+  search.addEventListener("input", () => {
+    offset = 0;
+    render();
+  });
+
+  const openUser = (id: string) => {
+    const u = users.find((x) => x.id === id);
+    if (!u) return;
+    selected = id;
+    detail.hidden = false;
+    void userDetail(detail, u, status, reload);
+  };
+
+  const email = input("email", { type: "email", required: true, autocomplete: "off" });
+  const name = input("name", { maxlength: 200 });
+  const password = input("password", { type: "password", required: true, autocomplete: "new-password" });
+  const role = select("role", [["user", "user"], ["admin", "admin"]], "user");
+  const createForm = h(
+    "form",
+    { id: "create-user", class: "inline" },
+    field("Email", email),
+    field("Name", name),
+    field("Password", password),
+    field("Role", role),
+    h("button", { type: "submit" }, "Create user"),
+  );
+  createForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const made = await api<{ id: string; email: string }>("POST", "/api/auth/users", { email: email.value, name: name.value, password: password.value, role: role.value });
+      status.ok(`Created user ${made.email}.`);
+      createForm.reset();
+      selected = made.id;
+      await reload();
+    } catch (e) {
+      status.fail((e as Error).message);
+    }
+  });
+
+  clear(root, h("h2", {}, "Users"), status.el, h("details", {}, h("summary", {}, "Create a user"), createForm), h("div", { class: "toolbar" }, search), list, detail);
+  await reload();
+}
+
+async function userDetail(panel: HTMLElement, u: AdminUser, status: ReturnType<typeof notice>, reload: () => Promise<void>): Promise<void> {
+  const act = async (what: () => Promise<unknown>, ok: string) => {
+    try {
+      await what();
+      status.ok(ok);
+      await reload();
+    } catch (e) {
+      status.fail((e as Error).message);
+    }
+  };
+  const patch = (body: Record<string, unknown>) => api("PATCH", `/api/auth/users/${encodeURIComponent(u.id)}`, body);
+
+  const role = select("role", [["user", "user"], ["admin", "admin"]], u.role);
+  const roleForm = h("form", { class: "inline", id: "role-form" }, field("Role", role), h("button", { type: "submit" }, "Change role"));
+  roleForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void act(() => patch({ role: role.value }), `Role of ${u.email} is now ${role.value}.`);
+  });
+
+  const pw = input("new-password", { type: "password", autocomplete: "new-password", required: true });
+  const pwForm = h("form", { class: "inline", id: "password-form" }, field("New password", pw), h("button", { type: "submit" }, "Reset password"));
+  pwForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void act(() => patch({ password: pw.value }), `Password of ${u.email} reset; their sessions have ended.`);
+  });
+
+  const toggle = h("button", { type: "button", class: u.disabled ? "" : "danger", id: "toggle-disabled" }, u.disabled ? "Enable user" : "Disable user");
+  toggle.addEventListener("click", async () => {
+    const disabling = !u.disabled;
+    if (disabling && !(await confirmAction(`Disable ${u.email}? Their sessions, API tokens and keys stop working at once.`, "Disable"))) return;
+    void act(() => patch({ disabled: disabling }), `${u.email} is now ${disabling ? "disabled" : "enabled"}.`);
+  });
+
+  const balance = h("strong", { id: "balance" }, "…");
+  const amount = input("amount", { type: "number", step: 1, required: true });
+  const reason = input("reason", { required: true, maxlength: 500 });
+  const grantForm = h("form", { class: "inline", id: "grant-form" }, field("Amount", amount), field("Reason", reason), h("button", { type: "submit" }, "Grant credits"));
+  const ledger = h("div", { id: "ledger" });
+  const loadCredits = async (offset = 0) => {
+    try {
+      const b = await api<Balance>("GET", `/api/admin/users/${encodeURIComponent(u.id)}/credits`);
+      balance.textContent = String(b.credits_remaining);
+      const page = await api<{ entries: LedgerEntry[]; count: number }>("GET", `/api/admin/users/${encodeURIComponent(u.id)}/credits/ledger${qs({ limit: LEDGER_PAGE, offset })}`);
+      clear(
+        ledger,
+        table(["When", "Change", "Kind", "Reason"], page.entries, (e) => [when(e.created_at), e.delta > 0 ? `+${e.delta}` : String(e.delta), e.kind, e.reason], "No ledger entries."),
+        pager(page.count, offset, LEDGER_PAGE, (o) => void loadCredits(o)),
+      );
+    } catch (e) {
+      clear(ledger, h("p", { class: "notice error" }, (e as Error).message));
+    }
+  };
+  grantForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const b = await api<Balance>("POST", `/api/admin/users/${encodeURIComponent(u.id)}/credits`, { amount: Number(amount.value), reason: reason.value });
+      status.ok(`Credits of ${u.email}: ${b.credits_remaining}.`);
+      grantForm.reset();
+      await loadCredits();
+    } catch (e) {
+      status.fail((e as Error).message);
+    }
+  });
+
+  clear(
+    panel,
+    h("h3", {}, `${u.name || "(no name)"} — ${u.email}`),
+    h("p", { class: "muted" }, `id ${u.id} · customer ${u.customer_id} · ${u.username ? `username ${u.username} · ` : ""}created ${when(u.created_at)}`),
+    roleForm,
+    pwForm,
+    h("div", { class: "toolbar" }, toggle),
+    h("h4", {}, "Credits"),
+    h("p", {}, "Balance: ", balance),
+    grantForm,
+    h("h4", {}, "Recent ledger entries"),
+    ledger,
+  );
+  await loadCredits();
+}
