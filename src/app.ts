@@ -4,6 +4,7 @@ import pkg from "../package.json";
 import { chatRoutes } from "./chat/routes";
 import { chatflowsRoutes } from "./chatflows/routes";
 import type { AppContext } from "./context";
+import { consoleRoutes } from "./console/routes";
 import { healthRoutes } from "./health/routes";
 import { creditsRoutes } from "./credits/routes";
 import { corePlugin } from "./http/core";
@@ -35,7 +36,8 @@ export function createApp(ctx: AppContext) {
     .use(chatflowsRoutes(ctx))
     .use(creditsRoutes(ctx))
     .use(chatRoutes(ctx))
-    .use(messagingRoutes(ctx));
+    .use(messagingRoutes(ctx))
+    .use(consoleRoutes(ctx));
 }
 
 export type App = ReturnType<typeof createApp>;
