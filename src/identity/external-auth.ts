@@ -79,7 +79,7 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
     try {
       const updated = await ctx.db.transaction(async (tx) => {
         const [row] = await tx.update(users).set({ ...patch, updatedAt: sql`now()` }).where(eq(users.id, existing.id)).returning();
-        if (role !== existing.role) await ctx.bus.publish([userChanged(existing.id)], tx);
+        await ctx.bus.publish([userChanged(existing.id)], tx);
         return row!;
       });
       ctx.users.invalidate(existing.id);

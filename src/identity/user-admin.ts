@@ -18,7 +18,7 @@ export interface UserPatch {
 
 /**
  * Changes a user. A new password or disabling ends every session, refresh token and API token
- * of the user in the same transaction; a role change is announced so every instance re-reads it.
+ * of the user in the same transaction; any other change is announced so every instance re-reads it.
  */
 export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: UserPatch): Promise<User> {
   if (patch.password !== undefined) {
@@ -39,7 +39,8 @@ export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: 
   if (passwordHash !== undefined) set.passwordHash = passwordHash;
   if (patch.disabled === true && existing.disabledAt === null) set.disabledAt = new Date();
   if (patch.disabled === false) set.disabledAt = null;
-  const stateChanged = set.role !== undefined || set.disabledAt !== undefined || passwordHash !== undefined;
+  // Any change: instances cache the whole user state (name included, which /api/auth/me shows).
+  const stateChanged = Object.keys(set).length > 0;
   const updated = await ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .update(users)

@@ -46,11 +46,12 @@ describe("revocation across instances", () => {
     await seenOnB("/api/auth/me", s.accessToken, 401);
   });
 
-  test.if(onPostgres)("role change on A is seen on B", async () => {
+  test.if(onPostgres)("role and name changes on A are seen on B", async () => {
     const s = await seedUser(a);
     expect((await b.request("GET", "/api/auth/users", { token: s.accessToken })).status).toBe(403);
-    await a.request("PATCH", `/api/auth/users/${s.user.id}`, { token: admin.accessToken, body: { role: "admin" } });
+    await a.request("PATCH", `/api/auth/users/${s.user.id}`, { token: admin.accessToken, body: { role: "admin", name: "Promoted" } });
     await seenOnB("/api/auth/users", s.accessToken, 200);
+    expect((await json(await b.request("GET", "/api/auth/me", { token: s.accessToken }))).name).toBe("Promoted");
   });
 
   test.if(onPostgres)("an API token revoked on A stops on B", async () => {
