@@ -1,0 +1,200 @@
+// The console in a real browser (playwright-core driving Debian's chromium) against a real
+// listening app: every action is checked through the API afterwards, not through the page.
+// CONSOLE_SCREENSHOTS=1 also writes docs/console-users.png and docs/console-tokens.png.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
+import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`[console.browser.test] SKIPPED: no browser at ${CHROMIUM} (install Debian's chromium: apt-get install -y chromium)`);
+
+const SHOTS = process.env.CONSOLE_SCREENSHOTS === "1" ? join(import.meta.dir, "../../docs") : undefined;
+const EVIL = "<script>alert(1)</script>";
+
+let t: TestApp;
+let base: string;
+let admin: SeededUser;
+let plain: SeededUser;
+let browser: BrowserContext;
+let profile: string;
+const dialogs: string[] = [];
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  t = await makeApp();
+  admin = await seedUser(t, { role: "admin", name: "Ada Admin", email: "ada@example.test" });
+  plain = await seedUser(t, { name: "Pat Plain", email: "pat@example.test" });
+  for (const [name, email] of [["Grace Hopper", "grace@example.test"], ["Linus Ops", "linus@example.test"]]) await seedUser(t, { name, email });
+  t.app.listen({ port: 0, hostname: "127.0.0.1" });
+  base = `http://127.0.0.1:${t.app.server!.port}`;
+  const { chromium } = await import("playwright-core");
+  profile = mkdtempSync(join(tmpdir(), "console-chromium-"));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 860 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (!hasChromium) return;
+  await browser?.close();
+  await t.app.stop(true);
+  await t.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+async function openConsole(): Promise<Page> {
+  const page = await browser.newPage();
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(`${base}/admin`);
+  return page;
+}
+
+async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.fill("#signin-email", email);
+  await page.fill("#signin-password", password);
+  await page.click("#signin button[type=submit]");
+}
+
+async function activeSessions(who: SeededUser): Promise<number> {
+  const answer = (await (await t.request("GET", "/api/v1/chat/tokens", { token: who.accessToken })).json()) as { tokens: Array<{ active: boolean }> };
+  return answer.tokens.filter((x) => x.active).length;
+}
+
+const api = (method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) =>
+  t.request(method, path, { token: admin.accessToken, ...opts });
+
+describe.skipIf(!hasChromium)("admin console in chromium", () => {
+  test("a non-admin is told they are not allowed and stays on the sign-in form", async () => {
+    const page = await openConsole();
+    await signIn(page, plain.user.email, plain.password);
+    await page.getByText("not an administrator").waitFor();
+    expect(await page.locator("nav").count()).toBe(0);
+    // The session the refused sign-in created was revoked at once: only the seeded one is live.
+    expect(await activeSessions(plain)).toBe(1);
+    await page.close();
+  });
+
+  test("a wrong password is shown in words", async () => {
+    const page = await openConsole();
+    await signIn(page, admin.user.email, "wrong-password");
+    const error = page.locator("#signin .notice.error");
+    await error.waitFor();
+    expect(await error.textContent()).toContain("401");
+    await page.close();
+  });
+
+  test("the access token is refreshed before it expires, and sign-out revokes the session", async () => {
+    const page = await browser.newPage();
+    await page.clock.install();
+    await page.goto(`${base}/admin`);
+    await signIn(page, admin.user.email, admin.password);
+    await page.locator("#user-list table").waitFor();
+    expect(await activeSessions(admin)).toBe(2);
+
+    const refreshed = page.waitForResponse((r) => r.url().endsWith("/api/v1/chat/refresh"));
+    await page.clock.fastForward(t.config.accessTokenTtlSec * 1000 - 1000);
+    expect((await refreshed).status()).toBe(200);
+    // Rotation: the console's old refresh token is used, its new one is the live one.
+    expect(await activeSessions(admin)).toBe(2);
+    await page.click("nav button[data-page=users]");
+    await page.locator("#user-list table").waitFor();
+
+    const revoked = page.waitForResponse((r) => r.url().endsWith("/api/v1/chat/revoke"));
+    await page.click("#signout");
+    expect((await revoked).status()).toBe(200);
+    await page.locator("#signin").waitFor();
+    expect(await activeSessions(admin)).toBe(1);
+    await page.close();
+  }, 60_000);
+
+  test("admin: create a user, grant credits, generate an API token, create and revoke an API key", async () => {
+    const page = await openConsole();
+    await signIn(page, admin.user.email, admin.password);
+    await page.locator("#user-list table").waitFor();
+
+    // The access token lives in memory only.
+    const stored = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
+    expect(stored).toEqual({ local: 0, session: 0, cookie: "" });
+
+    // Create a user whose name is markup: it must render as text.
+    await page.click("details summary");
+    await page.fill("#create-user input[name=email]", "mallory@example.test");
+    await page.fill("#create-user input[name=name]", EVIL);
+    await page.fill("#create-user input[name=password]", "a-long-enough-password-1");
+    await page.click("#create-user button[type=submit]");
+    await page.getByText("Created user mallory@example.test").waitFor();
+    const listed = (await (await api("GET", "/api/auth/users")).json()) as { users: Array<{ id: string; email: string; name: string; role: string }> };
+    const mallory = listed.users.find((u) => u.email === "mallory@example.test")!;
+    expect(mallory).toMatchObject({ name: EVIL, role: "user" });
+
+    await page.getByRole("cell", { name: EVIL, exact: true }).waitFor();
+    expect(await page.locator("script").count()).toBe(1);
+    expect(dialogs).toEqual([]);
+
+    // Grant credits from the user's panel.
+    await page.click(`button[data-user="${mallory.id}"]`);
+    await page.locator("#balance", { hasText: "0" }).waitFor();
+    await page.fill("#grant-form input[name=amount]", "250");
+    await page.fill("#grant-form input[name=reason]", "console test grant");
+    await page.click("#grant-form button[type=submit]");
+    await page.locator("#balance", { hasText: "250" }).waitFor();
+    await page.locator("#ledger", { hasText: "console test grant" }).waitFor();
+    const balance = await (await api("GET", `/api/admin/users/${mallory.id}/credits`)).json();
+    expect(balance.credits_remaining).toBe(250);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "console-users.png"), fullPage: true });
+
+    // API token: the contract's generate form, shown once.
+    await page.click("nav button[data-page=tokens]");
+    await page.selectOption("#generate-token select[name=token-user]", mallory.id);
+    await page.click("#generate-token button[type=submit]");
+    const token = (await page.locator("#token-result code.secret").textContent())!.trim();
+    expect(token.split(".")).toHaveLength(3);
+    const tokens = await (await api("GET", `/api/admin/tokens?userId=${mallory.id}`)).json();
+    expect(tokens.count).toBe(1);
+    expect(tokens.tokens[0]).toMatchObject({ userId: mallory.id, expiresAt: null, active: true });
+    expect((await t.request("GET", "/api/messages", { token })).status).toBe(200);
+    await page.locator("#token-list button[data-revoke-token]").waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "console-tokens.png"), fullPage: true });
+
+    // API key: create (shown once), see it in the list, revoke with confirmation.
+    await page.click("nav button[data-page=keys]");
+    await page.fill("#create-key input[name=key-name]", "ci key");
+    await page.selectOption("#create-key select[name=key-user]", mallory.id);
+    await page.selectOption("#create-key select[name=level]", "write");
+    await page.selectOption("#create-key select[name=environment]", "test");
+    await page.fill("#create-key input[name=allowed-domains]", "app.example.com, *.example.org");
+    await page.click("#create-key button[type=submit]");
+    const key = (await page.locator("#key-result code.secret").textContent())!.trim();
+    const origin = { origin: "https://app.example.com" };
+    const valid = await t.request("GET", "/api/auth/validate", { headers: { "x-api-key": key, ...origin } });
+    expect(valid.status).toBe(200);
+    expect(await valid.json()).toMatchObject({ valid: true, level: "write", name: "ci key" });
+    const keys = (await (await api("GET", `/api/auth/api-keys?user_id=${mallory.id}`)).json()) as Array<{ id: string; environment: string; allowed_domains: string[]; revoked_at: string | null }>;
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ environment: "test", allowed_domains: ["app.example.com", "*.example.org"], revoked_at: null });
+
+    await page.click(`#key-list button[data-revoke-key="${keys[0]!.id}"]`);
+    await page.click(".dialog button[data-confirm=yes]");
+    await page.locator("#key-list", { hasText: "revoked" }).waitFor();
+    const after = (await (await api("GET", `/api/auth/api-keys?user_id=${mallory.id}`)).json()) as Array<{ revoked_at: string | null }>;
+    expect(after[0]!.revoked_at).not.toBeNull();
+    expect((await t.request("GET", "/api/auth/validate", { headers: { "x-api-key": key, ...origin } })).status).toBe(401);
+
+    // Nothing secret ever reached the address bar; sign-out returns to the form.
+    expect(page.url()).toBe(`${base}/admin`);
+    await page.click("#signout");
+    await page.locator("#signin").waitFor();
+    expect(dialogs).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
