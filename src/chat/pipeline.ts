@@ -106,7 +106,11 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     await refundReservation(db, reservationId, err instanceof ClientGone ? "client_gone" : "upstream_failed").catch((e) =>
       deps.log.error("refund failed", { reservation_id: reservationId, error: String(e) }),
     );
-    deps.predictions.inc({ mode: req.mode, result: resultOf(err) });
+    const result = resultOf(err);
+    deps.predictions.inc({ mode: req.mode, result });
+    if (err instanceof AppError && err.code !== "NOT_FOUND") {
+      deps.log.warn("prediction failed before an answer", { chatflow_id: req.chatflow.id, result, reason: err.message });
+    }
     throw err;
   }
 }

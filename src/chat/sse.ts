@@ -54,6 +54,13 @@ export class FrameSplitter {
   rest(): Uint8Array {
     return this.pending;
   }
+
+  /** Hands over the incomplete frame's bytes and forgets them (an upstream that never ends a frame). */
+  take(): Uint8Array {
+    const out = this.pending;
+    this.pending = new Uint8Array(0);
+    return out;
+  }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

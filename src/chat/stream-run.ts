@@ -32,6 +32,8 @@ export interface StreamHooks {
 }
 
 const TOKEN_EVENTS = new Set(["start", "token"]);
+// A "frame" this long without a blank line is not Flowise's: pass its bytes on rather than hold them.
+const MAX_PENDING_BYTES = 1 << 20;
 
 function absorb(s: StreamState, e: FlowiseEvent): void {
   // `start` carries the first token, which Flowise sends again as a `token`.
@@ -95,6 +97,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
           write(enc.frame(raw, e, s));
           if (e && TOKEN_EVENTS.has(e.event)) onToken();
         }
+        if (splitter.rest().length > MAX_PENDING_BYTES) write([splitter.take()]);
       }
       if (!s.ended && splitter.rest().length > 0) write([splitter.rest()]);
       write(enc.close(s));
