@@ -108,7 +108,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     );
     const result = resultOf(err);
     deps.predictions.inc({ mode: req.mode, result });
-    if (err instanceof AppError && err.code !== "NOT_FOUND") {
+    if (err instanceof AppError && err.code !== "NOT_FOUND" && !(err instanceof ClientGone)) {
       deps.log.warn("prediction failed before an answer", { chatflow_id: req.chatflow.id, result, reason: err.message });
     }
     throw err;

@@ -24,10 +24,13 @@ export interface UpstreamCall {
   dispose(): void;
 }
 
-/** The client went away while chatgate was still waiting for Flowise. */
-export class ClientGone extends Error {
+/**
+ * The client went away while chatgate was still waiting for Flowise. An AppError, so the global
+ * handler treats it as the client's doing (no error log); nobody is left to read the answer.
+ */
+export class ClientGone extends AppError {
   constructor() {
-    super("client closed the request");
+    super("BAD_REQUEST", "Client closed the request");
   }
 }
 

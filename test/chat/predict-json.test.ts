@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { chatMessages } from "../../src/db/schema";
 import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
-import { balanceOf, FLOWISE_KEY, post, reservations, seedChatflow, serve, setBalance, startDouble, type Served } from "./helpers";
+import { balanceOf, FLOWISE_KEY, post, reservations, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
 
 const FLOW = crypto.randomUUID();
 const OTHER_FLOW = crypto.randomUUID();
@@ -132,6 +132,20 @@ describe("POST /api/v1/chat/predict (JSON)", () => {
     await d.setFault(null);
     expect((await predict({ question: "q" }, alice.accessToken, key)).status).toBe(200);
     expect(await balanceOf(s.t.ctx.db, alice.user.id)).toBe(8);
+  });
+
+  test("the client going away while Flowise thinks aborts the upstream call and refunds, without an error log", async () => {
+    await setBalance(s.t.ctx.db, alice.user.id, 10);
+    await d.setFault({ kind: "delayFirstByte", ms: 1500 });
+    const ac = new AbortController();
+    const pending = post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "slow" }, alice.accessToken, {}, ac.signal).catch((e: unknown) => e);
+    while (d.calls.prediction === 0) await Bun.sleep(10);
+    ac.abort();
+    await pending;
+    expect(await d.waitForAbort(3000)).toBe(1);
+    expect(await settled(s.t.ctx.db, alice.user.id)).not.toHaveProperty("held");
+    expect(await balanceOf(s.t.ctx.db, alice.user.id)).toBe(10);
+    expect(s.t.logs.filter((l) => l.includes('"level":"error"'))).toEqual([]);
   });
 
   test("FLOWISE_URL unset → 503 after the access check, nothing charged", async () => {
