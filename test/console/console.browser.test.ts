@@ -236,6 +236,43 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     await page.close();
   }, 60_000);
 
+  test("users: search, change role, reset password, disable only after confirming", async () => {
+    const victor = await seedUser(t, { name: "Victor Vance", email: "victor@example.test" });
+    const page = await openConsole();
+    await signIn(page, admin.user.email, admin.password);
+    await page.locator("#user-list table").waitFor();
+    await page.fill("input[name=search]", "victor@");
+    await page.locator("#user-list tbody tr").first().waitFor();
+    expect(await page.locator("#user-list tbody tr").count()).toBe(1);
+    await page.click(`button[data-user="${victor.user.id}"]`);
+
+    await page.selectOption("#role-form select[name=role]", "admin");
+    await page.click("#role-form button[type=submit]");
+    await page.getByText("Role of victor@example.test is now admin.").waitFor();
+    const listed = (await (await api("GET", "/api/auth/users")).json()) as { users: Array<{ id: string; role: string; disabled: boolean }> };
+    expect(listed.users.find((u) => u.id === victor.user.id)!.role).toBe("admin");
+
+    await page.fill("#password-form input[name=new-password]", "a-brand-new-password-7");
+    await page.click("#password-form button[type=submit]");
+    await page.getByText("Password of victor@example.test reset").waitFor();
+    const login = await t.request("POST", "/api/v1/chat/authenticate", { body: { username: "victor@example.test", password: "a-brand-new-password-7" } });
+    expect(login.status).toBe(200);
+
+    // Cancelling the confirmation changes nothing; confirming disables.
+    await page.click("#toggle-disabled");
+    await page.click(".dialog button:not([data-confirm])");
+    expect(await page.locator(".dialog").count()).toBe(0);
+    const still = (await (await api("GET", "/api/auth/users")).json()) as typeof listed;
+    expect(still.users.find((u) => u.id === victor.user.id)!.disabled).toBe(false);
+    await page.click("#toggle-disabled");
+    await page.click(".dialog button[data-confirm=yes]");
+    await page.getByText("victor@example.test is now disabled.").waitFor();
+    const after = (await (await api("GET", "/api/auth/users")).json()) as typeof listed;
+    expect(after.users.find((u) => u.id === victor.user.id)!.disabled).toBe(true);
+    expect(dialogs).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   test("no script errors and no Content-Security-Policy violations in any page", () => {
     expect(pageErrors).toEqual([]);
   });
