@@ -34,6 +34,8 @@ export interface StreamHooks {
 const TOKEN_EVENTS = new Set(["start", "token"]);
 // A "frame" this long without a blank line is not Flowise's: pass its bytes on rather than hold them.
 const MAX_PENDING_BYTES = 1 << 20;
+// Bytes queued for a slow client before chatgate stops reading Flowise (TCP then slows Flowise).
+const CLIENT_QUEUE_BYTES = 64 * 1024;
 
 function absorb(s: StreamState, e: FlowiseEvent): void {
   // `start` carries the first token, which Flowise sends again as a `token`.
@@ -54,6 +56,15 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
   let idleTimedOut = false;
   let heartbeat: ReturnType<typeof setTimeout> | undefined;
   let idle: ReturnType<typeof setTimeout> | undefined;
+  let drained: (() => void) | undefined;
+  const wakeWriter = () => {
+    const w = drained;
+    drained = undefined;
+    w?.();
+  };
+  const roomToWrite = async () => {
+    while (!gone() && (out.desiredSize ?? 1) <= 0) await new Promise<void>((r) => (drained = r));
+  };
 
   const write = (chunks: Uint8Array[]) => {
     if (clientGone || chunks.length === 0) return;
@@ -88,6 +99,12 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     try {
       armIdle();
       while (!s.ended) {
+        if ((out.desiredSize ?? 1) <= 0) {
+          // Waiting on the client is not Flowise being silent.
+          clearTimeout(idle);
+          await roomToWrite();
+          armIdle();
+        }
         const { done, value } = await reader.read();
         if (done) break;
         armIdle();
@@ -149,16 +166,22 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     }
   }
 
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      out = controller;
-      void run();
+  p.request.clientSignal?.addEventListener("abort", wakeWriter, { once: true });
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        out = controller;
+        void run();
+      },
+      pull: wakeWriter,
+      cancel() {
+        clientGone = true;
+        clearTimeout(heartbeat);
+        p.upstream.abort("client gone");
+        wakeWriter();
+      },
     },
-    cancel() {
-      clientGone = true;
-      clearTimeout(heartbeat);
-      p.upstream.abort("client gone");
-    },
-  });
+    new ByteLengthQueuingStrategy({ highWaterMark: CLIENT_QUEUE_BYTES }),
+  );
   return new Response(stream, { status: 200, headers: SSE_HEADERS });
 }

@@ -94,6 +94,17 @@ describe("POST /api/v1/chat/predict (SSE)", () => {
     expect(withoutHeartbeats(raw)).toBe(expectedRelay(["tok0 ", "tok1 ", "tok2 "], "slow", sid, "cm-h"));
   });
 
+  test("a long answer read by a slow client arrives complete and byte-exact (backpressure, no loss)", async () => {
+    await fresh(10);
+    d.setAnswer({ tokenCount: 4000, chatMessageId: "cm-big" });
+    const res = await stream({ question: "long one" });
+    const { raw, parser } = await readStream(res, () => Bun.sleep(1));
+    const sid = JSON.parse(parser.events.find((e) => JSON.parse(e.data).event === "session_id")!.data).data as string;
+    const tokens = Array.from({ length: 4000 }, (_, i) => `tok${i} `);
+    expect(withoutHeartbeats(raw)).toBe(expectedRelay(tokens, "long one", sid, "cm-big"));
+    expect(await settled(s.t.ctx.db, alice.user.id)).toEqual({ settled: 1 });
+  });
+
   test("Flowise answering JSON although a stream was asked becomes start/token/metadata/session_id/end frames", async () => {
     await fresh(10);
     d.setAnswer({ tokens: ["whole ", "answer"], chatMessageId: "cm-j" });
