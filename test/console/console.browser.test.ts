@@ -1,6 +1,6 @@
 // The console in a real browser (playwright-core driving Debian's chromium) against a real
 // listening app: every action is checked through the API afterwards, not through the page.
-// CONSOLE_SCREENSHOTS=1 also writes docs/console-users.png and docs/console-tokens.png.
+// CONSOLE_CHROMIUM overrides the browser path; CONSOLE_SCREENSHOTS=1 also writes docs/console-users.png and docs/console-tokens.png.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = process.env.CONSOLE_CHROMIUM ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[console.browser.test] SKIPPED: no browser at ${CHROMIUM} (install Debian's chromium: apt-get install -y chromium)`);
 
@@ -270,6 +270,21 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     const after = (await (await api("GET", "/api/auth/users")).json()) as typeof listed;
     expect(after.users.find((u) => u.id === victor.user.id)!.disabled).toBe(true);
     expect(dialogs).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  test("long lists are paginated: users 20 to a page", async () => {
+    const before = ((await (await api("GET", "/api/auth/users")).json()) as { count: number }).count;
+    await Promise.all(Array.from({ length: Math.max(0, 23 - before) }, (_, i) => seedUser(t, { name: `Paged ${i}` })));
+    const total = ((await (await api("GET", "/api/auth/users")).json()) as { count: number }).count;
+    expect(total).toBeGreaterThan(20);
+    const page = await openConsole();
+    await signIn(page, admin.user.email, admin.password);
+    await page.locator("#user-list .pager", { hasText: `1–20 of ${total}` }).waitFor();
+    expect(await page.locator("#user-list tbody tr").count()).toBe(20);
+    await page.click("#user-list .pager button:has-text('Next')");
+    await page.locator("#user-list .pager", { hasText: `21–${total} of ${total}` }).waitFor();
+    expect(await page.locator("#user-list tbody tr").count()).toBe(total - 20);
     await page.close();
   }, 60_000);
 
