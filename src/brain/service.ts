@@ -11,6 +11,9 @@ import { streamPrediction, type StreamEncoder, type StreamState } from "../chat/
 import type { Chatflow } from "../db/schema";
 
 export const BRAIN_MESSAGES = {
+  // Same words as POST /api-key/chat-token uses for the same outcomes.
+  notFound: "Brain not found",
+  noAccess: "You do not have access to this brain",
   otherBrain: "This chat token was issued for another brain",
   brainRequired: "brain_id: required (query parameter)",
   blank: "question: must not be blank",
@@ -110,7 +113,11 @@ export async function askBrain(deps: ChatDeps, a: AskBrain): Promise<Response> {
     brainId = principal.brainId;
   }
   if (brainId === undefined) throw new AppError("VALIDATION", BRAIN_MESSAGES.brainRequired);
-  const brain = await resolveChatflow(deps, principal.user, brainId);
+  const brain = await resolveChatflow(deps, principal.user, brainId).catch((err: unknown) => {
+    if (err instanceof AppError && err.code === "NOT_FOUND") throw new AppError("NOT_FOUND", BRAIN_MESSAGES.notFound);
+    if (err instanceof AppError && err.code === "FORBIDDEN") throw new AppError("FORBIDDEN", BRAIN_MESSAGES.noAccess);
+    throw err;
+  });
   const p = await openPrediction(deps, {
     user: principal.user,
     chatflow: brain,

@@ -136,6 +136,20 @@ describe("POST /chat and the brain question stream", () => {
     expect((await get(s.base, `/chat/${chatId}/history`, other.accessToken)).status).toBe(404);
   });
 
+  test("an unknown brain → 404, a brain not granted → 403, in the brain's words; Flowise not called", async () => {
+    const u = await seedUser(s.t);
+    await setBalance(s.t.ctx.db, u.user.id, 10);
+    const unknown = await ask(crypto.randomUUID(), u.accessToken, `?brain_id=${crypto.randomUUID()}`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ detail: "Brain not found" });
+    const denied = await ask(crypto.randomUUID(), u.accessToken);
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toEqual({ detail: "You do not have access to this brain" });
+    expect((await ask(crypto.randomUUID(), u.accessToken, "")).status).toBe(422);
+    expect(d.calls.prediction).toBe(0);
+    expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(10);
+  });
+
   test("no credits → 402 before Flowise; a blank question → 422", async () => {
     const u = await fresh(1);
     const res = await ask(crypto.randomUUID(), u.accessToken);
