@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
+import { startFlowiseDouble, type FlowiseDouble } from "../doubles/flowise";
 import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 
 const CHROMIUM = process.env.CONSOLE_CHROMIUM ?? "/usr/bin/chromium";
@@ -15,7 +16,11 @@ if (!hasChromium) console.warn(`[console.browser.test] SKIPPED: no browser at ${
 const SHOTS = process.env.CONSOLE_SCREENSHOTS === "1" ? join(import.meta.dir, "../../docs") : undefined;
 const EVIL = "<script>alert(1)</script>";
 
+const FLOWISE_KEY = "console-test-flowise-key";
+const SYNCED = { id: "7e6d5c4b-3a29-4817-a6f5-e4d3c2b1a098", name: "Flowise Support" };
+
 let t: TestApp;
+let flowise: FlowiseDouble;
 let base: string;
 let admin: SeededUser;
 let plain: SeededUser;
@@ -26,7 +31,8 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  t = await makeApp();
+  flowise = await startFlowiseDouble({ apiKey: FLOWISE_KEY, chatflows: [SYNCED], heartbeatMs: 0 });
+  t = await makeApp({ FLOWISE_URL: flowise.url, FLOWISE_API_KEY: FLOWISE_KEY, FLOWISE_TIMEOUT: "5" });
   admin = await seedUser(t, { role: "admin", name: "Ada Admin", email: "ada@example.test" });
   plain = await seedUser(t, { name: "Pat Plain", email: "pat@example.test" });
   for (const [name, email] of [["Grace Hopper", "grace@example.test"], ["Linus Ops", "linus@example.test"]]) await seedUser(t, { name, email });
@@ -47,6 +53,7 @@ afterAll(async () => {
   await browser?.close();
   await t.app.stop(true);
   await t.close();
+  await flowise?.stop();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
@@ -157,6 +164,14 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     const balance = await (await api("GET", `/api/admin/users/${mallory.id}/credits`)).json();
     expect(balance.credits_remaining).toBe(250);
     if (SHOTS) await page.screenshot({ path: join(SHOTS, "console-users.png"), fullPage: true });
+    // A refused correction (below zero) is shown in the API's words and changes nothing.
+    await page.fill("#grant-form input[name=amount]", "-1000");
+    await page.fill("#grant-form input[name=reason]", "too much");
+    await page.click("#grant-form button[type=submit]");
+    const refused = await page.locator("main > .notice.error").textContent();
+    expect(refused).toContain("409");
+    expect(refused!.length).toBeGreaterThan(20);
+    expect((await (await api("GET", `/api/admin/users/${mallory.id}/credits`)).json()).credits_remaining).toBe(250);
 
     // API token: the contract's generate form, shown once.
     await page.click("nav button[data-page=tokens]");
@@ -217,10 +232,12 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
 
     await page.click("nav button[data-page=chatflows]");
     await page.getByRole("cell", { name: "Helpdesk", exact: true }).waitFor();
-    // Flowise is not configured here: the sync error reaches the operator in words.
     await page.click("#sync-chatflows");
-    expect((await page.locator("main .notice.error").textContent())!.length).toBeGreaterThan(10);
-    await page.locator("#chatflow-list").getByRole("button", { name: "Users" }).click();
+    await page.getByText("Synced: 1 new, 0 updated, 1 in Flowise.").waitFor();
+    await page.getByRole("cell", { name: SYNCED.name, exact: true }).waitFor();
+    const flows = (await (await api("GET", "/api/admin/chatflows")).json()) as { chatflows: Array<{ id: string }> };
+    expect(flows.chatflows.map((c) => c.id).sort()).toEqual([flowId, SYNCED.id].sort());
+    await page.locator("#chatflow-list tr", { hasText: "Helpdesk" }).getByRole("button", { name: "Users" }).click();
     await page.selectOption("#chatflow-users select[name=grant-user]", plain.user.id);
     await page.click("#chatflow-users button[type=submit]");
     await page.locator("#chatflow-users td", { hasText: plain.user.email }).waitFor();
