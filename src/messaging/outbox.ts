@@ -107,7 +107,7 @@ export class Outbox implements Worker {
   }
 
   private async claim(): Promise<OutboundMessage[]> {
-    const claimed = rowsOf<{ id: string }>(
+    const claimed = rowsOf<{ id: string; attempts: number }>(
       await this.o.db.execute(sql`
         update messages m
            set attempts = m.attempts + 1, locked_until = now() + ${seconds(this.leaseMs)}, updated_at = now()
@@ -118,9 +118,11 @@ export class Outbox implements Worker {
                  limit ${this.batchSize}
                  for update skip locked) due
          where m.id = due.id
-        returning m.id`),
+        returning m.id, m.attempts`),
     );
     if (claimed.length === 0) return [];
+    // The attempt number is the fencing token, so it comes from the claim itself.
+    const attemptOf = new Map(claimed.map((r) => [r.id, Number(r.attempts)]));
     const rows = await this.o.db
       .select({ m: messages, c: contacts })
       .from(messages)
@@ -131,7 +133,7 @@ export class Outbox implements Worker {
       senderId: m.senderId,
       text: m.text,
       templateId: m.templateId,
-      attempt: m.attempts,
+      attempt: attemptOf.get(m.id)!,
       createdAt: m.createdAt,
       recipient: c,
     }));
