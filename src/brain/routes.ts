@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import type { ChatDeps } from "../chat/pipeline";
+import { allowUpstreamWait, type ChatDeps } from "../chat/pipeline";
 import type { AppContext } from "../context";
 import { brainMessage, brainModels, chatCreated, chatParams, createChatBody, questionBody, questionQuery } from "./model";
 import { askBrain, chatHistory, createChat } from "./service";
@@ -23,8 +23,10 @@ export function brainRoutes(ctx: AppContext, deps: ChatDeps) {
     })
     .post(
       "/chat/:chat_id/question/stream",
-      ({ principal, params, query, body, request }) =>
-        askBrain(deps, { principal, chatId: params.chat_id, brainId: query.brain_id, question: body.question, signal: request.signal }),
+      ({ principal, params, query, body, request, server }) => {
+        allowUpstreamWait(server, request, deps.config);
+        return askBrain(deps, { principal, chatId: params.chat_id, brainId: query.brain_id, question: body.question, signal: request.signal });
+      },
       {
         auth: { accept: ["chat", "access", "apiKey"], level: "write" },
         params: chatParams,

@@ -28,6 +28,18 @@ export const CHAT_MESSAGES = {
   insufficientCredits: "Insufficient credits",
 } as const;
 
+/**
+ * Bun closes a connection that stays idle for the server's idleTimeout (60 s in src/index.ts) even
+ * while the handler works — seen for GETs; Bun 1.4 happens not to apply it once a POST body was
+ * read, which is not a documented promise. A prediction may rightly wait FLOWISE_TIMEOUT for
+ * Flowise's first byte, so its request gets that long plus a margin; beyond Bun's 255 s maximum,
+ * no limit (chatgate's own first-byte, idle and heartbeat timers still end or feed every call).
+ */
+export function allowUpstreamWait(server: { timeout(request: Request, seconds: number): void } | null, request: Request, config: Config): void {
+  const seconds = Math.ceil(config.flowiseTimeoutMs / 1000) + 10;
+  server?.timeout(request, seconds > 255 ? 0 : seconds);
+}
+
 /** The chatflow the user may use, and Flowise configured to run it (404/403, then 503). */
 export async function resolveChatflow(deps: ChatDeps, user: UserState, chatflowId: string): Promise<Chatflow> {
   const access = await chatflowForUser(deps.db, user, chatflowId);

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import { brainRoutes } from "../brain/routes";
 import type { AppContext } from "../context";
 import { chatModels, predictBody, sessionHistoryModel, sessionList, sessionParams, sessionsQuery } from "./model";
-import type { ChatDeps } from "./pipeline";
+import { allowUpstreamWait, type ChatDeps } from "./pipeline";
 import { predict } from "./predict";
 import { listSessions, sessionHistory } from "./sessions";
 
@@ -24,14 +24,16 @@ function predictRoutes(ctx: AppContext, deps: ChatDeps) {
     .model(chatModels)
     .post(
       "/api/v1/chat/predict",
-      ({ body, principal, request, headers }) =>
-        predict(deps, {
+      ({ body, principal, request, headers, server }) => {
+        allowUpstreamWait(server, request, deps.config);
+        return predict(deps, {
           user: principal.user,
           body,
           stream: wantsStream(request, body.streaming),
           idempotencyKey: headers["idempotency-key"],
           signal: request.signal,
-        }),
+        });
+      },
       {
         access: true,
         body: predictBody,
