@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { baseEnv, cpuSeconds, sampleRss, spawnTracked } from "./procs";
+import { baseEnv, cpuSeconds as cpuSecondsOf, sampleRss, spawnTracked } from "./procs";
 
 export interface LoadSpec {
   url: string;
@@ -35,6 +35,8 @@ export interface LoadResult {
   rssPeak?: number;
   /** CPU seconds the watched process used per wall second (1.0 = one core busy). */
   cpuCores?: number;
+  /** CPU seconds the watched process used during the run. */
+  cpuSeconds?: number;
 }
 
 export type Generator = "wrk" | "autocannon";
@@ -45,14 +47,15 @@ export async function runLoad(spec: LoadSpec, watchPid?: number): Promise<LoadRe
   const url = new URL(spec.url);
   if (url.hostname !== "127.0.0.1") throw new Error("load targets 127.0.0.1 only");
   const stopSampling = watchPid === undefined ? undefined : sampleRss(watchPid);
-  const cpu0 = watchPid === undefined ? undefined : cpuSeconds(watchPid);
+  const cpu0 = watchPid === undefined ? undefined : cpuSecondsOf(watchPid);
   const t0 = performance.now();
   const result = generator === "wrk" ? await runWrk(spec) : await runAutocannon(spec);
   const wall = (performance.now() - t0) / 1000;
-  const cpu1 = watchPid === undefined ? undefined : cpuSeconds(watchPid);
+  const cpu1 = watchPid === undefined ? undefined : cpuSecondsOf(watchPid);
   const rssPeak = stopSampling?.();
-  const cpuCores = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / wall : undefined;
-  return { ...result, rps: result.total / result.seconds, rssPeak, cpuCores };
+  const cpuSeconds = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
+  const cpuCores = cpuSeconds === undefined ? undefined : cpuSeconds / wall;
+  return { ...result, rps: result.total / result.seconds, rssPeak, cpuCores, cpuSeconds };
 }
 
 /** A short unrecorded run first (JIT, caches, connection pools), then the measured one. */
@@ -61,7 +64,7 @@ export async function warmAndRun(spec: LoadSpec, watchPid?: number, warmupSec = 
   return runLoad(spec, watchPid);
 }
 
-type Raw = Omit<LoadResult, "rps" | "rssPeak" | "cpuCores">;
+type Raw = Omit<LoadResult, "rps" | "rssPeak" | "cpuCores" | "cpuSeconds">;
 
 async function collect(name: string, cmd: string[]): Promise<string> {
   const p = spawnTracked(name, cmd, baseEnv({}), import.meta.dir);

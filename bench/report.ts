@@ -16,14 +16,22 @@ export interface Row {
   rssMiB?: number;
   /** CPU cores chatgate used during the scenario (1.0 = one core). */
   cpu?: number;
+  /** chatgate CPU time per request, µs: unlike req/s, barely moved by other load on the machine. */
+  cpuUs?: number;
   note?: string;
 }
 
 const num = (v: number | undefined, digits = 0) => (v === undefined || Number.isNaN(v) ? "" : v.toFixed(digits));
 const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "" : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1));
 
+const right = (i: number) => (i >= 1 && i <= 3) || (i >= 6 && i <= 8);
+
+/** CPU µs per request from a load result (all answered requests, the work done). */
+export const cpuUsPerRequest = (r: { cpuSeconds?: number; total: number }) =>
+  r.cpuSeconds === undefined || r.total === 0 ? undefined : (r.cpuSeconds * 1e6) / r.total;
+
 export function renderTable(rows: Row[]): string {
-  const header = ["scenario", "req/s", "p50 ms", "p99 ms", "ratio", "goal", "RSS MiB", "CPU", "note"];
+  const header = ["scenario", "req/s", "p50 ms", "p99 ms", "ratio", "goal", "RSS MiB", "CPU", "CPU µs/req", "note"];
   const body = rows.map((r) => [
     r.scenario,
     num(r.rps),
@@ -33,9 +41,10 @@ export function renderTable(rows: Row[]): string {
     r.goal === undefined ? "" : `${r.goal} ${r.met === undefined ? "" : r.met ? "✓" : "✗"}`.trim(),
     num(r.rssMiB),
     num(r.cpu, 2),
+    num(r.cpuUs, 1),
     r.note ?? "",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i >= 1 && i <= 3 || i === 6 || i === 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
-  return [line(header), `|${widths.map((w, i) => (i >= 1 && i <= 3 || i === 6 || i === 7 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...body.map(line)].join("\n");
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
+  return [line(header), `|${widths.map((w, i) => (right(i) ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...body.map(line)].join("\n");
 }

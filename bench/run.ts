@@ -8,7 +8,7 @@ import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "
 import { join } from "node:path";
 import { generator, warmAndRun } from "./load";
 import { baseEnv, freePort, killAllNow, rssMiB, spawnTracked, stopAll, waitReady, type Started } from "./procs";
-import { renderTable, type Row } from "./report";
+import { cpuUsPerRequest, renderTable, type Row } from "./report";
 import { authScenarios } from "./scenarios/auth";
 import type { Bench } from "./scenarios/common";
 import { sendBulk } from "./scenarios/messages";
@@ -142,8 +142,8 @@ async function main() {
   const rotating = Array.from({ length: SEED_USERS }, (_, i) => ({ headers: { "content-type": "application/json", authorization: `Bearer bench-${i}` }, body: JSON.stringify({ customer_id: i + 1 }) }));
   const rawScripted = await warmAndRun({ url: rawUrl, method: "POST", variants: rotating, connections: CONNECTIONS, duration: DURATION }, raw.proc.pid);
   b.raw = { static: { name: "raw", result: rawStatic }, scripted: { name: "raw rotating", result: rawScripted } };
-  rows.push({ scenario: "raw Bun.serve, fixed JSON (baseline)", rps: rawStatic.total / rawStatic.seconds, p50: rawStatic.p50, p99: rawStatic.p99, rssMiB: rawStatic.rssPeak, cpu: rawStatic.cpuCores, note: "machine ceiling; its own RSS and CPU" });
-  rows.push({ scenario: `raw Bun.serve, ${SEED_USERS} rotating requests (baseline)`, rps: rawScripted.total / rawScripted.seconds, p50: rawScripted.p50, p99: rawScripted.p99, rssMiB: rawScripted.rssPeak, cpu: rawScripted.cpuCores, note: "ceiling for rows that rotate credentials" });
+  rows.push({ scenario: "raw Bun.serve, fixed JSON (baseline)", rps: rawStatic.total / rawStatic.seconds, p50: rawStatic.p50, p99: rawStatic.p99, rssMiB: rawStatic.rssPeak, cpu: rawStatic.cpuCores, cpuUs: cpuUsPerRequest(rawStatic), note: "machine ceiling; its own RSS and CPU" });
+  rows.push({ scenario: `raw Bun.serve, ${SEED_USERS} rotating requests (baseline)`, rps: rawScripted.total / rawScripted.seconds, p50: rawScripted.p50, p99: rawScripted.p99, rssMiB: rawScripted.rssPeak, cpu: rawScripted.cpuCores, cpuUs: cpuUsPerRequest(rawScripted), note: "ceiling for rows that rotate credentials" });
 
   await authScenarios(b);
   await predictJson(b);

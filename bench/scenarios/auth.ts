@@ -1,6 +1,7 @@
 // Credential-checking and token-issuing endpoints: the hot paths every other request pays for.
 import { availableParallelism } from "node:os";
 import { runLoad } from "../load";
+import { cpuUsPerRequest } from "../report";
 import { bearer, json, notAvailable, probe, throughput, type Bench } from "./common";
 
 export async function authScenarios(b: Bench): Promise<void> {
@@ -72,7 +73,11 @@ async function loginFlood(b: Bench): Promise<void> {
     met: rps / cores >= 25,
     rssMiB: logins.rssPeak,
     cpu: logins.cpuCores,
-    note: `${(rps / cores).toFixed(1)} logins/s per core (${cores} cores)` + (logins.non2xx ? `; ${logins.non2xx} non-2xx` : ""),
+    cpuUs: cpuUsPerRequest(logins),
+    note:
+      `${(rps / cores).toFixed(1)} logins/s per core (${cores} cores)` +
+      (logins.cpuCores ? `; ${(rps / logins.cpuCores).toFixed(1)} logins per chatgate CPU-second` : "") +
+      (logins.non2xx ? `; ${logins.non2xx} non-2xx` : ""),
   });
   b.rows.push({
     scenario: "GET /api/auth/me during the login flood (2 conns)",

@@ -1,5 +1,5 @@
 import { runLoad, warmAndRun, type LoadResult, type LoadSpec } from "../load";
-import type { Row } from "../report";
+import { cpuUsPerRequest, type Row } from "../report";
 import type { Seed } from "../seed";
 
 export interface Baseline {
@@ -82,6 +82,7 @@ export async function throughput(b: Bench, scenario: string, spec: LoadSpec, o: 
     met: o.goal === undefined || ratio === undefined ? undefined : ratio >= o.goal,
     rssMiB: result.rssPeak,
     cpu: result.cpuCores,
+    cpuUs: cpuUsPerRequest(result),
     note,
   };
   return { row, result };
