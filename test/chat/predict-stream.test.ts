@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { chatMessages } from "../../src/db/schema";
-import { sseFrame, streamEvents, type FlowiseDouble } from "../doubles/flowise";
+import { sseFrame, startFlowiseDouble, streamEvents, type FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
-import { balanceOf, post, readStream, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
+import { balanceOf, FLOWISE_KEY, post, readStream, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
 
 const FLOW = crypto.randomUUID();
 let d: FlowiseDouble;
@@ -103,6 +103,29 @@ describe("POST /api/v1/chat/predict (SSE)", () => {
     const tokens = Array.from({ length: 4000 }, (_, i) => `tok${i} `);
     expect(withoutHeartbeats(raw)).toBe(expectedRelay(tokens, "long one", sid, "cm-big"));
     expect(await settled(s.t.ctx.db, alice.user.id)).toEqual({ settled: 1 });
+  });
+
+  test("older Flowise framing (`message` without colon on end/error) and Flowise's own heartbeats pass through unchanged", async () => {
+    const legacy = await startFlowiseDouble({ apiKey: FLOWISE_KEY, chatflows: [{ id: FLOW, name: "legacy" }], framing: "legacy", heartbeatMs: 40 });
+    const app = await serve(legacy, { SSE_HEARTBEAT_MS: "600000" });
+    try {
+      const u = await seedUser(app.t);
+      await seedChatflow(app.t.ctx.db, FLOW, { grant: [u.user.id] });
+      await setBalance(app.t.ctx.db, u.user.id, 5);
+      legacy.setAnswer({ tokens: ["x", "y"], chatMessageId: "cm-l" });
+      await legacy.setFault({ kind: "slowDrip", ms: 100 });
+      const res = await post(app.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "old", streaming: true }, u.accessToken);
+      const { raw, parser } = await readStream(res);
+      const sid = JSON.parse(parser.events.find((e) => JSON.parse(e.data).event === "session_id")!.data).data as string;
+      const frames = streamEvents({ tokens: ["x", "y"], question: "old", chatId: sid, chatMessageId: "cm-l", sessionId: sid }).map((e) => sseFrame(e.event, e.data, "legacy"));
+      frames.splice(frames.length - 1, 0, sseFrame("session_id", sid));
+      expect(withoutHeartbeats(raw)).toBe(frames.join(""));
+      expect(legacy.stats.heartbeats).toBeGreaterThan(0);
+      expect(parser.comments).toBeGreaterThan(0);
+    } finally {
+      await app.stop();
+      await legacy.stop();
+    }
   });
 
   test("Flowise answering JSON although a stream was asked becomes start/token/metadata/session_id/end frames", async () => {
