@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import net from "node:net";
 import postgres from "postgres";
 import { openPglite } from "./pglite";
 import * as schema from "./schema";
@@ -26,6 +27,48 @@ export interface OpenOptions {
   /** Postgres only: run in this schema (created if missing). Tests use one per app. */
   schema?: string;
   poolSize?: number;
+}
+
+const STATEMENT_TIMEOUT_MS = 15000;
+// statement_timeout is enforced by the server, so it cannot end a query on a connection whose
+// server has gone silent (a partition: no FIN, no RST; TCP retries for many minutes). A
+// connection that owes an answer and has received nothing for this long is destroyed, which
+// fails its queries (CONNECTION_CLOSED → 503) and lets the pool open a new one.
+const SILENCE_MS = STATEMENT_TIMEOUT_MS + 2000;
+
+/** ReadyForQuery ('Z', length 5, status) ends every answer: nothing more is owed after it. */
+function endsAnswer(chunk: Buffer): boolean {
+  const n = chunk.length;
+  return n >= 6 && chunk[n - 6] === 0x5a && chunk.readInt32BE(n - 5) === 5;
+}
+
+/**
+ * The socket postgres.js would open, with an answer deadline (see SILENCE_MS). It is handed over
+ * while still connecting (writes wait for the connection), so refusals and postgres.js's own
+ * connect timeout and reconnects behave exactly as with its default socket.
+ */
+function watchedSocket(options: { host: string[]; port: number[] }): net.Socket {
+  const socket = net.connect(options.port[0]!, options.host[0]!);
+  let silence: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(silence);
+    silence = setTimeout(() => socket.destroy(Object.assign(new Error("database did not answer"), { code: "ETIMEDOUT" })), SILENCE_MS);
+  };
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  socket.write = ((...args: unknown[]) => {
+    if (!silence) arm();
+    return write(...args);
+  }) as typeof socket.write;
+  socket.on("data", (chunk: Buffer) => {
+    // Only while an answer is owed: a LISTEN connection's notifications arrive unasked.
+    if (!silence) return;
+    if (endsAnswer(chunk)) {
+      clearTimeout(silence);
+      silence = undefined;
+    } else arm();
+  });
+  socket.on("close", () => clearTimeout(silence));
+  return socket;
 }
 
 /** Rows of a `db.execute()` result: postgres.js returns an array, PGlite `{ rows }`. */
@@ -68,10 +111,12 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const client = postgres(url, {
     max: opts.poolSize ?? 10,
     connect_timeout: 5,
+    // Not in postgres.js's types, but documented: a function returning the socket to use.
+    ...({ socket: watchedSocket } as object),
     idle_timeout: 30,
     onnotice: () => {},
     connection: {
-      statement_timeout: 15000,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
       application_name: "chatgate",
       ...(schemaName ? { search_path: schemaName } : {}),
     },
