@@ -114,6 +114,22 @@ describe.if(Boolean(url))("Postgres lost while requests run", () => {
     expect((await t.request("GET", "/api/v1/chat/credits", { token: user.accessToken })).status).toBe(200);
   }, 90_000);
 
+  test("pooled connections going silent mid-use (no FIN, no RST): requests still end, 503, within the bound", async () => {
+    await waitReady();
+    // Open several pooled connections, so the next requests land on ones that then go silent.
+    await Promise.all(Array.from({ length: 8 }, () => t.request("GET", "/api/v1/chat/credits", { token: user.accessToken })));
+    await proxy.setMode("blackhole");
+    const results = await Promise.all(databaseRequests().filter((_, i) => i !== 5));
+    console.log(`silent pool: ${results.map((r) => `${r.name} ${r.status} in ${r.ms} ms`).join(", ")}`);
+    for (const r of results) {
+      expect(r.ms).toBeLessThan(BOUND_MS);
+      expect({ name: r.name, status: r.status, retryAfter: Boolean(r.retryAfter) }).toEqual({ name: r.name, status: 503, retryAfter: true });
+    }
+    await proxy.setMode("open");
+    await waitReady();
+    expect((await t.request("GET", "/api/v1/chat/credits", { token: user.accessToken })).status).toBe(200);
+  }, 90_000);
+
   test("a refresh rotation cut between its UPDATE and its INSERT: nothing half-written, the old token still rotates once", async () => {
     const s = await seedUser(t, { role: "user" });
     const { jti } = decode(s.refreshToken).payload as { jti: string };
