@@ -107,3 +107,30 @@ export async function call(base: string, method: string, path: string, token?: s
     return text;
   }
 }
+
+/** Two instances on one database; the first migrates, the second starts on the migrated schema. */
+export async function startPair(env: Record<string, string>): Promise<[Instance, Instance]> {
+  const a = await startInstance(env);
+  const b = await startInstance(env);
+  return [a, b];
+}
+
+/** Polls until `check` is true; resolves with the milliseconds it took (throws past `limitMs`). */
+export async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await Bun.sleep(25);
+  }
+}
+
+export async function status(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<number> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...headers, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
