@@ -54,7 +54,8 @@ async function readStream(res: Response): Promise<{ text: string; endedAt: numbe
   let text = "";
   let broken = false;
   try {
-    for await (const chunk of res.body as ReadableStream<Uint8Array>) text += decoder.decode(chunk, { stream: true });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true });
   } catch {
     broken = true;
   }

@@ -37,7 +37,8 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
   let out = "";
   const decoder = new TextDecoder();
   const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) out += decoder.decode(chunk);
+    const reader = stream.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) out += decoder.decode(r.value);
   };
   void drain(proc.stdout as ReadableStream<Uint8Array>).catch(() => {});
   void drain(proc.stderr as ReadableStream<Uint8Array>).catch(() => {});
