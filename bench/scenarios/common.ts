@@ -5,6 +5,8 @@ import type { Seed } from "../seed";
 export interface Baseline {
   name: string;
   result: LoadResult;
+  /** Measures the baseline again right before a scenario, so slow drift in the machine's load hits both alike. */
+  remeasure?: () => Promise<LoadResult>;
 }
 
 export interface Bench {
@@ -67,10 +69,19 @@ export async function throughput(b: Bench, scenario: string, spec: LoadSpec, o: 
   b.log(`${scenario}…`);
   const full = { connections: b.connections, duration: b.duration, ...spec };
   const watch = o.watch === null ? undefined : o.watch ?? b.pid;
+  const base = o.baseline?.remeasure ? await o.baseline.remeasure() : o.baseline?.result;
   const result = o.warm === false ? await runLoad(full, watch) : await warmAndRun(full, watch);
   const rps = goodRps(result);
-  const ratio = o.baseline ? rps / goodRps(o.baseline.result) : undefined;
-  const note = [o.note, failureNote(result)].filter(Boolean).join("; ") || undefined;
+  const ratio = base ? rps / goodRps(base) : undefined;
+  const baseUs = base ? cpuUsPerRequest(base) : undefined;
+  const ownUs = cpuUsPerRequest(result);
+  const costRatio = baseUs !== undefined && ownUs !== undefined ? baseUs / ownUs : undefined;
+  const note = [
+    base && o.baseline?.remeasure ? `${o.baseline.name} just before: ${Math.round(goodRps(base))} req/s` : undefined,
+    costRatio === undefined ? undefined : `CPU-cost ratio ${Math.round(costRatio * 100)}%`,
+    o.note,
+    failureNote(result),
+  ].filter(Boolean).join("; ") || undefined;
   const row: Row = {
     scenario,
     rps,
@@ -82,7 +93,7 @@ export async function throughput(b: Bench, scenario: string, spec: LoadSpec, o: 
     met: o.goal === undefined || ratio === undefined ? undefined : ratio >= o.goal,
     rssMiB: result.rssPeak,
     cpu: result.cpuCores,
-    cpuUs: cpuUsPerRequest(result),
+    cpuUs: ownUs,
     note,
   };
   return { row, result };
