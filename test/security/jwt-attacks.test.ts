@@ -163,7 +163,7 @@ describe("JWT attacks on every protected route", () => {
 });
 
 describe("token-kind confusion", () => {
-  test("refresh and Stream tokens get in nowhere; API tokens only on messaging; chat tokens only on the brain stream", async () => {
+  test("refresh and Stream tokens get in nowhere; API tokens only on messaging; chat tokens only on the brain stream; keys and access tokens where documented", async () => {
     const user = await seedUser(t, { role: "admin" });
     const sub = user.user.id;
     const jti = newId("tok");
@@ -171,7 +171,18 @@ describe("token-kind confusion", () => {
     const stream = await new SignJWT({ user_id: "customer-1" }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt().sign(new TextEncoder().encode(STREAM_SECRET));
     const streamAsAccess = await new SignJWT({ sub, sid: "ses_x", jti: "at_x", role: "admin", iss: "chatgate", aud: "chatgate:access" })
       .setProtectedHeader({ alg: "HS256", typ: "chatgate-access+jwt" }).setIssuedAt().setExpirationTime("10m").sign(new TextEncoder().encode(STREAM_SECRET));
+    const keyRes = await t.request("POST", "/api/auth/api-keys", { token: admin.accessToken, body: { name: "kinds", user_id: sub, level: "admin" } });
+    expect(keyRes.status).toBe(201);
+    const apiKey = ((await keyRes.json()) as { key: string }).key;
     const kinds: Record<string, { token: string; allowed: (r: RouteSpec) => boolean }> = {
+      // Routes documented as API-key routes take keys only.
+      access: { token: (await issueSession(t.ctx, toUserState(user.user))).accessToken, allowed: (r) => !r.apiKeyDoc },
+      // Keys also work on messaging and the brain routes (issues 4-6), and an admin-level key
+      // manages keys (the contract's level table: "Full access (includes API Key management)").
+      "API key": {
+        token: apiKey,
+        allowed: (r) => r.apiKeyDoc || r.family === "messaging" || r.template.startsWith("/chat") || r.template.startsWith("/api/auth/api-keys"),
+      },
       refresh: { token: user.refreshToken, allowed: () => false },
       stream: { token: stream, allowed: () => false },
       "stream secret, access typ": { token: streamAsAccess, allowed: () => false },
@@ -195,5 +206,7 @@ describe("token-kind confusion", () => {
     expect(leaks).toEqual([]);
     // The API token really is valid (so its 401s elsewhere mean "wrong kind", not "bad token").
     if (routes.some((r) => r.family === "messaging")) expect(acceptedSomewhere.api).toBeGreaterThan(0);
+    expect(acceptedSomewhere.access).toBeGreaterThan(0);
+    expect(acceptedSomewhere["API key"]).toBeGreaterThan(0);
   });
 });
