@@ -210,3 +210,14 @@ describe("token-kind confusion", () => {
     expect(acceptedSomewhere["API key"]).toBeGreaterThan(0);
   });
 });
+
+describe("logs of the attack run", () => {
+  test("hold none of the tokens presented, valid or forged, nor the password", async () => {
+    const logs = t.logs.join("\n");
+    expect(t.logs.length).toBeGreaterThan(0);
+    const attacks = await signatureAttacks(admin.accessToken, keys, `http://127.0.0.1:${jwks.port}`);
+    const secrets = [admin.accessToken, admin.refreshToken, admin.password, ...attacks.map((a) => a.token)];
+    const signatures = secrets.map((x) => x.split(".")[2] ?? "").filter((sig) => sig.length >= 20);
+    expect([...secrets, ...signatures].filter((x) => x.length >= 8 && logs.includes(x)).map((x) => x.slice(0, 16))).toEqual([]);
+  });
+});
