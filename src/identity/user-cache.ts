@@ -36,6 +36,9 @@ export function toUserState(u: User): UserState {
  */
 export class UserCache {
   private readonly entries = new Map<string, { state: UserState | null; at: number }>();
+  // Bumped by every invalidation: a read that started before one may hold the old row and must
+  // not be cached over it (else a disabled user stays accepted here until the TTL).
+  private generation = 0;
 
   constructor(
     private readonly db: DB,
@@ -43,21 +46,24 @@ export class UserCache {
     private readonly ttlMs = 5 * 60_000,
   ) {
     bus.onEvent((e) => {
-      if (e.kind === "user") this.entries.delete(e.subject);
+      if (e.kind === "user") this.invalidate(e.subject);
     });
   }
 
   async get(id: string): Promise<UserState | null> {
     const hit = this.entries.get(id);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.state;
+    const generation = this.generation;
     const [row] = await this.db.select().from(users).where(eq(users.id, id));
     const state = row ? toUserState(row) : null;
+    if (generation !== this.generation) return state;
     if (this.entries.size > 100_000) this.entries.clear();
     this.entries.set(id, { state, at: Date.now() });
     return state;
   }
 
   invalidate(id: string): void {
+    this.generation++;
     this.entries.delete(id);
   }
 }
