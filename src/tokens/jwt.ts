@@ -22,6 +22,9 @@ function isCanonical(segment: string): boolean {
   }
 }
 
+const hasRequired = (claims: JWTPayload, required: string[]) =>
+  required.every((c) => typeof claims[c] === "string" && CLAIM_STRING.test(claims[c] as string));
+
 export const typOf = (kind: TokenKind) => `chatgate-${kind}+jwt`;
 
 /** Reads the `typ` header without trusting it: used only to pick which verifier to run. */
@@ -38,9 +41,10 @@ export function peekKind(token: string): TokenKind | undefined {
 }
 
 export class TokenSigner {
-  // Verified tokens by their exact text: a hit skips the HMAC; expiry is still checked per use.
-  // Exact-match keys (not a fast hash) so no crafted token can collide with a cached one.
-  private readonly cache = new Map<string, Claims>();
+  // Verified tokens by their exact text: a hit skips the HMAC; expiry, the kind asked for and the
+  // caller's required claims are still checked per use. Exact-match keys (not a fast hash) so no
+  // crafted token can collide with a cached one.
+  private readonly cache = new Map<string, { kind: TokenKind; claims: Claims }>();
   private readonly maxCache = 50_000;
 
   constructor(
@@ -65,12 +69,14 @@ export class TokenSigner {
 
   async verify(kind: TokenKind, token: string, required: string[] = ["sub", "jti"]): Promise<VerifyResult> {
     const cached = this.cache.get(token);
-    if (cached) {
-      if (typeof cached.exp === "number" && cached.exp * 1000 <= Date.now()) {
+    if (cached && cached.kind === kind) {
+      const claims = cached.claims;
+      if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
         this.cache.delete(token);
         return { valid: false, code: "EXPIRED" };
       }
-      return { valid: true, claims: cached };
+      if (!hasRequired(claims, required)) return { valid: false, code: "INVALID" };
+      return { valid: true, claims };
     }
     if (token.length > MAX_TOKEN_LENGTH || token.split(".").length !== 3) return { valid: false, code: "MALFORMED" };
     const peeked = peekKind(token);
@@ -91,11 +97,11 @@ export class TokenSigner {
       });
       // Only alg and typ are ever written; anything else (jwk, jku, kid, x5u, crit) is foreign.
       if (Object.keys(protectedHeader).some((h) => !ALLOWED_HEADER.has(h))) return { valid: false, code: "INVALID" };
-      for (const c of required) if (typeof payload[c] !== "string" || !CLAIM_STRING.test(payload[c])) return { valid: false, code: "INVALID" };
+      if (!hasRequired(payload, required)) return { valid: false, code: "INVALID" };
       // A token issued "in the future" would outlive a later tokens-valid-after cut-off.
       if ((payload.iat as number) > Date.now() / 1000 + 5) return { valid: false, code: "INVALID" };
       if (this.cache.size >= this.maxCache) this.cache.clear();
-      this.cache.set(token, payload as Claims);
+      this.cache.set(token, { kind, claims: payload as Claims });
       return { valid: true, claims: payload as Claims };
     } catch (e) {
       if (e instanceof errors.JWTExpired) return { valid: false, code: "EXPIRED" };
