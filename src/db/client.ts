@@ -36,6 +36,56 @@ const STATEMENT_TIMEOUT_MS = 15000;
 // fails its queries (CONNECTION_CLOSED → 503) and lets the pool open a new one.
 const SILENCE_MS = STATEMENT_TIMEOUT_MS + 2000;
 
+// postgres.js queues a query for as long as no connection can take it (the database down:
+// every attempt waits out connect_timeout, then the next one does). Past this, a query that has
+// not reached a connection is cancelled (57014 → 503), and a transaction that has not begun gives up.
+const ACQUIRE_MS = 5000;
+
+const noConnection = () => Object.assign(new Error("no database connection available in time"), { code: "57014" });
+
+type Sql = ReturnType<typeof postgres>;
+type PendingQuery = ReturnType<Sql["unsafe"]> & { state?: unknown };
+
+/** The pool as Drizzle sees it, with ACQUIRE_MS on every query and transaction. */
+function withAcquireDeadline(client: Sql): Sql {
+  const unsafe = (...args: Parameters<Sql["unsafe"]>) => {
+    const q = client.unsafe(...args) as PendingQuery;
+    const timer = setTimeout(() => {
+      if (!q.state) void q.cancel();
+    }, ACQUIRE_MS);
+    const done = () => clearTimeout(timer);
+    // Attaching starts the query, as Drizzle's own await does right after (values() is set first).
+    q.then(done, done);
+    return q;
+  };
+  const begin = (...args: unknown[]) => {
+    const fn = args.pop() as (tx: unknown) => unknown;
+    let started = false;
+    let expired = false;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (started) return;
+        expired = true;
+        reject(noConnection());
+      }, ACQUIRE_MS);
+      (client.begin as (...a: unknown[]) => Promise<unknown>)(...args, async (tx: unknown) => {
+        // Too late: the caller has its 503; begun now, this must do nothing (rolled back).
+        if (expired) throw noConnection();
+        started = true;
+        clearTimeout(timer);
+        return fn(tx);
+      }).then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  };
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === "unsafe") return unsafe;
+      if (prop === "begin") return begin;
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
 /** ReadyForQuery ('Z', length 5, status) ends every answer: nothing more is owed after it. */
 function endsAnswer(chunk: Buffer): boolean {
   const n = chunk.length;
@@ -111,6 +161,10 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const client = postgres(url, {
     max: opts.poolSize ?? 10,
     connect_timeout: 5,
+    // Reconnect within a second of the database coming back: postgres.js's default backoff grows
+    // to 20 s during an outage, and the LISTEN connection (revocations from other instances)
+    // would stay away that long.
+    backoff: (retries: number) => Math.min(0.1 * 2 ** retries, 1),
     // Not in postgres.js's types, but documented: a function returning the socket to use.
     ...({ socket: watchedSocket } as object),
     idle_timeout: 30,
@@ -122,7 +176,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     },
   });
   if (schemaName) await client.unsafe(`create schema if not exists "${schemaName}"`);
-  const db = drizzlePostgres({ client, schema }) as unknown as DB;
+  const db = drizzlePostgres({ client: withAcquireDeadline(client), schema }) as unknown as DB;
   return {
     db,
     kind: "postgres",
