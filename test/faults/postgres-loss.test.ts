@@ -183,8 +183,8 @@ describe.if(Boolean(url))("Postgres lost while requests run", () => {
     await Bun.sleep(4000);
     await proxy.setMode("open");
     await waitReady();
-    // The listener re-subscribes on its own retry cadence (at most a second after the database).
-    await Bun.sleep(1500);
+    // The LISTEN connection comes back on its reconnect backoff (capped at a second).
+    await Bun.sleep(2500);
     const victim = await seedUser(t, { role: "user" });
     expect((await t.request("GET", "/api/v1/chat/credits", { token: victim.accessToken })).status).toBe(200);
     // A second instance on the same schema, straight to Postgres, ends the victim's sessions.
