@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { AppContext } from "../context";
 import { users, type User } from "../db/schema";
 import { AppError } from "../http/errors";
-import { assertLoginPassword, assertNotThrottled, completeLogin, failLogin, passwordLogin, type LoginInput, type LoginOutcome } from "./login";
+import { assertLoginPassword, completeLogin, failLogin, passwordLogin, throttledLogin, type LoginInput, type LoginOutcome } from "./login";
 import { userChanged } from "./session-ends";
 import { throttleKeys } from "./throttle";
 import { createUser, findUserByEmail, isUniqueViolation } from "./users";
@@ -100,18 +100,19 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
 export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): Promise<LoginOutcome> {
   assertLoginPassword(input.password);
   const keys = throttleKeys(input.username, input.address);
-  await assertNotThrottled(ctx, keys);
-  const res = await callService(url, input.username, input.password);
-  if (res.status >= 500 || res.status === 429 || res.status === 408) throw new AppError("UNAVAILABLE", UNAVAILABLE);
-  if (res.status >= 300) return failLogin(ctx, keys);
-  const ext = parseExternalUser(res.body, input.username);
-  if (!ext) {
-    ctx.log.warn("authentication service returned a user without an email");
-    throw new AppError("UNAVAILABLE", UNAVAILABLE);
-  }
-  const user = await upsertExternalUser(ctx, ext);
-  if (user.disabledAt) return failLogin(ctx, keys);
-  return completeLogin(ctx, user, keys, input.userAgent);
+  return throttledLogin(ctx, keys, async () => {
+    const res = await callService(url, input.username, input.password);
+    if (res.status >= 500 || res.status === 429 || res.status === 408) throw new AppError("UNAVAILABLE", UNAVAILABLE);
+    if (res.status >= 300) return failLogin(ctx);
+    const ext = parseExternalUser(res.body, input.username);
+    if (!ext) {
+      ctx.log.warn("authentication service returned a user without an email");
+      throw new AppError("UNAVAILABLE", UNAVAILABLE);
+    }
+    const user = await upsertExternalUser(ctx, ext);
+    if (user.disabledAt) return failLogin(ctx);
+    return completeLogin(ctx, user, keys, input.userAgent);
+  });
 }
 
 /** The chat login: the external service when AUTH_SERVICE_URL is set, else the local password. */

@@ -4,7 +4,7 @@ import { AppError } from "../http/errors";
 import { identityMetrics } from "./metrics";
 import { dummyPasswordHash, PASSWORD_MAX, verifyPassword } from "./passwords";
 import { issueSession, type IssuedSession } from "./sessions";
-import { clearFailures, recordFailure, throttledFor, throttleKeys, type ThrottleKeys } from "./throttle";
+import { clearFailures, refundAttempt, takeAttempt, throttleKeys, type ThrottleKeys } from "./throttle";
 import { toUserState } from "./user-cache";
 import { findUserForLogin } from "./users";
 
@@ -31,17 +31,31 @@ export function assertLoginPassword(password: string): void {
   if (/[\u0000-\u001f\u007f]/.test(password)) throw new AppError("VALIDATION", "Password must not contain control characters");
 }
 
-/** Refuses with 429 when the account or the address is past the limit; run before verifying. */
-export async function assertNotThrottled(ctx: Ctx, keys: ThrottleKeys): Promise<void> {
-  const wait = await throttledFor(ctx.db, keys, ctx.config.loginMaxFailures, ctx.config.loginWindowSec);
+/**
+ * Counts the attempt up front and refuses with 429 when the account or the address is past the
+ * limit, before any password is checked. `run` does the check: its refusal (401) stays counted;
+ * anything else that ends it early (a 503, a fault) gives the attempt back; a success clears the
+ * account's counter and gives the address its attempt back.
+ */
+export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: () => Promise<LoginOutcome>): Promise<LoginOutcome> {
+  const { loginMaxFailures, loginWindowSec } = ctx.config;
+  const wait = await takeAttempt(ctx.db, keys, loginMaxFailures, loginWindowSec);
   if (wait > 0) {
     identityMetrics(ctx.metrics).logins.inc({ result: "throttled" });
     throw new AppError("RATE_LIMITED", "Too many failed login attempts. Try again later.", { "Retry-After": String(wait) });
   }
+  try {
+    return await run();
+  } catch (e) {
+    if (!(e instanceof AppError && e.code === "UNAUTHENTICATED")) {
+      await refundAttempt(ctx.db, [keys.account, keys.address], loginWindowSec).catch(() => {});
+    }
+    throw e;
+  }
 }
 
-export async function failLogin(ctx: Ctx, keys: ThrottleKeys): Promise<never> {
-  await recordFailure(ctx.db, keys, ctx.config.loginWindowSec);
+/** The attempt was already counted by `throttledLogin`. */
+export function failLogin(ctx: Ctx): never {
   identityMetrics(ctx.metrics).logins.inc({ result: "failed" });
   throw new AppError("UNAUTHENTICATED", BAD_LOGIN);
 }
@@ -49,6 +63,7 @@ export async function failLogin(ctx: Ctx, keys: ThrottleKeys): Promise<never> {
 /** A verified user gets a new session; the account's failure counter starts over. */
 export async function completeLogin(ctx: Ctx, user: User, keys: ThrottleKeys, userAgent?: string | null): Promise<LoginOutcome> {
   await clearFailures(ctx.db, keys.account);
+  await refundAttempt(ctx.db, [keys.address], ctx.config.loginWindowSec);
   const session = await issueSession(ctx, toUserState(user), userAgent);
   const m = identityMetrics(ctx.metrics);
   m.logins.inc({ result: "ok" });
@@ -66,9 +81,10 @@ export async function passwordLogin(ctx: Ctx, input: LoginInput): Promise<LoginO
   assertLoginPassword(input.password);
   const user = await findUserForLogin(ctx.db, input.username);
   const keys = throttleKeys(user?.email ?? input.username, input.address);
-  await assertNotThrottled(ctx, keys);
-  const hash = user?.passwordHash ?? (await dummyPasswordHash());
-  const ok = await verifyPassword(input.password, hash);
-  if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx, keys);
-  return completeLogin(ctx, user, keys, input.userAgent);
+  return throttledLogin(ctx, keys, async () => {
+    const hash = user?.passwordHash ?? (await dummyPasswordHash());
+    const ok = await verifyPassword(input.password, hash);
+    if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx);
+    return completeLogin(ctx, user, keys, input.userAgent);
+  });
 }

@@ -33,29 +33,36 @@ export function clientAddress(config: Pick<Config, "trustProxy">, server: Reques
   }
 }
 
-/** Seconds until the caller may try again, or 0 when neither counter is past the limit. */
-export async function throttledFor(db: DB, keys: ThrottleKeys, maxFailures: number, windowSec: number): Promise<number> {
+const windowExpired = (windowSec: number) => sql`${loginFailures.windowStart} <= now() - ${windowSec}::int * interval '1 second'`;
+
+/**
+ * Counts this attempt against both counters, before the password is checked, in one upsert, and
+ * returns the seconds to wait when either is now past the limit (0: go ahead). Counting first is
+ * what makes the limit hold for concurrent guesses: a check followed by a later count let every
+ * request already in flight through. An attempt that did not fail is given back (`refundAttempt`).
+ * An expired window starts again at one.
+ */
+export async function takeAttempt(db: DB, keys: ThrottleKeys, maxFailures: number, windowSec: number): Promise<number> {
   const rows = rowsOf<{ wait: number | string }>(
     await db.execute(sql`
-      select ceil(extract(epoch from (window_start + ${windowSec}::int * interval '1 second' - now())))::int as wait
-      from ${loginFailures}
-      where key in (${keys.account}, ${keys.address})
-        and count >= ${maxFailures}::int
-        and window_start > now() - ${windowSec}::int * interval '1 second'`),
+      insert into ${loginFailures} (key, window_start, count)
+      values (${keys.account}, now(), 1), (${keys.address}, now(), 1)
+      on conflict (key) do update set
+        count = case when ${windowExpired(windowSec)} then 1 else ${loginFailures}.count + 1 end,
+        window_start = case when ${windowExpired(windowSec)} then now() else ${loginFailures}.window_start end
+      returning case when count > ${maxFailures}::int
+        then greatest(1, ceil(extract(epoch from (window_start + ${windowSec}::int * interval '1 second' - now())))::int)
+        else 0 end as wait`),
   );
   return rows.reduce((max, r) => Math.max(max, Number(r.wait)), 0);
 }
 
-/** One upsert for both counters; an expired window starts again at one. */
-export async function recordFailure(db: DB, keys: ThrottleKeys, windowSec: number): Promise<void> {
+/** Gives back an attempt counted by `takeAttempt` that was not a failure (a success, a fault). */
+export async function refundAttempt(db: DB, keys: string[], windowSec: number): Promise<void> {
   await db.execute(sql`
-    insert into ${loginFailures} (key, window_start, count)
-    values (${keys.account}, now(), 1), (${keys.address}, now(), 1)
-    on conflict (key) do update set
-      count = case when ${loginFailures}.window_start <= now() - ${windowSec}::int * interval '1 second'
-                   then 1 else ${loginFailures}.count + 1 end,
-      window_start = case when ${loginFailures}.window_start <= now() - ${windowSec}::int * interval '1 second'
-                   then now() else ${loginFailures}.window_start end`);
+    update ${loginFailures} set count = greatest(${loginFailures.count} - 1, 0)
+    where key in (${sql.join(keys.map((k) => sql`${k}`), sql`, `)})
+      and not ${windowExpired(windowSec)}`);
 }
 
 export async function clearFailures(db: DB, key: string): Promise<void> {
