@@ -4,6 +4,7 @@ import { apiTokens } from "../db/schema";
 import type { RevocationBus } from "../identity/revocations";
 import type { UserCache, UserState } from "../identity/user-cache";
 import { peekKind, type TokenSigner } from "../tokens/jwt";
+import type { TokenKind } from "../tokens/keys";
 
 export type Credential = "access" | "apiKey" | "apiToken" | "chat";
 export type KeyLevel = "read" | "write" | "admin";
@@ -37,7 +38,10 @@ export type AuthResult =
 const API_KEY_PREFIX = /^sk_(live|test)_/;
 
 /** What the request carries, without trusting any of it. Query strings are never read. */
-export function presentedCredential(request: Request): { kind: Credential; value: string } | undefined {
+export function presentedCredential(
+  request: Request,
+  kindOf: (token: string) => TokenKind | undefined = peekKind,
+): { kind: Credential; value: string } | undefined {
   const key = request.headers.get("x-api-key");
   if (key) return { kind: "apiKey", value: key.trim() };
   const auth = request.headers.get("authorization");
@@ -45,7 +49,7 @@ export function presentedCredential(request: Request): { kind: Credential; value
   if (!m) return undefined;
   const value = m[1]!;
   if (API_KEY_PREFIX.test(value)) return { kind: "apiKey", value };
-  const kind = peekKind(value);
+  const kind = kindOf(value);
   if (kind === "access") return { kind: "access", value };
   if (kind === "api") return { kind: "apiToken", value };
   if (kind === "chat") return { kind: "chat", value };
@@ -54,6 +58,7 @@ export function presentedCredential(request: Request): { kind: Credential; value
 }
 
 export class Authenticator {
+  private readonly kindOf: (token: string) => TokenKind | undefined;
   private readonly apiTokenActive = new Map<string, { userId: string; at: number }>();
 
   constructor(
@@ -63,13 +68,14 @@ export class Authenticator {
     private readonly users: UserCache,
     public keyVerifier: KeyVerifier = { verify: async () => ({ valid: false, code: "INVALID" }) },
   ) {
+    this.kindOf = (token) => signer.kindOf(token);
     bus.onEvent((e) => {
       if (e.kind === "api_token") this.apiTokenActive.delete(e.subject);
     });
   }
 
   async authenticate(request: Request, accept: Credential[]): Promise<AuthResult> {
-    const cred = presentedCredential(request);
+    const cred = presentedCredential(request, this.kindOf);
     if (!cred) return { ok: false, status: 401, presented: "none", reason: "missing" };
     const fail = (reason: string): AuthResult => ({ ok: false, status: 401, presented: cred.kind, reason });
     if (!accept.includes(cred.kind) || cred.value === "") return fail("kind not accepted");

@@ -6,6 +6,8 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 const SECRET_FIELD = /pass|secret|token|key|authorization|cookie/i;
 
 export interface Logger {
+  /** Lets hot paths skip building fields for a line that would be dropped. */
+  enabled(level: LogLevel): boolean;
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -27,6 +29,7 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
     sink(JSON.stringify(entry));
   };
   return {
+    enabled: (lvl) => ORDER[lvl] >= min,
     debug: (m, f) => emit("debug", m, f),
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),

@@ -15,7 +15,19 @@ const render = (labels: Labels) =>
 const rendered = new Map<string, string>();
 const MAX_CACHED_KEYS = 10_000;
 
+// Callers that reuse one label object per series (the request counter does) skip even that; a
+// label object must therefore not be mutated after it was counted.
+const byIdentity = new WeakMap<Labels, string>();
+
 const key = (labels: Labels) => {
+  const known = byIdentity.get(labels);
+  if (known !== undefined) return known;
+  const out = keyOf(labels);
+  byIdentity.set(labels, out);
+  return out;
+};
+
+const keyOf = (labels: Labels) => {
   let raw = "";
   for (const k in labels) {
     const v = String(labels[k]);

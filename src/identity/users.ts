@@ -76,7 +76,19 @@ export interface PublicUser {
   created_at: string;
 }
 
+// Cached user states are immutable and shared by every request of that user (GET /api/auth/me is
+// the hot path), so their public view is built once.
+const viewOfState = new WeakMap<object, PublicUser>();
+
 export function publicUser(u: User | UserState): PublicUser {
+  const cached = viewOfState.get(u);
+  if (cached) return cached;
+  const view = buildPublicUser(u);
+  if ("tokensValidAfterSec" in u) viewOfState.set(u, view);
+  return view;
+}
+
+function buildPublicUser(u: User | UserState): PublicUser {
   return {
     id: u.id,
     email: u.email,

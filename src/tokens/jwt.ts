@@ -52,6 +52,11 @@ export class TokenSigner {
     private readonly issuer: string,
   ) {}
 
+  /** The kind of a token: from the verified cache when known, else from its (untrusted) header. */
+  kindOf(token: string): TokenKind | undefined {
+    return this.cache.get(token)?.kind ?? peekKind(token);
+  }
+
   audience(kind: TokenKind) {
     return `${this.issuer}:${kind}`;
   }
