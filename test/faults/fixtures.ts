@@ -7,9 +7,8 @@ async function expectOk(res: Response, what: string): Promise<void> {
 }
 
 /** A chatflow (cost 1 per prediction) with the given id; returns the id. */
-export async function seedFlow(t: TestApp, id: string, admin?: SeededUser): Promise<string> {
-  const token = admin?.accessToken ?? (await import("../helpers")).seedUser(t, { role: "admin" }).then((a) => a.accessToken);
-  await expectOk(await t.request("POST", "/api/admin/chatflows", { token: await token, body: { id, name: `flow ${id.slice(0, 8)}`, cost: 1 } }), "create chatflow");
+export async function seedFlow(t: TestApp, id: string, admin: SeededUser): Promise<string> {
+  await expectOk(await t.request("POST", "/api/admin/chatflows", { token: admin.accessToken, body: { id, name: `flow ${id.slice(0, 8)}`, cost: 1 } }), "create chatflow");
   return id;
 }
 
