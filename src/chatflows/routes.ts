@@ -13,6 +13,12 @@ function adminChatflowRoutes(ctx: AppContext) {
   return new Elysia({ prefix: "/api/admin/chatflows", tags: ["chatflows"] })
     .use(ctx.auth)
     .model(chatflowModels)
+    // Any successful change to a chatflow or its grants ends cached access answers everywhere.
+    .onAfterHandle(async ({ request, params }) => {
+      if (request.method === "GET") return;
+      const id = (params as { id?: string } | undefined)?.id ?? "*";
+      await ctx.bus.publish([{ kind: "chatflow", subject: id, expiresAt: new Date(Date.now() + 120_000) }]);
+    })
     .post(
       "",
       async ({ body, set }) => {

@@ -3,7 +3,8 @@ import type { Database, DB } from "../db/client";
 import { revocations } from "../db/schema";
 import type { Logger } from "../http/logger";
 
-export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token";
+/** `user` and `chatflow` events only invalidate caches; the others refuse tokens. */
+export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow";
 
 export interface RevocationEvent {
   kind: RevocationKind;
