@@ -13,7 +13,7 @@ import { label, listRoutes, type RouteSpec } from "./openapi-routes";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const MAX_BODY = 8192;
 // Rejected requests that legitimately write: a failed login is counted (the throttle's whole
-// point), and Stream token issuance attempts are audited/rate counted before the answer.
+// point, and the counters live in the database so they hold across instances).
 const WRITES_ON_FAILURE: Record<string, string[]> = {
   "POST /api/v1/chat/authenticate": ["login_failures"],
   "POST /api/auth/token": ["login_failures"],
