@@ -15,7 +15,9 @@ export interface Database {
   kind: "pglite" | "postgres";
   /** Prefix for LISTEN/NOTIFY channels: channels are per database, test schemas share one. */
   channelPrefix: string;
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** `onListen` runs on every (re)connect of the listening connection: notifications sent while
+   * it was down are lost, so callers replay what they need there. */
+  listen(channel: string, onPayload: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -181,8 +183,8 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     db,
     kind: "postgres",
     channelPrefix: schemaName ? `chatgate_${schemaName}` : "chatgate",
-    async listen(channel, onPayload) {
-      const sub = await client.listen(channel, (p) => onPayload(p));
+    async listen(channel, onPayload, onListen) {
+      const sub = await client.listen(channel, (p) => onPayload(p), onListen);
       return async () => sub.unlisten();
     },
     async notify(channel, payload) {

@@ -1,4 +1,4 @@
-import { and, asc, gt, lt, sql } from "drizzle-orm";
+import { and, asc, gt, lt, or, sql } from "drizzle-orm";
 import type { Database, DB } from "../db/client";
 import { revocations } from "../db/schema";
 import type { Logger } from "../http/logger";
@@ -15,6 +15,9 @@ export interface RevocationEvent {
 
 type Listener = (e: RevocationEvent) => void;
 
+// Longer than any transaction that writes revocations can stay open.
+const REPLAY_WINDOW_SEC = 120;
+
 /**
  * Revocations live in memory on every instance so token checks need no database round trip.
  * Each one is written to the `revocations` table (in the caller's transaction when given) and
@@ -25,6 +28,8 @@ export class RevocationBus {
   private readonly revoked = new Map<string, number>();
   private readonly listeners: Listener[] = [];
   private lastSeq = 0;
+  /** Seqs applied recently (seq → when), so the replay window applies each entry once. */
+  private readonly appliedSeqs = new Map<number, number>();
   private timer?: ReturnType<typeof setInterval>;
   private unlisten?: () => Promise<void>;
 
@@ -40,17 +45,22 @@ export class RevocationBus {
 
   async start(): Promise<void> {
     await this.catchUp();
-    this.unlisten = await this.database.listen(this.channel, (payload) => {
-      try {
-        const e = JSON.parse(payload) as { kind: RevocationKind; subject: string; exp: number; seq: number };
-        this.apply({ kind: e.kind, subject: e.subject, expiresAt: new Date(e.exp) });
-      } catch {
-        this.log.warn("ignored malformed revocation notification");
-      }
-    });
-    this.timer = setInterval(() => {
-      this.catchUp().catch((err) => this.log.warn("revocation catch-up failed", { error: String(err?.message ?? err) }));
-    }, this.pollMs);
+    const replay = () => {
+      this.catchUp().catch((err) => this.log.warn("revocation catch-up failed", { error: String(err?.code ?? err?.name ?? "error") }));
+    };
+    this.unlisten = await this.database.listen(
+      this.channel,
+      (payload) => {
+        try {
+          const e = JSON.parse(payload) as { kind: RevocationKind; subject: string; exp: number; seq: number };
+          if (!this.appliedSeqs.has(e.seq)) this.apply({ kind: e.kind, subject: e.subject, expiresAt: new Date(e.exp) }, e.seq);
+        } catch {
+          this.log.warn("ignored malformed revocation notification");
+        }
+      },
+      replay,
+    );
+    this.timer = setInterval(replay, this.pollMs);
     this.timer.unref?.();
   }
 
@@ -76,22 +86,32 @@ export class RevocationBus {
       .insert(revocations)
       .values(events.map((e) => ({ kind: e.kind, subject: e.subject, expiresAt: e.expiresAt })))
       .returning({ seq: revocations.seq });
-    for (const e of events) this.apply(e);
+    for (const [i, e] of events.entries()) this.apply(e, rows[i]?.seq);
     for (const [i, e] of events.entries()) {
       const payload = JSON.stringify({ seq: rows[i]?.seq, kind: e.kind, subject: e.subject, exp: e.expiresAt.getTime() });
       await db.execute(sql`select pg_notify(${this.channel}, ${payload})`);
     }
   }
 
+  /**
+   * Sequence numbers are taken at insert, not at commit: a transaction that inserted a lower seq
+   * can commit after a higher one was read. So besides everything above the highest seq seen,
+   * the last few minutes are read again, skipping the seqs already applied.
+   */
   async catchUp(): Promise<void> {
     const rows = await this.database.db
       .select()
       .from(revocations)
-      .where(and(gt(revocations.seq, this.lastSeq), gt(revocations.expiresAt, sql`now()`)))
+      .where(
+        and(
+          or(gt(revocations.seq, this.lastSeq), gt(revocations.createdAt, sql`now() - interval '${sql.raw(String(REPLAY_WINDOW_SEC))} seconds'`)),
+          gt(revocations.expiresAt, sql`now()`),
+        ),
+      )
       .orderBy(asc(revocations.seq))
       .limit(10_000);
     for (const r of rows) {
-      this.apply({ kind: r.kind, subject: r.subject, expiresAt: r.expiresAt });
+      if (!this.appliedSeqs.has(r.seq)) this.apply({ kind: r.kind, subject: r.subject, expiresAt: r.expiresAt }, r.seq);
       this.lastSeq = Math.max(this.lastSeq, r.seq);
     }
     this.prune();
@@ -102,7 +122,8 @@ export class RevocationBus {
     await this.database.db.delete(revocations).where(lt(revocations.expiresAt, sql`now() - interval '1 hour'`));
   }
 
-  private apply(e: RevocationEvent): void {
+  private apply(e: RevocationEvent, seq?: number): void {
+    if (seq !== undefined) this.appliedSeqs.set(seq, Date.now());
     const key = `${e.kind}:${e.subject}`;
     const prev = this.revoked.get(key) ?? 0;
     this.revoked.set(key, Math.max(prev, e.expiresAt.getTime()));
@@ -112,5 +133,6 @@ export class RevocationBus {
   private prune(): void {
     const now = Date.now();
     for (const [k, exp] of this.revoked) if (exp <= now) this.revoked.delete(k);
+    for (const [seq, at] of this.appliedSeqs) if (now - at > 2 * REPLAY_WINDOW_SEC * 1000) this.appliedSeqs.delete(seq);
   }
 }
