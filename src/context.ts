@@ -31,6 +31,8 @@ export interface AppContext {
   /** Distinguishes this process in multi-instance state (reservations, outbox claims). */
   instanceId: string;
   workers: Worker[];
+  /** Aborted shortly before the shutdown grace period ends: open streams close with an error frame. */
+  shutdown: AbortController;
   /** Feature-owned services hang here, typed by each feature's setup. */
   services: Record<string, unknown>;
 }
@@ -56,6 +58,7 @@ export async function createContext(config: Config, database: Database, log?: Lo
     auth: authPlugin(authn),
     instanceId: crypto.randomUUID(),
     workers: [{ name: "revocations", stop: () => bus.stop() }],
+    shutdown: new AbortController(),
     services: {},
   };
   for (const setup of FEATURE_SETUPS) {

@@ -74,12 +74,16 @@ async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal, grace_ms: config.shutdownGraceMs });
-    // Stop accepting; open requests and streams get the grace period, then are cut.
+    // Stop accepting; open requests and streams get the grace period. Shortly before it ends,
+    // streams still open are told to close with an error frame; whatever remains is then cut.
     const graceful = app.server!.stop(false);
+    const warnAt = Math.max(0, config.shutdownGraceMs - Math.min(1000, config.shutdownGraceMs / 2));
+    const warn = setTimeout(() => ctx.shutdown.abort(), warnAt);
     const timedOut = await Promise.race([
       Promise.resolve(graceful).then(() => false),
       Bun.sleep(config.shutdownGraceMs).then(() => true),
     ]);
+    clearTimeout(warn);
     if (timedOut) await app.server!.stop(true);
     await stopContext(ctx);
     await database.close();

@@ -20,6 +20,8 @@ export interface ChatDeps {
   log: Logger;
   /** chatgate_predictions_total{mode, result} */
   predictions: Counter;
+  /** Fires when the process is about to stop; open streams end with an error frame. */
+  shutdown?: AbortSignal;
 }
 
 export type Mode = "json" | "sse";

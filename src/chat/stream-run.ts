@@ -54,6 +54,14 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
   // The request signal can fire before the stream's cancel(): both mean the client left.
   const gone = () => clientGone || p.request.clientSignal?.aborted === true;
   let idleTimedOut = false;
+  let shuttingDown = false;
+  // The process is stopping: end this stream now, as an upstream failure after the start, so the
+  // client gets an error frame and `end` instead of a cut connection.
+  const onShutdown = () => {
+    shuttingDown = true;
+    p.upstream.abort("shutdown");
+    wakeWriter();
+  };
   let heartbeat: ReturnType<typeof setTimeout> | undefined;
   let idle: ReturnType<typeof setTimeout> | undefined;
   let drained: (() => void) | undefined;
@@ -122,7 +130,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       return { status: "complete", text: s.text, started: s.started, result: "ok" };
     } catch {
       if (gone()) return { status: "incomplete", text: s.text, started: s.started, result: s.started ? "incomplete" : "aborted" };
-      const message = idleTimedOut ? UPSTREAM_MESSAGES.timeout : UPSTREAM_MESSAGES.lost;
+      const message = shuttingDown ? UPSTREAM_MESSAGES.shutdown : idleTimedOut ? UPSTREAM_MESSAGES.timeout : UPSTREAM_MESSAGES.lost;
       write(enc.failure(message, s));
       return { status: "incomplete", text: s.text, started: s.started, result: idleTimedOut ? "upstream_timeout" : "upstream_error", metadata: { error: message } };
     } finally {
@@ -153,6 +161,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       outcome = { status: "incomplete", text: s.text, started: s.started, result: "internal" };
     } finally {
       clearTimeout(heartbeat);
+      deps.shutdown?.removeEventListener("abort", onShutdown);
       if (!clientGone) {
         clientGone = true;
         try {
@@ -167,6 +176,8 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
   }
 
   p.request.clientSignal?.addEventListener("abort", wakeWriter, { once: true });
+  if (deps.shutdown?.aborted) queueMicrotask(onShutdown);
+  else deps.shutdown?.addEventListener("abort", onShutdown, { once: true });
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {

@@ -44,6 +44,7 @@ export const UPSTREAM_MESSAGES = {
   garbage: "Flowise answered something other than JSON or an event stream",
   badJson: "Flowise answered invalid JSON",
   lost: "The connection to Flowise was lost",
+  shutdown: "chatgate is restarting; retry the question",
   unconfigured: "Flowise is not configured (FLOWISE_URL is unset)",
 } as const;
 
