@@ -54,7 +54,7 @@ export function authPlugin(authn: Authenticator) {
     }),
     /** Any of several credentials (messaging, the brain question stream). */
     auth: (opts: AuthOptions) => ({
-      detail: bearer,
+      detail: opts.accept.includes("apiKey") ? apiKeyDoc : bearer,
       resolve: async ({ request }: { request: Request }) => ({ principal: await guard(authn, request, opts) }),
     }),
   });
