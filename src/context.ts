@@ -2,7 +2,7 @@ import type { Config } from "./config";
 import type { Database, DB } from "./db/client";
 import { Authenticator } from "./http/authenticator";
 import { authPlugin, type AuthPlugin } from "./http/auth";
-import { createLogger, type Logger } from "./http/logger";
+import { createLogger, errorSummary, type Logger } from "./http/logger";
 import { Metrics } from "./http/metrics";
 import { RevocationBus } from "./identity/revocations";
 import { UserCache } from "./identity/user-cache";
@@ -70,6 +70,6 @@ export async function createContext(config: Config, database: Database, log?: Lo
 
 export async function stopContext(ctx: AppContext): Promise<void> {
   for (const w of [...ctx.workers].reverse()) {
-    await w.stop().catch((err) => ctx.log.warn("worker stop failed", { worker: w.name, error: String(err) }));
+    await w.stop().catch((err) => ctx.log.warn("worker stop failed", { worker: w.name, error: errorSummary(err) }));
   }
 }

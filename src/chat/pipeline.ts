@@ -6,7 +6,7 @@ import type { DB } from "../db/client";
 import type { Chatflow, ChatSession } from "../db/schema";
 import { refundReservation, reserveCredits, settleReservation, markStarted } from "../credits/service";
 import { AppError } from "../http/errors";
-import type { Logger } from "../http/logger";
+import { errorSummary, type Logger } from "../http/logger";
 import type { Counter } from "../http/metrics";
 import type { UserState } from "../identity/user-cache";
 import { newId } from "../ids";
@@ -110,7 +110,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
       markStarted() {
         if (marked) return;
         marked = true;
-        started = markStarted(db, reservationId).catch((err) => deps.log.warn("markStarted failed", { error: String(err) }));
+        started = markStarted(db, reservationId).catch((err) => deps.log.warn("markStarted failed", { error: errorSummary(err) }));
       },
       get started() {
         return started;
@@ -118,7 +118,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     };
   } catch (err) {
     await refundReservation(db, reservationId, err instanceof ClientGone ? "client_gone" : "upstream_failed").catch((e) =>
-      deps.log.error("refund failed", { reservation_id: reservationId, error: String(e) }),
+      deps.log.error("refund failed", { reservation_id: reservationId, error: errorSummary(e) }),
     );
     const result = resultOf(err);
     deps.predictions.inc({ mode: req.mode, result });
@@ -160,7 +160,7 @@ export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Out
       await storeMessage(db, { id: p.answerId, sessionId: p.session.id, role: "assistant", content: o.text, status: o.status, metadata: o.metadata });
     }
   } catch (err) {
-    log.error("storing the answer failed", { session_id: p.session.id, error: String(err) });
+    log.error("storing the answer failed", { session_id: p.session.id, error: errorSummary(err) });
   }
   try {
     await p.started;
@@ -168,7 +168,7 @@ export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Out
     else await refundReservation(db, p.reservationId, o.result === "aborted" ? "client_gone" : "upstream_failed");
   } catch (err) {
     // The reconciler refunds a held reservation that was never started once it expires.
-    log.error("settling the reservation failed", { reservation_id: p.reservationId, error: String(err) });
+    log.error("settling the reservation failed", { reservation_id: p.reservationId, error: errorSummary(err) });
   }
   deps.predictions.inc({ mode: p.request.mode, result: o.result });
   return { charged };

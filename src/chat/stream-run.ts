@@ -2,6 +2,7 @@
 // Flowise ignored `streaming`, JSON), keeps the assembled answer, sends heartbeats while Flowise is
 // silent, and always ends the stream; an encoder decides what the client sees (the predict relay or
 // the brain frames). Clean-up runs in `finally`, which the client going away also reaches.
+import { errorSummary } from "../http/logger";
 import { finishPrediction, type ChatDeps, type OpenPrediction, type Outcome } from "./pipeline";
 import { FrameSplitter, HEARTBEAT, parseFrame, SSE_HEADERS, type FlowiseEvent } from "./sse";
 import { answerText, UPSTREAM_MESSAGES } from "./upstream";
@@ -156,7 +157,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       const answer = p.upstream.answer;
       outcome = answer.kind === "json" ? fromJson(answer.body) : await relay(answer.body);
     } catch (err) {
-      deps.log.error("stream relay failed", { session_id: p.session.id, error: String(err) });
+      deps.log.error("stream relay failed", { session_id: p.session.id, error: errorSummary(err) });
       write(enc.failure("Internal error", s));
       outcome = { status: "incomplete", text: s.text, started: s.started, result: "internal" };
     } finally {
@@ -171,7 +172,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
         }
       }
       const { charged } = await finishPrediction(deps, p, outcome);
-      await hooks.done?.(outcome, s, charged).catch((err) => deps.log.error("stream completion hook failed", { error: String(err) }));
+      await hooks.done?.(outcome, s, charged).catch((err) => deps.log.error("stream completion hook failed", { error: errorSummary(err) }));
     }
   }
 

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Worker } from "../context";
 import { rowsOf, type DB } from "../db/client";
-import type { Logger } from "../http/logger";
+import { errorSummary, type Logger } from "../http/logger";
 import { countRefunded } from "./service";
 
 export const EXPIRED_REASON = "reservation_expired";
@@ -72,7 +72,7 @@ export function startReconciler(db: DB, log: Logger, intervalMs: number): Worker
       .then((r) => {
         if (r.settled || r.refunded) log.info("reservations reconciled", { settled: r.settled, refunded: r.refunded });
       })
-      .catch((err: unknown) => log.warn("reservation reconcile failed", { error: String(err).slice(0, 200) }))
+      .catch((err: unknown) => log.warn("reservation reconcile failed", { error: errorSummary(err) }))
       .finally(() => {
         running = null;
       });

@@ -1,7 +1,7 @@
 import { Elysia, ValidationError } from "elysia";
 import type { Config } from "../config";
 import { AppError, familyOf, render } from "./errors";
-import type { Logger } from "./logger";
+import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
 interface RequestInfo {
@@ -149,7 +149,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const id = requestIdOf(request);
       if (appError.code === "INTERNAL") {
         const e = error as Error;
-        log.error("unhandled error", { request_id: id, route: path, error: e?.name, detail: e?.message?.slice(0, 200) });
+        log.error("unhandled error", { request_id: id, route: path, error: errorSummary(e) });
       }
       const out = render(appError, familyOf(path), id);
       set.status = out.status;

@@ -36,3 +36,19 @@ export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logge
     error: (m, f) => emit("error", m, f),
   };
 }
+
+/**
+ * What a log line may say about an error: its name, the driver's code and message, bounded.
+ * Drizzle wraps driver errors as "Failed query: <sql> params: <values>", and the values can be
+ * users' questions or hashes, so for those only the underlying cause is described.
+ */
+export function errorSummary(err: unknown): string {
+  let e = err as { name?: string; message?: string; code?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e.message === "string" && e.message.startsWith("Failed query:") && depth < 3; depth++) {
+    e = e.cause as typeof e;
+  }
+  if (!e || typeof e !== "object") return String(err).slice(0, 200);
+  const code = typeof e.code === "string" || typeof e.code === "number" ? ` [${e.code}]` : "";
+  const message = typeof e.message === "string" ? e.message.split("\n")[0]!.replace(/https?:\/\/\S+/g, "<url>") : "";
+  return `${e.name ?? "Error"}${code}: ${message}`.slice(0, 300);
+}

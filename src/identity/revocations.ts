@@ -1,7 +1,7 @@
 import { and, asc, gt, lt, or, sql } from "drizzle-orm";
 import type { Database, DB } from "../db/client";
 import { revocations } from "../db/schema";
-import type { Logger } from "../http/logger";
+import { errorSummary, type Logger } from "../http/logger";
 
 /** `user` and `chatflow` events only invalidate caches; the others refuse tokens. */
 export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow";
@@ -46,7 +46,7 @@ export class RevocationBus {
   async start(): Promise<void> {
     await this.catchUp();
     const replay = () => {
-      this.catchUp().catch((err) => this.log.warn("revocation catch-up failed", { error: String(err?.code ?? err?.name ?? "error") }));
+      this.catchUp().catch((err) => this.log.warn("revocation catch-up failed", { error: errorSummary(err) }));
     };
     this.unlisten = await this.database.listen(
       this.channel,

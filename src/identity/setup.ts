@@ -1,3 +1,4 @@
+import { errorSummary } from "../http/logger";
 import { lt, sql } from "drizzle-orm";
 import type { AppContext, Worker } from "../context";
 import { loginFailures, refreshTokens } from "../db/schema";
@@ -17,7 +18,7 @@ export async function setupIdentity(ctx: AppContext): Promise<Worker[] | void> {
   // Computed now, not on the first unknown-user login, whose answer would otherwise be slower.
   void dummyPasswordHash();
   const timer = setInterval(() => {
-    sweepIdentity(ctx).catch((err) => ctx.log.warn("identity sweep failed", { error: String(err?.message ?? err) }));
+    sweepIdentity(ctx).catch((err) => ctx.log.warn("identity sweep failed", { error: errorSummary(err) }));
   }, SWEEP_MS);
   timer.unref?.();
   return [{ name: "identity-sweeper", stop: async () => clearInterval(timer) }];

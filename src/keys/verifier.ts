@@ -4,7 +4,7 @@ import type { Worker } from "../context";
 import type { DB } from "../db/client";
 import { apiKeys } from "../db/schema";
 import type { KeyCheck, KeyLevel, KeyVerifier } from "../http/authenticator";
-import type { Logger } from "../http/logger";
+import { errorSummary, type Logger } from "../http/logger";
 import type { RevocationBus } from "../identity/revocations";
 import { domainAllowed } from "./domains";
 import { hashKey, parseKey } from "./key-format";
@@ -142,7 +142,7 @@ export class ApiKeyVerifier implements KeyVerifier {
   /** The batched last_used_at writer: every `intervalMs`, and once more on stop. */
   startLastUsedWriter(log: Logger, intervalMs = 5000): Worker {
     const flush = () =>
-      this.flushLastUsed().catch((err) => log.warn("api key last_used_at flush failed", { error: String(err?.message ?? err) }));
+      this.flushLastUsed().catch((err) => log.warn("api key last_used_at flush failed", { error: errorSummary(err) }));
     const timer = setInterval(flush, intervalMs);
     timer.unref?.();
     return {

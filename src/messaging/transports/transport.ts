@@ -1,3 +1,4 @@
+import { errorSummary } from "../../http/logger";
 import type { Contact } from "../../db/schema";
 
 /** A claimed message with what a transport needs to deliver it. */
@@ -24,6 +25,5 @@ export interface Transport {
 export function describeError(err: unknown): string {
   const e = err as { name?: string; message?: string };
   if (e?.name === "TimeoutError" || e?.name === "AbortError") return "timeout";
-  const text = `${e?.name ?? "Error"}: ${e?.message ?? String(err)}`;
-  return text.replace(/https?:\/\/\S+/g, "<url>").slice(0, 500);
+  return errorSummary(err);
 }
