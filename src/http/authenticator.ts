@@ -132,10 +132,11 @@ export class Authenticator {
     const v = await this.signer.verify("chat", token, ["sub", "jti", "brain_id", "kid"]);
     if (!v.valid) return fail(v.code);
     const { sub, jti, brain_id, kid, iat } = v.claims as { sub: string; jti: string; brain_id: string; kid: string; iat: number };
-    // A chat token dies with the API key that minted it.
+    // A chat token dies with the API key that minted it, and with a revoke-all of its user.
     if (this.bus.isRevoked("api_key", kid)) return fail("revoked");
     const user = await this.activeUser(sub);
     if (!user) return fail("user");
+    if (iat < user.tokensValidAfterSec) return fail("revoked");
     return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat } };
   }
 

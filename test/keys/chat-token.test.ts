@@ -113,6 +113,18 @@ describe("POST /api-key/chat-token", () => {
     expect(await asChat(token)).toMatchObject({ ok: false, status: 401 });
   });
 
+  test("revoking all of a user's tokens also ends the chat tokens minted before", async () => {
+    const k = await createKey(t);
+    const brain = await seedBrain(t.ctx.db, { grant: [k.owner.user.id] });
+    const { token } = await json(await mint(brain, bearer(k.key)));
+    expect((await asChat(token)).ok).toBe(true);
+    // iat has one-second resolution: step past the second the token was minted in.
+    await Bun.sleep(1100 - (Date.now() % 1000));
+    const r = await t.request("POST", "/api/v1/chat/revoke", { token: k.owner.accessToken, body: { all_tokens: true } });
+    expect(r.status).toBe(200);
+    expect(await asChat(token)).toMatchObject({ ok: false, status: 401 });
+  });
+
   test("a user without a key cannot get one via a session token; another user's key cannot reach my brain", async () => {
     const me = await seedUser(t);
     const brain = await seedBrain(t.ctx.db, { grant: [me.user.id] });
