@@ -157,6 +157,7 @@ CREATE TABLE "idempotency_keys" (
 	"user_id" text NOT NULL,
 	"key" text NOT NULL,
 	"request_hash" text NOT NULL,
+	"claim" text,
 	"status" text DEFAULT 'pending' NOT NULL,
 	"status_code" integer,
 	"response" jsonb,

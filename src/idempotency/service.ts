@@ -13,6 +13,8 @@ export interface IdempotencyScope {
   scope: string;
   userId: string;
   key: string;
+  /** Set by `beginIdempotent` when it answers `new`; `complete`/`release` act only on this claim. */
+  claim?: string;
 }
 
 // A pending claim older than this belongs to a process that died; it may be taken over.
@@ -29,12 +31,16 @@ export async function beginIdempotent(db: DB, s: IdempotencyScope, hash: string)
   await db
     .delete(idempotencyKeys)
     .where(and(eq(idempotencyKeys.scope, s.scope), eq(idempotencyKeys.userId, s.userId), eq(idempotencyKeys.key, s.key), eq(idempotencyKeys.status, "pending"), lt(idempotencyKeys.createdAt, STALE_PENDING)));
+  const claim = crypto.randomUUID();
   const inserted = await db
     .insert(idempotencyKeys)
-    .values({ scope: s.scope, userId: s.userId, key: s.key, requestHash: hash })
+    .values({ scope: s.scope, userId: s.userId, key: s.key, requestHash: hash, claim })
     .onConflictDoNothing()
     .returning({ key: idempotencyKeys.key });
-  if (inserted.length === 1) return { state: "new" };
+  if (inserted.length === 1) {
+    s.claim = claim;
+    return { state: "new" };
+  }
   const [row] = await db
     .select()
     .from(idempotencyKeys)
@@ -45,16 +51,19 @@ export async function beginIdempotent(db: DB, s: IdempotencyScope, hash: string)
   return { state: "in_progress" };
 }
 
+const owned = (s: IdempotencyScope) =>
+  and(
+    eq(idempotencyKeys.scope, s.scope),
+    eq(idempotencyKeys.userId, s.userId),
+    eq(idempotencyKeys.key, s.key),
+    s.claim === undefined ? undefined : eq(idempotencyKeys.claim, s.claim),
+  );
+
 export async function completeIdempotent(db: DB, s: IdempotencyScope, statusCode: number, response: unknown): Promise<void> {
-  await db
-    .update(idempotencyKeys)
-    .set({ status: "done", statusCode, response })
-    .where(and(eq(idempotencyKeys.scope, s.scope), eq(idempotencyKeys.userId, s.userId), eq(idempotencyKeys.key, s.key)));
+  await db.update(idempotencyKeys).set({ status: "done", statusCode, response }).where(owned(s));
 }
 
 /** Frees the key after a failure that charged nothing, so a retry can run for real. */
 export async function releaseIdempotent(db: DB, s: IdempotencyScope): Promise<void> {
-  await db
-    .delete(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.scope, s.scope), eq(idempotencyKeys.userId, s.userId), eq(idempotencyKeys.key, s.key), eq(idempotencyKeys.status, "pending")));
+  await db.delete(idempotencyKeys).where(and(owned(s), eq(idempotencyKeys.status, "pending")));
 }

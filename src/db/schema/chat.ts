@@ -75,6 +75,9 @@ export const idempotencyKeys = pgTable(
     userId: text("user_id").notNull(),
     key: text("key").notNull(),
     requestHash: text("request_hash").notNull(),
+    // Who holds a pending claim: a stale claim can be taken over, and the old holder must then
+    // not complete or release the new one.
+    claim: text("claim"),
     status: text("status", { enum: ["pending", "done"] }).notNull().default("pending"),
     statusCode: integer("status_code"),
     response: jsonb("response"),
