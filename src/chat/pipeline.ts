@@ -90,14 +90,31 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
   }
   const { reservationId } = reservation;
   try {
-    const session = await getOrCreateSession(db, { userId: req.user.id, sessionId: req.sessionId, chatflowId: req.chatflow.id, question: req.question });
-    const question = await storeMessage(db, { sessionId: session.id, role: "user", content: req.question });
-    const upstream = await callFlowise(
+    // A caller-named session must be theirs before Flowise hears of it; a new one gets its id here.
+    // Then the session and question writes run while Flowise prepares its answer, so they add
+    // nothing to the time to first byte; a failed write aborts the call (and refunds, below).
+    const sessionInput = { userId: req.user.id, chatflowId: req.chatflow.id, question: req.question };
+    const known = req.sessionId === undefined ? undefined : await getOrCreateSession(db, { ...sessionInput, sessionId: req.sessionId });
+    const sessionId = known?.id ?? crypto.randomUUID();
+    const writes = (async () => {
+      const session = known ?? (await getOrCreateSession(db, { ...sessionInput, sessionId }));
+      const question = await storeMessage(db, { sessionId, role: "user", content: req.question });
+      return { session, question };
+    })();
+    const call = callFlowise(
       config,
       req.chatflow.id,
-      { question: req.question, streaming: req.streaming, chatId: session.id, ...(req.overrideConfig ? { overrideConfig: req.overrideConfig } : {}) },
+      { question: req.question, streaming: req.streaming, chatId: sessionId, ...(req.overrideConfig ? { overrideConfig: req.overrideConfig } : {}) },
       req.clientSignal,
     );
+    const [stored, answered] = await Promise.allSettled([writes, call]);
+    if (stored.status === "rejected") {
+      if (answered.status === "fulfilled") answered.value.abort("storage failed");
+      throw stored.reason;
+    }
+    if (answered.status === "rejected") throw answered.reason;
+    const { session, question } = stored.value;
+    const upstream = answered.value;
     let started: Promise<unknown> = Promise.resolve();
     let marked = false;
     return {
