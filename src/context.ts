@@ -57,7 +57,7 @@ export async function createContext(config: Config, database: Database, log?: Lo
     authn,
     auth: authPlugin(authn),
     instanceId: crypto.randomUUID(),
-    workers: [{ name: "revocations", stop: () => bus.stop() }],
+    workers: [{ name: "revocations", stop: () => bus.stop() }, authn.apiTokenUse.start("api-token-last-used", logger)],
     shutdown: new AbortController(),
     services: {},
   };

@@ -1,5 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { DB } from "../db/client";
+import { LastUsedWriter } from "../db/last-used";
 import { apiTokens } from "../db/schema";
 import type { RevocationBus } from "../identity/revocations";
 import type { UserCache, UserState } from "../identity/user-cache";
@@ -59,6 +60,8 @@ export function presentedCredential(
 
 export class Authenticator {
   private readonly kindOf: (token: string) => TokenKind | undefined;
+  /** Admin-issued API tokens' last_used_at, written in batches by a worker (see context). */
+  readonly apiTokenUse: LastUsedWriter;
   private readonly apiTokenActive = new Map<string, { userId: string; at: number }>();
 
   constructor(
@@ -69,8 +72,12 @@ export class Authenticator {
     public keyVerifier: KeyVerifier = { verify: async () => ({ valid: false, code: "INVALID" }) },
   ) {
     this.kindOf = (token) => signer.kindOf(token);
+    this.apiTokenUse = new LastUsedWriter(db, apiTokens);
     bus.onEvent((e) => {
-      if (e.kind === "api_token") this.apiTokenActive.delete(e.subject);
+      if (e.kind === "api_token") {
+        this.apiTokenActive.delete(e.subject);
+        this.apiTokenUse.forget(e.subject);
+      }
     });
   }
 
@@ -125,6 +132,7 @@ export class Authenticator {
     const user = await this.activeUser(sub);
     if (!user) return fail("user");
     if (iat < user.tokensValidAfterSec) return fail("revoked");
+    this.apiTokenUse.note(jti);
     return { ok: true, principal: { kind: "apiToken", user, tokenId: jti, issuedAt: iat } };
   }
 

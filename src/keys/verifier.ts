@@ -1,10 +1,11 @@
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Worker } from "../context";
 import type { DB } from "../db/client";
 import { apiKeys } from "../db/schema";
 import type { KeyCheck, KeyLevel, KeyVerifier } from "../http/authenticator";
-import { errorSummary, type Logger } from "../http/logger";
+import { LastUsedWriter } from "../db/last-used";
+import type { Logger } from "../http/logger";
 import type { RevocationBus } from "../identity/revocations";
 import { domainAllowed } from "./domains";
 import { hashKey, parseKey } from "./key-format";
@@ -36,7 +37,7 @@ export class ApiKeyVerifier implements KeyVerifier {
   private readonly cache = new Map<string, Entry>();
   private readonly hashById = new Map<string, string>();
   private readonly negatives = new Set<string>();
-  private readonly pendingUse = new Map<string, Date>();
+  private readonly lastUsed: LastUsedWriter;
 
   constructor(
     private readonly db: DB,
@@ -44,6 +45,7 @@ export class ApiKeyVerifier implements KeyVerifier {
     private readonly bus: RevocationBus,
     private readonly opts = { positiveTtlMs: 5 * 60_000, negativeTtlMs: 10_000, maxEntries: 100_000, maxNegatives: 10_000 },
   ) {
+    this.lastUsed = new LastUsedWriter(db, apiKeys);
     bus.onEvent((e) => {
       if (e.kind === "api_key") this.forget(e.subject);
     });
@@ -59,7 +61,7 @@ export class ApiKeyVerifier implements KeyVerifier {
     if (!key || key.revoked || this.bus.isRevoked("api_key", key.keyId)) return INVALID;
     if (key.expiresAtMs !== null && key.expiresAtMs <= now) return INVALID;
     if (!domainAllowed(request, key.allowedDomains)) return { valid: false, code: "FORBIDDEN_DOMAIN" };
-    this.pendingUse.set(key.keyId, new Date(now));
+    this.lastUsed.note(key.keyId, new Date(now));
     return { valid: true, keyId: key.keyId, userId: key.userId, level: key.level, name: key.name };
   }
 
@@ -68,7 +70,7 @@ export class ApiKeyVerifier implements KeyVerifier {
     const hash = this.hashById.get(keyId);
     if (hash) this.cache.delete(hash);
     this.hashById.delete(keyId);
-    this.pendingUse.delete(keyId);
+    this.lastUsed.forget(keyId);
   }
 
   private async lookup(hash: string): Promise<CachedKey | null> {
@@ -119,38 +121,12 @@ export class ApiKeyVerifier implements KeyVerifier {
   }
 
   /** Writes the last-use times gathered since the previous flush in one UPDATE. */
-  async flushLastUsed(): Promise<number> {
-    if (this.pendingUse.size === 0) return 0;
-    const batch = [...this.pendingUse.entries()];
-    this.pendingUse.clear();
-    const values = sql.join(
-      batch.map(([id, at]) => sql`(${id}, ${at.toISOString()}::timestamptz)`),
-      sql`, `,
-    );
-    try {
-      await this.db.execute(sql`
-        update ${apiKeys} set last_used_at = greatest(${apiKeys.lastUsedAt}, v.at)
-        from (values ${values}) as v(id, at) where ${apiKeys.id} = v.id`);
-    } catch (err) {
-      // Kept for the next flush unless a newer use has replaced it meanwhile.
-      for (const [id, at] of batch) if (!this.pendingUse.has(id)) this.pendingUse.set(id, at);
-      throw err;
-    }
-    return batch.length;
+  flushLastUsed(): Promise<number> {
+    return this.lastUsed.flush();
   }
 
   /** The batched last_used_at writer: every `intervalMs`, and once more on stop. */
   startLastUsedWriter(log: Logger, intervalMs = 5000): Worker {
-    const flush = () =>
-      this.flushLastUsed().catch((err) => log.warn("api key last_used_at flush failed", { error: errorSummary(err) }));
-    const timer = setInterval(flush, intervalMs);
-    timer.unref?.();
-    return {
-      name: "api-key-last-used",
-      stop: async () => {
-        clearInterval(timer);
-        await flush();
-      },
-    };
+    return this.lastUsed.start("api-key-last-used", log, intervalMs);
   }
 }

@@ -105,6 +105,16 @@ describe("GET /api/admin/tokens", () => {
     expect(onlyA.tokens).toHaveLength(1);
     expect(onlyA.tokens[0]).toMatchObject({ userId: a.user.id, createdBy: admin.user.id, revokedAt: null, active: true, expiresAt: null });
   });
+
+  test("lastUsedAt is recorded (in batches) when the token authenticates a request", async () => {
+    const u = await seedUser(t);
+    const issued = await json(await issue({ userId: u.user.id }));
+    const list = async () => (await json(await t.request("GET", `/api/admin/tokens?userId=${u.user.id}`, { token: admin.accessToken }))).tokens[0];
+    expect((await list()).lastUsedAt).toBeNull();
+    expect((await t.request("GET", "/api/messages", { token: issued.token })).status).toBe(200);
+    expect(await t.ctx.authn.apiTokenUse.flush()).toBeGreaterThanOrEqual(1);
+    expect(Date.parse((await list()).lastUsedAt)).toBeGreaterThan(Date.now() - 60_000);
+  });
 });
 
 describe("DELETE /api/admin/tokens/{id}", () => {
