@@ -19,6 +19,9 @@ interface Running {
   stdout: () => string;
 }
 
+// Every child is killed in afterAll, so a failing assertion never leaves a server running.
+const children: ReturnType<typeof Bun.spawn>[] = [];
+
 async function start(env: Record<string, string>): Promise<Running> {
   const proc = Bun.spawn([binary], {
     cwd: runDir,
@@ -26,6 +29,7 @@ async function start(env: Record<string, string>): Promise<Running> {
     stdout: "pipe",
     stderr: "pipe",
   });
+  children.push(proc);
   let out = "";
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
@@ -69,7 +73,10 @@ beforeAll(async () => {
   Bun.spawnSync(["chmod", "+x", binary]);
 }, 120_000);
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  rmSync(work, { recursive: true, force: true });
+});
 
 describe("the compiled binary", () => {
   test("starts with nothing beside it, migrates, answers /readyz, keeps data across restarts, stops on SIGTERM", async () => {
