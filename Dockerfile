@@ -1,6 +1,8 @@
 # Build stage: Node + npm install the pinned Bun from the lockfile, then compile one executable.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# The postinstall step applies patches/ with patch(1), which the slim image lacks.
+RUN apt-get update && apt-get install -y --no-install-recommends patch && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # postinstall applies the postgres.js fix in patches/ (see package.json).
 COPY patches ./patches
