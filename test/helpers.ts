@@ -77,9 +77,15 @@ export function buildRequest(base: string, method: string, path: string, opts: R
   return new Request(`${base}${path}`, { method, headers, body });
 }
 
-export async function makeApp(env: Record<string, string> = {}, reuse?: { schema?: string }): Promise<TestApp> {
+/**
+ * `reuse.schema`: join an existing Postgres schema (a second instance); `reuse.dataDir`: a PGlite
+ * data directory that outlives the app (restart tests). Neither is dropped on close.
+ */
+export async function makeApp(env: Record<string, string> = {}, reuse?: { schema?: string; dataDir?: string }): Promise<TestApp> {
   const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "info", ...env });
-  const { database, schema, drop } = await openTestDatabase(reuse?.schema);
+  const { database, schema, drop } = reuse?.dataDir
+    ? { database: await openDatabase({ dataDir: reuse.dataDir }), schema: undefined, drop: async () => {} }
+    : await openTestDatabase(reuse?.schema);
   await migrate(database.db);
   const logs: string[] = [];
   const ctx = await createContext(config, database, createLogger(config.logLevel, (l) => logs.push(l)));

@@ -3,16 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { and, count, eq, inArray } from "drizzle-orm";
-import { createApp } from "../../src/app";
-import { loadConfig } from "../../src/config";
-import { createContext, stopContext } from "../../src/context";
-import { openDatabase } from "../../src/db/client";
-import { migrate } from "../../src/db/migrate";
 import { contacts, messages } from "../../src/db/schema";
 import { newId } from "../../src/ids";
-import { createLogger } from "../../src/http/logger";
 import { startWebhookReceiver, type WebhookReceiver } from "../doubles/webhook-receiver";
-import { buildRequest, json, makeApp, seedUser, TEST_JWT_SECRET, testDatabaseUrl, type TestApp } from "../helpers";
+import { json, makeApp, seedUser, testDatabaseUrl, type TestApp } from "../helpers";
 import { waitFor } from "./helpers";
 
 const SECRET = "instances-webhook-secret";
@@ -22,30 +16,9 @@ afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
 }, 60_000);
 
-/**
- * An app on a database that outlives it: a schema of the test Postgres, or (PGlite) a data
- * directory, since makeApp's PGlite lives in memory and dies with the app.
- */
-async function appOn(where: { schema?: string; dir?: string }, env: Record<string, string>): Promise<TestApp> {
-  if (where.schema) return makeApp(env, { schema: where.schema });
-  const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "info", ...env });
-  const database = await openDatabase({ dataDir: where.dir! });
-  await migrate(database.db);
-  const logs: string[] = [];
-  const ctx = await createContext(config, database, createLogger(config.logLevel, (l) => logs.push(l)));
-  const app = createApp(ctx);
-  return {
-    app,
-    ctx,
-    config,
-    logs,
-    request: (method, path, opts) => app.handle(buildRequest("http://localhost", method, path, opts)),
-    async close() {
-      await stopContext(ctx);
-      await database.close();
-    },
-  };
-}
+/** An app on a database that outlives it: a schema of the test Postgres, or a PGlite data dir. */
+const appOn = (where: { schema?: string; dir?: string }, env: Record<string, string>): Promise<TestApp> =>
+  makeApp(env, where.schema ? { schema: where.schema } : { dataDir: where.dir! });
 
 const webhookEnv = (r: WebhookReceiver) => ({
   MESSAGE_TRANSPORT: "webhook",
