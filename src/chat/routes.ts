@@ -5,6 +5,7 @@ import { chatModels, predictBody, sessionHistoryModel, sessionList, sessionParam
 import { allowUpstreamWait, type ChatDeps } from "./pipeline";
 import { predict } from "./predict";
 import { listSessions, sessionHistory } from "./sessions";
+import { streamSlotsOf } from "./setup";
 
 export function chatDeps(ctx: AppContext): ChatDeps {
   return {
@@ -13,6 +14,7 @@ export function chatDeps(ctx: AppContext): ChatDeps {
     log: ctx.log,
     predictions: ctx.metrics.counter("chatgate_predictions_total", "Predictions by mode (json, sse) and result"),
     shutdown: ctx.shutdown.signal,
+    streams: streamSlotsOf(ctx),
   };
 }
 
