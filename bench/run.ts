@@ -105,7 +105,7 @@ async function main() {
     ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password, JWT_SECRET: secret(),
     FLOWISE_URL: upstream.flowise, FLOWISE_API_KEY: flowiseKey,
     STREAM_API_KEY: "bench-stream-key", STREAM_API_SECRET: secret(), STREAM_TOKEN_RATE: "100000",
-    MESSAGE_TRANSPORT: "none", SHUTDOWN_GRACE: "1", LOGIN_MAX_FAILURES: "10000",
+    MESSAGE_TRANSPORT: "none", SHUTDOWN_GRACE: "1", LOGIN_MAX_FAILURES: "10000", MAX_STREAMS_PER_USER: "1000",
   });
   const base = `http://127.0.0.1:${port}`;
   const binary = join(REPO, "dist/chatgate");

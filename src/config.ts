@@ -45,6 +45,10 @@ export interface Config {
   /** One delivery attempt (webhook POST or Stream calls) is abandoned after this. */
   messageSendTimeoutMs: number;
   maxRecipients: number;
+  /** Bearer token /metrics requires when set (admins' access tokens work too). */
+  metricsToken?: string;
+  /** Concurrent SSE streams (predict, brain question stream) one user may hold. */
+  maxStreamsPerUser: number;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +129,10 @@ export function loadConfig(env: Env = process.env): Config {
   const webhookSecret = str(env, "MESSAGE_WEBHOOK_SECRET");
   if (transport === "webhook" && !webhookSecret) throw new ConfigError("MESSAGE_WEBHOOK_SECRET", "is required when MESSAGE_TRANSPORT=webhook");
   if (transport === "stream" && !streamApiKey) throw new ConfigError("STREAM_API_KEY", "is required when MESSAGE_TRANSPORT=stream");
+  const metricsToken = str(env, "METRICS_TOKEN");
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(metricsToken)) {
+    throw new ConfigError("METRICS_TOKEN", "must be 16 to 512 printable characters without spaces");
+  }
   const streamTtl = str(env, "STREAM_TOKEN_TTL") === undefined ? undefined : int(env, "STREAM_TOKEN_TTL", 0, 60, 10 * 365 * 86400);
   return {
     port: int(env, "PORT", 8080, 0, 65535),
@@ -165,5 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     messageRetryBaseMs: int(env, "MESSAGE_RETRY_BASE_MS", 5000, 1, 3600000),
     messageSendTimeoutMs: int(env, "MESSAGE_SEND_TIMEOUT_MS", 10000, 100, 120000),
     maxRecipients: int(env, "MAX_RECIPIENTS", 1000, 1, 100000),
+    metricsToken,
+    maxStreamsPerUser: int(env, "MAX_STREAMS_PER_USER", 10, 1, 10000),
   };
 }

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { chatflows } from "../db/schema";
 import type { Principal } from "../http/authenticator";
 import { AppError } from "../http/errors";
-import { openPrediction, resolveChatflow, type ChatDeps, type OpenPrediction } from "../chat/pipeline";
+import { openPrediction, resolveChatflow, withStreamSlot, type ChatDeps, type OpenPrediction } from "../chat/pipeline";
 import { getOrCreateSession, ownedSession, sessionMessages } from "../chat/sessions";
 import { dataFrame } from "../chat/sse";
 import { streamPrediction, type StreamEncoder, type StreamState } from "../chat/stream-run";
@@ -118,14 +118,16 @@ export async function askBrain(deps: ChatDeps, a: AskBrain): Promise<Response> {
     if (err instanceof AppError && err.code === "FORBIDDEN") throw new AppError("FORBIDDEN", BRAIN_MESSAGES.noAccess);
     throw err;
   });
-  const p = await openPrediction(deps, {
-    user: principal.user,
-    chatflow: brain,
-    question: a.question,
-    sessionId: a.chatId,
-    streaming: true,
-    mode: "sse",
-    clientSignal: a.signal,
+  return withStreamSlot(deps, principal.user, async (slot) => {
+    const p = await openPrediction(deps, {
+      user: principal.user,
+      chatflow: brain,
+      question: a.question,
+      sessionId: a.chatId,
+      streaming: true,
+      mode: "sse",
+      clientSignal: a.signal,
+    });
+    return streamPrediction(deps, p, brainEncoder(p, brain), { slot });
   });
-  return streamPrediction(deps, p, brainEncoder(p, brain));
 }

@@ -13,6 +13,7 @@ import { newId } from "../ids";
 import { chatflowForUser } from "./access";
 import { callFlowise, ClientGone, UPSTREAM_MESSAGES, type UpstreamCall } from "./upstream";
 import { getOrCreateSession, storeMessage } from "./sessions";
+import type { StreamSlot, StreamSlots } from "./stream-slots";
 
 export interface ChatDeps {
   db: DB;
@@ -22,6 +23,8 @@ export interface ChatDeps {
   predictions: Counter;
   /** Fires when the process is about to stop; open streams end with an error frame. */
   shutdown?: AbortSignal;
+  /** Open SSE streams per user (MAX_STREAMS_PER_USER). */
+  streams: StreamSlots;
 }
 
 export type Mode = "json" | "sse";
@@ -142,6 +145,26 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     if (err instanceof AppError && err.code !== "NOT_FOUND" && !(err instanceof ClientGone)) {
       deps.log.warn("prediction failed before an answer", { chatflow_id: req.chatflow.id, result, reason: err.message });
     }
+    throw err;
+  }
+}
+
+/**
+ * A stream slot for the user (429 when they hold MAX_STREAMS_PER_USER), taken before any credit is
+ * reserved or Flowise is called; `open` failing gives it back, else the stream's end does.
+ */
+export async function withStreamSlot<T>(deps: ChatDeps, user: UserState, open: (slot: StreamSlot) => Promise<T>): Promise<T> {
+  let slot: StreamSlot;
+  try {
+    slot = deps.streams.take(user.id);
+  } catch (err) {
+    deps.predictions.inc({ mode: "sse", result: "too_many_streams" });
+    throw err;
+  }
+  try {
+    return await open(slot);
+  } catch (err) {
+    slot.release();
     throw err;
   }
 }

@@ -2,9 +2,10 @@
 import { completeIdempotent, beginIdempotent, releaseIdempotent, requestHash, type IdempotencyScope } from "../idempotency/service";
 import { AppError } from "../http/errors";
 import type { UserState } from "../identity/user-cache";
-import { finishPrediction, openPrediction, resolveChatflow, type ChatDeps, type OpenPrediction } from "./pipeline";
+import { finishPrediction, openPrediction, resolveChatflow, withStreamSlot, type ChatDeps, type OpenPrediction } from "./pipeline";
 import { flowiseFrame, SSE_HEADERS } from "./sse";
 import { streamPrediction, type StreamEncoder, type StreamState } from "./stream-run";
+import type { StreamSlot } from "./stream-slots";
 import { answerText } from "./upstream";
 
 export interface PredictBody {
@@ -103,9 +104,8 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
     }
   }
 
-  let p: OpenPrediction;
-  try {
-    p = await openPrediction(deps, {
+  const open = () =>
+    openPrediction(deps, {
       user,
       chatflow,
       question: body.question,
@@ -115,13 +115,9 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
       mode,
       clientSignal: call.signal,
     });
-  } catch (err) {
-    if (idem) await releaseIdempotent(db, idem);
-    throw err;
-  }
-
-  if (call.stream) {
-    return streamPrediction(deps, p, relayEncoder(p.session.id), {
+  const streamed = (p: OpenPrediction, slot: StreamSlot) =>
+    streamPrediction(deps, p, relayEncoder(p.session.id), {
+      slot,
       async done(_o, s, charged) {
         if (!idem) return;
         // A charged answer, even a partial one, is what a retry gets: it is never charged twice.
@@ -129,6 +125,14 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
         else await releaseIdempotent(db, idem);
       },
     });
+
+  let p: OpenPrediction;
+  try {
+    if (call.stream) return await withStreamSlot(deps, user, async (slot) => streamed(await open(), slot));
+    p = await open();
+  } catch (err) {
+    if (idem) await releaseIdempotent(db, idem);
+    throw err;
   }
 
   const answer = p.upstream.answer;

@@ -5,6 +5,7 @@ import { chatModels, predictBody, sessionHistoryModel, sessionList, sessionParam
 import { allowUpstreamWait, type ChatDeps } from "./pipeline";
 import { predict } from "./predict";
 import { listSessions, sessionHistory } from "./sessions";
+import { streamSlotsOf } from "./setup";
 
 export function chatDeps(ctx: AppContext): ChatDeps {
   return {
@@ -13,6 +14,7 @@ export function chatDeps(ctx: AppContext): ChatDeps {
     log: ctx.log,
     predictions: ctx.metrics.counter("chatgate_predictions_total", "Predictions by mode (json, sse) and result"),
     shutdown: ctx.shutdown.signal,
+    streams: streamSlotsOf(ctx),
   };
 }
 
@@ -43,7 +45,8 @@ function predictRoutes(ctx: AppContext, deps: ChatDeps) {
           description:
             "Reserves the chatflow's cost first (402 when short). 503 Flowise unreachable, 504 no first byte within FLOWISE_TIMEOUT, " +
             "502 Flowise error or garbage; each refunds. A stream relays Flowise's frames byte for byte, adds a `session_id` frame before `end`, " +
-            "and ends a failure after it started with an `error` frame then `end`. Charged once an answer started reaching the client.",
+            "and ends a failure after it started with an `error` frame then `end`. Charged once an answer started reaching the client. " +
+            "A stream beyond MAX_STREAMS_PER_USER open ones of the caller → 429 with Retry-After.",
           responses: { 200: { description: "Flowise's JSON answer plus session_id, or its event stream" } },
         },
       },

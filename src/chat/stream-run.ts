@@ -5,6 +5,7 @@
 import { errorSummary } from "../http/logger";
 import { finishPrediction, type ChatDeps, type OpenPrediction, type Outcome } from "./pipeline";
 import { FrameSplitter, HEARTBEAT, parseFrame, SSE_HEADERS, type FlowiseEvent } from "./sse";
+import type { StreamSlot } from "./stream-slots";
 import { answerText, UPSTREAM_MESSAGES } from "./upstream";
 
 export interface StreamState {
@@ -30,6 +31,8 @@ export interface StreamEncoder {
 export interface StreamHooks {
   /** After the answer is stored and the reservation settled or refunded. */
   done?(o: Outcome, s: StreamState, charged: boolean): Promise<void>;
+  /** The user's stream slot, released when everything above has run. */
+  slot?: StreamSlot;
 }
 
 const TOKEN_EVENTS = new Set(["start", "token"]);
@@ -171,8 +174,12 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
           // already closed by the client
         }
       }
-      const { charged } = await finishPrediction(deps, p, outcome);
-      await hooks.done?.(outcome, s, charged).catch((err) => deps.log.error("stream completion hook failed", { error: errorSummary(err) }));
+      try {
+        const { charged } = await finishPrediction(deps, p, outcome);
+        await hooks.done?.(outcome, s, charged).catch((err) => deps.log.error("stream completion hook failed", { error: errorSummary(err) }));
+      } finally {
+        hooks.slot?.release();
+      }
     }
   }
 

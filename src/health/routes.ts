@@ -1,7 +1,9 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../context";
+import { metricsGuard } from "./metrics-access";
 
 export function healthRoutes(ctx: AppContext) {
+  const metricsAllowed = metricsGuard(ctx);
   return new Elysia({ tags: ["health"] })
     .get("/healthz", () => ({ status: "ok" }), {
       response: t.Object({ status: t.String() }),
@@ -28,11 +30,17 @@ export function healthRoutes(ctx: AppContext) {
     )
     .get(
       "/metrics",
-      ({ set }) => {
+      async ({ request, set }) => {
+        await metricsAllowed(request);
         set.headers["content-type"] = "text/plain; version=0.0.4";
         return ctx.metrics.render();
       },
-      { detail: { summary: "Prometheus metrics" } },
+      {
+        detail: {
+          summary: "Prometheus metrics",
+          description: "With METRICS_TOKEN set: `Authorization: Bearer <METRICS_TOKEN>` or an admin's access token, else 401.",
+        },
+      },
     );
 }
 

@@ -52,11 +52,19 @@ function isDatabaseUnavailable(error: unknown): boolean {
 
 /**
  * A NUL anywhere in the decoded input: Postgres text cannot hold one, so it is refused up front
- * rather than failing as a 500 in some query. Passwords are only ever hashed; their own rule
- * (no control characters) answers with its own message.
+ * rather than failing as a 500 in some query. The one exception is the real password field — a
+ * top-level string `password` (login, user create and update bodies): it is only ever hashed, and
+ * its own rule (no control characters) answers with its own message. A `password` key anywhere
+ * else (contact attributes, template placeholders) is ordinary data and is checked.
  */
-function containsNul(...roots: unknown[]): boolean {
-  const stack = [...roots];
+function containsNul(body: unknown): boolean {
+  const stack: unknown[] = [];
+  if (body && typeof body === "object" && !Array.isArray(body)) {
+    for (const [k, x] of Object.entries(body)) {
+      if (k.includes("\u0000")) return true;
+      if (!(k === "password" && typeof x === "string")) stack.push(x);
+    }
+  } else stack.push(body);
   while (stack.length) {
     const v = stack.pop();
     if (typeof v === "string") {
@@ -64,7 +72,7 @@ function containsNul(...roots: unknown[]): boolean {
     } else if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
         if (k.includes("\u0000")) return true;
-        if (k !== "password") stack.push(x);
+        stack.push(x);
       }
     }
   }

@@ -46,10 +46,15 @@ export const revokeRequest = t.Optional(
   t.Object({
     token_id: t.Optional(t.String({ minLength: 1, maxLength: 100, error: "token_id: must be a token id" })),
     all_tokens: t.Optional(t.Boolean({ error: "all_tokens: must be true or false" })),
+    include_api_keys: t.Optional(t.Boolean({ error: "include_api_keys: must be true or false", description: "With all_tokens: also revoke every API key of the caller" })),
   }),
 );
 
-export const revokeResponse = t.Object({ message: t.String(), revoked_count: t.Integer() });
+export const revokeResponse = t.Object({
+  message: t.String(),
+  revoked_count: t.Integer(),
+  api_keys_revoked: t.Optional(t.Integer({ description: "Only with include_api_keys" })),
+});
 
 export const refreshTokenInfo = t.Object({
   id: t.String(),
@@ -100,6 +105,7 @@ export const patchUserRequest = t.Object({
   role: t.Optional(role),
   password: t.Optional(t.String({ error: "password: must be a string" })),
   disabled: t.Optional(t.Boolean({ error: "disabled: must be true or false" })),
+  revoke_api_keys: t.Optional(t.Boolean({ error: "revoke_api_keys: must be true or false", description: "Also revoke every API key of the user" })),
 });
 
 export const usersResponse = t.Object({ users: t.Array(adminUserView), count: t.Integer() });

@@ -3,6 +3,7 @@ import type { AppContext } from "../context";
 import { refreshTokens } from "../db/schema";
 import type { Principal } from "../http/authenticator";
 import { AppError } from "../http/errors";
+import { revokeKeysOf } from "../keys/service";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
 
 type Ctx = Pick<AppContext, "db" | "config" | "bus" | "users">;
@@ -10,6 +11,12 @@ type Ctx = Pick<AppContext, "db" | "config" | "bus" | "users">;
 export interface RevokeRequest {
   token_id?: string;
   all_tokens?: boolean;
+  include_api_keys?: boolean;
+}
+
+export interface RevokeResult {
+  revoked_count: number;
+  api_keys_revoked?: number;
 }
 
 /**
@@ -19,20 +26,27 @@ export interface RevokeRequest {
  * included (the authenticator applies it to them), so their rows are revoked too and the admin
  * listing stays truthful. Neither: the current session and the access token presented.
  */
-export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined): Promise<number> {
+export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined): Promise<RevokeResult> {
   const userId = principal.user.id;
   if (req?.token_id !== undefined && req.all_tokens) throw new AppError("BAD_REQUEST", "Give either token_id or all_tokens, not both");
-  if (req?.token_id !== undefined) return revokeOne(ctx, userId, req.token_id);
+  // API keys are separate, long-lived credentials (integrations): only an explicit ask ends them.
+  if (req?.include_api_keys && !req.all_tokens) throw new AppError("BAD_REQUEST", "include_api_keys needs all_tokens: true");
+  if (req?.token_id !== undefined) return { revoked_count: await revokeOne(ctx, userId, req.token_id) };
   if (req?.all_tokens) {
-    const n = await ctx.db.transaction((tx) => endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true }));
+    const withKeys = req.include_api_keys === true;
+    const out = await ctx.db.transaction(async (tx) => {
+      const revoked_count = await endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true });
+      return withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId) } : { revoked_count };
+    });
     ctx.users.invalidate(userId);
-    return n;
+    return out;
   }
   const sessionId = principal.sessionId!;
-  return ctx.db.transaction(async (tx) => {
+  const revoked_count = await ctx.db.transaction(async (tx) => {
     await ctx.bus.publish([{ kind: "access", subject: principal.tokenId, expiresAt: accessRevocationExpiry(ctx) }], tx);
     return endSession(ctx, tx, userId, sessionId, "logout");
   });
+  return { revoked_count };
 }
 
 async function revokeOne(ctx: Ctx, userId: string, tokenId: string): Promise<number> {

@@ -3,6 +3,7 @@ import type { AppContext } from "../context";
 import { users, type User } from "../db/schema";
 import type { UserState } from "./user-cache";
 import { AppError } from "../http/errors";
+import { revokeKeysOf } from "../keys/service";
 import { hashPassword, passwordProblem } from "./passwords";
 import { endAllSessions, userChanged } from "./session-ends";
 import { findUserById } from "./users";
@@ -14,11 +15,14 @@ export interface UserPatch {
   role?: "user" | "admin";
   password?: string;
   disabled?: boolean;
+  /** Also revoke every API key of the user (keys otherwise outlive a password reset or a disable). */
+  revoke_api_keys?: boolean;
 }
 
 /**
  * Changes a user. A new password or disabling ends every session, refresh token and API token
  * of the user in the same transaction; any other change is announced so every instance re-reads it.
+ * API keys are kept unless `revoke_api_keys` (a disabled user's keys are refused while disabled).
  */
 export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: UserPatch): Promise<User> {
   if (patch.password !== undefined) {
@@ -47,6 +51,7 @@ export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: 
       .set({ ...set, updatedAt: sql`now()` })
       .where(eq(users.id, id))
       .returning();
+    if (patch.revoke_api_keys) await revokeKeysOf(tx, ctx.bus, id);
     if (disable || passwordHash !== undefined) {
       await endAllSessions(ctx, tx, id, { reason: disable ? "disabled" : "password_changed", apiTokens: true });
       return (await findUserById(tx, id))!;

@@ -126,3 +126,19 @@ export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, owner
     await bus.publish([{ kind: "api_key", subject: row.id, expiresAt: new Date(Date.now() + REVOCATION_HORIZON_MS) }], tx as unknown as DB);
   });
 }
+
+/**
+ * Revokes every live key of a user inside the caller's transaction (revoke-all with
+ * `include_api_keys`, an admin's `revoke_api_keys`), announcing each on the bus like revokeKey.
+ * Returns how many were revoked.
+ */
+export async function revokeKeysOf(tx: DB, bus: RevocationBus, userId: string): Promise<number> {
+  const rows = await tx
+    .update(apiKeys)
+    .set({ revokedAt: sql`now()` })
+    .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  const expiresAt = new Date(Date.now() + REVOCATION_HORIZON_MS);
+  if (rows.length > 0) await bus.publish(rows.map((r) => ({ kind: "api_key" as const, subject: r.id, expiresAt })), tx);
+  return rows.length;
+}

@@ -5,6 +5,7 @@ import { newId } from "../ids";
 import type { UserState } from "../identity/user-cache";
 import { messagingErrors } from "./errors";
 import { ownedBy } from "./owner";
+import { withStreamIdClaim } from "./stream-ids";
 
 export interface ContactInput {
   name: string;
@@ -15,6 +16,10 @@ export interface ContactInput {
 }
 
 export async function createContact(db: DB, owner: UserState, input: ContactInput): Promise<Contact> {
+  return withStreamIdClaim(db, owner, input.streamUserId, (tx) => insertContact(tx, owner, input));
+}
+
+async function insertContact(db: DB, owner: UserState, input: ContactInput): Promise<Contact> {
   const [row] = await db
     .insert(contacts)
     .values({
@@ -45,13 +50,15 @@ export async function getContact(db: DB, user: UserState, id: string): Promise<C
 
 export async function updateContact(db: DB, user: UserState, id: string, patch: Partial<ContactInput>): Promise<Contact> {
   if (Object.keys(patch).length === 0) throw messagingErrors.emptyPatch();
-  const [row] = await db
-    .update(contacts)
-    .set({ ...patch, updatedAt: new Date() })
-    .where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)))
-    .returning();
-  if (!row) throw messagingErrors.contactNotFound(id);
-  return row;
+  return withStreamIdClaim(db, user, patch.streamUserId, async (tx) => {
+    const [row] = await tx
+      .update(contacts)
+      .set({ ...patch, updatedAt: new Date() })
+      .where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)))
+      .returning();
+    if (!row) throw messagingErrors.contactNotFound(id);
+    return row;
+  });
 }
 
 /** Deleting a contact deletes its messages too (the schema cascades), queued ones included. */

@@ -8,6 +8,7 @@ import { messagingErrors } from "./errors";
 import { MAX_TEXT_CHARS } from "./model";
 import { ownedBy } from "./owner";
 import { renderTemplate, type PlaceholderValue } from "./render";
+import { assertMayAddress } from "./stream-ids";
 import { findTemplate } from "./templates-service";
 
 export type SendRequest =
@@ -45,11 +46,13 @@ const distinct = (ids: string[]) => [...new Set(ids)];
 async function recipientsOf(db: DB, user: UserState, ids: string[]): Promise<Contact[]> {
   const rows = await db.select().from(contacts).where(and(inArray(contacts.id, ids), ownedBy(contacts.ownerId, user)));
   const byId = new Map(rows.map((c) => [c.id, c]));
-  return ids.map((id) => {
+  const recipients = ids.map((id) => {
     const c = byId.get(id);
     if (!c) throw messagingErrors.contactNotFound(id);
     return c;
   });
+  assertMayAddress(user, recipients);
+  return recipients;
 }
 
 /** Every check that can refuse the request, before anything is written. */

@@ -17,8 +17,11 @@ let second: { base: string; stop(): Promise<void> };
  * The second instance: on Postgres a separate app on the same schema (as two processes would be);
  * on PGlite, which one process owns, a second context and app over the same database.
  */
+// Many concurrent streams of one user are the point here, not the per-user stream cap.
+const ENV = { FLOWISE_TIMEOUT: "5", MAX_STREAMS_PER_USER: "1000" };
+
 async function secondInstance(): Promise<{ base: string; stop(): Promise<void> }> {
-  if (s.t.schema) return serve(d, { FLOWISE_TIMEOUT: "5" }, { schema: s.t.schema });
+  if (s.t.schema) return serve(d, ENV, { schema: s.t.schema });
   const ctx = await createContext(s.t.config, s.t.ctx.database, createLogger("warn", () => {}));
   const app = createApp(ctx);
   app.listen({ port: 0, hostname: "127.0.0.1" });
@@ -33,7 +36,7 @@ async function secondInstance(): Promise<{ base: string; stop(): Promise<void> }
 
 beforeAll(async () => {
   d = await startDouble([FLOW]);
-  s = await serve(d, { FLOWISE_TIMEOUT: "5" });
+  s = await serve(d, ENV);
   await seedChatflow(s.t.ctx.db, FLOW, { cost: 1 });
   second = await secondInstance();
 }, 30_000);

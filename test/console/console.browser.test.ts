@@ -275,6 +275,16 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     const login = await t.request("POST", "/api/v1/chat/authenticate", { body: { username: "victor@example.test", password: "a-brand-new-password-7" } });
     expect(login.status).toBe(200);
 
+    // A reset keeps API keys unless "Also revoke their API keys" is ticked (issue 13, finding 6).
+    const made = (await (await api("POST", "/api/auth/api-keys", { body: { name: "victor's key", user_id: victor.user.id, level: "write" } })).json()) as { key: string };
+    const keyWorks = async () => (await t.request("GET", "/api/auth/validate", { headers: { "x-api-key": made.key } })).status === 200;
+    expect(await keyWorks()).toBe(true);
+    await page.fill("#password-form input[name=new-password]", "a-brand-new-password-8");
+    await page.check("#password-form input[name=revoke-api-keys]");
+    await page.click("#password-form button[type=submit]");
+    await page.getByText("Password of victor@example.test reset; their sessions have ended and their API keys are revoked.").waitFor();
+    expect(await keyWorks()).toBe(false);
+
     // Cancelling the confirmation changes nothing; confirming disables.
     await page.click("#toggle-disabled");
     await page.click(".dialog button:not([data-confirm])");

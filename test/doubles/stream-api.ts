@@ -26,8 +26,9 @@ const streamError = (status: number, code: number, message: string) =>
   Response.json({ code, message, StatusCode: status, duration: "0.01ms", more_info: "https://getstream.io/chat/docs/api_errors_response" }, { status });
 
 /**
- * The three Stream REST calls the stream-chat server SDK makes to deliver a message
- * (`POST /users`, `POST /channels/{type}/{id}/query`, `POST /channels/{type}/{id}/message`),
+ * The Stream REST calls the stream-chat server SDK makes to deliver a message (`GET /users`
+ * queryUsers, `POST /users` upsert — which replaces the whole user, as Stream does —, `PATCH /users`
+ * partial update, `POST /channels/{type}/{id}/query`, `POST /channels/{type}/{id}/message`),
  * each checked for the api_key query parameter and the SDK's server JWT (`{server: true}`,
  * HS256 with the API secret, sent raw in Authorization with `stream-auth-type: jwt`).
  */
@@ -60,7 +61,25 @@ export function startStreamApiDouble(apiKey: string, apiSecret: string): StreamA
         failing--;
         return streamError(500, -1, "internal error (injected by the test)");
       }
+      if (req.method === "GET" && url.pathname === "/users") {
+        const payload = JSON.parse(url.searchParams.get("payload") ?? "{}");
+        const byId = payload.filter_conditions?.id;
+        const ids: string[] = typeof byId === "string" ? [byId] : (byId?.$in ?? (byId?.$eq ? [byId.$eq] : []));
+        return Response.json({ users: ids.filter((id) => d.users.has(id)).map((id) => d.users.get(id)), duration: "0.01ms" });
+      }
       const body = (await req.json().catch(() => ({}))) as any;
+      if (req.method === "PATCH" && url.pathname === "/users") {
+        const out: Record<string, unknown> = {};
+        for (const u of body.users ?? []) {
+          const cur = d.users.get(u.id);
+          if (!cur) return streamError(400, 4, `UpdateUsersPartial failed with error: "user ${u.id} does not exist"`);
+          const next = { ...cur, ...(u.set ?? {}) };
+          for (const k of u.unset ?? []) delete next[k];
+          d.users.set(u.id, next);
+          out[u.id] = next;
+        }
+        return Response.json({ users: out, duration: "0.01ms" });
+      }
       if (req.method === "POST" && url.pathname === "/users") {
         const users = body.users ?? {};
         for (const [id, u] of Object.entries(users)) d.users.set(id, u as Record<string, unknown>);

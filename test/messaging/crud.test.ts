@@ -73,12 +73,12 @@ describe("contacts", () => {
   test("create, read, update, delete", async () => {
     const res = await t.request("POST", "/api/contacts", {
       token: alice.accessToken,
-      body: { name: "Ada", email: "ada@example.test", phone: "+1 555", streamUserId: "customer-7", attributes: { city: "Paris", vip: true } },
+      body: { name: "Ada", email: "ada@example.test", phone: "+1 555", streamUserId: "ada-7", attributes: { city: "Paris", vip: true } },
     });
     expect(res.status).toBe(201);
     const { success, contact } = await json(res);
     expect(success).toBe(true);
-    expect(contact).toMatchObject({ name: "Ada", email: "ada@example.test", phone: "+1 555", streamUserId: "customer-7", ownerId: alice.user.id, attributes: { city: "Paris", vip: true } });
+    expect(contact).toMatchObject({ name: "Ada", email: "ada@example.test", phone: "+1 555", streamUserId: "ada-7", ownerId: alice.user.id, attributes: { city: "Paris", vip: true } });
     expect(contact.id).toMatch(/^ctc_/);
 
     const got = await json(await t.request("GET", `/api/contacts/${contact.id}`, { token: alice.accessToken }));

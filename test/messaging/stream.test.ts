@@ -32,14 +32,16 @@ afterAll(async () => {
 const messageOf = async (id: string) => (await t.ctx.db.select().from(messages).where(eq(messages.id, id)))[0]!;
 
 describe("stream transport", () => {
-  test("upserts the recipient, opens its channel and sends the text as the chatgate user", async () => {
-    const withId = await createContact(t, u.accessToken, { name: "Ada", streamUserId: "customer-42" });
-    const without = await createContact(t, u.accessToken, { name: "Bo" });
-    const sent = await json(await t.request("POST", "/api/messages/send-bulk", { token: u.accessToken, body: { recipientIds: [withId.id, without.id], message: "Hello from chatgate" } }));
+  test("creates the recipient, opens its channel and sends the text as the chatgate user", async () => {
+    // Only admins may address another customer's `customer-<n>` (test/messaging/stream-ids.test.ts).
+    const admin = await seedUser(t, { role: "admin" });
+    const withId = await createContact(t, admin.accessToken, { name: "Ada", streamUserId: "customer-42" });
+    const without = await createContact(t, admin.accessToken, { name: "Bo" });
+    const sent = await json(await t.request("POST", "/api/messages/send-bulk", { token: admin.accessToken, body: { recipientIds: [withId.id, without.id], message: "Hello from chatgate" } }));
     for (const m of sent.messages) await waitFor("sent", () => messageOf(m.id), (r) => r.status === "sent");
     expect(stream.unauthorized).toBe(0);
-    expect(stream.users.get("customer-42")).toEqual({ id: "customer-42", name: "Ada" });
-    expect(stream.users.get(`customer-${without.id}`)).toEqual({ id: `customer-${without.id}`, name: "Bo" });
+    expect(stream.users.get("customer-42")).toEqual({ id: "customer-42", name: "Ada", chatgate_name: "Ada" });
+    expect(stream.users.get(`customer-${without.id}`)).toEqual({ id: `customer-${without.id}`, name: "Bo", chatgate_name: "Bo" });
     expect(stream.channels.get("messaging:chatgate-customer-42")).toEqual(["customer-42", "chatgate"]);
     const mine = stream.messages.filter((m) => sent.messages.some((s: any) => s.id === m.id));
     expect(mine).toHaveLength(2);
@@ -47,6 +49,7 @@ describe("stream transport", () => {
       expect.objectContaining({ id: sent.messages[0].id, channel: "messaging:chatgate-customer-42", text: "Hello from chatgate", userId: "chatgate" }),
       expect.objectContaining({ id: sent.messages[1].id, channel: `messaging:${channelIdFor(`customer-${without.id}`)}`, text: "Hello from chatgate", userId: "chatgate" }),
     ]));
+    expect(stream.calls).toContain("GET /users");
     expect(stream.calls).toContain("POST /users");
     expect(stream.calls).toContain("POST /channels/messaging/chatgate-customer-42/query");
     expect(stream.calls).toContain("POST /channels/messaging/chatgate-customer-42/message");

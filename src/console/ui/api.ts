@@ -71,8 +71,11 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return parse<T>(res);
 }
 
-export async function publicText(path: string): Promise<string> {
-  const res = await send("GET", path, undefined, undefined);
+/** A text answer (/metrics), sent with the session's token: with METRICS_TOKEN set it needs an admin's. */
+export async function apiText(path: string): Promise<string> {
+  if (!session) throw new ApiError(401, "Not signed in.");
+  let res = await send("GET", path, undefined, session.access);
+  if (res.status === 401 && session && (await refreshNow())) res = await send("GET", path, undefined, session!.access);
   if (!res.ok) throw new ApiError(res.status, `Request failed with HTTP ${res.status}`);
   return res.text();
 }

@@ -1,4 +1,4 @@
-import { api, publicText, qs } from "./api";
+import { api, apiText, qs } from "./api";
 import { clear, h, notice, table } from "./dom";
 import { delta, latest, parseMetrics, record } from "./metrics";
 import { loadUsers } from "./users-data";
@@ -7,7 +7,7 @@ const POLL_MS = 30_000;
 let poller: ReturnType<typeof setInterval> | undefined;
 
 export async function sampleMetrics(): Promise<void> {
-  record(parseMetrics(await publicText("/metrics")));
+  record(parseMetrics(await apiText("/metrics")));
 }
 
 /** Samples /metrics in the background while signed in, so the hourly deltas fill up. */

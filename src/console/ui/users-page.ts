@@ -114,18 +114,34 @@ async function userDetail(panel: HTMLElement, u: AdminUser, status: ReturnType<t
     void act(() => patch({ role: role.value }), `Role of ${u.email} is now ${role.value}.`);
   });
 
+  // API keys outlive a password reset unless revoked too: after a suspected compromise, tick it.
   const pw = input("new-password", { type: "password", autocomplete: "new-password", required: true });
-  const pwForm = h("form", { class: "inline", id: "password-form" }, field("New password", pw), h("button", { type: "submit" }, "Reset password"));
+  const pwKeys = input("revoke-api-keys", { type: "checkbox" });
+  const pwForm = h(
+    "form",
+    { class: "inline", id: "password-form" },
+    field("New password", pw),
+    h("label", {}, pwKeys, " Also revoke their API keys"),
+    h("button", { type: "submit" }, "Reset password"),
+  );
   pwForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    void act(() => patch({ password: pw.value }), `Password of ${u.email} reset; their sessions have ended.`);
+    const revokeKeys = pwKeys.checked;
+    const done = `Password of ${u.email} reset; their sessions have ended${revokeKeys ? " and their API keys are revoked" : ""}.`;
+    void act(() => patch(revokeKeys ? { password: pw.value, revoke_api_keys: true } : { password: pw.value }), done);
   });
 
   const toggle = h("button", { type: "button", class: u.disabled ? "" : "danger", id: "toggle-disabled" }, u.disabled ? "Enable user" : "Disable user");
   toggle.addEventListener("click", async () => {
     const disabling = !u.disabled;
-    if (disabling && !(await confirmAction(`Disable ${u.email}? Their sessions, API tokens and keys stop working at once.`, "Disable"))) return;
+    const question = `Disable ${u.email}? Their sessions and API tokens end at once; their API keys are refused until they are enabled again.`;
+    if (disabling && !(await confirmAction(question, "Disable"))) return;
     void act(() => patch({ disabled: disabling }), `${u.email} is now ${disabling ? "disabled" : "enabled"}.`);
+  });
+  const revokeKeys = h("button", { type: "button", class: "danger", id: "revoke-api-keys" }, "Revoke all API keys");
+  revokeKeys.addEventListener("click", async () => {
+    if (!(await confirmAction(`Revoke every API key of ${u.email}? Integrations using them stop working for good.`, "Revoke keys"))) return;
+    void act(() => patch({ revoke_api_keys: true }), `Every API key of ${u.email} is revoked.`);
   });
 
   const balance = h("strong", { id: "balance" }, "…");
@@ -165,7 +181,7 @@ async function userDetail(panel: HTMLElement, u: AdminUser, status: ReturnType<t
     h("p", { class: "muted" }, `id ${u.id} · customer ${u.customer_id} · ${u.username ? `username ${u.username} · ` : ""}created ${when(u.created_at)}`),
     roleForm,
     pwForm,
-    h("div", { class: "toolbar" }, toggle),
+    h("div", { class: "toolbar" }, toggle, revokeKeys),
     h("h4", {}, "Credits"),
     h("p", {}, "Balance: ", balance),
     grantForm,

@@ -1,0 +1,25 @@
+import type { AppContext } from "../context";
+import { AppError } from "../http/errors";
+import { safeEqual, sha256Hex } from "../ids";
+
+export const METRICS_UNAUTHORIZED = "Metrics require the METRICS_TOKEN bearer token or an admin's access token";
+
+/**
+ * With METRICS_TOKEN set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>` (what a
+ * Prometheus scrape job sends) or an admin's access token (what the console sends). Digests are
+ * compared, so the comparison takes the same time whatever the length of the guess.
+ */
+export function metricsGuard(ctx: AppContext): (request: Request) => Promise<void> {
+  const token = ctx.config.metricsToken;
+  if (token === undefined) return async () => {};
+  const expected = sha256Hex(token);
+  return async (request) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+    if (m && safeEqual(sha256Hex(m[1]!), expected)) return;
+    if (m) {
+      const r = await ctx.authn.authenticate(request, ["access"]);
+      if (r.ok && r.principal.user.role === "admin") return;
+    }
+    throw new AppError("UNAUTHENTICATED", METRICS_UNAUTHORIZED);
+  };
+}
