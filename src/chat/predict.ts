@@ -22,6 +22,7 @@ export interface PredictCall {
   stream: boolean;
   idempotencyKey?: string;
   signal?: AbortSignal;
+  requestId?: string;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -39,7 +40,8 @@ const sessionFrame = (sessionId: string) => flowiseFrame("session_id", sessionId
 /** Flowise's non-streaming answer turned into the frames a stream of it would have had. */
 function jsonAsFrames(body: Record<string, unknown>, sessionId: string): Uint8Array[] {
   const text = answerText(body);
-  const frames = [flowiseFrame("start", text), flowiseFrame("token", text)];
+  // Flowise's own `start` carries "" (3.1.2); the text goes once, in `token`, as Flowise streams it.
+  const frames = [flowiseFrame("start", ""), flowiseFrame("token", text)];
   if (Array.isArray(body.sourceDocuments) && body.sourceDocuments.length > 0) frames.push(flowiseFrame("sourceDocuments", body.sourceDocuments));
   const metadata: Record<string, unknown> = {};
   for (const k of ["chatId", "chatMessageId", "question", "sessionId", "memoryType"]) if (body[k]) metadata[k] = body[k];
@@ -114,6 +116,7 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
       streaming: call.stream,
       mode,
       clientSignal: call.signal,
+      requestId: call.requestId,
     });
   } catch (err) {
     if (idem) await releaseIdempotent(db, idem);
@@ -134,8 +137,15 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
   const answer = p.upstream.answer;
   if (answer.kind !== "json") throw new Error("unreachable: a non-streaming call answered a stream");
   const result = { ...answer.body, session_id: p.session.id };
+  const text = answerText(answer.body);
+  if (call.signal?.aborted) {
+    // The client left as the answer arrived: it will never be written, so it is not charged.
+    await finishPrediction(deps, p, { status: "incomplete", text, started: false, result: "aborted" });
+    if (idem) await releaseIdempotent(db, idem);
+    return result;
+  }
   p.markStarted();
-  await finishPrediction(deps, p, { status: "complete", text: answerText(answer.body), started: true, result: "ok" });
+  await finishPrediction(deps, p, { status: "complete", text, started: true, result: "ok" });
   if (idem) await completeIdempotent(db, idem, 200, result);
   return result;
 }

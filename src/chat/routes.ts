@@ -5,6 +5,7 @@ import { chatModels, predictBody, sessionHistoryModel, sessionList, sessionParam
 import { allowUpstreamWait, type ChatDeps } from "./pipeline";
 import { predict } from "./predict";
 import { listSessions, sessionHistory } from "./sessions";
+import { requestIdOf } from "../http/core";
 
 export function chatDeps(ctx: AppContext): ChatDeps {
   return {
@@ -33,6 +34,7 @@ function predictRoutes(ctx: AppContext, deps: ChatDeps) {
           stream: wantsStream(request, body.streaming),
           idempotencyKey: headers["idempotency-key"],
           signal: request.signal,
+          requestId: requestIdOf(request),
         });
       },
       {

@@ -27,12 +27,20 @@ export interface StreamEncoder {
   close(s: StreamState): Uint8Array[];
 }
 
+/** How a stream ended, as its end-of-stream log line says. */
+export type StreamOutcome = "complete" | "upstream_error" | "upstream_lost" | "upstream_timeout" | "client_gone" | "shutdown" | "internal";
+
 export interface StreamHooks {
   /** After the answer is stored and the reservation settled or refunded. */
   done?(o: Outcome, s: StreamState, charged: boolean): Promise<void>;
 }
 
-const TOKEN_EVENTS = new Set(["start", "token"]);
+/**
+ * Answer content: a `token` with text. Flowise 3.1.2 sends `start` with `""` as soon as the model's
+ * stream opens (older versions put the first token in it, and send that token again as `token`),
+ * so `start` alone never means the user saw anything.
+ */
+const carriesAnswer = (e: FlowiseEvent | undefined) => e?.event === "token" && typeof e.data === "string" && e.data !== "";
 // A "frame" this long without a blank line is not Flowise's: pass its bytes on rather than hold them.
 const MAX_PENDING_BYTES = 1 << 20;
 // Bytes queued for a slow client before chatgate stops reading Flowise (TCP then slows Flowise).
@@ -75,14 +83,26 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     while (!gone() && (out.desiredSize ?? 1) <= 0) await new Promise<void>((r) => (drained = r));
   };
 
-  const write = (chunks: Uint8Array[]) => {
-    if (clientGone || chunks.length === 0) return;
+  const tally = { frames: 0, heartbeats: 0, bytes: 0 };
+  // How the stream ended and why, for its end-of-stream log line.
+  let ending: { outcome: StreamOutcome; reason?: string } = { outcome: "internal" };
+  const t0 = performance.now();
+  /** True when the chunks were handed to the client's stream (it had not gone). */
+  const write = (chunks: Uint8Array[]): boolean => {
+    if (clientGone || chunks.length === 0) return false;
     try {
-      for (const c of chunks) out.enqueue(c);
+      for (const c of chunks) {
+        out.enqueue(c);
+        if (c === HEARTBEAT) tally.heartbeats++;
+        else tally.frames++;
+        tally.bytes += c.byteLength;
+      }
     } catch {
       clientGone = true;
+      return false;
     }
     armHeartbeat();
+    return !gone();
   };
   const armHeartbeat = () => {
     clearTimeout(heartbeat);
@@ -96,7 +116,8 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       p.upstream.abort("idle");
     }, config.flowiseTimeoutMs);
   };
-  const onToken = () => {
+  // Charged from here on: answer content was handed to a client that was still there.
+  const onContentWritten = () => {
     if (s.started) return;
     s.started = true;
     p.markStarted();
@@ -120,18 +141,23 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
         for (const raw of splitter.push(value)) {
           const e = parseFrame(raw);
           if (e) absorb(s, e);
-          write(enc.frame(raw, e, s));
-          if (e && TOKEN_EVENTS.has(e.event)) onToken();
+          if (write(enc.frame(raw, e, s)) && carriesAnswer(e)) onContentWritten();
         }
         if (splitter.rest().length > MAX_PENDING_BYTES) write([splitter.take()]);
       }
       if (!s.ended && splitter.rest().length > 0) write([splitter.rest()]);
       write(enc.close(s));
-      if (s.error !== undefined) return { status: "error", text: s.text, started: s.started, result: "upstream_error", metadata: { error: s.error } };
+      if (s.error !== undefined) {
+        ending = { outcome: "upstream_error", reason: s.error.slice(0, 200) };
+        return { status: "error", text: s.text, started: s.started, result: "upstream_error", metadata: { error: s.error } };
+      }
+      if (gone()) return clientLeft();
+      ending = { outcome: "complete" };
       return { status: "complete", text: s.text, started: s.started, result: "ok" };
     } catch {
-      if (gone()) return { status: "incomplete", text: s.text, started: s.started, result: s.started ? "incomplete" : "aborted" };
+      if (gone()) return clientLeft();
       const message = shuttingDown ? UPSTREAM_MESSAGES.shutdown : idleTimedOut ? UPSTREAM_MESSAGES.timeout : UPSTREAM_MESSAGES.lost;
+      ending = { outcome: shuttingDown ? "shutdown" : idleTimedOut ? "upstream_timeout" : "upstream_lost", reason: message };
       write(enc.failure(message, s));
       return { status: "incomplete", text: s.text, started: s.started, result: idleTimedOut ? "upstream_timeout" : "upstream_error", metadata: { error: message } };
     } finally {
@@ -140,13 +166,19 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     }
   }
 
+  function clientLeft(): Outcome {
+    ending = { outcome: "client_gone", reason: "the client closed the connection" };
+    return { status: "incomplete", text: s.text, started: s.started, result: s.started ? "incomplete" : "aborted" };
+  }
+
   function fromJson(body: Record<string, unknown>): Outcome {
     s.text = answerText(body);
     if (Array.isArray(body.sourceDocuments)) s.sources = body.sourceDocuments;
-    s.started = true;
     s.ended = true;
-    p.markStarted();
-    write(enc.json(body, s));
+    // A non-streamed answer is content as a whole, charged once it was handed to the client.
+    if (!write(enc.json(body, s))) return clientLeft();
+    onContentWritten();
+    ending = { outcome: "complete" };
     return { status: "complete", text: s.text, started: true, result: "ok" };
   }
 
@@ -158,6 +190,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       outcome = answer.kind === "json" ? fromJson(answer.body) : await relay(answer.body);
     } catch (err) {
       deps.log.error("stream relay failed", { session_id: p.session.id, error: errorSummary(err) });
+      ending = { outcome: "internal", reason: "Internal error" };
       write(enc.failure("Internal error", s));
       outcome = { status: "incomplete", text: s.text, started: s.started, result: "internal" };
     } finally {
@@ -172,6 +205,19 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
         }
       }
       const { charged } = await finishPrediction(deps, p, outcome);
+      deps.log.info("stream end", {
+        request_id: p.request.requestId,
+        session_id: p.session.id,
+        chatflow_id: p.request.chatflow.id,
+        mode: p.request.mode,
+        outcome: ending.outcome,
+        ...(ending.reason ? { reason: ending.reason } : {}),
+        frames: tally.frames,
+        heartbeats: tally.heartbeats,
+        bytes: tally.bytes,
+        duration_ms: Math.round(performance.now() - t0),
+        charged,
+      });
       await hooks.done?.(outcome, s, charged).catch((err) => deps.log.error("stream completion hook failed", { error: errorSummary(err) }));
     }
   }

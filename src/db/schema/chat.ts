@@ -107,7 +107,9 @@ export const chatMessages = pgTable(
     sessionId: text("session_id").notNull().references(() => chatSessions.id, { onDelete: "cascade" }),
     role: text("role", { enum: ["user", "assistant"] }).notNull(),
     content: text("content").notNull(),
-    status: text("status", { enum: ["complete", "incomplete", "error"] }).notNull().default("complete"),
+    // Answers: complete / incomplete (cut short) / error (Flowise's error frame). Questions:
+    // complete, or failed when the prediction ended without any answer content (refunded).
+    status: text("status", { enum: ["complete", "incomplete", "error", "failed"] }).notNull().default("complete"),
     metadata: jsonb("metadata"),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
