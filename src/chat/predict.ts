@@ -27,7 +27,7 @@ export interface PredictCall {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** Only the overrideConfig keys an operator allowed in FLOWISE_OVERRIDE_ALLOW reach Flowise. */
+/** Only the overrideConfig keys allowed (the chatflow's list, else FLOWISE_OVERRIDE_ALLOW) reach Flowise. */
 export function checkOverrides(allow: string[], override: Record<string, unknown> | undefined): void {
   if (!override) return;
   const refused = Object.keys(override).filter((k) => !allow.includes(k));
@@ -86,11 +86,11 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
   const { user, body } = call;
   const mode = call.stream ? "sse" : "json";
   if (body.question.trim() === "") throw new AppError("VALIDATION", "question: must not be blank");
-  checkOverrides(config.flowiseOverrideAllow, body.overrideConfig);
   if (call.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(call.idempotencyKey)) {
     throw new AppError("VALIDATION", "Idempotency-Key: must be 1 to 255 visible ASCII characters");
   }
   const chatflow = await resolveChatflow(deps, user, body.chatflow_id);
+  checkOverrides(chatflow.overrideAllow ?? config.flowiseOverrideAllow, body.overrideConfig);
 
   let idem: IdempotencyScope | undefined;
   if (call.idempotencyKey !== undefined) {

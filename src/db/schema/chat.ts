@@ -13,6 +13,8 @@ export const chatflows = pgTable("chatflows", {
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
   syncedAt: ts("synced_at"),
+  // The overrideConfig keys this chatflow accepts; null = the global FLOWISE_OVERRIDE_ALLOW.
+  overrideAllow: jsonb("override_allow").$type<string[]>(),
 });
 
 export const chatflowAccess = pgTable(
