@@ -271,6 +271,8 @@ class Double implements FlowiseDouble {
       res.setHeader("Retry-After", String(fault.retryAfterSeconds ?? 1));
       return send(res, 429, "text/html; charset=utf-8", fault.message ?? "Too many requests, please try again later.");
     }
+    // Flowise whitelists its ping route: no key needed.
+    if (req.method === "GET" && /^\/api\/v1\/ping\/?$/.test(path)) return send(res, 200, "text/plain; charset=utf-8", "pong");
     if (headers.authorization !== `Bearer ${this.opts.apiKey}`) return sendJson(res, 401, UNAUTHORIZED_BODY);
 
     if (route === "chatflows") return sendJson(res, 200, this.chatflows.map((c) => this.chatflowJson(c)));
