@@ -116,11 +116,13 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       p.upstream.abort("idle");
     }, config.flowiseTimeoutMs);
   };
-  // Charged from here on: answer content was handed to a client that was still there.
-  const onContentWritten = () => {
+  // The reconciler settles a dead instance's reservation only when it is marked started, so the
+  // mark is committed before the first content goes out (one round trip, once per answer). Whether
+  // this stream is charged is still decided by `s.started`: content actually handed to the client.
+  const beforeContent = async () => {
     if (s.started) return;
-    s.started = true;
     p.markStarted();
+    await p.started;
   };
 
   async function relay(body: ReadableStream<Uint8Array>): Promise<Outcome> {
@@ -141,7 +143,9 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
         for (const raw of splitter.push(value)) {
           const e = parseFrame(raw);
           if (e) absorb(s, e);
-          if (write(enc.frame(raw, e, s)) && carriesAnswer(e)) onContentWritten();
+          const content = carriesAnswer(e);
+          if (content) await beforeContent();
+          if (write(enc.frame(raw, e, s)) && content) s.started = true;
         }
         if (splitter.rest().length > MAX_PENDING_BYTES) write([splitter.take()]);
       }
@@ -171,13 +175,14 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     return { status: "incomplete", text: s.text, started: s.started, result: s.started ? "incomplete" : "aborted" };
   }
 
-  function fromJson(body: Record<string, unknown>): Outcome {
+  async function fromJson(body: Record<string, unknown>): Promise<Outcome> {
     s.text = answerText(body);
     if (Array.isArray(body.sourceDocuments)) s.sources = body.sourceDocuments;
     s.ended = true;
     // A non-streamed answer is content as a whole, charged once it was handed to the client.
+    await beforeContent();
     if (!write(enc.json(body, s))) return clientLeft();
-    onContentWritten();
+    s.started = true;
     ending = { outcome: "complete" };
     return { status: "complete", text: s.text, started: true, result: "ok" };
   }
@@ -187,7 +192,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     try {
       armHeartbeat();
       const answer = p.upstream.answer;
-      outcome = answer.kind === "json" ? fromJson(answer.body) : await relay(answer.body);
+      outcome = answer.kind === "json" ? await fromJson(answer.body) : await relay(answer.body);
     } catch (err) {
       deps.log.error("stream relay failed", { session_id: p.session.id, error: errorSummary(err) });
       ending = { outcome: "internal", reason: "Internal error" };
