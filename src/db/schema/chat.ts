@@ -61,7 +61,7 @@ export const creditReservations = pgTable(
     status: text("status", { enum: ["held", "settled", "refunded"] }).notNull().default("held"),
     chatflowId: text("chatflow_id").notNull(),
     sessionId: text("session_id"),
-    // Set when the first upstream byte reached the client: a started answer is charged.
+    // Set just before the first answer content (a non-empty token, a JSON answer) goes to the client.
     startedAt: ts("started_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
     settledAt: ts("settled_at"),
