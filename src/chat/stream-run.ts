@@ -41,6 +41,10 @@ export interface StreamHooks {
  * so `start` alone never means the user saw anything.
  */
 const carriesAnswer = (e: FlowiseEvent | undefined) => e?.event === "token" && typeof e.data === "string" && e.data !== "";
+// Flowise's error text can quote a provider's error ("Incorrect API key provided: sk-..."): what
+// looks like a key or token never reaches the log line.
+const SECRET_LIKE = /\b(?:sk|pk|rk)[-_][\w*-]{6,}|\bBearer\s+\S+|\beyJ[\w-]+\.[\w-]+\.?[\w-]*/gi;
+const logReason = (text: string) => text.replace(SECRET_LIKE, "[redacted]").slice(0, 200);
 // A "frame" this long without a blank line is not Flowise's: pass its bytes on rather than hold them.
 const MAX_PENDING_BYTES = 1 << 20;
 // Bytes queued for a slow client before chatgate stops reading Flowise (TCP then slows Flowise).
@@ -152,7 +156,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       if (!s.ended && splitter.rest().length > 0) write([splitter.rest()]);
       write(enc.close(s));
       if (s.error !== undefined) {
-        ending = { outcome: "upstream_error", reason: s.error.slice(0, 200) };
+        ending = { outcome: "upstream_error", reason: logReason(s.error) };
         return { status: "error", text: s.text, started: s.started, result: "upstream_error", metadata: { error: s.error } };
       }
       if (gone()) return clientLeft();

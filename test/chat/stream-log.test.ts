@@ -70,6 +70,19 @@ describe("the end of every stream is logged", () => {
     expect(streamEnd(slow.headers.get("x-request-id"))).toMatchObject({ outcome: "upstream_timeout", reason: "Flowise did not answer in time" });
   });
 
+  test("a key quoted in Flowise's error text is not logged", async () => {
+    const u = await fresh();
+    await d.setFault({ kind: "errorFrame", message: "401 Incorrect API key provided: sk-proj-AbCdEf0123456789 (Bearer abc.def)" });
+    const res = await ask(u, true);
+    await readStream(res);
+    await settled(s.t.ctx.db, u.user.id);
+    const line = streamEnd(res.headers.get("x-request-id"));
+    expect(line).toMatchObject({ outcome: "upstream_error" });
+    expect(String(line!.reason)).not.toContain("AbCdEf0123456789");
+    expect(String(line!.reason)).not.toContain("abc.def");
+    expect(String(line!.reason)).toStartWith("401 Incorrect API key provided: [redacted]");
+  });
+
   test("the client leaving mid-stream: outcome client_gone", async () => {
     const u = await fresh();
     d.setAnswer({ tokenCount: 40, delayMs: 30 });
