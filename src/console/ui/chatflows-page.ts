@@ -67,7 +67,7 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
       h("code", {}, c.id),
       cost,
       enabled,
-      h("span", { class: "inline" }, ownList, " ", keys),
+      h("span", { class: "overrides" }, ownList, keys),
       String(c.user_count),
       when(c.synced_at),
       h("span", {}, h("button", { type: "button", onclick: () => void save() }, "Save"), " ", h("button", { type: "button", onclick: () => void showUsers(c) }, "Users")),
