@@ -6,6 +6,7 @@ import { createContext, stopContext } from "./context";
 import { openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
 import { AppError } from "./http/errors";
+import { checkFlowiseAtStart } from "./health/flowise-probe";
 import { createLogger } from "./http/logger";
 import { ensureBootstrapAdmin, createUser } from "./identity/users";
 
@@ -68,6 +69,7 @@ async function main(): Promise<number> {
   }
   // One write, so whoever reads the banner gets all of it at once.
   process.stdout.write(banner.join("\n") + "\n");
+  void checkFlowiseAtStart(config, log);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -39,8 +39,10 @@ export const historyMessage = t.Object({
   role: t.Union([t.Literal("user"), t.Literal("assistant")]),
   content: t.String(),
   timestamp: t.String({ format: "date-time" }),
-  status: t.Union([t.Literal("complete"), t.Literal("incomplete"), t.Literal("error")], {
-    description: "complete; incomplete = cut short (client left, Flowise lost); error = Flowise reported an error",
+  status: t.Union([t.Literal("complete"), t.Literal("incomplete"), t.Literal("error"), t.Literal("failed")], {
+    description:
+      "complete; incomplete = answer cut short (client left, Flowise lost); error = Flowise reported an error; " +
+      "failed = a question no answer content followed (the prediction was refunded)",
   }),
 });
 

@@ -12,7 +12,7 @@ import type { UserState } from "../identity/user-cache";
 import { newId } from "../ids";
 import { chatflowForUser } from "./access";
 import { callFlowise, ClientGone, UPSTREAM_MESSAGES, type UpstreamCall } from "./upstream";
-import { getOrCreateSession, storeMessage } from "./sessions";
+import { getOrCreateSession, markQuestionFailed, storeMessage } from "./sessions";
 import type { StreamSlot, StreamSlots } from "./stream-slots";
 
 export interface ChatDeps {
@@ -63,6 +63,8 @@ export interface PredictionRequest {
   mode: Mode;
   /** The client's request signal: its going away aborts the upstream call. */
   clientSignal?: AbortSignal;
+  /** For the stream's end-of-stream log line. */
+  requestId?: string;
 }
 
 export interface OpenPrediction {
@@ -73,7 +75,7 @@ export interface OpenPrediction {
   /** Fixed up front so every brain frame can name the answer it belongs to. */
   answerId: string;
   upstream: UpstreamCall;
-  /** Records the first relayed token once; awaited before the reservation is settled. */
+  /** Records, once, that answer content reached the client; awaited before the reservation is settled. */
   markStarted(): void;
   started: Promise<unknown>;
 }
@@ -92,6 +94,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     throw new AppError("PAYMENT_REQUIRED", CHAT_MESSAGES.insufficientCredits);
   }
   const { reservationId } = reservation;
+  let questionId: string | undefined;
   try {
     // A caller-named session must be theirs before Flowise hears of it; a new one gets its id here.
     // Then the session and question writes run while Flowise prepares its answer, so they add
@@ -111,6 +114,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
       req.clientSignal,
     );
     const [stored, answered] = await Promise.allSettled([writes, call]);
+    if (stored.status === "fulfilled") questionId = stored.value.question.id;
     if (stored.status === "rejected") {
       if (answered.status === "fulfilled") answered.value.abort("storage failed");
       throw stored.reason;
@@ -140,6 +144,8 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     await refundReservation(db, reservationId, err instanceof ClientGone ? "client_gone" : "upstream_failed").catch((e) =>
       deps.log.error("refund failed", { reservation_id: reservationId, error: errorSummary(e) }),
     );
+    // No answer will follow: the stored question must not read as an answered turn.
+    if (questionId) await markQuestionFailed(db, questionId).catch((e) => deps.log.error("marking the question failed failed", { error: errorSummary(e) }));
     const result = resultOf(err);
     deps.predictions.inc({ mode: req.mode, result });
     if (err instanceof AppError && err.code !== "NOT_FOUND" && !(err instanceof ClientGone)) {
@@ -180,7 +186,7 @@ export interface Outcome {
   /** complete: the answer ended normally; incomplete: cut (client gone, upstream lost); error: Flowise reported one. */
   status: "complete" | "incomplete" | "error";
   text: string;
-  /** Some of the answer reached the client. */
+  /** Answer content (a non-empty token, or a whole non-streamed answer) was written to the client. */
   started: boolean;
   metadata?: Record<string, unknown>;
   /** Metrics label. */
@@ -188,17 +194,20 @@ export interface Outcome {
 }
 
 /**
- * Policy: an answer that reached the client (even in part) is charged; one that did not is
- * refunded. The answer is stored unless nothing of it exists, marked with how it ended.
+ * Policy: an answer whose content reached the client (even in part) is charged; one whose content
+ * did not is refunded — Flowise's `start ""`, heartbeats, metadata or an error frame are no answer.
+ * The answer is stored when it has text, completed, or is Flowise's error (status `error`); a
+ * refunded turn that did not complete leaves its question marked `failed`.
  */
 export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Outcome): Promise<{ charged: boolean }> {
   const { db, log } = deps;
   p.upstream.dispose();
-  const charged = o.status === "complete" || o.started;
+  const charged = o.started;
   try {
-    if (o.text !== "" || o.status === "complete") {
+    if (o.text !== "" || o.status === "complete" || o.status === "error") {
       await storeMessage(db, { id: p.answerId, sessionId: p.session.id, role: "assistant", content: o.text, status: o.status, metadata: o.metadata });
     }
+    if (!charged && o.status !== "complete") await markQuestionFailed(db, p.question.id);
   } catch (err) {
     log.error("storing the answer failed", { session_id: p.session.id, error: errorSummary(err) });
   }

@@ -23,11 +23,12 @@ export interface PredictCall {
   stream: boolean;
   idempotencyKey?: string;
   signal?: AbortSignal;
+  requestId?: string;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** Only the overrideConfig keys an operator allowed in FLOWISE_OVERRIDE_ALLOW reach Flowise. */
+/** Only the overrideConfig keys allowed (the chatflow's list, else FLOWISE_OVERRIDE_ALLOW) reach Flowise. */
 export function checkOverrides(allow: string[], override: Record<string, unknown> | undefined): void {
   if (!override) return;
   const refused = Object.keys(override).filter((k) => !allow.includes(k));
@@ -40,7 +41,8 @@ const sessionFrame = (sessionId: string) => flowiseFrame("session_id", sessionId
 /** Flowise's non-streaming answer turned into the frames a stream of it would have had. */
 function jsonAsFrames(body: Record<string, unknown>, sessionId: string): Uint8Array[] {
   const text = answerText(body);
-  const frames = [flowiseFrame("start", text), flowiseFrame("token", text)];
+  // Flowise's own `start` carries "" (3.1.2); the text goes once, in `token`, as Flowise streams it.
+  const frames = [flowiseFrame("start", ""), flowiseFrame("token", text)];
   if (Array.isArray(body.sourceDocuments) && body.sourceDocuments.length > 0) frames.push(flowiseFrame("sourceDocuments", body.sourceDocuments));
   const metadata: Record<string, unknown> = {};
   for (const k of ["chatId", "chatMessageId", "question", "sessionId", "memoryType"]) if (body[k]) metadata[k] = body[k];
@@ -85,11 +87,11 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
   const { user, body } = call;
   const mode = call.stream ? "sse" : "json";
   if (body.question.trim() === "") throw new AppError("VALIDATION", "question: must not be blank");
-  checkOverrides(config.flowiseOverrideAllow, body.overrideConfig);
   if (call.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(call.idempotencyKey)) {
     throw new AppError("VALIDATION", "Idempotency-Key: must be 1 to 255 visible ASCII characters");
   }
   const chatflow = await resolveChatflow(deps, user, body.chatflow_id);
+  checkOverrides(chatflow.overrideAllow ?? config.flowiseOverrideAllow, body.overrideConfig);
 
   let idem: IdempotencyScope | undefined;
   if (call.idempotencyKey !== undefined) {
@@ -114,6 +116,7 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
       streaming: call.stream,
       mode,
       clientSignal: call.signal,
+      requestId: call.requestId,
     });
   const streamed = (p: OpenPrediction, slot: StreamSlot) =>
     streamPrediction(deps, p, relayEncoder(p.session.id), {
@@ -138,8 +141,15 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
   const answer = p.upstream.answer;
   if (answer.kind !== "json") throw new Error("unreachable: a non-streaming call answered a stream");
   const result = { ...answer.body, session_id: p.session.id };
+  const text = answerText(answer.body);
+  if (call.signal?.aborted) {
+    // The client left as the answer arrived: it will never be written, so it is not charged.
+    await finishPrediction(deps, p, { status: "incomplete", text, started: false, result: "aborted" });
+    if (idem) await releaseIdempotent(db, idem);
+    return result;
+  }
   p.markStarted();
-  await finishPrediction(deps, p, { status: "complete", text: answerText(answer.body), started: true, result: "ok" });
+  await finishPrediction(deps, p, { status: "complete", text, started: true, result: "ok" });
   if (idem) await completeIdempotent(db, idem, 200, result);
   return result;
 }

@@ -1,11 +1,12 @@
 import { Elysia } from "elysia";
 import { brainRoutes } from "../brain/routes";
 import type { AppContext } from "../context";
-import { chatModels, predictBody, sessionHistoryModel, sessionList, sessionParams, sessionsQuery } from "./model";
+import { chatModels, predictAnswer, predictBody, sessionHistoryModel, sessionList, sessionParams, sessionsQuery } from "./model";
 import { allowUpstreamWait, type ChatDeps } from "./pipeline";
 import { predict } from "./predict";
 import { listSessions, sessionHistory } from "./sessions";
 import { streamSlotsOf } from "./setup";
+import { requestIdOf } from "../http/core";
 
 export function chatDeps(ctx: AppContext): ChatDeps {
   return {
@@ -35,6 +36,7 @@ function predictRoutes(ctx: AppContext, deps: ChatDeps) {
           stream: wantsStream(request, body.streaming),
           idempotencyKey: headers["idempotency-key"],
           signal: request.signal,
+          requestId: requestIdOf(request),
         });
       },
       {
@@ -45,9 +47,24 @@ function predictRoutes(ctx: AppContext, deps: ChatDeps) {
           description:
             "Reserves the chatflow's cost first (402 when short). 503 Flowise unreachable, 504 no first byte within FLOWISE_TIMEOUT, " +
             "502 Flowise error or garbage; each refunds. A stream relays Flowise's frames byte for byte, adds a `session_id` frame before `end`, " +
-            "and ends a failure after it started with an `error` frame then `end`. Charged once an answer started reaching the client. " +
+            "and ends a failure after it started with an `error` frame then `end`. Charged only once answer content (a non-empty `token`, or the JSON answer) was written to the client. " +
             "A stream beyond MAX_STREAMS_PER_USER open ones of the caller → 429 with Retry-After.",
-          responses: { 200: { description: "Flowise's JSON answer plus session_id, or its event stream" } },
+          responses: {
+            200: {
+              description: "Flowise's JSON answer plus session_id, or (streaming) its event stream",
+              content: {
+                "application/json": { schema: predictAnswer },
+                "text/event-stream": {
+                  schema: {
+                    type: "string",
+                    description:
+                      "Flowise's frames (`message:\\ndata:{\"event\":...,\"data\":...}`): start (\"\"), token, sourceDocuments, metadata, " +
+                      "error, then chatgate's session_id and end \"[DONE]\"; `:heartbeat` comments while Flowise is silent",
+                  },
+                },
+              },
+            },
+          },
         },
       },
     );

@@ -71,7 +71,7 @@ export interface MessageInput {
   sessionId: string;
   role: "user" | "assistant";
   content: string;
-  status?: "complete" | "incomplete" | "error";
+  status?: "complete" | "incomplete" | "error" | "failed";
   metadata?: unknown;
 }
 
@@ -82,6 +82,11 @@ export async function storeMessage(db: DB, m: MessageInput): Promise<{ id: strin
     .returning({ id: chatMessages.id, createdAt: chatMessages.createdAt });
   await db.update(chatSessions).set({ updatedAt: sql`now()` }).where(eq(chatSessions.id, m.sessionId));
   return row!;
+}
+
+/** A question no answer will follow (the prediction failed before any answer content). */
+export async function markQuestionFailed(db: DB, messageId: string): Promise<void> {
+  await db.update(chatMessages).set({ status: "failed" }).where(and(eq(chatMessages.id, messageId), eq(chatMessages.role, "user")));
 }
 
 export interface SessionSummary {

@@ -28,6 +28,9 @@ export interface StreamEncoder {
   close(s: StreamState): Uint8Array[];
 }
 
+/** How a stream ended, as its end-of-stream log line says. */
+export type StreamOutcome = "complete" | "upstream_error" | "upstream_lost" | "upstream_timeout" | "client_gone" | "shutdown" | "internal";
+
 export interface StreamHooks {
   /** After the answer is stored and the reservation settled or refunded. */
   done?(o: Outcome, s: StreamState, charged: boolean): Promise<void>;
@@ -35,7 +38,16 @@ export interface StreamHooks {
   slot?: StreamSlot;
 }
 
-const TOKEN_EVENTS = new Set(["start", "token"]);
+/**
+ * Answer content: a `token` with text. Flowise 3.1.2 sends `start` with `""` as soon as the model's
+ * stream opens (older versions put the first token in it, and send that token again as `token`),
+ * so `start` alone never means the user saw anything.
+ */
+const carriesAnswer = (e: FlowiseEvent | undefined) => e?.event === "token" && typeof e.data === "string" && e.data !== "";
+// Flowise's error text can quote a provider's error ("Incorrect API key provided: sk-..."): what
+// looks like a key or token never reaches the log line.
+const SECRET_LIKE = /\b(?:sk|pk|rk)[-_][\w*-]{6,}|\bBearer\s+\S+|\beyJ[\w-]+\.[\w-]+\.?[\w-]*/gi;
+const logReason = (text: string) => text.replace(SECRET_LIKE, "[redacted]").slice(0, 200);
 // A "frame" this long without a blank line is not Flowise's: pass its bytes on rather than hold them.
 const MAX_PENDING_BYTES = 1 << 20;
 // Bytes queued for a slow client before chatgate stops reading Flowise (TCP then slows Flowise).
@@ -78,14 +90,26 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     while (!gone() && (out.desiredSize ?? 1) <= 0) await new Promise<void>((r) => (drained = r));
   };
 
-  const write = (chunks: Uint8Array[]) => {
-    if (clientGone || chunks.length === 0) return;
+  const tally = { frames: 0, heartbeats: 0, bytes: 0 };
+  // How the stream ended and why, for its end-of-stream log line.
+  let ending: { outcome: StreamOutcome; reason?: string } = { outcome: "internal" };
+  const t0 = performance.now();
+  /** True when the chunks were handed to the client's stream (it had not gone). */
+  const write = (chunks: Uint8Array[]): boolean => {
+    if (clientGone || chunks.length === 0) return false;
     try {
-      for (const c of chunks) out.enqueue(c);
+      for (const c of chunks) {
+        out.enqueue(c);
+        if (c === HEARTBEAT) tally.heartbeats++;
+        else tally.frames++;
+        tally.bytes += c.byteLength;
+      }
     } catch {
       clientGone = true;
+      return false;
     }
     armHeartbeat();
+    return !gone();
   };
   const armHeartbeat = () => {
     clearTimeout(heartbeat);
@@ -99,10 +123,13 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       p.upstream.abort("idle");
     }, config.flowiseTimeoutMs);
   };
-  const onToken = () => {
+  // The reconciler settles a dead instance's reservation only when it is marked started, so the
+  // mark is committed before the first content goes out (one round trip, once per answer). Whether
+  // this stream is charged is still decided by `s.started`: content actually handed to the client.
+  const beforeContent = async () => {
     if (s.started) return;
-    s.started = true;
     p.markStarted();
+    await p.started;
   };
 
   async function relay(body: ReadableStream<Uint8Array>): Promise<Outcome> {
@@ -123,18 +150,25 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
         for (const raw of splitter.push(value)) {
           const e = parseFrame(raw);
           if (e) absorb(s, e);
-          write(enc.frame(raw, e, s));
-          if (e && TOKEN_EVENTS.has(e.event)) onToken();
+          const content = carriesAnswer(e);
+          if (content) await beforeContent();
+          if (write(enc.frame(raw, e, s)) && content) s.started = true;
         }
         if (splitter.rest().length > MAX_PENDING_BYTES) write([splitter.take()]);
       }
       if (!s.ended && splitter.rest().length > 0) write([splitter.rest()]);
       write(enc.close(s));
-      if (s.error !== undefined) return { status: "error", text: s.text, started: s.started, result: "upstream_error", metadata: { error: s.error } };
+      if (s.error !== undefined) {
+        ending = { outcome: "upstream_error", reason: logReason(s.error) };
+        return { status: "error", text: s.text, started: s.started, result: "upstream_error", metadata: { error: s.error } };
+      }
+      if (gone()) return clientLeft();
+      ending = { outcome: "complete" };
       return { status: "complete", text: s.text, started: s.started, result: "ok" };
     } catch {
-      if (gone()) return { status: "incomplete", text: s.text, started: s.started, result: s.started ? "incomplete" : "aborted" };
+      if (gone()) return clientLeft();
       const message = shuttingDown ? UPSTREAM_MESSAGES.shutdown : idleTimedOut ? UPSTREAM_MESSAGES.timeout : UPSTREAM_MESSAGES.lost;
+      ending = { outcome: shuttingDown ? "shutdown" : idleTimedOut ? "upstream_timeout" : "upstream_lost", reason: message };
       write(enc.failure(message, s));
       return { status: "incomplete", text: s.text, started: s.started, result: idleTimedOut ? "upstream_timeout" : "upstream_error", metadata: { error: message } };
     } finally {
@@ -143,13 +177,20 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     }
   }
 
-  function fromJson(body: Record<string, unknown>): Outcome {
+  function clientLeft(): Outcome {
+    ending = { outcome: "client_gone", reason: "the client closed the connection" };
+    return { status: "incomplete", text: s.text, started: s.started, result: s.started ? "incomplete" : "aborted" };
+  }
+
+  async function fromJson(body: Record<string, unknown>): Promise<Outcome> {
     s.text = answerText(body);
     if (Array.isArray(body.sourceDocuments)) s.sources = body.sourceDocuments;
-    s.started = true;
     s.ended = true;
-    p.markStarted();
-    write(enc.json(body, s));
+    // A non-streamed answer is content as a whole, charged once it was handed to the client.
+    await beforeContent();
+    if (!write(enc.json(body, s))) return clientLeft();
+    s.started = true;
+    ending = { outcome: "complete" };
     return { status: "complete", text: s.text, started: true, result: "ok" };
   }
 
@@ -158,9 +199,10 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
     try {
       armHeartbeat();
       const answer = p.upstream.answer;
-      outcome = answer.kind === "json" ? fromJson(answer.body) : await relay(answer.body);
+      outcome = answer.kind === "json" ? await fromJson(answer.body) : await relay(answer.body);
     } catch (err) {
       deps.log.error("stream relay failed", { session_id: p.session.id, error: errorSummary(err) });
+      ending = { outcome: "internal", reason: "Internal error" };
       write(enc.failure("Internal error", s));
       outcome = { status: "incomplete", text: s.text, started: s.started, result: "internal" };
     } finally {
@@ -176,6 +218,19 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       }
       try {
         const { charged } = await finishPrediction(deps, p, outcome);
+        deps.log.info("stream end", {
+          request_id: p.request.requestId,
+          session_id: p.session.id,
+          chatflow_id: p.request.chatflow.id,
+          mode: p.request.mode,
+          outcome: ending.outcome,
+          ...(ending.reason ? { reason: ending.reason } : {}),
+          frames: tally.frames,
+          heartbeats: tally.heartbeats,
+          bytes: tally.bytes,
+          duration_ms: Math.round(performance.now() - t0),
+          charged,
+        });
         await hooks.done?.(outcome, s, charged).catch((err) => deps.log.error("stream completion hook failed", { error: errorSummary(err) }));
       } finally {
         hooks.slot?.release();

@@ -6,15 +6,28 @@ const UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 const name = t.String({ minLength: 1, maxLength: MAX_CHATFLOW_NAME, error: `name: must be 1 to ${MAX_CHATFLOW_NAME} characters` });
 const cost = t.Integer({ minimum: 0, maximum: 1_000_000, error: "cost: must be a whole number from 0 to 1000000" });
 const enabled = t.Boolean({ error: "enabled: must be true or false" });
+export const MAX_OVERRIDE_KEYS = 100;
+const OVERRIDE_ALLOW_ERROR = `override_allow: a list of up to ${MAX_OVERRIDE_KEYS} overrideConfig keys (1 to 100 of A-Z a-z 0-9 _ . -), or null`;
+// null is meaningful here (back to the global list), unlike "absent" (unchanged on PATCH).
+const overrideAllow = t.Union(
+  [t.Array(t.String({ pattern: "^[A-Za-z0-9_.-]{1,100}$" }), { maxItems: MAX_OVERRIDE_KEYS }), t.Null()],
+  { error: OVERRIDE_ALLOW_ERROR, description: "overrideConfig keys this chatflow accepts; null = the global FLOWISE_OVERRIDE_ALLOW" },
+);
 
 export const chatflowInput = t.Object({
   id: t.String({ pattern: UUID, error: "id: must be the Flowise chatflow id (a UUID)" }),
   name,
   cost: t.Optional(cost),
   enabled: t.Optional(enabled),
+  override_allow: t.Optional(overrideAllow),
 });
 
-export const chatflowPatch = t.Object({ name: t.Optional(name), cost: t.Optional(cost), enabled: t.Optional(enabled) });
+export const chatflowPatch = t.Object({
+  name: t.Optional(name),
+  cost: t.Optional(cost),
+  enabled: t.Optional(enabled),
+  override_allow: t.Optional(overrideAllow),
+});
 
 export const adminChatflow = t.Object({
   id: t.String(),
@@ -24,6 +37,7 @@ export const adminChatflow = t.Object({
   created_at: t.String({ format: "date-time" }),
   updated_at: t.String({ format: "date-time" }),
   synced_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+  override_allow: t.Union([t.Array(t.String()), t.Null()], { description: "overrideConfig keys accepted; null = the global FLOWISE_OVERRIDE_ALLOW" }),
   user_count: t.Integer({ description: "Users granted this chatflow" }),
 });
 

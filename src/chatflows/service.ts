@@ -15,8 +15,12 @@ export interface AdminChatflowView {
   created_at: string;
   updated_at: string;
   synced_at: string | null;
+  override_allow: string[] | null;
   user_count: number;
 }
+
+/** Duplicates dropped, order kept; undefined stays undefined (PATCH: unchanged). */
+const keyList = (keys: string[] | null | undefined) => (keys ? [...new Set(keys)] : keys);
 
 const userCount = sql<number>`(select count(*)::int from ${chatflowAccess} where ${chatflowAccess.chatflowId} = ${chatflows.id})`;
 
@@ -29,6 +33,7 @@ function view(c: Chatflow, count: number): AdminChatflowView {
     created_at: c.createdAt.toISOString(),
     updated_at: c.updatedAt.toISOString(),
     synced_at: c.syncedAt?.toISOString() ?? null,
+    override_allow: c.overrideAllow ?? null,
     user_count: Number(count),
   };
 }
@@ -39,10 +44,18 @@ async function getView(db: DB, id: string): Promise<AdminChatflowView> {
   return view(row.c, row.n);
 }
 
-export async function createChatflow(db: DB, input: { id: string; name: string; cost?: number; enabled?: boolean }): Promise<AdminChatflowView> {
+export interface ChatflowInput {
+  id: string;
+  name: string;
+  cost?: number;
+  enabled?: boolean;
+  override_allow?: string[] | null;
+}
+
+export async function createChatflow(db: DB, input: ChatflowInput): Promise<AdminChatflowView> {
   const inserted = await db
     .insert(chatflows)
-    .values({ id: input.id, name: input.name, cost: input.cost ?? 1, enabled: input.enabled ?? true })
+    .values({ id: input.id, name: input.name, cost: input.cost ?? 1, enabled: input.enabled ?? true, overrideAllow: keyList(input.override_allow) ?? null })
     .onConflictDoNothing()
     .returning();
   if (inserted.length === 0) throw new AppError("CONFLICT", "Chatflow already exists");
@@ -60,8 +73,9 @@ export async function listChatflows(db: DB, page: { limit: number; offset: numbe
   return { chatflows: rows.map((r) => view(r.c, r.n)), count: Number(total?.n ?? 0), ...page };
 }
 
-export async function updateChatflow(db: DB, id: string, patch: { name?: string; cost?: number; enabled?: boolean }): Promise<AdminChatflowView> {
+export async function updateChatflow(db: DB, id: string, patch: Omit<Partial<ChatflowInput>, "id">): Promise<AdminChatflowView> {
   const set: Partial<typeof chatflows.$inferInsert> = {};
+  if (patch.override_allow !== undefined) set.overrideAllow = keyList(patch.override_allow);
   if (patch.name !== undefined) set.name = patch.name;
   if (patch.cost !== undefined) set.cost = patch.cost;
   if (patch.enabled !== undefined) set.enabled = patch.enabled;

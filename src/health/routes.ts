@@ -1,9 +1,11 @@
 import { Elysia, t } from "elysia";
 import type { AppContext } from "../context";
+import { cachedFlowiseProbe } from "./flowise-probe";
 import { metricsGuard } from "./metrics-access";
 
 export function healthRoutes(ctx: AppContext) {
   const metricsAllowed = metricsGuard(ctx);
+  const flowise = cachedFlowiseProbe(ctx.config);
   return new Elysia({ tags: ["health"] })
     .get("/healthz", () => ({ status: "ok" }), {
       response: t.Object({ status: t.String() }),
@@ -17,16 +19,25 @@ export function healthRoutes(ctx: AppContext) {
           message_transport: ctx.config.messageTransport,
         };
         if (ctx.config.messageTransport === "none") details.messages = "queued only: no MESSAGE_TRANSPORT configured";
+        // Informational: Flowise down makes predictions 503, it does not make chatgate unready.
+        const upstream = flowise();
         try {
           await withTimeout(ctx.database.ping(), 2000);
-          return { status: "ready", ...details };
+          return { status: "ready", ...details, ...(await upstream) };
         } catch {
           set.status = 503;
           set.headers["retry-after"] = "5";
-          return { status: "unavailable", ...details, reason: "database not answering" };
+          return { status: "unavailable", ...details, ...(await upstream), reason: "database not answering" };
         }
       },
-      { detail: { summary: "The database answers (503 otherwise)" } },
+      {
+        detail: {
+          summary: "The database answers (503 otherwise); `flowise` says whether Flowise answers, without affecting readiness",
+          description:
+            "flowise: reachable | unreachable | misconfigured | error | not configured; flowise_error names the likely mistake " +
+            "(FLOWISE_URL ending in /api/v1, a URL answering HTML).",
+        },
+      },
     )
     .get(
       "/metrics",

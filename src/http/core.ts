@@ -7,6 +7,8 @@ import type { Metrics } from "./metrics";
 interface RequestInfo {
   id: string;
   start: number;
+  /** The client went away before its answer: no status was ever sent to it. */
+  clientClosed?: boolean;
 }
 
 const info = new WeakMap<Request, RequestInfo>();
@@ -155,6 +157,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
     .onError({ as: "global" }, ({ code, error, request, path, set }) => {
       const appError = toAppError(code, error);
       const id = requestIdOf(request);
+      const started = info.get(request);
+      if (started && request.signal.aborted) started.clientClosed = true;
       if (appError.code === "INTERNAL") {
         const e = error as Error;
         log.error("unhandled error", { request_id: id, route: path, error: errorSummary(e) });
@@ -169,7 +173,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
     .onAfterResponse({ as: "global" }, ({ request, set, route, path }) => {
       const started = info.get(request);
       const seconds = started ? (performance.now() - started.start) / 1000 : 0;
-      const status = typeof set.status === "number" ? set.status : 200;
+      // 499 (nginx's "client closed request"): the error a gone client caused was never sent to it.
+      const status = started?.clientClosed ? 499 : typeof set.status === "number" ? set.status : 200;
       const label = route || (status === 404 ? "unmatched" : path);
       const labels = requestLabels(label, request.method, status);
       metrics.requests.inc(labels.request);
@@ -181,6 +186,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         route: label,
         status,
         duration_ms: Math.round(seconds * 10000) / 10,
+        ...(started?.clientClosed ? { client_closed: true } : {}),
       });
     });
 }

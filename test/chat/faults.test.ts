@@ -139,7 +139,7 @@ describe("failures after the stream started: an error frame then end, never a ha
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(10);
   });
 
-  test("Flowise going silent mid-stream longer than FLOWISE_TIMEOUT: error + end, charged for the started answer", async () => {
+  test("Flowise going silent after start \"\" longer than FLOWISE_TIMEOUT: error + end, refunded (no answer content reached the client)", async () => {
     const u = await fresh();
     d.setAnswer({ tokenCount: 3 });
     await d.setFault({ kind: "slowDrip", ms: 1600 });
@@ -147,6 +147,6 @@ describe("failures after the stream started: an error frame then end, never a ha
     expect(events.map((e) => e.event)).toEqual(["start", "error", "session_id", "end"]);
     expect(events[1]!.data).toBe("Flowise did not answer in time");
     expect(await d.waitForAbort(3000)).toBe(1);
-    expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ settled: 1 });
+    expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ refunded: 1 });
   });
 });

@@ -246,6 +246,20 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     const seen = await (await t.request("GET", "/api/v1/chat/chatflows", { token: plain.accessToken })).json();
     expect(seen.chatflows.map((c: { id: string }) => c.id)).toContain(flowId);
 
+    // Its own overrideConfig allow list, then back to the global one.
+    const helpdesk = page.locator("#chatflow-list tr", { hasText: "Helpdesk" });
+    await helpdesk.getByRole("checkbox", { name: "Helpdesk has its own override list" }).check();
+    await helpdesk.getByRole("textbox", { name: "overrideConfig keys of Helpdesk" }).fill("temperature, maxTokens");
+    await helpdesk.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Saved Helpdesk", { exact: false }).waitFor();
+    const own = await (await api("GET", "/api/admin/chatflows")).json();
+    expect(own.chatflows.find((c: { id: string }) => c.id === flowId).override_allow).toEqual(["temperature", "maxTokens"]);
+    await page.locator("#chatflow-list tr", { hasText: "Helpdesk" }).getByRole("checkbox", { name: "Helpdesk has its own override list" }).uncheck();
+    await page.locator("#chatflow-list tr", { hasText: "Helpdesk" }).getByRole("button", { name: "Save" }).click();
+    await page.getByText("overrides: global list", { exact: false }).waitFor();
+    const global = await (await api("GET", "/api/admin/chatflows")).json();
+    expect(global.chatflows.find((c: { id: string }) => c.id === flowId).override_allow).toBeNull();
+
     await page.click("nav button[data-page=messages]");
     await page.getByRole("heading", { name: "Outbox" }).waitFor();
     await page.getByRole("heading", { name: "Contacts" }).waitFor();

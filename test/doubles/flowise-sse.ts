@@ -69,14 +69,27 @@ export function metadataOf(r: PredictionResult): Record<string, unknown> {
 }
 
 /**
- * Events of a successful stream, in Flowise order: `start` (data = first token, sent once by the
- * callback handler on the first LLM token), one `token` per token (the first one included),
- * `sourceDocuments` (chain end), `metadata` (after buildChatflow returns), `end` "[DONE]" (removeClient).
+ * What `start` carries. "empty" is Flowise 3.1.2 with a streaming chat model: the callback handler
+ * (components/src/handler.ts handleLLMNewToken) sends `start` with the first callback's token, and a
+ * chat model's first chunk is the role chunk with content "" — so `start` is `""`, sent as soon as
+ * the model's stream opens, and no `token` follows for it (empty tokens are never streamed).
+ * "firstToken": a model whose first chunk already has text (older flows, cached answers).
  */
-export function streamEvents(r: PredictionResult): FlowiseEvent[] {
-  const events: FlowiseEvent[] = [];
-  if (r.tokens.length > 0) events.push({ event: "start", data: r.tokens[0] });
-  for (const t of r.tokens) events.push({ event: "token", data: t });
+export type StartStyle = "empty" | "firstToken";
+
+function startEvent(tokens: string[], style: StartStyle): FlowiseEvent[] {
+  if (style === "empty") return [{ event: "start", data: "" }];
+  return tokens.length > 0 ? [{ event: "start", data: tokens[0] }] : [];
+}
+
+/**
+ * Events of a successful stream, in Flowise order: `start` (see StartStyle), one `token` per
+ * non-empty token, `sourceDocuments` (chain end), `metadata` (after buildChatflow returns), `end`
+ * "[DONE]" (removeClient).
+ */
+export function streamEvents(r: PredictionResult, style: StartStyle = "empty"): FlowiseEvent[] {
+  const events: FlowiseEvent[] = startEvent(r.tokens, style);
+  for (const t of r.tokens) if (t !== "") events.push({ event: "token", data: t });
   if (r.sourceDocuments?.length) events.push({ event: "sourceDocuments", data: r.sourceDocuments });
   const meta = metadataOf(r);
   if (Object.keys(meta).length > 0) events.push({ event: "metadata", data: meta });
@@ -84,12 +97,16 @@ export function streamEvents(r: PredictionResult): FlowiseEvent[] {
   return events;
 }
 
-/** Events of a stream that fails after `afterTokens` tokens: tokens, `error`, then `end` (removeClient in finally). */
-export function errorStreamEvents(tokens: string[], afterTokens: number, message: string): FlowiseEvent[] {
+/**
+ * Events of a stream that fails after `afterTokens` tokens: tokens, `error`, then `end` (the
+ * controller's catch calls streamErrorEvent, its finally removeClient). `start` comes first when
+ * the model's stream had opened: always once a token was sent, and with `afterStart` before any
+ * (a model that opened its stream and then failed or timed out).
+ */
+export function errorStreamEvents(tokens: string[], afterTokens: number, message: string, opts: { style?: StartStyle; afterStart?: boolean } = {}): FlowiseEvent[] {
   const sent = tokens.slice(0, Math.max(0, afterTokens));
-  const events: FlowiseEvent[] = [];
-  if (sent.length > 0) events.push({ event: "start", data: sent[0] });
-  for (const t of sent) events.push({ event: "token", data: t });
+  const events: FlowiseEvent[] = sent.length > 0 || opts.afterStart ? startEvent(sent, opts.style ?? "empty") : [];
+  for (const t of sent) if (t !== "") events.push({ event: "token", data: t });
   events.push({ event: "error", data: message });
   events.push({ event: "end", data: "[DONE]" });
   return events;

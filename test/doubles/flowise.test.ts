@@ -45,7 +45,7 @@ describe("prediction answers", () => {
     expect("sourceDocuments" in json).toBe(false);
   });
 
-  test("SSE stream is byte-exact Flowise framing with its headers", async () => {
+  test("SSE stream is byte-exact Flowise 3.1.2 framing with its headers: start carries \"\"", async () => {
     const docs = [{ pageContent: "p", metadata: {} }];
     d.setAnswer({ tokens: ["Hi", " there"], chatMessageId: "msg-1", sourceDocuments: docs });
     const res = await predict(streamBody("hello"));
@@ -53,7 +53,7 @@ describe("prediction answers", () => {
     expect(res.headers.get("cache-control")).toBe("no-cache");
     expect(res.headers.get("x-accel-buffering")).toBe("no");
     const expected =
-      'message:\ndata:{"event":"start","data":"Hi"}\n\n' +
+      'message:\ndata:{"event":"start","data":""}\n\n' +
       'message:\ndata:{"event":"token","data":"Hi"}\n\n' +
       'message:\ndata:{"event":"token","data":" there"}\n\n' +
       'message:\ndata:{"event":"sourceDocuments","data":[{"pageContent":"p","metadata":{}}]}\n\n' +
@@ -136,10 +136,17 @@ describe("routes and auth", () => {
     expect(d.lastRequest("prediction")?.headers.authorization).toBe("Bearer wrong");
   });
 
-  test("unknown chatflow is a 404 in Flowise's error shape", async () => {
-    const res = await predict(streamBody(), { id: "nope" });
+  test("unknown chatflow: 404 in Flowise's error shape; when streaming, no answer at all (Flowise 3.1.2 hangs)", async () => {
+    const res = await predict({ question: "q" }, { id: "nope" });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ statusCode: 404, success: false, message: "Chatflow nope not found", stack: {} });
+    const ac = new AbortController();
+    const hanging = predict(streamBody(), { id: "nope", signal: ac.signal }).then(() => "answered", () => "no answer");
+    while (d.stats.hung === 0) await Bun.sleep(5);
+    const settledEarly = await Promise.race([hanging, Bun.sleep(200).then(() => "still waiting")]);
+    ac.abort();
+    expect(settledEarly).toBe("still waiting");
+    expect(await hanging).toBe("no answer");
   });
 });
 
@@ -194,13 +201,17 @@ describe("faults", () => {
     await d.setFault({ kind: "errorFrame", message: "LLM exploded", afterTokens: 1 }, "cf-a");
     const { events } = parseFlowiseSse(await (await predict(streamBody())).text());
     expect(events).toEqual([
-      { event: "start", data: "tok0 " }, { event: "token", data: "tok0 " },
+      { event: "start", data: "" }, { event: "token", data: "tok0 " },
       { event: "error", data: "LLM exploded" }, { event: "end", data: "[DONE]" },
     ]);
     const res = await predict({ question: "q" });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ statusCode: 500, success: false, message: "LLM exploded", stack: {} });
     expect((await predict({ question: "q" }, { id: "cf-b" })).status).toBe(200); // fault scoped to cf-a
+    await d.setFault({ kind: "errorFrame", message: "timeout", afterStart: true }, "cf-a");
+    expect(parseFlowiseSse(await (await predict(streamBody())).text()).events).toEqual([
+      { event: "start", data: "" }, { event: "error", data: "timeout" }, { event: "end", data: "[DONE]" },
+    ]);
   });
 
   test("html answers 200 text/html garbage", async () => {
@@ -243,17 +254,28 @@ describe("faults", () => {
 });
 
 describe("abort detection", () => {
-  test("a client abort mid-stream is detected and the double stops writing", async () => {
-    d.setAnswer({ tokens: ["a", "b", "c", "d", "e", "f"], delayMs: 100 });
+  test("a client abort mid-stream is detected; like Flowise 3.1.2 the flow keeps generating into the void", async () => {
+    d.setAnswer({ tokens: ["a", "b", "c", "d", "e", "f"], delayMs: 30 });
     const ac = new AbortController();
     const res = await predict(streamBody(), { signal: ac.signal });
     await res.body!.getReader().read();
     ac.abort();
     expect(await d.waitForAbort(3000)).toBe(1);
-    const written = d.stats.framesWritten;
-    await Bun.sleep(300);
-    expect(d.stats.framesWritten).toBe(written);
+    expect(await d.waitForGenerations(1)).toBe(1);
+    expect(d.stats.framesDiscarded).toBeGreaterThan(0);
+    expect(d.stats.framesWritten + d.stats.framesDiscarded).toBe(9); // start, 6 tokens, metadata, end
     expect(d.stats.streamsCompleted).toBe(0);
+  });
+
+  test("a slow model: start goes out at once, the first token only after firstTokenDelayMs", async () => {
+    d.setAnswer({ tokens: ["late"], firstTokenDelayMs: 5000 });
+    const ac = new AbortController();
+    const res = await predict(streamBody(), { signal: ac.signal });
+    const first = new TextDecoder().decode((await res.body!.getReader().read()).value);
+    expect(first).toBe('message:\ndata:{"event":"start","data":""}\n\n');
+    expect(d.stats.framesWritten).toBe(1);
+    ac.abort();
+    await d.waitForAbort(3000);
   });
 
   test("a fully read stream is not an abort, and waitForAbort times out", async () => {

@@ -16,8 +16,13 @@
  *   overrideConfig.sessionId ?? uuid; unknown chatflow -> 404 "Chatflow <id> not found".
  * - utils/buildChatflow.ts: JSON answer = node result ({text, sourceDocuments?}) + question, chatId,
  *   chatMessageId, sessionId, memoryType. Bad key -> InternalFlowiseError(401, "Unauthorized").
- * - components handler (CustomChainHandler.handleLLMNewToken): `start` (data = first token) once,
- *   then a `token` per token (first included); `sourceDocuments` at chain end.
+ * - components handler (CustomChainHandler.handleLLMNewToken, 3.1.2): `start` with the first
+ *   callback's token once — `""` for a chat model, whose stream opens with an empty role chunk
+ *   (see StartStyle) — then a `token` per non-empty token; `sourceDocuments` at chain end.
+ * - 3.1.2 controllers/predictions: nothing listens for the client closing, so the flow keeps
+ *   generating after a disconnect (SSEStreamer.safeWrite writes into the closed response); an
+ *   unknown chatflow throws before the headers and the error middleware sends nothing when
+ *   `streaming` is set, so that request hangs until the client gives up.
  * - middlewares/errors/index.ts: error body {statusCode, success:false, message, stack:{}} (and it
  *   sends nothing when body.streaming is true; the double answers the 404 anyway).
  * - utils/rateLimit.ts: 429 is `res.status(429).send(limitMsg)` (text), via express-rate-limit.
@@ -32,58 +37,15 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import {
-  type Framing, type FlowiseEvent, type PredictionResult, type SourceDocument,
-  HEARTBEAT_FRAME, errorStreamEvents, jsonAnswer, makeTokens, sseFrame, streamEvents,
+  type FlowiseEvent, type PredictionResult, HEARTBEAT_FRAME, errorStreamEvents, jsonAnswer, makeTokens, sseFrame, streamEvents,
 } from "./flowise-sse.ts";
 
 export * from "./flowise-sse.ts";
+export * from "./flowise-types.ts";
+import type {
+  AnswerConfig, ChatflowDef, ChatflowFault, DoubleStats, Fault, FlowiseDouble, FlowiseDoubleOptions, RecordedRequest, Route,
+} from "./flowise-types.ts";
 
-export interface ChatflowDef { id: string; name: string; deployed?: boolean; isPublic?: boolean; streamable?: boolean }
-export interface AnswerConfig {
-  tokens?: string[]; // explicit tokens; wins over tokenCount
-  tokenCount?: number; // e.g. 200 -> "tok0 ".."tok199 "
-  delayMs?: number; // delay between stream events (0 default)
-  sourceDocuments?: SourceDocument[];
-  memoryType?: string;
-  chatMessageId?: string; // fixed id instead of a random uuid
-}
-export type Fault =
-  | { kind: "refuse" } // listener closed, open sockets destroyed: ECONNREFUSED until cleared
-  | { kind: "delayFirstByte"; ms: number } // nothing (not even headers) before ms
-  | { kind: "slowDrip"; ms: number } // ms between stream events
-  | { kind: "dropMidStream"; afterEvents: number } // socket destroyed after N frames (JSON: half the body)
-  | { kind: "errorFrame"; message?: string; afterTokens?: number } // error event then end (JSON: 500)
-  | { kind: "html" } // 200 text/html garbage
-  | { kind: "status500"; message?: string }
-  | { kind: "status429"; retryAfterSeconds?: number; message?: string }
-  | { kind: "jsonWhenStreaming" }; // plain JSON answer although streaming was asked
-export type ChatflowFault = Exclude<Fault, { kind: "refuse" }>;
-export type Route = "prediction" | "chatflows" | "chatflow" | "other";
-export interface RecordedRequest {
-  method: string; path: string; route: Route; chatflowId?: string;
-  headers: Record<string, string>; rawBody: string; body: unknown; // body: parsed JSON or undefined
-}
-export interface FlowiseDoubleOptions {
-  apiKey: string; chatflows?: ChatflowDef[]; port?: number; answer?: AnswerConfig;
-  heartbeatMs?: number; // per-stream ':heartbeat' period, 0 = off (default 30000 like Flowise)
-  framing?: Framing;
-}
-export interface DoubleStats { streamsStarted: number; streamsCompleted: number; framesWritten: number; heartbeats: number; drops: number }
-export interface FlowiseDouble {
-  readonly url: string; // http://127.0.0.1:PORT
-  readonly port: number;
-  readonly calls: Readonly<Record<Route, number>>;
-  readonly requests: readonly RecordedRequest[];
-  readonly aborts: number; // client went away before the response was complete
-  readonly stats: Readonly<DoubleStats>;
-  lastRequest(route?: Route): RecordedRequest | undefined;
-  waitForAbort(timeoutMs?: number, atLeast?: number): Promise<number>;
-  setFault(fault: Fault | null): Promise<void>;
-  setFault(fault: ChatflowFault | null, chatflowId: string): Promise<void>;
-  setAnswer(answer: AnswerConfig, chatflowId?: string): void;
-  reset(): Promise<void>;
-  stop(): Promise<void>;
-}
 
 export const UNAUTHORIZED_BODY = { statusCode: 401, success: false, message: "Unauthorized" } as const;
 const HTML = "<!DOCTYPE html><html><head><title>Flowise</title></head><body><div id=\"root\"></div></body></html>";
@@ -93,7 +55,9 @@ const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, m
 // then the error (Bun's fetch drops buffered-but-unread bytes when the reset arrives with them).
 const DROP_GAP_MS = 50;
 const zeroCalls = (): Record<Route, number> => ({ prediction: 0, chatflows: 0, chatflow: 0, other: 0 });
-const zeroStats = (): DoubleStats => ({ streamsStarted: 0, streamsCompleted: 0, framesWritten: 0, heartbeats: 0, drops: 0 });
+const zeroStats = (): DoubleStats => ({
+  streamsStarted: 0, streamsCompleted: 0, framesWritten: 0, heartbeats: 0, drops: 0, framesDiscarded: 0, generationsFinished: 0, hung: 0,
+});
 
 interface Life { closed: boolean; intentional: boolean; res: http.ServerResponse }
 
@@ -110,6 +74,8 @@ class Double implements FlowiseDouble {
   private flowAnswers = new Map<string, AnswerConfig>();
   private lives = new Set<Life>();
   private waiters: { atLeast: number; resolve: (n: number) => void }[] = [];
+  private genWaiters: { atLeast: number; resolve: (n: number) => void }[] = [];
+  private stopped = false;
   private readonly chatflows: ChatflowDef[];
   private readonly created = new Date().toISOString();
 
@@ -159,6 +125,25 @@ class Double implements FlowiseDouble {
     });
   }
 
+  waitForGenerations(atLeast: number, timeoutMs = 5000): Promise<number> {
+    if (this.stats.generationsFinished >= atLeast) return Promise.resolve(this.stats.generationsFinished);
+    return new Promise((resolve, reject) => {
+      const w = { atLeast, resolve: (n: number) => { clearTimeout(t); resolve(n); } };
+      const t = setTimeout(() => {
+        this.genWaiters = this.genWaiters.filter((x) => x !== w);
+        reject(new Error(`fewer than ${atLeast} generations finished within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.genWaiters.push(w);
+    });
+  }
+
+  private generationFinished() {
+    const n = ++this.stats.generationsFinished;
+    const ready = this.genWaiters.filter((w) => n >= w.atLeast);
+    this.genWaiters = this.genWaiters.filter((w) => n < w.atLeast);
+    for (const w of ready) w.resolve(n);
+  }
+
   async setFault(fault: Fault | null, chatflowId?: string): Promise<void> {
     if (chatflowId !== undefined) {
       if (fault?.kind === "refuse") throw new Error("refuse is an instance-wide fault");
@@ -189,6 +174,7 @@ class Double implements FlowiseDouble {
 
   async stop(): Promise<void> {
     this.fault = null;
+    this.stopped = true;
     await this.close();
   }
 
@@ -233,6 +219,8 @@ class Double implements FlowiseDouble {
       res.setHeader("Retry-After", String(fault.retryAfterSeconds ?? 1));
       return send(res, 429, "text/html; charset=utf-8", fault.message ?? "Too many requests, please try again later.");
     }
+    // Flowise whitelists its ping route: no key needed.
+    if (req.method === "GET" && /^\/api\/v1\/ping\/?$/.test(path)) return send(res, 200, "text/plain; charset=utf-8", "pong");
     if (headers.authorization !== `Bearer ${this.opts.apiKey}`) return sendJson(res, 401, UNAUTHORIZED_BODY);
 
     if (route === "chatflows") return sendJson(res, 200, this.chatflows.map((c) => this.chatflowJson(c)));
@@ -242,7 +230,12 @@ class Double implements FlowiseDouble {
     }
     if (route === "other") return sendJson(res, 404, flowiseError(404, `Cannot ${req.method} ${path}`));
     if (rawBody && body === undefined) return sendJson(res, 400, flowiseError(400, "Invalid JSON body"));
-    if (!flow) return sendJson(res, 404, flowiseError(404, `Chatflow ${chatflowId} not found`));
+    if (!flow) {
+      const b = (body ?? {}) as Record<string, unknown>;
+      // Flowise 3.1.2's error middleware answers nothing when streaming was asked: the request hangs.
+      if (b.streaming === true || b.streaming === "true") { this.stats.hung++; return; }
+      return sendJson(res, 404, flowiseError(404, `Chatflow ${chatflowId} not found`));
+    }
     return this.predict(res, life, flow, (body ?? {}) as Record<string, unknown>, fault);
   }
 
@@ -267,9 +260,11 @@ class Double implements FlowiseDouble {
       await sleep(DROP_GAP_MS);
       return this.drop(life);
     }
+    const style = this.opts.start ?? "empty";
     const events: FlowiseEvent[] = fault?.kind === "errorFrame"
-      ? errorStreamEvents(result.tokens, fault.afterTokens ?? 0, fault.message ?? "Flow execution failed")
-      : streamEvents(result);
+      ? errorStreamEvents(result.tokens, fault.afterTokens ?? 0, fault.message ?? "Flow execution failed", { style, afterStart: fault.afterStart })
+      : streamEvents(result, style);
+    const firstToken = events.findIndex((e) => e.event === "token");
     const delayMs = fault?.kind === "slowDrip" ? fault.ms : answer.delayMs ?? 0;
     const dropAfter = fault?.kind === "dropMidStream" ? Math.min(fault.afterEvents, events.length - 1) : -1;
     res.writeHead(200, SSE_HEADERS);
@@ -281,12 +276,18 @@ class Double implements FlowiseDouble {
     try {
       for (let i = 0; i < events.length; i++) {
         if (i > 0 || i === dropAfter) await sleep(i === dropAfter ? Math.max(delayMs, DROP_GAP_MS) : delayMs);
+        if (i === firstToken && answer.firstTokenDelayMs) await sleep(answer.firstTokenDelayMs);
         if (i === dropAfter) return this.drop(life);
-        if (life.closed) return;
+        if (this.stopped) return;
+        // The client left: Flowise does not notice and runs the flow to its end, writing nowhere.
+        if (life.closed) { this.stats.framesDiscarded++; continue; }
         const e = events[i] as FlowiseEvent;
         await write(res, sseFrame(e.event, e.data, this.opts.framing));
-        this.stats.framesWritten++;
+        if (life.closed) this.stats.framesDiscarded++;
+        else this.stats.framesWritten++;
       }
+      this.generationFinished();
+      if (life.closed) return;
       res.end();
       this.stats.streamsCompleted++;
     } finally {

@@ -10,6 +10,7 @@ interface Chatflow {
   cost: number;
   enabled: boolean;
   synced_at: string | null;
+  override_allow: string[] | null;
   user_count: number;
 }
 interface Granted {
@@ -30,7 +31,7 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
     offset = o;
     try {
       const page = await api<{ chatflows: Chatflow[]; count: number }>("GET", `/api/admin/chatflows${qs({ limit: PAGE, offset })}`);
-      clear(list, table(["Name", "Id", "Cost", "Enabled", "Users", "Synced", ""], page.chatflows, row, "No chatflows: sync them from Flowise."), pager(page.count, offset, PAGE, (x) => void load(x)));
+      clear(list, table(["Name", "Id", "Cost", "Enabled", "overrideConfig keys", "Users", "Synced", ""], page.chatflows, row, "No chatflows: sync them from Flowise."), pager(page.count, offset, PAGE, (x) => void load(x)));
     } catch (e) {
       status.fail((e as Error).message);
     }
@@ -40,10 +41,22 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
     const cost = input("cost", { type: "number", min: 0, step: 1, value: c.cost, class: "narrow", "aria-label": `Cost of ${c.name}` });
     const enabled = input("enabled", { type: "checkbox", "aria-label": `${c.name} enabled` });
     enabled.checked = c.enabled;
+    // Unticked: the chatflow follows the server's FLOWISE_OVERRIDE_ALLOW (override_allow null).
+    const ownList = input("own-overrides", { type: "checkbox", "aria-label": `${c.name} has its own override list` });
+    ownList.checked = c.override_allow !== null;
+    const keys = input("override-allow", {
+      value: (c.override_allow ?? []).join(", "),
+      placeholder: "global list",
+      "aria-label": `overrideConfig keys of ${c.name}`,
+    });
+    keys.disabled = !ownList.checked;
+    ownList.addEventListener("change", () => (keys.disabled = !ownList.checked));
     const save = async () => {
+      const overrideAllow = ownList.checked ? keys.value.split(",").map((k) => k.trim()).filter((k) => k !== "") : null;
       try {
-        await api("PATCH", `/api/admin/chatflows/${encodeURIComponent(c.id)}`, { cost: Number(cost.value), enabled: enabled.checked });
-        status.ok(`Saved ${c.name}: cost ${cost.value}, ${enabled.checked ? "enabled" : "disabled"}.`);
+        await api("PATCH", `/api/admin/chatflows/${encodeURIComponent(c.id)}`, { cost: Number(cost.value), enabled: enabled.checked, override_allow: overrideAllow });
+        const overrides = overrideAllow === null ? "global list" : overrideAllow.length ? overrideAllow.join(", ") : "none";
+        status.ok(`Saved ${c.name}: cost ${cost.value}, ${enabled.checked ? "enabled" : "disabled"}, overrides: ${overrides}.`);
         await load();
       } catch (e) {
         status.fail((e as Error).message);
@@ -54,6 +67,7 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
       h("code", {}, c.id),
       cost,
       enabled,
+      h("span", { class: "overrides" }, ownList, keys),
       String(c.user_count),
       when(c.synced_at),
       h("span", {}, h("button", { type: "button", onclick: () => void save() }, "Save"), " ", h("button", { type: "button", onclick: () => void showUsers(c) }, "Users")),

@@ -13,6 +13,8 @@ export const chatflows = pgTable("chatflows", {
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
   syncedAt: ts("synced_at"),
+  // The overrideConfig keys this chatflow accepts; null = the global FLOWISE_OVERRIDE_ALLOW.
+  overrideAllow: jsonb("override_allow").$type<string[]>(),
 });
 
 export const chatflowAccess = pgTable(
@@ -59,7 +61,7 @@ export const creditReservations = pgTable(
     status: text("status", { enum: ["held", "settled", "refunded"] }).notNull().default("held"),
     chatflowId: text("chatflow_id").notNull(),
     sessionId: text("session_id"),
-    // Set when the first upstream byte reached the client: a started answer is charged.
+    // Set just before the first answer content (a non-empty token, a JSON answer) goes to the client.
     startedAt: ts("started_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
     settledAt: ts("settled_at"),
@@ -107,7 +109,9 @@ export const chatMessages = pgTable(
     sessionId: text("session_id").notNull().references(() => chatSessions.id, { onDelete: "cascade" }),
     role: text("role", { enum: ["user", "assistant"] }).notNull(),
     content: text("content").notNull(),
-    status: text("status", { enum: ["complete", "incomplete", "error"] }).notNull().default("complete"),
+    // Answers: complete / incomplete (cut short) / error (Flowise's error frame). Questions:
+    // complete, or failed when the prediction ended without any answer content (refunded).
+    status: text("status", { enum: ["complete", "incomplete", "error", "failed"] }).notNull().default("complete"),
     metadata: jsonb("metadata"),
     createdAt: ts("created_at").notNull().defaultNow(),
   },

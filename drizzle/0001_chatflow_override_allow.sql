@@ -1,0 +1,1 @@
+ALTER TABLE "chatflows" ADD COLUMN "override_allow" jsonb;
