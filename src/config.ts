@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 // Environment is parsed once at start; a bad value stops start-up with a message naming the variable.
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -7,7 +9,10 @@ export interface Config {
   host: string;
   databaseUrl?: string;
   dataDir: string;
+  /** JWT_SECRET, or the contents of JWT_SECRET_FILE. */
   jwtSecret?: string;
+  /** The master secret before a rotation: still accepted for verification, never used to sign. */
+  jwtSecretPrevious?: string;
   adminEmail?: string;
   adminPassword?: string;
   flowiseUrl?: string;
@@ -104,10 +109,31 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], d
   return raw as T;
 }
 
+/** A secret given directly or as a file (`<NAME>_FILE`, as Docker and Kubernetes secrets are). */
+function secret(env: Env, name: string): string | undefined {
+  const direct = str(env, name);
+  const file = str(env, `${name}_FILE`);
+  if (direct !== undefined && file !== undefined) throw new ConfigError(name, `set ${name} or ${name}_FILE, not both`);
+  let value = direct;
+  if (file !== undefined) {
+    try {
+      value = readFileSync(file, "utf8").trim();
+    } catch {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
+    }
+  }
+  if (value !== undefined && Buffer.byteLength(value) < 32) {
+    throw new ConfigError(file !== undefined ? `${name}_FILE` : name, "must be at least 32 bytes");
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
-  const jwtSecret = str(env, "JWT_SECRET");
-  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
-    throw new ConfigError("JWT_SECRET", "must be at least 32 bytes");
+  const jwtSecret = secret(env, "JWT_SECRET");
+  const jwtSecretPrevious = secret(env, "JWT_SECRET_PREVIOUS");
+  // A generated secret has no safe home in a shared database (whoever reads it could sign as anyone).
+  if (str(env, "DATABASE_URL") !== undefined && jwtSecret === undefined) {
+    throw new ConfigError("JWT_SECRET", "is required with DATABASE_URL: set JWT_SECRET or JWT_SECRET_FILE (at least 32 bytes, e.g. `openssl rand -base64 48`)");
   }
   const streamApiKey = str(env, "STREAM_API_KEY");
   const streamApiSecret = str(env, "STREAM_API_SECRET");
@@ -132,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, "DATABASE_URL"),
     dataDir: str(env, "DATA_DIR") ?? "./data",
     jwtSecret,
+    jwtSecretPrevious,
     adminEmail,
     adminPassword,
     flowiseUrl: url(env, "FLOWISE_URL"),

@@ -50,6 +50,8 @@ export class TokenSigner {
   constructor(
     private readonly keys: SigningKeys,
     private readonly issuer: string,
+    /** Keys of the master secret before a rotation (JWT_SECRET_PREVIOUS): verify only. */
+    private readonly previous?: SigningKeys,
   ) {}
 
   /** The kind of a token: from the verified cache when known, else from its (untrusted) header. */
@@ -91,7 +93,7 @@ export class TokenSigner {
     const [h, p] = token.split(".") as [string, string];
     if (!isCanonical(h) || !isCanonical(p)) return { valid: false, code: "MALFORMED" };
     try {
-      const { payload, protectedHeader } = await jwtVerify(token, this.keys[kind], {
+      const options = {
         algorithms: ["HS256"],
         issuer: this.issuer,
         audience: this.audience(kind),
@@ -99,6 +101,11 @@ export class TokenSigner {
         // Only admin API tokens may be issued without an expiry.
         requiredClaims: kind === "api" ? ["iat", ...required] : ["iat", "exp", ...required],
         clockTolerance: 5,
+      };
+      const { payload, protectedHeader } = await jwtVerify(token, this.keys[kind], options).catch((e) => {
+        // Signed before a rotation: the previous secret's key, with every other check the same.
+        if (this.previous && e instanceof errors.JWSSignatureVerificationFailed) return jwtVerify(token, this.previous[kind], options);
+        throw e;
       });
       // Only alg and typ are ever written; anything else (jwk, jku, kid, x5u, crit) is foreign.
       if (Object.keys(protectedHeader).some((h) => !ALLOWED_HEADER.has(h))) return { valid: false, code: "INVALID" };

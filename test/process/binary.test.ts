@@ -110,7 +110,7 @@ describe("the compiled binary", () => {
     await admin.unsafe(`create database ${name}`);
     try {
       url.pathname = `/${name}`;
-      const env = { DATABASE_URL: url.toString(), ADMIN_PASSWORD: "bootstrap-password" };
+      const env = { DATABASE_URL: url.toString(), JWT_SECRET: "binary-test-secret-of-at-least-32-bytes!", ADMIN_PASSWORD: "bootstrap-password" };
       const [a, b] = await Promise.all([start(env), start(env)]);
       for (const inst of [a, b]) {
         const ready = await fetch(`${inst.base}/readyz`);
