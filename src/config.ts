@@ -29,6 +29,8 @@ export interface Config {
   accessTokenTtlSec: number;
   refreshTokenTtlSec: number;
   authServiceUrl?: string;
+  /** Let an external identity take over a local password account with its email (never an admin). */
+  authServiceLinkByEmail: boolean;
   loginMaxFailures: number;
   loginWindowSec: number;
   /** Read the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -175,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSec: int(env, "ACCESS_TOKEN_TTL", 15 * 60, 30, 86400),
     refreshTokenTtlSec: int(env, "REFRESH_TOKEN_TTL", 30 * 86400, 60, 365 * 86400),
     authServiceUrl: url(env, "AUTH_SERVICE_URL"),
+    authServiceLinkByEmail: bool(env, "AUTH_SERVICE_LINK_BY_EMAIL", false),
     loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10, 1, 10000),
     loginWindowSec: int(env, "LOGIN_WINDOW", 15 * 60, 1, 86400),
     trustProxy: bool(env, "TRUST_PROXY", false),
