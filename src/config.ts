@@ -32,6 +32,8 @@ export interface Config {
   /** Let an external identity take over a local password account with its email (never an admin). */
   authServiceLinkByEmail: boolean;
   loginMaxFailures: number;
+  /** Per account, from addresses it has not signed in from (see identity/throttle.ts). */
+  loginAccountMaxFailures: number;
   loginWindowSec: number;
   /** Read the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
@@ -179,6 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
     authServiceUrl: url(env, "AUTH_SERVICE_URL"),
     authServiceLinkByEmail: bool(env, "AUTH_SERVICE_LINK_BY_EMAIL", false),
     loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10, 1, 10000),
+    loginAccountMaxFailures: int(env, "LOGIN_ACCOUNT_MAX_FAILURES", 100, 1, 100000),
     loginWindowSec: int(env, "LOGIN_WINDOW", 15 * 60, 1, 86400),
     trustProxy: bool(env, "TRUST_PROXY", false),
     acceptTestKeys: bool(env, "ACCEPT_TEST_KEYS", true),

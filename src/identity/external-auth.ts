@@ -121,7 +121,7 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
 export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): Promise<LoginOutcome> {
   assertLoginPassword(input.password);
   const keys = throttleKeys(input.username, input.address);
-  return throttledLogin(ctx, keys, async () => {
+  return throttledLogin(ctx, keys, async (counted) => {
     const res = await callService(url, input.username, input.password);
     if (res.status >= 500 || res.status === 429 || res.status === 408) throw new AppError("UNAVAILABLE", UNAVAILABLE);
     if (res.status >= 300) return failLogin(ctx);
@@ -132,7 +132,7 @@ export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): P
     }
     const user = await upsertExternalUser(ctx, ext);
     if (user.disabledAt) return failLogin(ctx);
-    return completeLogin(ctx, user, keys, input.userAgent);
+    return completeLogin(ctx, user, keys, counted, input.userAgent);
   });
 }
 
