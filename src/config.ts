@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { passwordProblem } from "./identity/passwords";
 
 // Environment is parsed once at start; a bad value stops start-up with a message naming the variable.
 
@@ -146,9 +147,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const adminEmail = str(env, "ADMIN_EMAIL");
   const adminPassword = str(env, "ADMIN_PASSWORD");
-  if (adminPassword !== undefined && adminPassword.length < 8) {
-    throw new ConfigError("ADMIN_PASSWORD", "must be at least 8 characters");
-  }
+  const adminPasswordProblem = adminPassword === undefined ? undefined : passwordProblem(adminPassword);
+  if (adminPasswordProblem) throw new ConfigError("ADMIN_PASSWORD", adminPasswordProblem);
   const transport = oneOf(env, "MESSAGE_TRANSPORT", ["none", "webhook", "stream"] as const, "none");
   const webhookUrl = url(env, "MESSAGE_WEBHOOK_URL");
   if (transport === "webhook" && !webhookUrl) throw new ConfigError("MESSAGE_WEBHOOK_URL", "is required when MESSAGE_TRANSPORT=webhook");
