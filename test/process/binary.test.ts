@@ -144,6 +144,13 @@ describe("the compiled binary", () => {
     const u = await run(["user", "create", "--email", "a@example.test", "--password", "long-enough-pw", "--role", "admin"], env);
     expect(u.code).toBe(0);
     expect(JSON.parse(u.stdout)).toMatchObject({ email: "a@example.test", role: "admin" });
+    // The common-password dictionary travels inside the binary.
+    const weak = await run(["user", "create", "--email", "b@example.test", "--password", "12345678"], env);
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain("Password is too common");
+    // The data dir it made is private (0700, files 0600), as is the master secret beside it.
+    const exposed = Bun.spawnSync(["find", join(runDir, "cli"), "-perm", "/077"]).stdout.toString().trim();
+    expect(exposed).toBe("");
   }, 60_000);
 
   test("--help, --version, unknown commands and bad flags", async () => {
