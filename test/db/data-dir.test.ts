@@ -57,7 +57,7 @@ describe("embedded data directory", () => {
     expect(readdirSync(join(parent, "state")).sort()).toEqual(["db", "db.jwt-secret"]);
     expect(statSync(join(dataDir, "PG_VERSION")).isFile()).toBe(true);
     expect(exposed(parent)).toEqual([]);
-  });
+  }, 120_000);
 
   test("a file left readable inside a private data dir is tightened at start", async () => {
     const dataDir = join(work, "tighten");
@@ -67,7 +67,7 @@ describe("embedded data directory", () => {
     const again = await openEmbedded(dataDir);
     await again.database.close();
     expect(statSync(join(dataDir, "PG_VERSION")).mode & 0o777).toBe(0o600);
-  });
+  }, 120_000);
 
   test("a data dir others can read is refused, naming it and the fix; the CLI exits 1", async () => {
     const dataDir = join(work, "open");
@@ -85,7 +85,7 @@ describe("embedded data directory", () => {
     expect(code).toBe(1);
     expect(stderr).toContain(`chmod -R go-rwx ${dataDir}`);
     expect(existsSync(join(dataDir, "PG_VERSION"))).toBe(false);
-  });
+  }, 120_000);
 });
 
 describe("master secret", () => {
@@ -101,7 +101,7 @@ describe("master secret", () => {
     expect(statSync(`${dataDir}.jwt-secret`).mode & 0o777).toBe(0o600);
     expect(await database.db.select().from(settings).where(eq(settings.key, "jwt_secret"))).toEqual([]);
     await database.close();
-  });
+  }, 120_000);
 
   test("a configured secret also removes a leftover database copy", async () => {
     const database = await openDatabase({ dataDir: "memory://" });
@@ -110,7 +110,7 @@ describe("master secret", () => {
     await loadMasterSecret(database.db, { configured: "y".repeat(40), embedded: true, dataDir: "memory://" });
     expect(await database.db.select().from(settings).where(eq(settings.key, "jwt_secret"))).toEqual([]);
     await database.close();
-  });
+  }, 120_000);
 
   test("a secret file others can read is refused", async () => {
     const dataDir = join(work, "loose-secret");
@@ -119,7 +119,7 @@ describe("master secret", () => {
     const err = await loadMasterSecret(first.database.db, { embedded: true, dataDir }).then(() => undefined, (e: Error) => e);
     await first.database.close();
     expect(err?.message).toContain(`chmod 600 ${dataDir}.jwt-secret`);
-  });
+  }, 120_000);
 
   test("DATABASE_URL needs JWT_SECRET or JWT_SECRET_FILE: a clear start-up error and exit 1", async () => {
     const url = "postgres://postgres@127.0.0.1:5432/test";
@@ -137,5 +137,5 @@ describe("master secret", () => {
     const [stderr, code] = await Promise.all([new Response(proc.stderr as ReadableStream).text(), proc.exited]);
     expect(code).toBe(1);
     expect(stderr).toContain("JWT_SECRET: is required with DATABASE_URL");
-  });
+  }, 120_000);
 });
