@@ -64,7 +64,7 @@ export function failLogin(ctx: Ctx): never {
   throw new AppError("UNAUTHENTICATED", BAD_LOGIN);
 }
 
-/** A verified user gets a new session; the account's failure counter starts over. */
+/** A verified user gets a new session; its (account, address) counter starts over (see throttledLogin). */
 export async function completeLogin(
   ctx: Ctx,
   user: User,

@@ -6,7 +6,7 @@ import type { RevocationEvent } from "./revocations";
 
 type Ctx = Pick<AppContext, "config" | "bus">;
 
-// An access token lives at most ACCESS_TOKEN_TTL (plus the verifier's clock tolerance), so a
+// An access token lives at most ACCESS_TOKEN_TTL (the 10 s below are only a margin), so a
 // session or access revocation is needed only that long.
 export const accessRevocationExpiry = (ctx: Pick<AppContext, "config">) =>
   new Date(Date.now() + (ctx.config.accessTokenTtlSec + 10) * 1000);
