@@ -116,12 +116,17 @@ describe("sweeper", () => {
     const s = await seedUser(t);
     await login(s.user.email, "wrong-password", newIp());
     await t.ctx.db.execute(sql`insert into login_failures (key, window_start, count) values ('acct:old@example.test', now() - interval '2 hours', 5)`);
+    // Known addresses outlive the failure window: kept for 30 days, then dropped.
+    await t.ctx.db.execute(sql`insert into login_failures (key, window_start, count) values ('good:kept@example.test|192.0.2.1', now() - interval '2 hours', 0)`);
+    await t.ctx.db.execute(sql`insert into login_failures (key, window_start, count) values ('good:gone@example.test|192.0.2.1', now() - interval '31 days', 0)`);
     await t.ctx.db.execute(sql`update refresh_tokens set expires_at = now() - interval '2 days' where user_id = ${s.user.id}`);
     await sweepIdentity(t.ctx);
     const keys = await t.ctx.db.execute(sql`select key from login_failures`);
     const list = (Array.isArray(keys) ? keys : (keys as { rows: { key: string }[] }).rows).map((r) => r.key);
     expect(list).toContain(`acct:${s.user.email}`);
     expect(list).not.toContain("acct:old@example.test");
+    expect(list).toContain("good:kept@example.test|192.0.2.1");
+    expect(list).not.toContain("good:gone@example.test|192.0.2.1");
     const rts = await t.ctx.db.execute(sql`select id from refresh_tokens where user_id = ${s.user.id}`);
     expect(Array.isArray(rts) ? rts.length : (rts as { rows: unknown[] }).rows.length).toBe(0);
   });
