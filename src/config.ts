@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { passwordProblem } from "./identity/passwords";
+
 // Environment is parsed once at start; a bad value stops start-up with a message naming the variable.
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -7,7 +10,10 @@ export interface Config {
   host: string;
   databaseUrl?: string;
   dataDir: string;
+  /** JWT_SECRET, or the contents of JWT_SECRET_FILE. */
   jwtSecret?: string;
+  /** The master secret before a rotation: still accepted for verification, never used to sign. */
+  jwtSecretPrevious?: string;
   adminEmail?: string;
   adminPassword?: string;
   flowiseUrl?: string;
@@ -24,7 +30,11 @@ export interface Config {
   accessTokenTtlSec: number;
   refreshTokenTtlSec: number;
   authServiceUrl?: string;
+  /** Let an external identity take over a local password account with its email (never an admin). */
+  authServiceLinkByEmail: boolean;
   loginMaxFailures: number;
+  /** Per account, from addresses it has not signed in from (see identity/throttle.ts). */
+  loginAccountMaxFailures: number;
   loginWindowSec: number;
   /** Read the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
@@ -108,10 +118,31 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], d
   return raw as T;
 }
 
+/** A secret given directly or as a file (`<NAME>_FILE`, as Docker and Kubernetes secrets are). */
+function secret(env: Env, name: string): string | undefined {
+  const direct = str(env, name);
+  const file = str(env, `${name}_FILE`);
+  if (direct !== undefined && file !== undefined) throw new ConfigError(name, `set ${name} or ${name}_FILE, not both`);
+  let value = direct;
+  if (file !== undefined) {
+    try {
+      value = readFileSync(file, "utf8").trim();
+    } catch {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`);
+    }
+  }
+  if (value !== undefined && Buffer.byteLength(value) < 32) {
+    throw new ConfigError(file !== undefined ? `${name}_FILE` : name, "must be at least 32 bytes");
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
-  const jwtSecret = str(env, "JWT_SECRET");
-  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
-    throw new ConfigError("JWT_SECRET", "must be at least 32 bytes");
+  const jwtSecret = secret(env, "JWT_SECRET");
+  const jwtSecretPrevious = secret(env, "JWT_SECRET_PREVIOUS");
+  // A generated secret has no safe home in a shared database (whoever reads it could sign as anyone).
+  if (str(env, "DATABASE_URL") !== undefined && jwtSecret === undefined) {
+    throw new ConfigError("JWT_SECRET", "is required with DATABASE_URL: set JWT_SECRET or JWT_SECRET_FILE (at least 32 bytes, e.g. `openssl rand -base64 48`)");
   }
   const streamApiKey = str(env, "STREAM_API_KEY");
   const streamApiSecret = str(env, "STREAM_API_SECRET");
@@ -120,9 +151,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const adminEmail = str(env, "ADMIN_EMAIL");
   const adminPassword = str(env, "ADMIN_PASSWORD");
-  if (adminPassword !== undefined && adminPassword.length < 8) {
-    throw new ConfigError("ADMIN_PASSWORD", "must be at least 8 characters");
-  }
+  const adminPasswordProblem = adminPassword === undefined ? undefined : passwordProblem(adminPassword);
+  if (adminPasswordProblem) throw new ConfigError("ADMIN_PASSWORD", adminPasswordProblem);
   const transport = oneOf(env, "MESSAGE_TRANSPORT", ["none", "webhook", "stream"] as const, "none");
   const webhookUrl = url(env, "MESSAGE_WEBHOOK_URL");
   if (transport === "webhook" && !webhookUrl) throw new ConfigError("MESSAGE_WEBHOOK_URL", "is required when MESSAGE_TRANSPORT=webhook");
@@ -140,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, "DATABASE_URL"),
     dataDir: str(env, "DATA_DIR") ?? "./data",
     jwtSecret,
+    jwtSecretPrevious,
     adminEmail,
     adminPassword,
     flowiseUrl: url(env, "FLOWISE_URL"),
@@ -156,7 +187,9 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSec: int(env, "ACCESS_TOKEN_TTL", 15 * 60, 30, 86400),
     refreshTokenTtlSec: int(env, "REFRESH_TOKEN_TTL", 30 * 86400, 60, 365 * 86400),
     authServiceUrl: url(env, "AUTH_SERVICE_URL"),
+    authServiceLinkByEmail: bool(env, "AUTH_SERVICE_LINK_BY_EMAIL", false),
     loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10, 1, 10000),
+    loginAccountMaxFailures: int(env, "LOGIN_ACCOUNT_MAX_FAILURES", 100, 1, 100000),
     loginWindowSec: int(env, "LOGIN_WINDOW", 15 * 60, 1, 86400),
     trustProxy: bool(env, "TRUST_PROXY", false),
     acceptTestKeys: bool(env, "ACCEPT_TEST_KEYS", true),

@@ -39,8 +39,13 @@ export interface AppContext {
 
 export async function createContext(config: Config, database: Database, log?: Logger): Promise<AppContext> {
   const logger = log ?? createLogger(config.logLevel);
-  const master = await loadMasterSecret(database.db, config.jwtSecret);
-  const signer = new TokenSigner(await deriveSigningKeys(master), config.issuer);
+  const master = await loadMasterSecret(database.db, {
+    configured: config.jwtSecret,
+    embedded: database.kind === "pglite",
+    dataDir: config.dataDir,
+  });
+  const previous = config.jwtSecretPrevious ? await deriveSigningKeys(new TextEncoder().encode(config.jwtSecretPrevious)) : undefined;
+  const signer = new TokenSigner(await deriveSigningKeys(master), config.issuer, previous);
   const bus = new RevocationBus(database, logger);
   await bus.start();
   const users = new UserCache(database.db, bus);

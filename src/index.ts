@@ -8,6 +8,7 @@ import { migrate } from "./db/migrate";
 import { AppError } from "./http/errors";
 import { checkFlowiseAtStart } from "./health/flowise-probe";
 import { createLogger } from "./http/logger";
+import { passwordProblem } from "./identity/passwords";
 import { ensureBootstrapAdmin, createUser } from "./identity/users";
 
 async function main(): Promise<number> {
@@ -23,6 +24,9 @@ async function main(): Promise<number> {
     if (e instanceof ConfigError) return console.error(`chatgate: invalid configuration: ${e.message}`), 1;
     throw e;
   }
+  // Before opening the database: a refused password should not cost a start-up.
+  const problem = command.kind === "user-create" ? passwordProblem(command.password) : undefined;
+  if (problem) return console.error(`chatgate: ${problem}`), 1;
   const log = createLogger(config.logLevel);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(database.db);

@@ -12,9 +12,8 @@
  * `pgliteWasmModule`, `initdbWasmModule` and `fsBundle`; PGlite then never
  * touches the filesystem for its own assets. One code path for dev and binary.
  */
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { prepareDataDir } from "./data-dir";
 // Non-TS assets: Bun's `type: 'file'` import yields a path string.
 // @ts-ignore -- no type declarations for .wasm/.data files
 import pgliteWasmPath from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
@@ -85,7 +84,7 @@ export async function openPglite(dataDir: string): Promise<PGlite> {
   if (dataDir.startsWith("memory://")) {
     return openMemory(a);
   }
-  const dir = resolve(dataDir.startsWith("file://") ? dataDir.slice(7) : dataDir);
-  mkdirSync(dir, { recursive: true }); // PGlite's NodeFS mkdir isn't recursive
+  // Before PGlite writes anything: 0700 folder, owner-only files (see data-dir.ts).
+  const dir = prepareDataDir(dataDir);
   return PGlite.create({ dataDir: dir, ...a });
 }

@@ -4,7 +4,7 @@ import { LastUsedWriter } from "../db/last-used";
 import { apiTokens } from "../db/schema";
 import type { RevocationBus } from "../identity/revocations";
 import type { UserCache, UserState } from "../identity/user-cache";
-import { peekKind, type TokenSigner } from "../tokens/jwt";
+import { issuedAtMs, peekKind, type Claims, type TokenSigner } from "../tokens/jwt";
 import type { TokenKind } from "../tokens/keys";
 
 export type Credential = "access" | "apiKey" | "apiToken" | "chat";
@@ -57,6 +57,9 @@ export function presentedCredential(
   // Unknown or refresh-typed JWTs are still "a JWT" for the error message, never accepted.
   return { kind: "access", value: "" };
 }
+
+/** Signed before the user's last revoke-all, password change or disable, to the millisecond. */
+const revokedByCutoff = (claims: Claims, user: UserState) => issuedAtMs(claims) < user.tokensValidAfterMs;
 
 export class Authenticator {
   private readonly kindOf: (token: string) => TokenKind | undefined;
@@ -119,7 +122,7 @@ export class Authenticator {
     if (this.bus.isRevoked("access", jti) || this.bus.isRevoked("session", sid)) return fail("revoked");
     const user = await this.activeUser(sub);
     if (!user) return fail("user");
-    if (iat < user.tokensValidAfterSec) return fail("revoked");
+    if (revokedByCutoff(v.claims, user)) return fail("revoked");
     return { ok: true, principal: { kind: "access", user, tokenId: jti, sessionId: sid, issuedAt: iat } };
   }
 
@@ -131,7 +134,7 @@ export class Authenticator {
     if (!(await this.apiTokenIsActive(jti, sub))) return fail("revoked");
     const user = await this.activeUser(sub);
     if (!user) return fail("user");
-    if (iat < user.tokensValidAfterSec) return fail("revoked");
+    if (revokedByCutoff(v.claims, user)) return fail("revoked");
     this.apiTokenUse.note(jti);
     return { ok: true, principal: { kind: "apiToken", user, tokenId: jti, issuedAt: iat } };
   }
@@ -144,7 +147,7 @@ export class Authenticator {
     if (this.bus.isRevoked("api_key", kid)) return fail("revoked");
     const user = await this.activeUser(sub);
     if (!user) return fail("user");
-    if (iat < user.tokensValidAfterSec) return fail("revoked");
+    if (revokedByCutoff(v.claims, user)) return fail("revoked");
     return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat } };
   }
 

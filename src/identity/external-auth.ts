@@ -56,14 +56,35 @@ async function callService(url: string, username: string, password: string): Pro
   }
 }
 
-/** Finds the local user by external id, else by email, and brings name/role/email up to date. */
+export const EXTERNAL_EMAIL_CONFLICT =
+  "This email belongs to an account of this service that cannot be signed in through the external authentication service; sign in with its password or ask an administrator";
+
+/**
+ * Whether an external identity may take over the local account that has its email. Only an
+ * account the service itself created (no password, not an admin, no other external id) is linked
+ * by email, or with AUTH_SERVICE_LINK_BY_EMAIL=true one with a password; an admin never is,
+ * since whoever controls the service's emails would otherwise become that admin.
+ */
+function mayLinkByEmail(ctx: Ctx, local: User): boolean {
+  if (local.role === "admin" || local.externalId) return false;
+  return local.passwordHash === null || ctx.config.authServiceLinkByEmail;
+}
+
+/** Finds the local user by external id (or links one by email, see above) and brings it up to date. */
 async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const byId = ext.externalId ? (await ctx.db.select().from(users).where(eq(users.externalId, ext.externalId)))[0] : undefined;
-    const existing = byId ?? (await findUserByEmail(ctx.db, ext.email));
-    if (existing && ext.externalId && existing.externalId && existing.externalId !== ext.externalId) {
-      throw new AppError("CONFLICT", "This email belongs to another account");
+    const byEmail = byId ? undefined : await findUserByEmail(ctx.db, ext.email);
+    if (byEmail && !mayLinkByEmail(ctx, byEmail)) {
+      ctx.log.warn("external login refused: its email belongs to a local account", {
+        local_user_id: byEmail.id,
+        local_role: byEmail.role,
+        local_has_password: byEmail.passwordHash !== null,
+        external_id: ext.externalId,
+      });
+      throw new AppError("UNAUTHENTICATED", EXTERNAL_EMAIL_CONFLICT);
     }
+    const existing = byId ?? byEmail;
     if (!existing) {
       try {
         return await createUser(ctx.db, { email: ext.email, name: ext.name ?? "", role: ext.role ?? "user", externalId: ext.externalId });
@@ -100,7 +121,7 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
 export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): Promise<LoginOutcome> {
   assertLoginPassword(input.password);
   const keys = throttleKeys(input.username, input.address);
-  return throttledLogin(ctx, keys, async () => {
+  return throttledLogin(ctx, keys, async (counted) => {
     const res = await callService(url, input.username, input.password);
     if (res.status >= 500 || res.status === 429 || res.status === 408) throw new AppError("UNAVAILABLE", UNAVAILABLE);
     if (res.status >= 300) return failLogin(ctx);
@@ -111,7 +132,7 @@ export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): P
     }
     const user = await upsertExternalUser(ctx, ext);
     if (user.disabledAt) return failLogin(ctx);
-    return completeLogin(ctx, user, keys, input.userAgent);
+    return completeLogin(ctx, user, keys, counted, input.userAgent);
   });
 }
 

@@ -4,7 +4,7 @@ import { AppError } from "../http/errors";
 import { identityMetrics } from "./metrics";
 import { dummyPasswordHash, PASSWORD_MAX, verifyPassword } from "./passwords";
 import { issueSession, type IssuedSession } from "./sessions";
-import { clearFailures, refundAttempt, takeAttempt, throttleKeys, type ThrottleKeys } from "./throttle";
+import { clearFailures, countersFor, refundAttempt, rememberAddress, takeAttempt, throttleKeys, type ThrottleKeys } from "./throttle";
 import { toUserState } from "./user-cache";
 import { findUserForLogin } from "./users";
 
@@ -32,23 +32,27 @@ export function assertLoginPassword(password: string): void {
 }
 
 /**
- * Counts the attempt up front and refuses with 429 when the account or the address is past the
- * limit, before any password is checked. `run` does the check: its refusal (401) stays counted;
- * anything else that ends it early (a 503, a fault) gives the attempt back; a success clears the
- * account's counter and gives the address its attempt back.
+ * Counts the attempt up front and refuses with 429 when one of its counters (see throttle.ts) is
+ * past its limit, before any password is checked. `run` does the check: its refusal (401) stays
+ * counted; anything else that ends it early (a 503, a fault) gives the attempt back; a success
+ * clears the (account, address) counter, gives the others their attempt back and remembers the
+ * address. It does not clear the account counter: the owner signing in must not hand whoever is
+ * guessing from elsewhere a fresh allowance.
  */
-export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: () => Promise<LoginOutcome>): Promise<LoginOutcome> {
-  const { loginMaxFailures, loginWindowSec } = ctx.config;
-  const wait = await takeAttempt(ctx.db, keys, loginMaxFailures, loginWindowSec);
+export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted: string[]) => Promise<LoginOutcome>): Promise<LoginOutcome> {
+  const { loginWindowSec } = ctx.config;
+  const counters = await countersFor(ctx.db, keys, ctx.config);
+  const counted = counters.map((c) => c.key);
+  const wait = await takeAttempt(ctx.db, counters, loginWindowSec);
   if (wait > 0) {
     identityMetrics(ctx.metrics).logins.inc({ result: "throttled" });
     throw new AppError("RATE_LIMITED", "Too many failed login attempts. Try again later.", { "Retry-After": String(wait) });
   }
   try {
-    return await run();
+    return await run(counted);
   } catch (e) {
     if (!(e instanceof AppError && e.code === "UNAUTHENTICATED")) {
-      await refundAttempt(ctx.db, [keys.account, keys.address], loginWindowSec).catch(() => {});
+      await refundAttempt(ctx.db, counted, loginWindowSec).catch(() => {});
     }
     throw e;
   }
@@ -60,10 +64,17 @@ export function failLogin(ctx: Ctx): never {
   throw new AppError("UNAUTHENTICATED", BAD_LOGIN);
 }
 
-/** A verified user gets a new session; the account's failure counter starts over. */
-export async function completeLogin(ctx: Ctx, user: User, keys: ThrottleKeys, userAgent?: string | null): Promise<LoginOutcome> {
-  await clearFailures(ctx.db, keys.account);
-  await refundAttempt(ctx.db, [keys.address], ctx.config.loginWindowSec);
+/** A verified user gets a new session; its (account, address) counter starts over (see throttledLogin). */
+export async function completeLogin(
+  ctx: Ctx,
+  user: User,
+  keys: ThrottleKeys,
+  counted: string[],
+  userAgent?: string | null,
+): Promise<LoginOutcome> {
+  await clearFailures(ctx.db, keys.pair);
+  await refundAttempt(ctx.db, counted.filter((k) => k !== keys.pair), ctx.config.loginWindowSec);
+  await rememberAddress(ctx.db, keys);
   const session = await issueSession(ctx, toUserState(user), userAgent);
   const m = identityMetrics(ctx.metrics);
   m.logins.inc({ result: "ok" });
@@ -81,10 +92,10 @@ export async function passwordLogin(ctx: Ctx, input: LoginInput): Promise<LoginO
   assertLoginPassword(input.password);
   const user = await findUserForLogin(ctx.db, input.username);
   const keys = throttleKeys(user?.email ?? input.username, input.address);
-  return throttledLogin(ctx, keys, async () => {
+  return throttledLogin(ctx, keys, async (counted) => {
     const hash = user?.passwordHash ?? (await dummyPasswordHash());
     const ok = await verifyPassword(input.password, hash);
     if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx);
-    return completeLogin(ctx, user, keys, input.userAgent);
+    return completeLogin(ctx, user, keys, counted, input.userAgent);
   });
 }

@@ -1,3 +1,6 @@
+import { ZxcvbnFactory } from "@zxcvbn-ts/core";
+import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
+
 // argon2id at OWASP's floor or above (m = 19 MiB, t = 2). Bun.password runs the hash on a worker
 // thread, so logins never block the event loop.
 const ARGON = { algorithm: "argon2id" as const, memoryCost: 19456, timeCost: 2 };
@@ -5,13 +8,62 @@ const ARGON = { algorithm: "argon2id" as const, memoryCost: 19456, timeCost: 2 }
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
 
-/** Returns a reason when the password is unacceptable; checked before any hashing. */
+export const PASSWORD_MESSAGES = {
+  whitespace: "Password must not be only spaces",
+  common: "Password is too common: it is on a list of the most used passwords (or a simple variant of one); choose another",
+  repeat: "Password is too easy to guess: it repeats the same characters; choose another",
+  sequence: "Password is too easy to guess: it is a sequence (like abcd or 1234); choose another",
+  keyboard: "Password is too easy to guess: it is a keyboard pattern; choose another",
+  date: "Password is too easy to guess: it is a date or a year; choose another",
+  guessable: "Password is too easy to guess; choose a longer or less predictable one",
+} as const;
+
+// zxcvbn-ts with its common-password dictionary (~49,000 entries) and keyboard graphs, bundled
+// into the binary. Built on first use (~0.1 s), only where a password is being set.
+let checker: ZxcvbnFactory | undefined;
+
+/**
+ * NIST SP 800-63B: no composition rules, but refuse what an attacker tries first. zxcvbn's score 0
+ * (guessable in under 1,000 guesses) is exactly that: a password on the common list or a trivial
+ * variant of one (case, l33t, a digit), repeats, sequences, keyboard walks, dates.
+ */
+function guessability(password: string): string | undefined {
+  checker ??= new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs });
+  // The first 100 characters decide; zxcvbn's cost grows fast with length.
+  const result = checker.check(password.slice(0, 100));
+  if (result.score > 0) return undefined;
+  switch (result.feedback.warning) {
+    case "simpleRepeat":
+    case "extendedRepeat":
+      return PASSWORD_MESSAGES.repeat;
+    case "sequences":
+      return PASSWORD_MESSAGES.sequence;
+    case "straightRow":
+    case "keyPattern":
+      return PASSWORD_MESSAGES.keyboard;
+    case "dates":
+    case "recentYears":
+      return PASSWORD_MESSAGES.date;
+    case "topTen":
+    case "topHundred":
+    case "common":
+    case "similarToCommon":
+    case "wordByItself":
+    case "pwned":
+      return PASSWORD_MESSAGES.common;
+    default:
+      return PASSWORD_MESSAGES.guessable;
+  }
+}
+
+/** Returns a reason when a new password is unacceptable; checked before any hashing. */
 export function passwordProblem(password: string): string | undefined {
   if (password.length < PASSWORD_MIN) return `Password must be at least ${PASSWORD_MIN} characters`;
   if (password.length > PASSWORD_MAX) return `Password must be at most ${PASSWORD_MAX} characters`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(password)) return "Password must not contain control characters";
-  return undefined;
+  if (password.trim() === "") return PASSWORD_MESSAGES.whitespace;
+  return guessability(password);
 }
 
 // argon2id is CPU-bound on worker threads: with one hash per login in flight, a login flood takes

@@ -6,7 +6,7 @@ import type { RevocationEvent } from "./revocations";
 
 type Ctx = Pick<AppContext, "config" | "bus">;
 
-// An access token lives at most ACCESS_TOKEN_TTL (plus the verifier's clock tolerance), so a
+// An access token lives at most ACCESS_TOKEN_TTL (the 10 s below are only a margin), so a
 // session or access revocation is needed only that long.
 export const accessRevocationExpiry = (ctx: Pick<AppContext, "config">) =>
   new Date(Date.now() + (ctx.config.accessTokenTtlSec + 10) * 1000);
@@ -46,12 +46,14 @@ export interface EndAllOptions {
 
 /**
  * Ends everything a user is signed in with, inside the caller's transaction: every refresh token,
- * every session's access tokens (a `session` event per family, which also covers tokens issued in
- * the same second as the new `tokens_valid_after`), optionally API tokens. Returns the number of
+ * every session's access tokens (a `session` event per family, and `tokens_valid_after`, compared
+ * to the millisecond with every token kind's signing time), optionally API tokens. Returns the number of
  * live refresh tokens revoked.
  */
 export async function endAllSessions(ctx: Ctx, tx: DB, userId: string, opts: EndAllOptions): Promise<number> {
-  await tx.update(users).set({ tokensValidAfter: sql`now()`, updatedAt: sql`now()` }).where(eq(users.id, userId));
+  // This process's clock, which also stamps the tokens it signs, one millisecond ahead: a token
+  // signed in the same millisecond as the revoke cannot be told apart, so it is refused too.
+  await tx.update(users).set({ tokensValidAfter: new Date(Date.now() + 1), updatedAt: sql`now()` }).where(eq(users.id, userId));
   const revoked = await tx
     .update(refreshTokens)
     .set({ revokedAt: sql`now()`, revokedReason: opts.reason })

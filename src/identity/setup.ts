@@ -1,14 +1,21 @@
 import { errorSummary } from "../http/logger";
-import { lt, sql } from "drizzle-orm";
+import { and, like, lt, notLike, sql } from "drizzle-orm";
 import type { AppContext, Worker } from "../context";
 import { loginFailures, refreshTokens } from "../db/schema";
 import { dummyPasswordHash } from "./passwords";
+import { KNOWN_ADDRESS_DAYS } from "./throttle";
 
 const SWEEP_MS = 10 * 60_000;
 
 /** Deletes rows nobody can use any more; every instance may run it, the deletes are idempotent. */
 export async function sweepIdentity(ctx: Pick<AppContext, "db" | "bus" | "config">): Promise<void> {
-  await ctx.db.delete(loginFailures).where(lt(loginFailures.windowStart, sql`now() - ${ctx.config.loginWindowSec}::int * interval '1 second'`));
+  await ctx.db
+    .delete(loginFailures)
+    .where(and(notLike(loginFailures.key, "good:%"), lt(loginFailures.windowStart, sql`now() - ${ctx.config.loginWindowSec}::int * interval '1 second'`)));
+  // Known addresses (throttle.ts) are kept for as long as they count.
+  await ctx.db
+    .delete(loginFailures)
+    .where(and(like(loginFailures.key, "good:%"), lt(loginFailures.windowStart, sql`now() - ${KNOWN_ADDRESS_DAYS}::int * interval '1 day'`)));
   // Kept a day past expiry so a late reuse of a spent token is still recognised as reuse.
   await ctx.db.delete(refreshTokens).where(lt(refreshTokens.expiresAt, sql`now() - interval '1 day'`));
   await ctx.bus.purgeExpired();

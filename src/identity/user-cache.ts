@@ -11,8 +11,8 @@ export interface UserState {
   role: "user" | "admin";
   customerId: number;
   disabled: boolean;
-  /** Access tokens with `iat` (seconds) below this are refused. */
-  tokensValidAfterSec: number;
+  /** Tokens of every kind signed before this instant (ms, see issuedAtMs) are refused. */
+  tokensValidAfterMs: number;
   createdAt: Date;
 }
 
@@ -25,7 +25,7 @@ export function toUserState(u: User): UserState {
     role: u.role,
     customerId: u.customerId,
     disabled: u.disabledAt !== null,
-    tokensValidAfterSec: Math.floor(u.tokensValidAfter.getTime() / 1000),
+    tokensValidAfterMs: u.tokensValidAfter.getTime(),
     createdAt: u.createdAt,
   };
 }

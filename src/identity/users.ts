@@ -84,7 +84,7 @@ export function publicUser(u: User | UserState): PublicUser {
   const cached = viewOfState.get(u);
   if (cached) return cached;
   const view = buildPublicUser(u);
-  if ("tokensValidAfterSec" in u) viewOfState.set(u, view);
+  if ("tokensValidAfterMs" in u) viewOfState.set(u, view);
   return view;
 }
 

@@ -25,6 +25,19 @@ function isCanonical(segment: string): boolean {
 const hasRequired = (claims: JWTPayload, required: string[]) =>
   required.every((c) => typeof claims[c] === "string" && CLAIM_STRING.test(claims[c] as string));
 
+/** `iat_ms` (the signing instant in ms, see sign) must agree with `iat` when present. */
+const iatMsConsistent = (claims: JWTPayload) =>
+  !("iat_ms" in claims) ||
+  (typeof claims.iat_ms === "number" && Number.isSafeInteger(claims.iat_ms) && Math.floor(claims.iat_ms / 1000) === claims.iat);
+
+/**
+ * When a verified token was signed, in milliseconds: `iat_ms`, or for tokens signed before it
+ * existed the start of the `iat` second, which errs towards refusing.
+ */
+export function issuedAtMs(claims: Claims): number {
+  return typeof claims.iat_ms === "number" ? claims.iat_ms : (claims.iat as number) * 1000;
+}
+
 export const typOf = (kind: TokenKind) => `chatgate-${kind}+jwt`;
 
 /** Reads the `typ` header without trusting it: used only to pick which verifier to run. */
@@ -50,6 +63,8 @@ export class TokenSigner {
   constructor(
     private readonly keys: SigningKeys,
     private readonly issuer: string,
+    /** Keys of the master secret before a rotation (JWT_SECRET_PREVIOUS): verify only. */
+    private readonly previous?: SigningKeys,
   ) {}
 
   /** The kind of a token: from the verified cache when known, else from its (untrusted) header. */
@@ -62,8 +77,10 @@ export class TokenSigner {
   }
 
   async sign(kind: TokenKind, claims: Claims, ttlSec: number | null): Promise<string> {
-    const now = Math.floor(Date.now() / 1000);
-    const jwt = new SignJWT(claims)
+    const nowMs = Date.now();
+    const now = Math.floor(nowMs / 1000);
+    // `iat` is whole seconds; revocation cut-offs are compared to the millisecond (issuedAtMs).
+    const jwt = new SignJWT({ ...claims, iat_ms: nowMs })
       .setProtectedHeader({ alg: "HS256", typ: typOf(kind) })
       .setIssuer(this.issuer)
       .setAudience(this.audience(kind))
@@ -91,18 +108,24 @@ export class TokenSigner {
     const [h, p] = token.split(".") as [string, string];
     if (!isCanonical(h) || !isCanonical(p)) return { valid: false, code: "MALFORMED" };
     try {
-      const { payload, protectedHeader } = await jwtVerify(token, this.keys[kind], {
+      const options = {
         algorithms: ["HS256"],
         issuer: this.issuer,
         audience: this.audience(kind),
         typ: typOf(kind),
         // Only admin API tokens may be issued without an expiry.
         requiredClaims: kind === "api" ? ["iat", ...required] : ["iat", "exp", ...required],
-        clockTolerance: 5,
+        // No clockTolerance: chatgate verifies only tokens it signed, so every kind expires
+        // exactly at `exp`, as the cached path above does.
+      };
+      const { payload, protectedHeader } = await jwtVerify(token, this.keys[kind], options).catch((e) => {
+        // Signed before a rotation: the previous secret's key, with every other check the same.
+        if (this.previous && e instanceof errors.JWSSignatureVerificationFailed) return jwtVerify(token, this.previous[kind], options);
+        throw e;
       });
       // Only alg and typ are ever written; anything else (jwk, jku, kid, x5u, crit) is foreign.
       if (Object.keys(protectedHeader).some((h) => !ALLOWED_HEADER.has(h))) return { valid: false, code: "INVALID" };
-      if (!hasRequired(payload, required)) return { valid: false, code: "INVALID" };
+      if (!hasRequired(payload, required) || !iatMsConsistent(payload)) return { valid: false, code: "INVALID" };
       // A token issued "in the future" would outlive a later tokens-valid-after cut-off.
       if ((payload.iat as number) > Date.now() / 1000 + 5) return { valid: false, code: "INVALID" };
       if (this.cache.size >= this.maxCache) this.cache.clear();

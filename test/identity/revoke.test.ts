@@ -117,18 +117,16 @@ describe("POST /api/v1/chat/revoke", () => {
     expect((await me(s.accessToken)).status).toBe(401);
   });
 
-  test("same second, deterministically: valid-after inside the token's iat second still refuses it, not a fresh login's", async () => {
+  test("to the millisecond: valid-after just past a token's signing instant refuses it, just before accepts it", async () => {
     const s = await seedUser(t);
-    const iat = JSON.parse(Buffer.from(s.accessToken.split(".")[1]!, "base64url").toString()).iat as number;
     await t.request("POST", "/api/v1/chat/revoke", { token: s.accessToken, body: { all_tokens: true } });
     const fresh = await login(s.user.email, s.password);
-    const freshIat = JSON.parse(Buffer.from(fresh.access_token.split(".")[1]!, "base64url").toString()).iat as number;
-    // Pin valid-after to the last millisecond of each token's own second: the floored check lets
-    // both through, so only the session revocation can refuse the old one.
-    for (const [token, sec, want] of [[s.accessToken, iat, 401], [fresh.access_token, freshIat, 200]] as const) {
-      await t.ctx.db.update(users).set({ tokensValidAfter: new Date(sec * 1000 + 999) }).where(eq(users.id, s.user.id));
+    const signedMs = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).iat_ms as number;
+    // Same second as the token, either side of its millisecond: only the exact comparison tells.
+    for (const [offset, want] of [[1, 401], [0, 200]] as const) {
+      await t.ctx.db.update(users).set({ tokensValidAfter: new Date(signedMs(fresh.access_token) + offset) }).where(eq(users.id, s.user.id));
       t.ctx.users.invalidate(s.user.id);
-      expect((await me(token)).status).toBe(want);
+      expect((await me(fresh.access_token)).status).toBe(want);
     }
   });
 

@@ -3,7 +3,7 @@ import { makeApp, seedUser, type TestApp } from "../helpers";
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await makeApp({ LOGIN_MAX_FAILURES: "3", LOGIN_WINDOW: "600", TRUST_PROXY: "true" });
+  t = await makeApp({ LOGIN_MAX_FAILURES: "3", LOGIN_ACCOUNT_MAX_FAILURES: "3", LOGIN_WINDOW: "600", TRUST_PROXY: "true" });
 }, 60_000);
 afterAll(() => t.close());
 

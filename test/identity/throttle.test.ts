@@ -5,7 +5,7 @@ import { json, makeApp, seedUser, settle, type TestApp } from "../helpers";
 let t: TestApp;
 beforeAll(async () => {
   // TRUST_PROXY lets in-process requests carry distinct client addresses.
-  t = await makeApp({ LOGIN_MAX_FAILURES: "3", LOGIN_WINDOW: "600", TRUST_PROXY: "true" });
+  t = await makeApp({ LOGIN_MAX_FAILURES: "3", LOGIN_ACCOUNT_MAX_FAILURES: "3", LOGIN_WINDOW: "600", TRUST_PROXY: "true" });
 }, 60_000);
 afterAll(() => t.close());
 
@@ -44,12 +44,17 @@ describe("login throttling", () => {
     expect((await login(s.user.email, s.password, newIp())).status).toBe(200);
   });
 
-  test("a success resets the account counter", async () => {
+  test("a success clears its (account, address) counter but not the account's, and remembers the address", async () => {
     const s = await seedUser(t);
-    for (let i = 0; i < 2; i++) await login(s.user.email, "wrong-password", newIp());
-    expect((await login(s.user.email, s.password, newIp())).status).toBe(200);
-    for (let i = 0; i < 2; i++) expect((await login(s.user.email, "wrong-password", newIp())).status).toBe(401);
-    expect((await login(s.user.email, s.password, newIp())).status).toBe(200);
+    const ip = newIp();
+    for (let i = 0; i < 2; i++) await login(s.user.email, "wrong-password", ip);
+    expect((await login(s.user.email, s.password, ip)).status).toBe(200);
+    const rows = await t.ctx.db.execute(sql`select key, count from login_failures where key like ${`%${s.user.email}%`} order by key`);
+    const list = (Array.isArray(rows) ? rows : (rows as { rows: { key: string; count: number }[] }).rows).map((r) => [r.key, Number(r.count)]);
+    expect(list).toEqual([
+      [`acct:${s.user.email}`, 2],
+      [`good:${s.user.email}|${ip}`, 0],
+    ]);
   });
 
   test("an expired window starts over", async () => {
@@ -111,12 +116,17 @@ describe("sweeper", () => {
     const s = await seedUser(t);
     await login(s.user.email, "wrong-password", newIp());
     await t.ctx.db.execute(sql`insert into login_failures (key, window_start, count) values ('acct:old@example.test', now() - interval '2 hours', 5)`);
+    // Known addresses outlive the failure window: kept for 30 days, then dropped.
+    await t.ctx.db.execute(sql`insert into login_failures (key, window_start, count) values ('good:kept@example.test|192.0.2.1', now() - interval '2 hours', 0)`);
+    await t.ctx.db.execute(sql`insert into login_failures (key, window_start, count) values ('good:gone@example.test|192.0.2.1', now() - interval '31 days', 0)`);
     await t.ctx.db.execute(sql`update refresh_tokens set expires_at = now() - interval '2 days' where user_id = ${s.user.id}`);
     await sweepIdentity(t.ctx);
     const keys = await t.ctx.db.execute(sql`select key from login_failures`);
     const list = (Array.isArray(keys) ? keys : (keys as { rows: { key: string }[] }).rows).map((r) => r.key);
     expect(list).toContain(`acct:${s.user.email}`);
     expect(list).not.toContain("acct:old@example.test");
+    expect(list).toContain("good:kept@example.test|192.0.2.1");
+    expect(list).not.toContain("good:gone@example.test|192.0.2.1");
     const rts = await t.ctx.db.execute(sql`select id from refresh_tokens where user_id = ${s.user.id}`);
     expect(Array.isArray(rts) ? rts.length : (rts as { rows: unknown[] }).rows.length).toBe(0);
   });

@@ -110,7 +110,7 @@ describe("the compiled binary", () => {
     await admin.unsafe(`create database ${name}`);
     try {
       url.pathname = `/${name}`;
-      const env = { DATABASE_URL: url.toString(), ADMIN_PASSWORD: "bootstrap-password" };
+      const env = { DATABASE_URL: url.toString(), JWT_SECRET: "binary-test-secret-of-at-least-32-bytes!", ADMIN_PASSWORD: "bootstrap-password" };
       const [a, b] = await Promise.all([start(env), start(env)]);
       for (const inst of [a, b]) {
         const ready = await fetch(`${inst.base}/readyz`);
@@ -144,6 +144,13 @@ describe("the compiled binary", () => {
     const u = await run(["user", "create", "--email", "a@example.test", "--password", "long-enough-pw", "--role", "admin"], env);
     expect(u.code).toBe(0);
     expect(JSON.parse(u.stdout)).toMatchObject({ email: "a@example.test", role: "admin" });
+    // The common-password dictionary travels inside the binary.
+    const weak = await run(["user", "create", "--email", "b@example.test", "--password", "12345678"], env);
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain("Password is too common");
+    // The data dir it made is private (0700, files 0600), as is the master secret beside it.
+    const exposed = Bun.spawnSync(["find", join(runDir, "cli"), "-perm", "/077"]).stdout.toString().trim();
+    expect(exposed).toBe("");
   }, 60_000);
 
   test("--help, --version, unknown commands and bad flags", async () => {

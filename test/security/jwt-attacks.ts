@@ -46,6 +46,8 @@ export function plausible(claim: string, value: unknown): boolean {
   if (claim === "exp") return typeof value === "number" && value > Date.now() / 1000;
   if (claim === "iat") return typeof value === "number" && value <= Date.now() / 1000;
   if (claim === "nbf") return typeof value === "number" && value <= Date.now() / 1000;
+  // iat_ms must be a whole number within the iat second (tokens without it predate it).
+  if (claim === "iat_ms") return false;
   // The role claim is informational: the server decides by the user's stored role.
   if (claim === "role") return true;
   return false;
@@ -133,7 +135,7 @@ export function claimAttacks(base: string, keys: SigningKeys): { attack: Attack;
       out.push({ attack: { name: `${claim}=${label}`, token: sign({ ...payload, [claim]: value }) }, plausible: plausible(claim, value) });
     }
     const { [claim]: _dropped, ...rest } = payload;
-    out.push({ attack: { name: `${claim} missing`, token: sign(rest) }, plausible: claim === "nbf" || claim === "role" });
+    out.push({ attack: { name: `${claim} missing`, token: sign(rest) }, plausible: claim === "nbf" || claim === "role" || claim === "iat_ms" });
   }
   out.push({ attack: { name: "nbf in the future", token: sign({ ...payload, nbf: Math.floor(Date.now() / 1000) + 3600 }) }, plausible: false });
   out.push({ attack: { name: "exp in the past", token: sign({ ...payload, exp: Math.floor(Date.now() / 1000) - 60 }) }, plausible: false });
