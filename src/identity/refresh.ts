@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { AppContext } from "../context";
 import { refreshTokens } from "../db/schema";
 import { AppError, MESSAGES } from "../http/errors";
@@ -17,10 +17,14 @@ export interface Rotated {
 }
 
 /**
- * Rotation: one conditional UPDATE claims the presented token (unused, unrevoked, unexpired,
- * matching hash) and the winner mints the family's next token in the same transaction. Anyone
- * else presenting a token that was already rotated is treated as a thief holding a copy: the
- * whole family is revoked, including the winner's new tokens.
+ * Rotation: one conditional UPDATE claims the presented token (unrevoked, unexpired, matching
+ * hash, and unused or first used less than REFRESH_REUSE_GRACE ago) and mints the family's next
+ * token in the same transaction. Within the grace a retry (lost response, two tabs) gets its own
+ * fresh pair in the same family, with the same absolute expiry: no new session is ever created,
+ * and the family still dies as one. Concurrent claims queue on the row lock and re-check the
+ * condition, so all of them succeed within the grace. The grace runs from the first use
+ * (`coalesce` keeps it). Anyone presenting a rotated token after the grace is treated as a thief
+ * holding a copy: the whole family is revoked, including the newer tokens.
  */
 export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: string | null): Promise<Rotated> {
   const v = await ctx.signer.verify("refresh", token, ["sub", "sid", "jti"]);
@@ -30,16 +34,21 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: st
   if (!user || user.disabled) throw refused();
   const hash = sha256Hex(token);
   const next = await ctx.db.transaction(async (tx) => {
+    const grace = ctx.config.refreshReuseGraceSec;
+    const claimable =
+      grace > 0
+        ? or(isNull(refreshTokens.usedAt), gt(refreshTokens.usedAt, sql`now() - make_interval(secs => ${grace})`))
+        : isNull(refreshTokens.usedAt);
     const [claimed] = await tx
       .update(refreshTokens)
-      .set({ usedAt: sql`now()` })
+      .set({ usedAt: sql`coalesce(${refreshTokens.usedAt}, now())` })
       .where(
         and(
           eq(refreshTokens.id, jti),
           eq(refreshTokens.tokenHash, hash),
           eq(refreshTokens.userId, sub),
           eq(refreshTokens.familyId, sid),
-          isNull(refreshTokens.usedAt),
+          claimable,
           isNull(refreshTokens.revokedAt),
           gt(refreshTokens.expiresAt, sql`now()`),
         ),
