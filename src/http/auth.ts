@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { LEVEL_RANK, type Authenticator, type Credential, type KeyLevel, type Principal } from "./authenticator";
 import { AppError, MESSAGES } from "./errors";
-import { FORM, GUARD } from "./route-table";
+import { FORM, GUARD, INVALID_400 } from "./route-table";
 
 export interface AuthOptions {
   accept: Credential[];
@@ -53,8 +53,9 @@ function resolver(authn: Authenticator, opts: AuthOptions) {
   return Object.assign(fn, { [GUARD]: opts });
 }
 
-/** Tags a route that also takes form-urlencoded bodies (the OAuth2 password flow). */
+// Tags read by the core's route table (see route-table.ts); the hooks themselves do nothing.
 const acceptsForm = Object.assign(() => {}, { [FORM]: true });
+const invalidAs400 = Object.assign(() => {}, { [INVALID_400]: true });
 
 type Security = { security: Record<string, string[]>[] };
 const bearer: Security = { security: [{ bearerAuth: [] }] };
@@ -85,6 +86,8 @@ export function authPlugin(authn: Authenticator) {
     }),
     /** The route takes form-urlencoded bodies besides JSON. */
     form: { transform: acceptsForm },
+    /** The route's contract documents 400 for invalid parameters, whatever its family's default. */
+    invalidAs400: { transform: invalidAs400 },
   });
 }
 

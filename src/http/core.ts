@@ -157,7 +157,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const schema = table.get(c.request.method, c.route)?.body;
       if (schema) c.body = dropNullOptionals(schema, c.body);
     })
-    .onError({ as: "global" }, ({ code, error, request, path, set }) => {
+    .onError({ as: "global" }, ({ code, error, request, path, set, route }) => {
       let appError = toAppError(code, error);
       if (code === "NOT_FOUND" && !(error instanceof AppError)) {
         const allow = table.allowed(path);
@@ -172,7 +172,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         const e = error as Error;
         log.error("unhandled error", { request_id: id, route: path, error: errorSummary(e) });
       }
-      const out = render(appError, familyOf(path), id);
+      const facts = route ? table.get(request.method, route) : undefined;
+      const out = render(appError, familyOf(path), id, facts?.invalidAs400);
       set.status = out.status;
       return new Response(JSON.stringify(out.body), {
         status: out.status,

@@ -9,11 +9,14 @@ import type { AuthOptions } from "./auth";
 export const GUARD = Symbol("chatgate.guard");
 /** Marks a route that also takes `application/x-www-form-urlencoded` bodies. */
 export const FORM = Symbol("chatgate.form");
+/** Marks a route whose contract documents 400 (not 422) for invalid parameters. */
+export const INVALID_400 = Symbol("chatgate.invalid400");
 
 export interface RouteFacts {
   guard?: AuthOptions;
   body?: TSchema;
   form: boolean;
+  invalidAs400: boolean;
 }
 
 interface RouteLike {
@@ -26,7 +29,7 @@ interface AppLike {
   routes: RouteLike[];
 }
 
-type Tagged = { [GUARD]?: AuthOptions; [FORM]?: boolean };
+type Tagged = { [GUARD]?: AuthOptions; [FORM]?: boolean; [INVALID_400]?: boolean };
 
 function hookFns(hooks: Record<string, unknown>): Tagged[] {
   const out: Tagged[] = [];
@@ -92,9 +95,10 @@ export class RouteTable {
       const fns = hookFns(r.hooks);
       const guard = fns.find((f) => f[GUARD])?.[GUARD];
       const form = fns.some((f) => f[FORM]);
+      const invalidAs400 = fns.some((f) => f[INVALID_400]);
       const b = r.hooks.body;
       const body = typeof b === "string" ? models[b] : (b as TSchema | undefined);
-      facts.set(`${r.method} ${r.path}`, { guard, body, form });
+      facts.set(`${r.method} ${r.path}`, { guard, body, form, invalidAs400 });
     }
     if (this.app) this.facts = facts;
     return facts;
