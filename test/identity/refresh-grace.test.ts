@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { refreshTokens } from "../../src/db/schema";
-import { json, makeApp, seedUser, type TestApp } from "../helpers";
+import { json, makeApp, seedUser, testDatabaseUrl, type TestApp } from "../helpers";
 
 let t: TestApp;
 let strict: TestApp;
@@ -60,6 +60,20 @@ describe("refresh reuse grace (default 10 s)", () => {
     // The grace runs from the first use: retries do not move it.
     const parent = rows.find((r) => r.id === claims(s.refreshToken).jti)!;
     expect(parent.usedAt).not.toBeNull();
+  });
+
+  test.if(Boolean(testDatabaseUrl()))("two instances on one Postgres: ten concurrent refreshes on each all succeed, one family", async () => {
+    const other = await makeApp({}, { schema: t.schema });
+    try {
+      const s = await seedUser(t);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? other : t, s.refreshToken)));
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+      const rows = await t.ctx.db.select().from(refreshTokens).where(eq(refreshTokens.userId, s.user.id));
+      expect(rows).toHaveLength(21);
+      expect(new Set(rows.map((r) => r.familyId)).size).toBe(1);
+    } finally {
+      await other.close();
+    }
   });
 
   test("after the grace, reuse revokes the family as before", async () => {
