@@ -43,8 +43,9 @@ function hookFns(hooks: Record<string, unknown>): Tagged[] {
   return out;
 }
 
+// Elysia answers a path with or without its trailing slash, so the pattern ignores it too.
 function pathPattern(path: string): RegExp {
-  const parts = path.split("/").map((seg) => {
+  const parts = path.replace(/\/+$/, "").split("/").map((seg) => {
     if (seg === "*") return ".*";
     if (seg.startsWith(":")) return seg.endsWith("?") ? "[^/]*" : "[^/]+";
     return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

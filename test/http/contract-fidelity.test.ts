@@ -96,6 +96,14 @@ describe("a method the path does not allow: 405 with Allow, in the family's shap
     });
   }
 
+  test("with or without the trailing slash", async () => {
+    for (const path of ["/api/contacts", "/api/contacts/"]) {
+      const res = await t.request("PUT", path);
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
+    }
+  });
+
   test("an unknown path is still 404", async () => {
     expect((await t.request("GET", "/api/v1/chat/nothing-here")).status).toBe(404);
     expect((await t.request("DELETE", "/no/such/path")).status).toBe(404);
