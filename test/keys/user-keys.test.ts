@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { apiKeys } from "../../src/db/schema";
 import { sha256Hex } from "../../src/ids";
 import { json, makeApp, seedUser, type TestApp } from "../helpers";
-import { createKey, INVALID_KEY } from "./helpers";
+import { createKey } from "./helpers";
 
 let t: TestApp;
 beforeAll(async () => {
