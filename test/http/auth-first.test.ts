@@ -57,6 +57,12 @@ async function deviations(credential: Record<string, string>, which: RouteSpec[]
       if (ok && (r.family === "detail" || r.family === "brain")) ok = res.headers.get("www-authenticate") === "Bearer";
       if (!ok) out.push(`${label(r)} [${b.name}] → ${res.status} ${text.slice(0, 100)}`);
     }
+    if (r.query.length > 0) {
+      // Invalid query parameters are validated after the credential too.
+      const qs = r.query.map((q) => `${q.name}=-1%20not%20valid`).join("&");
+      const res = await t.app.handle(new Request(`http://localhost${path}?${qs}`, { method: r.method, headers: credential }));
+      if (res.status !== 401) out.push(`${label(r)} [invalid query] → ${res.status} ${(await res.text()).slice(0, 100)}`);
+    }
   }
   return out;
 }
