@@ -1,4 +1,4 @@
-import { Elysia, ParseError, ValidationError } from "elysia";
+import { Elysia, ValidationError } from "elysia";
 import type { Config } from "../config";
 import type { Authenticator } from "./authenticator";
 import { AppError, familyOf, render } from "./errors";
@@ -74,11 +74,12 @@ function containsNul(...roots: unknown[]): boolean {
   return false;
 }
 
+/** The body of a request whose preflight failed: never read, never validated. */
+const UNREAD = Object.freeze({});
+
 /** Turns anything thrown into an AppError (unknown faults become INTERNAL). */
 export function toAppError(code: unknown, error: unknown): AppError {
   if (error instanceof AppError) return error;
-  // Elysia wraps whatever a parse hook throws (the guard, the media type check) in a ParseError.
-  if (error instanceof ParseError && error.cause instanceof AppError) return error.cause;
   if (isDatabaseUnavailable(error)) {
     return new AppError("UNAVAILABLE", "Service temporarily unavailable: database not reachable", { "Retry-After": "5" });
   }
@@ -148,7 +149,13 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
     // Parse hooks run before the body is read (routes with a body); transform before validation
     // (every route). Both run the same once-per-request preflight: guard, then media type.
     .onParse({ as: "global" }, async ({ request, route }) => {
-      await preflight(request, route);
+      // Elysia would wrap an error thrown here as "malformed body"; instead the body is left
+      // unread and the transform hook below throws the same failure as it is.
+      try {
+        await preflight(request, route);
+      } catch {
+        return UNREAD;
+      }
     })
     .onTransform({ as: "global" }, async (c) => {
       await preflight(c.request, c.route);

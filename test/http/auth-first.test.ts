@@ -110,3 +110,23 @@ describe("a credential the route does not take gets the route's own 401", () => 
     expect((await t.request("GET", "/api/auth/validate", { headers: { "x-api-key": made.key } })).status).toBe(200);
   });
 });
+
+describe("a fault while checking the credential", () => {
+  test("is a 500 with a request id, not a 400 about the body", async () => {
+    const real = t.ctx.authn.keyVerifier;
+    t.ctx.authn.keyVerifier = {
+      verify: async () => {
+        throw new Error("verifier broke");
+      },
+    };
+    try {
+      const res = await t.request("POST", "/api/contacts", { headers: { "x-api-key": "sk_live_whatever" }, body: { name: "x" } });
+      expect(res.status).toBe(500);
+      const body = await json(res);
+      expect(body).toMatchObject({ success: false, error: "Internal server error" });
+      expect(typeof body.request_id).toBe("string");
+    } finally {
+      t.ctx.authn.keyVerifier = real;
+    }
+  });
+});
