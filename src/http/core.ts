@@ -5,7 +5,7 @@ import { AppError, familyOf, render } from "./errors";
 import { dropNullOptionals } from "./lenient-nulls";
 import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
-import { bodyKindOf, createPreflight, unsupportedMediaType } from "./preflight";
+import { createPreflight } from "./preflight";
 import type { RouteTable } from "./route-table";
 
 interface RequestInfo {
@@ -172,8 +172,6 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
           appError = new AppError("METHOD_NOT_ALLOWED", `Method ${request.method} not allowed`, { Allow: allow.join(", ") });
         }
       }
-      // A body of another media type that Elysia still tried to read (routes without a guard).
-      if (appError.code === "BAD_REQUEST" && code === "PARSE" && bodyKindOf(request) === "other") appError = unsupportedMediaType(false);
       const id = requestIdOf(request);
       if (appError.code === "INTERNAL") {
         const e = error as Error;

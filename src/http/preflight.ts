@@ -6,10 +6,10 @@ import type { Authenticator } from "./authenticator";
 import { AppError } from "./errors";
 import type { RouteTable } from "./route-table";
 
-export type BodyKind = "none" | "json" | "form" | "other";
+type BodyKind = "none" | "json" | "form" | "other";
 
 /** The media type class of the request's body; a body without a type counts as `other`. */
-export function bodyKindOf(request: Request): BodyKind {
+function bodyKindOf(request: Request): BodyKind {
   if (request.method === "GET" || request.method === "HEAD") return "none";
   const headers = request.headers;
   if (Number(headers.get("content-length") ?? "0") === 0 && !headers.has("transfer-encoding")) return "none";
@@ -19,7 +19,7 @@ export function bodyKindOf(request: Request): BodyKind {
   return "other";
 }
 
-export const unsupportedMediaType = (form: boolean) =>
+const unsupportedMediaType = (form: boolean) =>
   new AppError("UNSUPPORTED_MEDIA_TYPE", form ? "Content-Type must be application/json or application/x-www-form-urlencoded" : "Content-Type must be application/json");
 
 export function createPreflight(authn: Authenticator, table: RouteTable) {
