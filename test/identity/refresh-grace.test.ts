@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { refreshTokens } from "../../src/db/schema";
+import { MAX_SUCCESSORS } from "../../src/identity/refresh";
 import { json, makeApp, seedUser, testDatabaseUrl, type TestApp } from "../helpers";
 
 let t: TestApp;
@@ -74,6 +75,19 @@ describe("refresh reuse grace (default 10 s)", () => {
     } finally {
       await other.close();
     }
+  });
+
+  test("one token has at most MAX_SUCCESSORS successors: a runaway retry loop is refused, the session lives on", async () => {
+    const s = await seedUser(t);
+    const results = await Promise.all(Array.from({ length: MAX_SUCCESSORS + 4 }, () => refresh(t, s.refreshToken)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((x) => x === 200)).toHaveLength(MAX_SUCCESSORS);
+    expect(statuses.filter((x) => x === 401)).toHaveLength(4);
+    const rows = await t.ctx.db.select().from(refreshTokens).where(eq(refreshTokens.userId, s.user.id));
+    expect(rows).toHaveLength(MAX_SUCCESSORS + 1);
+    expect(rows.every((r) => r.revokedAt === null)).toBe(true);
+    const winner = await json(results.find((r) => r.status === 200)!);
+    expect((await refresh(t, winner.refresh_token)).status).toBe(200);
   });
 
   test("after the grace, reuse revokes the family as before", async () => {
