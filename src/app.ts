@@ -8,13 +8,15 @@ import { consoleRoutes } from "./console/routes";
 import { healthRoutes } from "./health/routes";
 import { creditsRoutes } from "./credits/routes";
 import { corePlugin } from "./http/core";
+import { RouteTable } from "./http/route-table";
 import { identityRoutes } from "./identity/routes";
 import { keysRoutes } from "./keys/routes";
 import { messagingRoutes } from "./messaging/routes";
 
 export function createApp(ctx: AppContext) {
-  return new Elysia({ name: "chatgate" })
-    .use(corePlugin(ctx))
+  const table = new RouteTable();
+  const app = new Elysia({ name: "chatgate" })
+    .use(corePlugin(ctx, table))
     .use(
       swagger({
         path: "/swagger",
@@ -38,6 +40,8 @@ export function createApp(ctx: AppContext) {
     .use(chatRoutes(ctx))
     .use(messagingRoutes(ctx))
     .use(consoleRoutes(ctx));
+  table.bind(app);
+  return app;
 }
 
 export type App = ReturnType<typeof createApp>;

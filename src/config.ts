@@ -29,6 +29,8 @@ export interface Config {
   maxBodyBytes: number;
   accessTokenTtlSec: number;
   refreshTokenTtlSec: number;
+  /** Seconds after its rotation during which a refresh token may be exchanged again; 0 = strict. */
+  refreshReuseGraceSec: number;
   authServiceUrl?: string;
   /** Let an external identity take over a local password account with its email (never an admin). */
   authServiceLinkByEmail: boolean;
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     accessTokenTtlSec: int(env, "ACCESS_TOKEN_TTL", 15 * 60, 30, 86400),
     refreshTokenTtlSec: int(env, "REFRESH_TOKEN_TTL", 30 * 86400, 60, 365 * 86400),
+    refreshReuseGraceSec: int(env, "REFRESH_REUSE_GRACE", 10, 0, 300),
     authServiceUrl: url(env, "AUTH_SERVICE_URL"),
     authServiceLinkByEmail: bool(env, "AUTH_SERVICE_LINK_BY_EMAIL", false),
     loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10, 1, 10000),

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { LEVEL_RANK, type Authenticator, type Credential, type KeyLevel, type Principal } from "./authenticator";
 import { AppError, MESSAGES } from "./errors";
+import { FORM, GUARD, INVALID_400 } from "./route-table";
 
 export interface AuthOptions {
   accept: Credential[];
@@ -10,14 +11,16 @@ export interface AuthOptions {
 }
 
 /**
- * Runs in `resolve`, after validation: 401 when the caller is not authenticated, 403 when the
- * caller is known but not allowed. Messages are the ones the contracts document.
+ * 401 when the caller is not authenticated, 403 when the caller is known but not allowed.
+ * Messages are the ones the contracts document; a key on a route that takes none is answered
+ * as that route's own credential would be, since the key's validity is beside the point there.
  */
 export async function guard(authn: Authenticator, request: Request, opts: AuthOptions): Promise<Principal> {
   const r = await authn.authenticate(request, opts.accept);
   if (!r.ok) {
     if (r.status === 403) throw new AppError("FORBIDDEN", MESSAGES.forbidden);
-    const keyish = r.presented === "apiKey" || (r.presented === "none" && opts.accept.every((c) => c === "apiKey"));
+    const takesKeys = opts.accept.includes("apiKey");
+    const keyish = takesKeys && (r.presented === "apiKey" || (r.presented === "none" && opts.accept.every((c) => c === "apiKey")));
     throw new AppError("UNAUTHENTICATED", keyish ? MESSAGES.invalidApiKey : MESSAGES.invalidJwt);
   }
   const p = r.principal;
@@ -27,6 +30,32 @@ export async function guard(authn: Authenticator, request: Request, opts: AuthOp
   }
   return p;
 }
+
+const checked = new WeakMap<Request, Promise<Principal>>();
+
+/**
+ * The guard, run once per request: the core runs it before the body is parsed or validated
+ * (credentials before bodies), and the macro's `resolve` then gets the same outcome.
+ */
+export function guardOnce(authn: Authenticator, request: Request, opts: AuthOptions): Promise<Principal> {
+  let p = checked.get(request);
+  if (!p) {
+    p = guard(authn, request, opts);
+    // The core awaits it first; this only keeps an early rejection from being reported as unhandled.
+    p.catch(() => {});
+    checked.set(request, p);
+  }
+  return p;
+}
+
+function resolver(authn: Authenticator, opts: AuthOptions) {
+  const fn = async ({ request }: { request: Request }) => ({ principal: await guardOnce(authn, request, opts) });
+  return Object.assign(fn, { [GUARD]: opts });
+}
+
+// Tags read by the core's route table (see route-table.ts); the hooks themselves do nothing.
+const acceptsForm = Object.assign(() => {}, { [FORM]: true });
+const invalidAs400 = Object.assign(() => {}, { [INVALID_400]: true });
 
 type Security = { security: Record<string, string[]>[] };
 const bearer: Security = { security: [{ bearerAuth: [] }] };
@@ -38,25 +67,27 @@ export function authPlugin(authn: Authenticator) {
     /** A user's access token (login session). */
     access: {
       detail: bearer,
-      resolve: async ({ request }) => ({ principal: await guard(authn, request, { accept: ["access"] }) }),
+      resolve: resolver(authn, { accept: ["access"] }),
     },
     /** An admin's access token. */
     admin: {
       detail: bearer,
-      resolve: async ({ request }) => ({ principal: await guard(authn, request, { accept: ["access"], role: "admin" }) }),
+      resolve: resolver(authn, { accept: ["access"], role: "admin" }),
     },
     /** An API key of at least this level. */
     apiKey: (level: KeyLevel) => ({
       detail: apiKeyDoc,
-      resolve: async ({ request }: { request: Request }) => ({
-        principal: await guard(authn, request, { accept: ["apiKey"], level }),
-      }),
+      resolve: resolver(authn, { accept: ["apiKey"], level }),
     }),
     /** Any of several credentials (messaging, the brain question stream). */
     auth: (opts: AuthOptions) => ({
       detail: opts.accept.includes("apiKey") ? apiKeyDoc : bearer,
-      resolve: async ({ request }: { request: Request }) => ({ principal: await guard(authn, request, opts) }),
+      resolve: resolver(authn, opts),
     }),
+    /** The route takes form-urlencoded bodies besides JSON. */
+    form: { transform: acceptsForm },
+    /** The route's contract documents 400 for invalid parameters, whatever its family's default. */
+    invalidAs400: { transform: invalidAs400 },
   });
 }
 

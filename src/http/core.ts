@@ -1,8 +1,12 @@
 import { Elysia, ValidationError } from "elysia";
 import type { Config } from "../config";
+import type { Authenticator } from "./authenticator";
 import { AppError, familyOf, render } from "./errors";
+import { dropNullOptionals } from "./lenient-nulls";
 import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { createPreflight } from "./preflight";
+import type { RouteTable } from "./route-table";
 
 interface RequestInfo {
   id: string;
@@ -13,7 +17,6 @@ interface RequestInfo {
 
 const info = new WeakMap<Request, RequestInfo>();
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const BODY_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"];
 
 export function requestIdOf(request: Request): string {
   return info.get(request)?.id ?? "unknown";
@@ -81,6 +84,9 @@ function containsNul(body: unknown): boolean {
   return false;
 }
 
+/** The body of a request whose preflight failed: never read, never validated. */
+const UNREAD = Object.freeze({});
+
 /** Turns anything thrown into an AppError (unknown faults become INTERNAL). */
 export function toAppError(code: unknown, error: unknown): AppError {
   if (error instanceof AppError) return error;
@@ -113,10 +119,14 @@ function requestLabels(route: string, method: string, status: number) {
   return l;
 }
 
-/** Request ids, access log, metrics, size and media-type limits, CORS and the one error mapping. */
-export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics }) {
+/**
+ * Request ids, access log, metrics, size and media-type limits, CORS, the route's guard before
+ * any body is read, null-as-absent, 405s and the one error mapping. `table` knows the routes.
+ */
+export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics; authn: Authenticator }, table: RouteTable) {
   const { config, log, metrics } = deps;
   const cors = config.corsOrigins.length > 0;
+  const preflight = createPreflight(deps.authn, table);
   return new Elysia({ name: "core" })
     .onRequest(({ request, set }) => {
       const headers = request.headers;
@@ -141,21 +151,37 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       }
       if (request.method === "GET" || request.method === "HEAD") return;
       const length = Number(headers.get("content-length") ?? "0");
+      // The size limit comes before the guard: it protects the server, not a route's rules.
       if (length > config.maxBodyBytes) {
         throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${config.maxBodyBytes} bytes`);
       }
-      if (length > 0 || headers.has("transfer-encoding")) {
-        const type = (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-        if (!BODY_TYPES.includes(type)) {
-          throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
-        }
+    })
+    // Parse hooks run before the body is read (routes with a body); transform before validation
+    // (every route). Both run the same once-per-request preflight: guard, then media type.
+    .onParse({ as: "global" }, async ({ request, route }) => {
+      // Elysia would wrap an error thrown here as "malformed body"; instead the body is left
+      // unread and the transform hook below throws the same failure as it is.
+      try {
+        await preflight(request, route);
+      } catch {
+        return UNREAD;
       }
     })
-    .onTransform({ as: "global" }, ({ body }) => {
-      if (body !== undefined && containsNul(body)) throw new AppError("VALIDATION", "Request must not contain NUL characters");
+    .onTransform({ as: "global" }, async (c) => {
+      await preflight(c.request, c.route);
+      if (c.body === undefined) return;
+      if (containsNul(c.body)) throw new AppError("VALIDATION", "Request must not contain NUL characters");
+      const schema = table.get(c.request.method, c.route)?.body;
+      if (schema) c.body = dropNullOptionals(schema, c.body);
     })
-    .onError({ as: "global" }, ({ code, error, request, path, set }) => {
-      const appError = toAppError(code, error);
+    .onError({ as: "global" }, ({ code, error, request, path, set, route }) => {
+      let appError = toAppError(code, error);
+      if (code === "NOT_FOUND" && !(error instanceof AppError)) {
+        const allow = table.allowed(path);
+        if (allow && !allow.includes(request.method)) {
+          appError = new AppError("METHOD_NOT_ALLOWED", `Method ${request.method} not allowed`, { Allow: allow.join(", ") });
+        }
+      }
       const id = requestIdOf(request);
       const started = info.get(request);
       if (started && request.signal.aborted) started.clientClosed = true;
@@ -163,7 +189,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         const e = error as Error;
         log.error("unhandled error", { request_id: id, route: path, error: errorSummary(e) });
       }
-      const out = render(appError, familyOf(path), id);
+      const facts = route ? table.get(request.method, route) : undefined;
+      const out = render(appError, familyOf(path), id, facts?.invalidAs400);
       set.status = out.status;
       return new Response(JSON.stringify(out.body), {
         status: out.status,
@@ -175,7 +202,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const seconds = started ? (performance.now() - started.start) / 1000 : 0;
       // 499 (nginx's "client closed request"): the error a gone client caused was never sent to it.
       const status = started?.clientClosed ? 499 : typeof set.status === "number" ? set.status : 200;
-      const label = route || (status === 404 ? "unmatched" : path);
+      // Never the raw path: unmatched requests (404, 405, early 413) must not add label sets.
+      const label = route || "unmatched";
       const labels = requestLabels(label, request.method, status);
       metrics.requests.inc(labels.request);
       metrics.latency.observe(labels.latency, seconds);

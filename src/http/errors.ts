@@ -78,15 +78,16 @@ export interface Rendered {
   headers: Record<string, string>;
 }
 
-export function statusOf(code: ErrorCode, family: Family): number {
+/** `invalidAs400`: the route's own contract documents 400 for invalid parameters (revoke). */
+export function statusOf(code: ErrorCode, family: Family, invalidAs400 = false): number {
   // The admin-token and Stream contracts document 400 for an invalid body; the FastAPI-style
   // families use 422 as their frameworks do.
-  if (code === "VALIDATION" && (family === "admin" || family === "stream")) return 400;
+  if (code === "VALIDATION" && (invalidAs400 || family === "admin" || family === "stream")) return 400;
   return ERROR_STATUS[code];
 }
 
-export function render(err: AppError, family: Family, requestId: string): Rendered {
-  const status = statusOf(err.code, family);
+export function render(err: AppError, family: Family, requestId: string, invalidAs400 = false): Rendered {
+  const status = statusOf(err.code, family, invalidAs400);
   const headers: Record<string, string> = { ...err.headers };
   let message = err.message;
   if (status === 500) message = "Internal server error";

@@ -30,7 +30,7 @@ export function authRoutes(ctx: AppContext) {
           expires_in: session.accessExpiresIn,
         };
       },
-      { body: authRequest, response: tokenResponse, detail: { summary: "Log in (form-urlencoded or JSON username and password)" } },
+      { form: true, body: authRequest, response: tokenResponse, detail: { summary: "Log in (form-urlencoded or JSON username and password)" } },
     )
     .post(
       "/users",

@@ -43,7 +43,7 @@ export function chatAuthRoutes(ctx: AppContext) {
     .post(
       "/revoke",
       async ({ body, principal }) => ({ message: "Tokens revoked successfully.", ...(await revokeTokens(ctx, principal, body ?? undefined)) }),
-      { access: true, body: revokeRequest, response: revokeResponse, detail: { summary: "Revoke one refresh token, all of them, or the current session" } },
+      { access: true, invalidAs400: true, body: revokeRequest, response: revokeResponse, detail: { summary: "Revoke one refresh token, all of them, or the current session" } },
     )
     .get("/tokens", async ({ principal }) => {
       const tokens = await listRefreshTokens(ctx, principal.user.id);

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, count, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { AppContext } from "../context";
 import { refreshTokens } from "../db/schema";
 import { AppError, MESSAGES } from "../http/errors";
@@ -11,16 +11,27 @@ type Ctx = Pick<AppContext, "db" | "config" | "signer" | "metrics" | "log" | "bu
 
 const refused = () => new AppError("UNAUTHENTICATED", MESSAGES.invalidJwt);
 
+/**
+ * Successors one refresh token may have: retries within the grace are a handful, so a client
+ * (or a thief) looping on one token cannot fill the table; past it the token is refused, the
+ * family left alone.
+ */
+export const MAX_SUCCESSORS = 32;
+
 export interface Rotated {
   accessToken: string;
   refreshToken: string;
 }
 
 /**
- * Rotation: one conditional UPDATE claims the presented token (unused, unrevoked, unexpired,
- * matching hash) and the winner mints the family's next token in the same transaction. Anyone
- * else presenting a token that was already rotated is treated as a thief holding a copy: the
- * whole family is revoked, including the winner's new tokens.
+ * Rotation: one conditional UPDATE claims the presented token (unrevoked, unexpired, matching
+ * hash, and unused or first used less than REFRESH_REUSE_GRACE ago) and mints the family's next
+ * token in the same transaction. Within the grace a retry (lost response, two tabs) gets its own
+ * fresh pair in the same family, with the same absolute expiry: no new session is ever created,
+ * and the family still dies as one. Concurrent claims queue on the row lock and re-check the
+ * condition, so all of them succeed within the grace. The grace runs from the first use
+ * (`coalesce` keeps it), and one token has at most MAX_SUCCESSORS. Anyone presenting a rotated token after the grace is treated as a thief
+ * holding a copy: the whole family is revoked, including the newer tokens.
  */
 export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: string | null): Promise<Rotated> {
   const v = await ctx.signer.verify("refresh", token, ["sub", "sid", "jti"]);
@@ -30,22 +41,33 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: st
   if (!user || user.disabled) throw refused();
   const hash = sha256Hex(token);
   const next = await ctx.db.transaction(async (tx) => {
+    const grace = ctx.config.refreshReuseGraceSec;
+    const claimable =
+      grace > 0
+        ? or(isNull(refreshTokens.usedAt), gt(refreshTokens.usedAt, sql`now() - make_interval(secs => ${grace})`))
+        : isNull(refreshTokens.usedAt);
     const [claimed] = await tx
       .update(refreshTokens)
-      .set({ usedAt: sql`now()` })
+      .set({ usedAt: sql`coalesce(${refreshTokens.usedAt}, now())` })
       .where(
         and(
           eq(refreshTokens.id, jti),
           eq(refreshTokens.tokenHash, hash),
           eq(refreshTokens.userId, sub),
           eq(refreshTokens.familyId, sid),
-          isNull(refreshTokens.usedAt),
+          claimable,
           isNull(refreshTokens.revokedAt),
           gt(refreshTokens.expiresAt, sql`now()`),
         ),
       )
-      .returning();
+      // used_at differs from this transaction's now() only when an earlier exchange set it.
+      .returning({ familyId: refreshTokens.familyId, id: refreshTokens.id, expiresAt: refreshTokens.expiresAt, userAgent: refreshTokens.userAgent, retry: sql<boolean>`${refreshTokens.usedAt} <> now()` });
     if (!claimed) return undefined;
+    if (claimed.retry) {
+      // The row lock taken by the UPDATE serialises exchanges of this token: the count is exact.
+      const [row] = await tx.select({ n: count() }).from(refreshTokens).where(and(eq(refreshTokens.familyId, claimed.familyId), eq(refreshTokens.parentId, claimed.id)));
+      if ((row?.n ?? 0) >= MAX_SUCCESSORS) return "capped" as const;
+    }
     return mintRefreshToken(ctx, tx, {
       userId: sub,
       familyId: claimed.familyId,
@@ -54,6 +76,7 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: st
       userAgent: userAgent ?? claimed.userAgent,
     });
   });
+  if (next === "capped") throw refused();
   if (!next) {
     await detectReuse(ctx, jti, hash);
     throw refused();

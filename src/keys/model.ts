@@ -20,13 +20,16 @@ export const keysModels = {
     environment: t.Optional(environment),
     expires_at: t.Optional(expiresAt),
   }),
-  "keys.userCreate": t.Object({
-    name: t.Optional(name),
-    level: t.Optional(level),
-    allowed_domains: t.Optional(domains),
-    environment: t.Optional(environment),
-    expires_at: t.Optional(expiresAt),
-  }),
+  // Optional as a whole: the brain contract's clients call `POST /api-key` with no body at all.
+  "keys.userCreate": t.Optional(
+    t.Object({
+      name: t.Optional(name),
+      level: t.Optional(level),
+      allowed_domains: t.Optional(domains),
+      environment: t.Optional(environment),
+      expires_at: t.Optional(expiresAt),
+    }),
+  ),
   /** The only response that ever carries the key itself. */
   "keys.created": t.Object({
     id: t.String(),

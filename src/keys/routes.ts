@@ -51,7 +51,7 @@ export function keysRoutes(ctx: AppContext) {
     .model(keysModels)
     .post(
       "/api-key",
-      async ({ body, principal }) => {
+      async ({ body = {}, principal }) => {
         const level = body.level ?? "write";
         if (level === "admin" && principal.user.role !== "admin") throw new AppError("FORBIDDEN", KEY_MESSAGES.levelTooHigh);
         const made = await createKey(db, {

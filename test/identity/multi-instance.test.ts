@@ -11,8 +11,9 @@ let b: TestApp;
 let admin: SeededUser;
 beforeAll(async () => {
   if (!onPostgres) return;
-  a = await makeApp();
-  b = await makeApp({}, { schema: a.schema });
+  // Strict rotation: the reuse test below needs an immediate second use to count as theft.
+  a = await makeApp({ REFRESH_REUSE_GRACE: "0" });
+  b = await makeApp({ REFRESH_REUSE_GRACE: "0" }, { schema: a.schema });
   admin = await seedUser(a, { role: "admin" });
 }, 60_000);
 afterAll(async () => {

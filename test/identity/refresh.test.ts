@@ -5,7 +5,8 @@ import { json, makeApp, seedUser, type TestApp } from "../helpers";
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await makeApp();
+  // Strict rotation (no reuse grace): what these tests pin; the grace has its own suite.
+  t = await makeApp({ REFRESH_REUSE_GRACE: "0" });
 }, 60_000);
 afterAll(() => t.close());
 

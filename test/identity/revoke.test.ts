@@ -130,13 +130,13 @@ describe("POST /api/v1/chat/revoke", () => {
     }
   });
 
-  test("both token_id and all_tokens is 400; wrong types are 422", async () => {
+  test("both token_id and all_tokens is 400; wrong types are 400 too (the contract's status for invalid parameters)", async () => {
     const s = await seedUser(t);
     const both = await t.request("POST", "/api/v1/chat/revoke", { token: s.accessToken, body: { token_id: "rt_x", all_tokens: true } });
     expect(both.status).toBe(400);
     expect(Object.keys(await json(both))).toEqual(["detail"]);
     const wrong = await t.request("POST", "/api/v1/chat/revoke", { token: s.accessToken, body: { all_tokens: "yes" } });
-    expect(wrong.status).toBe(422);
+    expect(wrong.status).toBe(400);
     expect((await me(s.accessToken)).status).toBe(200);
   });
 

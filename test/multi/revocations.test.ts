@@ -27,7 +27,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 describe.if(Boolean(url))("two instances: revocations and throttling", () => {
   beforeAll(async () => {
     db = await freshDatabase();
-    [A, B] = await startPair({ DATABASE_URL: db.url, LOGIN_MAX_FAILURES: String(MAX_FAILURES) });
+    [A, B] = await startPair({ DATABASE_URL: db.url, LOGIN_MAX_FAILURES: String(MAX_FAILURES), REFRESH_REUSE_GRACE: "0" });
     admin = await adminToken(A.base);
   }, 120_000);
 

@@ -40,6 +40,8 @@ beforeAll(async () => {
   flowise = await startFlowiseDouble({ apiKey: FLOWISE_KEY, chatflows: [{ id: CHATFLOW, name: "Log scan flow" }] });
   t = await makeApp({
     LOG_LEVEL: "debug",
+    // Strict rotation, so the immediate reuse below is logged as theft.
+    REFRESH_REUSE_GRACE: "0",
     FLOWISE_URL: flowise.url,
     FLOWISE_API_KEY: FLOWISE_KEY,
     STREAM_API_KEY: "stream-key",

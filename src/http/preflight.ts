@@ -1,0 +1,42 @@
+// What every request goes through before its body is parsed or validated, in this order:
+// the route's guard (credentials before bodies: validation rules never leak to anonymous
+// callers, and clients that log in again on 401 do), then the body's media type.
+import { guardOnce } from "./auth";
+import type { Authenticator } from "./authenticator";
+import { AppError } from "./errors";
+import type { RouteTable } from "./route-table";
+
+type BodyKind = "none" | "json" | "form" | "other";
+
+/** The media type class of the request's body; a body without a type counts as `other`. */
+function bodyKindOf(request: Request): BodyKind {
+  if (request.method === "GET" || request.method === "HEAD") return "none";
+  const headers = request.headers;
+  if (Number(headers.get("content-length") ?? "0") === 0 && !headers.has("transfer-encoding")) return "none";
+  const type = (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type === "application/json") return "json";
+  if (type === "application/x-www-form-urlencoded") return "form";
+  return "other";
+}
+
+const unsupportedMediaType = (form: boolean) =>
+  new AppError("UNSUPPORTED_MEDIA_TYPE", form ? "Content-Type must be application/json or application/x-www-form-urlencoded" : "Content-Type must be application/json");
+
+export function createPreflight(authn: Authenticator, table: RouteTable) {
+  const done = new WeakMap<Request, Promise<void>>();
+  async function run(request: Request, route: string): Promise<void> {
+    const facts = table.get(request.method, route);
+    if (facts?.guard) await guardOnce(authn, request, facts.guard);
+    const kind = bodyKindOf(request);
+    if (kind === "other" || (kind === "form" && !facts?.form)) throw unsupportedMediaType(Boolean(facts?.form));
+  }
+  /** Idempotent per request: called from the parse hook (routes with bodies) and from transform (all). */
+  return (request: Request, route: string): Promise<void> => {
+    let p = done.get(request);
+    if (!p) {
+      p = run(request, route);
+      done.set(request, p);
+    }
+    return p;
+  };
+}

@@ -1,0 +1,107 @@
+// What the core needs to know about a route before Elysia validates its input: which guard it
+// declared, which body schema, which media types it takes, and which methods each path allows.
+// Elysia runs global parse/transform hooks before a route's own hooks and validates right
+// after, so the facts are read once from the finished app's route list rather than from hooks.
+import type { TSchema } from "@sinclair/typebox";
+import type { AuthOptions } from "./auth";
+
+/** Marks a hook function with the guard a route declared (set by the auth macros). */
+export const GUARD = Symbol("chatgate.guard");
+/** Marks a route that also takes `application/x-www-form-urlencoded` bodies. */
+export const FORM = Symbol("chatgate.form");
+/** Marks a route whose contract documents 400 (not 422) for invalid parameters. */
+export const INVALID_400 = Symbol("chatgate.invalid400");
+
+export interface RouteFacts {
+  guard?: AuthOptions;
+  body?: TSchema;
+  form: boolean;
+  invalidAs400: boolean;
+}
+
+interface RouteLike {
+  method: string;
+  path: string;
+  hooks: Record<string, unknown>;
+}
+
+interface AppLike {
+  routes: RouteLike[];
+}
+
+type Tagged = { [GUARD]?: AuthOptions; [FORM]?: boolean; [INVALID_400]?: boolean };
+
+function hookFns(hooks: Record<string, unknown>): Tagged[] {
+  const out: Tagged[] = [];
+  for (const key of ["parse", "transform", "beforeHandle"]) {
+    const v = hooks[key];
+    for (const h of Array.isArray(v) ? v : v ? [v] : []) {
+      const fn = typeof h === "function" ? h : (h as { fn?: unknown })?.fn;
+      if (typeof fn === "function") out.push(fn as Tagged);
+    }
+  }
+  return out;
+}
+
+// Elysia answers a path with or without its trailing slash, so the pattern ignores it too.
+function pathPattern(path: string): RegExp {
+  const parts = path.replace(/\/+$/, "").split("/").map((seg) => {
+    if (seg === "*") return ".*";
+    if (seg.startsWith(":")) return seg.endsWith("?") ? "[^/]*" : "[^/]+";
+    return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  });
+  return new RegExp(`^${parts.join("/")}/?$`);
+}
+
+export class RouteTable {
+  private app?: AppLike;
+  private facts?: Map<string, RouteFacts>;
+  private patterns?: { re: RegExp; methods: Set<string> }[];
+
+  /** Called once the app has all its routes. */
+  bind(app: AppLike): void {
+    this.app = app;
+    this.facts = undefined;
+    this.patterns = undefined;
+  }
+
+  get(method: string, route: string): RouteFacts | undefined {
+    return this.build().get(`${method} ${route}`);
+  }
+
+  /** Methods the path allows, or undefined when no route has this path at all. */
+  allowed(path: string): string[] | undefined {
+    if (!this.patterns) {
+      const byPath = new Map<string, Set<string>>();
+      for (const r of this.app?.routes ?? []) {
+        if (r.method === "ALL") continue;
+        const set = byPath.get(r.path) ?? new Set<string>();
+        set.add(r.method);
+        byPath.set(r.path, set);
+      }
+      this.patterns = [...byPath].map(([p, methods]) => ({ re: pathPattern(p), methods }));
+    }
+    const methods = new Set<string>();
+    for (const p of this.patterns) if (p.re.test(path)) for (const m of p.methods) methods.add(m);
+    if (methods.size === 0) return undefined;
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  }
+
+  private build(): Map<string, RouteFacts> {
+    if (this.facts) return this.facts;
+    const models = ((this.app as { definitions?: { type?: Record<string, TSchema> } } | undefined)?.definitions?.type ?? {}) as Record<string, TSchema>;
+    const facts = new Map<string, RouteFacts>();
+    for (const r of this.app?.routes ?? []) {
+      const fns = hookFns(r.hooks);
+      const guard = fns.find((f) => f[GUARD])?.[GUARD];
+      const form = fns.some((f) => f[FORM]);
+      const invalidAs400 = fns.some((f) => f[INVALID_400]);
+      const b = r.hooks.body;
+      const body = typeof b === "string" ? models[b] : (b as TSchema | undefined);
+      facts.set(`${r.method} ${r.path}`, { guard, body, form, invalidAs400 });
+    }
+    if (this.app) this.facts = facts;
+    return facts;
+  }
+}
