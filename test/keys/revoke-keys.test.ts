@@ -58,7 +58,7 @@ describe("POST /api/v1/chat/revoke with include_api_keys", () => {
     expect(alone.status).toBe(400);
     expect(await json(alone)).toEqual({ detail: "include_api_keys needs all_tokens: true" });
     const typed = await revoke(fresh, { all_tokens: true, include_api_keys: "yes" });
-    expect(typed.status).toBe(400); // the revoke contract documents 400 for invalid parameters;
+    expect(typed.status).toBe(400); // the revoke contract documents 400 for invalid parameters
   });
 });
 
