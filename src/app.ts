@@ -1,6 +1,4 @@
-import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
-import pkg from "../package.json";
 import { chatRoutes } from "./chat/routes";
 import { chatflowsRoutes } from "./chatflows/routes";
 import type { AppContext } from "./context";
@@ -11,25 +9,12 @@ import { corePlugin } from "./http/core";
 import { identityRoutes } from "./identity/routes";
 import { keysRoutes } from "./keys/routes";
 import { messagingRoutes } from "./messaging/routes";
+import { openApiRoutes } from "./openapi/routes";
 
 export function createApp(ctx: AppContext) {
   return new Elysia({ name: "chatgate" })
     .use(corePlugin(ctx))
-    .use(
-      swagger({
-        path: "/swagger",
-        exclude: ["/swagger", "/swagger/json"],
-        documentation: {
-          info: { title: "chatgate", version: pkg.version, description: "Auth and token gateway of a chat stack" },
-          components: {
-            securitySchemes: {
-              bearerAuth: { type: "http", scheme: "bearer" },
-              apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
-            },
-          },
-        },
-      }),
-    )
+    .use(openApiRoutes())
     .use(healthRoutes(ctx))
     .use(identityRoutes(ctx))
     .use(keysRoutes(ctx))

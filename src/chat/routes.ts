@@ -44,7 +44,15 @@ function predictRoutes(ctx: AppContext, deps: ChatDeps) {
             "Reserves the chatflow's cost first (402 when short). 503 Flowise unreachable, 504 no first byte within FLOWISE_TIMEOUT, " +
             "502 Flowise error or garbage; each refunds. A stream relays Flowise's frames byte for byte, adds a `session_id` frame before `end`, " +
             "and ends a failure after it started with an `error` frame then `end`. Charged once an answer started reaching the client.",
-          responses: { 200: { description: "Flowise's JSON answer plus session_id, or its event stream" } },
+          responses: {
+            200: {
+              description: "Flowise's JSON answer plus session_id, or its event stream",
+              content: {
+                "application/json": { schema: { type: "object", additionalProperties: true } },
+                "text/event-stream": { schema: { type: "string" } },
+              },
+            },
+          },
         },
       },
     );
