@@ -1,6 +1,6 @@
 import pkg from "../package.json";
 import { createApp } from "./app";
-import { parseArgs, USAGE } from "./cli";
+import { parseArgs, readPassword, USAGE } from "./cli";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { createContext, stopContext } from "./context";
 import { openDatabase } from "./db/client";
@@ -8,12 +8,17 @@ import { migrate } from "./db/migrate";
 import { AppError } from "./http/errors";
 import { createLogger } from "./http/logger";
 import { ensureBootstrapAdmin, createUser } from "./identity/users";
+import { writeFirstAdminPassword } from "./ops/first-admin";
+import { healthcheck } from "./ops/healthcheck";
+import { describeAddress, explainListenError, StartupError } from "./ops/listen";
 
 async function main(): Promise<number> {
   const command = parseArgs(process.argv.slice(2));
   if (command.kind === "help") return console.log(USAGE), 0;
   if (command.kind === "version") return console.log(pkg.version), 0;
   if (command.kind === "usage-error") return console.error(`chatgate: ${command.message}\n\n${USAGE}`), 2;
+
+  if (command.kind === "healthcheck") return healthcheck(process.env.PORT);
 
   let config: Config;
   try {
@@ -34,7 +39,10 @@ async function main(): Promise<number> {
   }
   if (command.kind === "user-create") {
     try {
-      const u = await createUser(database.db, command);
+      if (command.password !== undefined) console.error("chatgate: warning: --password is visible to other users in `ps`; prefer stdin or CHATGATE_PASSWORD");
+      const password = command.password ?? (await readPassword());
+      if (!password) return console.error("chatgate: no password: set CHATGATE_PASSWORD or pass it on stdin"), 2;
+      const u = await createUser(database.db, { ...command, password });
       console.log(JSON.stringify({ id: u.id, email: u.email, role: u.role }));
       return 0;
     } catch (e) {
@@ -46,28 +54,44 @@ async function main(): Promise<number> {
   }
 
   const ctx = await createContext(config, database, log);
-  const bootstrap = await ensureBootstrapAdmin(ctx);
-  const app = createApp(ctx).listen({
-    port: config.port,
-    hostname: config.host,
-    maxRequestBodySize: config.maxBodyBytes,
-    // SSE streams send a heartbeat every 15 s; the idle timeout must be longer.
-    idleTimeout: 60,
-  });
-  const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${app.server!.port}`;
-  const banner = [
-    `chatgate ${pkg.version} listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` at ${config.dataDir}` : ""})`,
-    `OpenAPI: ${base}/swagger (JSON: ${base}/swagger/json)`,
-  ];
-  if (bootstrap) {
-    banner.push(
-      bootstrap.password
-        ? `first admin: ${bootstrap.email} with password ${bootstrap.password} (shown once; change it)`
-        : `first admin: ${bootstrap.email} with the password from ADMIN_PASSWORD`,
-    );
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp(ctx).listen({
+      port: config.port,
+      hostname: config.host,
+      // Elysia turns SO_REUSEPORT on by default, which lets a second process share a taken port
+      // silently; sharing is an explicit choice here.
+      reusePort: config.reusePort,
+      maxRequestBodySize: config.maxBodyBytes,
+      // SSE streams send a heartbeat every 15 s; the idle timeout must be longer.
+      idleTimeout: 60,
+    });
+  } catch (e) {
+    await stopContext(ctx);
+    await database.close();
+    throw explainListenError(e, config.host, config.port);
   }
-  // One write, so whoever reads the banner gets all of it at once.
-  process.stdout.write(banner.join("\n") + "\n");
+  const bootstrap = await ensureBootstrapAdmin(ctx);
+  const where = describeAddress(app.server!, config.host);
+  const first = bootstrap && {
+    first_admin: bootstrap.email,
+    // The generated password goes to a 0600 file, never to the log stream.
+    first_admin_file: bootstrap.password
+      ? writeFirstAdminPassword(config.dataDir, bootstrap.email, bootstrap.password)
+      : "none (the password is ADMIN_PASSWORD)",
+  };
+  // One JSON line like every other, at any LOG_LEVEL: what is listening where, and how to log in.
+  createLogger("info").info("listening", {
+    version: pkg.version,
+    address: where.address,
+    interfaces: where.interfaces,
+    url: where.url,
+    openapi: `${where.url}/swagger`,
+    database: database.kind,
+    ...(database.kind === "pglite" ? { data_dir: config.dataDir } : {}),
+    pid: process.pid,
+    ...first,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -100,7 +124,8 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (err) => {
-    console.error(`chatgate: fatal: ${err?.message ?? err}`);
+    if (err instanceof StartupError) console.error(`chatgate: ${err.message}`);
+    else console.error(`chatgate: fatal: ${err?.message ?? err}`);
     process.exit(1);
   },
 );
