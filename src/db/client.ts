@@ -21,6 +21,8 @@ export interface Database {
   notify(channel: string, payload: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Postgres only: the pool's size, and the queries/transactions holding or awaiting a connection. */
+  pool?: () => { max: number; inUse: number; waiting: number };
 }
 
 export interface OpenOptions {
@@ -48,14 +50,25 @@ const noConnection = () => Object.assign(new Error("no database connection avail
 type Sql = ReturnType<typeof postgres>;
 type PendingQuery = ReturnType<Sql["unsafe"]> & { state?: unknown };
 
+/** What the pool is doing, for /metrics: postgres.js keeps its queues to itself. */
+interface PoolUse {
+  queries: Set<PendingQuery>;
+  txRunning: number;
+  txWaiting: number;
+}
+
 /** The pool as Drizzle sees it, with ACQUIRE_MS on every query and transaction. */
-function withAcquireDeadline(client: Sql): Sql {
+function withAcquireDeadline(client: Sql, use: PoolUse): Sql {
   const unsafe = (...args: Parameters<Sql["unsafe"]>) => {
     const q = client.unsafe(...args) as PendingQuery;
     const timer = setTimeout(() => {
       if (!q.state) void q.cancel();
     }, ACQUIRE_MS);
-    const done = () => clearTimeout(timer);
+    use.queries.add(q);
+    const done = () => {
+      clearTimeout(timer);
+      use.queries.delete(q);
+    };
     // Attaching starts the query, as Drizzle's own await does right after (values() is set first).
     q.then(done, done);
     return q;
@@ -64,6 +77,7 @@ function withAcquireDeadline(client: Sql): Sql {
     const fn = args.pop() as (tx: unknown) => unknown;
     let started = false;
     let expired = false;
+    use.txWaiting++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (started) return;
@@ -74,9 +88,17 @@ function withAcquireDeadline(client: Sql): Sql {
         // Too late: the caller has its 503; begun now, this must do nothing (rolled back).
         if (expired) throw noConnection();
         started = true;
+        use.txWaiting--;
+        use.txRunning++;
         clearTimeout(timer);
         return fn(tx);
-      }).then(resolve, reject).finally(() => clearTimeout(timer));
+      })
+        .then(resolve, reject)
+        .finally(() => {
+          clearTimeout(timer);
+          if (started) use.txRunning--;
+          else use.txWaiting--;
+        });
     });
   };
   return new Proxy(client, {
@@ -178,10 +200,18 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     },
   });
   if (schemaName) await client.unsafe(`create schema if not exists "${schemaName}"`);
-  const db = drizzlePostgres({ client: withAcquireDeadline(client), schema }) as unknown as DB;
+  const use: PoolUse = { queries: new Set(), txRunning: 0, txWaiting: 0 };
+  const max = opts.poolSize ?? 10;
+  const db = drizzlePostgres({ client: withAcquireDeadline(client, use), schema }) as unknown as DB;
   return {
     db,
     kind: "postgres",
+    pool() {
+      // A query has `state` once a connection runs it; before that it waits in the pool's queue.
+      let running = 0;
+      for (const q of use.queries) if (q.state) running++;
+      return { max, inUse: running + use.txRunning, waiting: use.queries.size - running + use.txWaiting };
+    },
     channelPrefix: schemaName ? `chatgate_${schemaName}` : "chatgate",
     async listen(channel, onPayload, onListen) {
       const sub = await client.listen(channel, (p) => onPayload(p), onListen);

@@ -30,7 +30,7 @@ export function healthRoutes(ctx: AppContext) {
       "/metrics",
       ({ set }) => {
         set.headers["content-type"] = "text/plain; version=0.0.4";
-        return ctx.metrics.render();
+        return ctx.metrics.renderAll();
       },
       { detail: { summary: "Prometheus metrics" } },
     );
