@@ -36,6 +36,8 @@ const ENVIRONMENT: [name: string, meaning: string, def: string][] = [
   ["MESSAGE_POLL_MS", "outbox poll interval", "1000"],
   ["MESSAGE_SEND_TIMEOUT_MS", "one delivery attempt", "10000"],
   ["MAX_RECIPIENTS", "recipients per send request", "1000"],
+  ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP/HTTP collector base URL: turns tracing on (other OTEL_* variables apply)", "unset (off)"],
+  ["OTEL_SERVICE_NAME", "service.name of the spans", "chatgate"],
   ["CHATGATE_PASSWORD", "user create: the password (instead of stdin)", "unset"],
 ];
 

@@ -11,6 +11,7 @@ import { ensureBootstrapAdmin, createUser } from "./identity/users";
 import { writeFirstAdminPassword } from "./ops/first-admin";
 import { healthcheck } from "./ops/healthcheck";
 import { describeAddress, explainListenError, StartupError } from "./ops/listen";
+import { startTracing, stopTracing } from "./ops/tracing";
 
 async function main(): Promise<number> {
   const command = parseArgs(process.argv.slice(2));
@@ -28,6 +29,8 @@ async function main(): Promise<number> {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  // Before the database opens, so its client is the traced one.
+  const tracing = command.kind === "serve" && startTracing(process.env);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
@@ -90,6 +93,7 @@ async function main(): Promise<number> {
     database: database.kind,
     ...(database.kind === "pglite" ? { data_dir: config.dataDir } : {}),
     pid: process.pid,
+    tracing: tracing ? "otlp" : "off",
     ...first,
   });
 
@@ -111,6 +115,7 @@ async function main(): Promise<number> {
     if (timedOut) await app.server!.stop(true);
     await stopContext(ctx);
     await database.close();
+    await stopTracing();
     log.info("stopped", { forced: timedOut });
     process.exit(0);
   };

@@ -5,6 +5,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import net from "node:net";
 import postgres from "postgres";
+import { startDbSpan, tracingEnabled } from "../ops/tracing";
 import { openPglite } from "./pglite";
 import * as schema from "./schema";
 
@@ -65,12 +66,14 @@ function withAcquireDeadline(client: Sql, use: PoolUse): Sql {
       if (!q.state) void q.cancel();
     }, ACQUIRE_MS);
     use.queries.add(q);
-    const done = () => {
+    const endSpan = startDbSpan("postgresql", args[0]);
+    const done = (error?: unknown) => {
       clearTimeout(timer);
       use.queries.delete(q);
+      endSpan(error);
     };
     // Attaching starts the query, as Drizzle's own await does right after (values() is set first).
-    q.then(done, done);
+    q.then(() => done(), done);
     return q;
   };
   const begin = (...args: unknown[]) => {
@@ -145,6 +148,32 @@ function watchedSocket(options: { host: string[]; port: number[] }): net.Socket 
   return socket;
 }
 
+/** PGlite as Drizzle sees it, with a span per statement when tracing is on. */
+function tracedPglite(pg: PGlite): PGlite {
+  const traced = (name: "query" | "exec") =>
+    async (statement: string, ...rest: unknown[]) => {
+      const end = startDbSpan("pglite", statement);
+      try {
+        const out = await (pg[name] as (...a: unknown[]) => Promise<unknown>).call(pg, statement, ...rest);
+        end();
+        return out;
+      } catch (e) {
+        end(e);
+        throw e;
+      }
+    };
+  const query = traced("query");
+  const exec = traced("exec");
+  return new Proxy(pg, {
+    get(target, prop, receiver) {
+      if (prop === "query") return query;
+      if (prop === "exec") return exec;
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
 /** Rows of a `db.execute()` result: postgres.js returns an array, PGlite `{ rows }`. */
 export function rowsOf<T>(result: unknown): T[] {
   if (Array.isArray(result)) return result as T[];
@@ -157,7 +186,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
 async function openEmbedded(dataDir: string): Promise<Database> {
   const pg: PGlite = await openPglite(dataDir);
-  const db = drizzlePglite({ client: pg, schema }) as unknown as DB;
+  const db = drizzlePglite({ client: tracingEnabled() ? tracedPglite(pg) : pg, schema }) as unknown as DB;
   return {
     db,
     kind: "pglite",

@@ -3,10 +3,14 @@ import type { Config } from "../config";
 import { AppError, familyOf, render } from "./errors";
 import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { endServerSpan, startServerSpan } from "../ops/tracing";
+import type { Span } from "@opentelemetry/api";
 
 interface RequestInfo {
   id: string;
   start: number;
+  /** The request's server span, when tracing is on. */
+  span?: Span;
 }
 
 const info = new WeakMap<Request, RequestInfo>();
@@ -112,7 +116,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const headers = request.headers;
       const incoming = headers.get("x-request-id");
       const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-      info.set(request, { id, start: performance.now() });
+      info.set(request, { id, start: performance.now(), span: startServerSpan(request) });
       set.headers["x-request-id"] = id;
       // A NUL can reach the path or query only percent-encoded; checking the raw URL here spares
       // every route from parsing its query string just to look (Postgres text cannot hold NUL).
@@ -164,6 +168,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const status = typeof set.status === "number" ? set.status : 200;
       const label = route || (status === 404 ? "unmatched" : path);
       const labels = requestLabels(label, request.method, status);
+      endServerSpan(started?.span, request.method, label, status);
       metrics.requests.inc(labels.request);
       metrics.latency.observe(labels.latency, seconds);
       if (!log.enabled("info")) return;
