@@ -6,3 +6,7 @@
 import scalarBundlePath from "../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
 
 export const SCALAR_BUNDLE_PATH: string = scalarBundlePath;
+import scalarPackage from "../../node_modules/@scalar/api-reference/package.json";
+
+/** In the bundle's URL, so browsers may keep it as long as they like: another version, another URL. */
+export const SCALAR_VERSION: string = scalarPackage.version;

@@ -20,6 +20,8 @@ afterAll(() => {
 interface Running {
   proc: ReturnType<typeof Bun.spawn>;
   banner: Record<string, any>;
+  /** Resolves once stdout is closed: every process holding it (the server too) has exited. */
+  stdoutClosed: Promise<void>;
   stdout: () => string;
   stderr: () => string;
 }
@@ -46,10 +48,10 @@ async function start(cmd: string[], env: Record<string, string>): Promise<Runnin
     const line = out.split("\n").find((l) => l.includes('"msg":"listening"'));
     if (line && out.includes(`${line}\n`)) banner = JSON.parse(line);
   }
-  void (async () => {
+  const stdoutClosed = (async () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) out += decoder.decode(r.value);
   })().catch(() => {});
-  return { proc, banner, stdout: () => out, stderr: () => err };
+  return { proc, banner, stdoutClosed, stdout: () => out, stderr: () => err };
 }
 
 async function run(cmd: string[], env: Record<string, string>, stdin?: string) {
@@ -161,6 +163,12 @@ test("the image checks /readyz and keeps /data to its owner", () => {
   expect(dockerfile).toMatch(/^VOLUME \["\/data"\]$/m);
 });
 
+test("npm test gives each test 30 s: bun takes no timeout from bunfig, and its 5 s default fails on a busy machine", () => {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  expect(pkg.scripts.test).toBe("bun test --timeout 30000");
+  expect(readFileSync(join(root, "bunfig.toml"), "utf8")).not.toMatch(/^timeout\s*=/m);
+});
+
 describe("npm start", () => {
   test.each(["SIGTERM", "SIGINT"] as const)("passes %s to the server, which stops (no orphan)", async (signal) => {
     const npm = await start(["npm", "start", "--silent"], { DATA_DIR: "memory://", ADMIN_PASSWORD: "bootstrap-password", LOG_LEVEL: "info" });
@@ -168,8 +176,10 @@ describe("npm start", () => {
     expect(serverPid).not.toBe(npm.proc.pid);
     npm.proc.kill(signal);
     await npm.proc.exited;
-    // npm waits for its child; once npm is gone the server must be gone too.
+    // npm waits for its child; once npm is gone the server must be gone too, and the pipe they
+    // shared is closed (an orphaned server would hold it open).
     expect(gone(serverPid)).toBe(true);
+    await npm.stdoutClosed;
     expect(npm.stdout()).toContain('"msg":"stopped"');
   }, 120_000);
 });
