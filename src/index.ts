@@ -74,29 +74,8 @@ async function main(): Promise<number> {
     await database.close();
     throw explainListenError(e, config.host, config.port);
   }
-  const bootstrap = await ensureBootstrapAdmin(ctx);
-  const where = describeAddress(app.server!, config.host);
-  const first = bootstrap && {
-    first_admin: bootstrap.email,
-    // The generated password goes to a 0600 file, never to the log stream.
-    first_admin_file: bootstrap.password
-      ? writeFirstAdminPassword(config.dataDir, bootstrap.email, bootstrap.password)
-      : "none (the password is ADMIN_PASSWORD)",
-  };
-  // One JSON line like every other, at any LOG_LEVEL: what is listening where, and how to log in.
-  createLogger("info").info("listening", {
-    version: pkg.version,
-    address: where.address,
-    interfaces: where.interfaces,
-    url: where.url,
-    openapi: `${where.url}/swagger`,
-    database: database.kind,
-    ...(database.kind === "pglite" ? { data_dir: config.dataDir } : {}),
-    pid: process.pid,
-    tracing: tracing ? "otlp" : "off",
-    ...first,
-  });
-
+  // Handlers first: whoever reads the banner may signal at once, and a signal arriving before
+  // them would kill the process without the graceful stop.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -121,6 +100,29 @@ async function main(): Promise<number> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  const bootstrap = await ensureBootstrapAdmin(ctx);
+  const where = describeAddress(app.server!, config.host);
+  const first = bootstrap && {
+    first_admin: bootstrap.email,
+    // The generated password goes to a 0600 file, never to the log stream.
+    first_admin_file: bootstrap.password
+      ? writeFirstAdminPassword(config.dataDir, bootstrap.email, bootstrap.password)
+      : "none (the password is ADMIN_PASSWORD)",
+  };
+  // One JSON line like every other, at any LOG_LEVEL: what is listening where, and how to log in.
+  createLogger("info").info("listening", {
+    version: pkg.version,
+    address: where.address,
+    interfaces: where.interfaces,
+    url: where.url,
+    openapi: `${where.url}/swagger`,
+    database: database.kind,
+    ...(database.kind === "pglite" ? { data_dir: config.dataDir } : {}),
+    pid: process.pid,
+    tracing: tracing ? "otlp" : "off",
+    ...first,
+  });
+
   return -1;
 }
 

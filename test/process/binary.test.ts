@@ -86,6 +86,11 @@ describe("the compiled binary", () => {
     const ready = await fetch(`${first.base}/readyz`);
     expect(ready.status).toBe(200);
     expect((await ready.json()).database).toBe("pglite");
+    // The API reference's bundle is inside the binary, not fetched from anywhere.
+    const page = await (await fetch(`${first.base}/swagger`)).text();
+    const script = await fetch(`${first.base}${/src="(\/swagger\/scalar\.js[^"]*)"/.exec(page)![1]}`);
+    expect(script.status).toBe(200);
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(1_000_000);
     first.proc.kill("SIGTERM");
     expect(await first.proc.exited).toBe(0);
     expect(readdirSync(binDir)).toEqual(["chatgate"]);
