@@ -24,7 +24,15 @@ export function healthRoutes(ctx: AppContext) {
           return { status: "unavailable", ...details, reason: "database not answering" };
         }
       },
-      { detail: { summary: "The database answers (503 otherwise)" } },
+      {
+        detail: {
+          summary: "The database answers (503 otherwise)",
+          responses: {
+            200: { description: "Ready: the database answers" },
+            503: { description: "The database does not answer within 2 s; Retry-After says when to ask again" },
+          },
+        },
+      },
     )
     .get(
       "/metrics",

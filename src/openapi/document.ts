@@ -84,7 +84,9 @@ function operationId(method: string, path: string): string {
 /** Rewrites one operation in place: media types, descriptions, security, error responses. */
 function finishOperation(method: string, path: string, op: Json): void {
   op.operationId = operationId(method, path);
-  if (!op.description && op.summary) op.description = op.summary;
+  // A route without words still gets some: redocly and client generators want a description.
+  if (!op.summary) op.summary = `${method.toUpperCase()} ${path}`;
+  if (!op.description) op.description = op.summary;
   const secured = Array.isArray(op.security) && op.security.length > 0;
   // Public operations say so explicitly rather than inheriting a default.
   if (!secured) op.security = [];
