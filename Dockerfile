@@ -14,12 +14,15 @@ RUN npx bun build src/index.ts --compile --minify --outfile dist/chatgate
 
 # Final stage: the binary alone (it carries its migrations and PGlite's wasm/data files).
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 --home-dir /data chatgate && mkdir -p /data && chown chatgate /data
+# The data dir holds the database and the first admin's password file: its owner only (0700).
+RUN useradd --system --uid 10001 --home-dir /data chatgate && mkdir -p /data && chown chatgate /data && chmod 0700 /data
 COPY --from=build /app/dist/chatgate /usr/local/bin/chatgate
 ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/data/pglite
 VOLUME ["/data"]
 EXPOSE 8080
 USER chatgate
 STOPSIGNAL SIGTERM
+# The binary asks its own /readyz (database answering), so the image needs no curl.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["/usr/local/bin/chatgate", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/chatgate"]
 CMD ["serve"]

@@ -1,6 +1,4 @@
-import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
-import pkg from "../package.json";
 import { chatRoutes } from "./chat/routes";
 import { chatflowsRoutes } from "./chatflows/routes";
 import type { AppContext } from "./context";
@@ -12,26 +10,13 @@ import { RouteTable } from "./http/route-table";
 import { identityRoutes } from "./identity/routes";
 import { keysRoutes } from "./keys/routes";
 import { messagingRoutes } from "./messaging/routes";
+import { openApiRoutes } from "./openapi/routes";
 
 export function createApp(ctx: AppContext) {
   const table = new RouteTable();
   const app = new Elysia({ name: "chatgate" })
     .use(corePlugin(ctx, table))
-    .use(
-      swagger({
-        path: "/swagger",
-        exclude: ["/swagger", "/swagger/json"],
-        documentation: {
-          info: { title: "chatgate", version: pkg.version, description: "Auth and token gateway of a chat stack" },
-          components: {
-            securitySchemes: {
-              bearerAuth: { type: "http", scheme: "bearer" },
-              apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
-            },
-          },
-        },
-      }),
-    )
+    .use(openApiRoutes())
     .use(healthRoutes(ctx))
     .use(identityRoutes(ctx))
     .use(keysRoutes(ctx))

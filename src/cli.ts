@@ -1,20 +1,69 @@
+import { Value } from "@sinclair/typebox/value";
 import pkg from "../package.json";
+import { createUserRequest } from "./identity/model";
+
+// Every variable src/config.ts reads, with its default (a test keeps this list complete).
+const ENVIRONMENT: [name: string, meaning: string, def: string][] = [
+  ["PORT / HOST", "listen address (0.0.0.0 = every IPv4 interface)", "8080 / 0.0.0.0"],
+  ["REUSE_PORT", "let several processes share the port (SO_REUSEPORT); otherwise a taken port stops start-up", "false"],
+  ["DATABASE_URL", "Postgres URL; unset = embedded PGlite", "unset"],
+  ["DATA_DIR", "PGlite data folder (memory:// for a throw-away database); holds first-admin-password", "./data"],
+  ["JWT_SECRET", "master secret, >= 32 bytes", "generated once"],
+  ["JWT_ISSUER", "iss of every token", "chatgate"],
+  ["ADMIN_EMAIL / ADMIN_PASSWORD", "first admin, created when there are no users", "admin@localhost / generated"],
+  ["FLOWISE_URL / FLOWISE_API_KEY", "upstream Flowise", "unset"],
+  ["FLOWISE_TIMEOUT", "seconds to Flowise's first byte", "60"],
+  ["FLOWISE_OVERRIDE_ALLOW", "overrideConfig keys passed upstream", "none"],
+  ["STREAM_API_KEY / STREAM_API_SECRET", "Stream Chat credentials", "unset"],
+  ["STREAM_BASE_URL", "Stream API base URL", "SDK default"],
+  ["STREAM_TOKEN_TTL", "seconds; Stream tokens carry exp", "no expiry"],
+  ["STREAM_TOKEN_RATE", "Stream tokens per user per minute", "30"],
+  ["CORS_ORIGINS", "comma-separated exact origins", "none"],
+  ["LOG_LEVEL", "debug | info | warn | error", "info"],
+  ["MAX_BODY_BYTES", "request body limit", "1048576"],
+  ["ACCESS_TOKEN_TTL / REFRESH_TOKEN_TTL", "seconds", "900 / 2592000"],
+  ["AUTH_SERVICE_URL", "external login service", "unset"],
+  ["LOGIN_MAX_FAILURES / LOGIN_WINDOW", "failed logins per window (seconds)", "10 / 900"],
+  ["TRUST_PROXY", "client address from X-Forwarded-For", "false"],
+  ["ACCEPT_TEST_KEYS", "accept sk_test_ keys", "true"],
+  ["SHUTDOWN_GRACE", "seconds open requests get on SIGTERM", "10"],
+  ["SSE_HEARTBEAT_MS", "SSE heartbeat interval", "15000"],
+  ["RESERVATION_TIMEOUT", "seconds before a held credit reservation is reconciled", "600"],
+  ["MESSAGE_TRANSPORT", "none | webhook | stream", "none"],
+  ["MESSAGE_WEBHOOK_URL / MESSAGE_WEBHOOK_SECRET", "webhook target and HMAC secret", "unset"],
+  ["MESSAGE_MAX_ATTEMPTS", "delivery attempts", "5"],
+  ["MESSAGE_RETRY_BASE_MS", "first retry delay", "5000"],
+  ["MESSAGE_POLL_MS", "outbox poll interval", "1000"],
+  ["MESSAGE_SEND_TIMEOUT_MS", "one delivery attempt", "10000"],
+  ["MAX_RECIPIENTS", "recipients per send request", "1000"],
+  ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP/HTTP collector base URL: turns tracing on (other OTEL_* variables apply)", "unset (off)"],
+  ["OTEL_SERVICE_NAME", "service.name of the spans", "chatgate"],
+  ["CHATGATE_PASSWORD", "user create: the password (instead of stdin)", "unset"],
+];
+
+const width = Math.max(...ENVIRONMENT.map(([n]) => n.length));
 
 export const USAGE = `chatgate ${pkg.version} — auth and token gateway of a chat stack
 
 Usage:
   chatgate [serve]                 start the server (migrates first)
   chatgate migrate                 apply database migrations and exit
-  chatgate user create --email E --password P [--name N] [--role admin|user]
+  chatgate user create --email E [--name N] [--role admin|user]
+                                   the password comes from CHATGATE_PASSWORD, else the first
+                                   line of stdin (--password P works but shows it to \`ps\`)
+  chatgate healthcheck             exit 0 when the local server's /readyz answers 200 (PORT)
   chatgate --help | --version
 
-Configuration comes from the environment (PORT, HOST, DATABASE_URL, DATA_DIR, JWT_SECRET, ...);
-see README.md for the full list.`;
+Environment (default):
+${ENVIRONMENT.map(([n, m, d]) => `  ${n.padEnd(width)}  ${m} (${d})`).join("\n")}
+
+See README.md for the details.`;
 
 export type Command =
   | { kind: "serve" }
   | { kind: "migrate" }
-  | { kind: "user-create"; email: string; password: string; name?: string; role: "admin" | "user" }
+  | { kind: "healthcheck" }
+  | { kind: "user-create"; email: string; password?: string; name?: string; role: "admin" | "user" }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "usage-error"; message: string };
@@ -32,23 +81,33 @@ function flags(args: string[], allowed: string[]): Record<string, string> | stri
   return out;
 }
 
+const emailSchema = createUserRequest.properties.email;
+
 export function parseArgs(argv: string[]): Command {
   const [cmd, ...rest] = argv;
   if (cmd === "--help" || cmd === "-h" || cmd === "help") return { kind: "help" };
   if (cmd === "--version" || cmd === "-v") return { kind: "version" };
-  if (cmd === undefined || cmd === "serve") {
-    return rest.length === 0 ? { kind: "serve" } : { kind: "usage-error", message: `unexpected argument: ${rest[0]}` };
-  }
-  if (cmd === "migrate") {
-    return rest.length === 0 ? { kind: "migrate" } : { kind: "usage-error", message: `unexpected argument: ${rest[0]}` };
+  if (cmd === undefined || cmd === "serve" || cmd === "migrate" || cmd === "healthcheck") {
+    if (rest.length) return { kind: "usage-error", message: `unexpected argument: ${rest[0]}` };
+    return { kind: cmd ?? "serve" };
   }
   if (cmd === "user" && rest[0] === "create") {
     const f = flags(rest.slice(1), ["email", "password", "name", "role"]);
     if (typeof f === "string") return { kind: "usage-error", message: f };
-    if (!f.email || !f.password) return { kind: "usage-error", message: "user create needs --email and --password" };
+    if (!f.email) return { kind: "usage-error", message: "user create needs --email" };
+    // The API's own rule (POST /api/auth/users), so the CLI cannot create what the API refuses.
+    if (!Value.Check(emailSchema, f.email)) return { kind: "usage-error", message: `--email: must be an email address` };
     const role = f.role ?? "user";
     if (role !== "admin" && role !== "user") return { kind: "usage-error", message: "--role must be admin or user" };
     return { kind: "user-create", email: f.email, password: f.password, name: f.name, role };
   }
   return { kind: "usage-error", message: `unknown command: ${argv.join(" ")}` };
+}
+
+/** CHATGATE_PASSWORD, else the first line of stdin (a prompt on a terminal). */
+export async function readPassword(env: Record<string, string | undefined> = process.env): Promise<string | undefined> {
+  if (env.CHATGATE_PASSWORD) return env.CHATGATE_PASSWORD;
+  if (process.stdin.isTTY) process.stderr.write("password: ");
+  for await (const line of console) return line.replace(/\r$/, "");
+  return undefined;
 }

@@ -8,6 +8,8 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export interface Config {
   port: number;
   host: string;
+  /** SO_REUSEPORT: several processes may listen on one port (off: a taken port is an error). */
+  reusePort: boolean;
   databaseUrl?: string;
   dataDir: string;
   /** JWT_SECRET, or the contents of JWT_SECRET_FILE. */
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: int(env, "PORT", 8080, 0, 65535),
     host: str(env, "HOST") ?? "0.0.0.0",
+    reusePort: bool(env, "REUSE_PORT", false),
     databaseUrl: url(env, "DATABASE_URL"),
     dataDir: str(env, "DATA_DIR") ?? "./data",
     jwtSecret,

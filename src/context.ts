@@ -4,6 +4,7 @@ import { Authenticator } from "./http/authenticator";
 import { authPlugin, type AuthPlugin } from "./http/auth";
 import { createLogger, errorSummary, type Logger } from "./http/logger";
 import { Metrics } from "./http/metrics";
+import { registerRuntimeMetrics } from "./http/process-metrics";
 import { RevocationBus } from "./identity/revocations";
 import { UserCache } from "./identity/user-cache";
 import { TokenSigner } from "./tokens/jwt";
@@ -66,6 +67,7 @@ export async function createContext(config: Config, database: Database, log?: Lo
     shutdown: new AbortController(),
     services: {},
   };
+  registerRuntimeMetrics(ctx.metrics, database.pool);
   for (const setup of FEATURE_SETUPS) {
     const workers = await setup(ctx);
     if (workers) ctx.workers.push(...workers);

@@ -1,6 +1,6 @@
 import pkg from "../package.json";
 import { createApp } from "./app";
-import { parseArgs, USAGE } from "./cli";
+import { parseArgs, readPassword, USAGE } from "./cli";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { createContext, stopContext } from "./context";
 import { openDatabase } from "./db/client";
@@ -10,12 +10,18 @@ import { checkFlowiseAtStart } from "./health/flowise-probe";
 import { createLogger } from "./http/logger";
 import { passwordProblem } from "./identity/passwords";
 import { ensureBootstrapAdmin, createUser } from "./identity/users";
+import { writeFirstAdminPassword } from "./ops/first-admin";
+import { healthcheck } from "./ops/healthcheck";
+import { describeAddress, explainListenError, StartupError } from "./ops/listen";
+import { startTracing, stopTracing } from "./ops/tracing";
 
 async function main(): Promise<number> {
   const command = parseArgs(process.argv.slice(2));
   if (command.kind === "help") return console.log(USAGE), 0;
   if (command.kind === "version") return console.log(pkg.version), 0;
   if (command.kind === "usage-error") return console.error(`chatgate: ${command.message}\n\n${USAGE}`), 2;
+
+  if (command.kind === "healthcheck") return healthcheck(process.env.PORT);
 
   let config: Config;
   try {
@@ -24,10 +30,18 @@ async function main(): Promise<number> {
     if (e instanceof ConfigError) return console.error(`chatgate: invalid configuration: ${e.message}`), 1;
     throw e;
   }
-  // Before opening the database: a refused password should not cost a start-up.
-  const problem = command.kind === "user-create" ? passwordProblem(command.password) : undefined;
-  if (problem) return console.error(`chatgate: ${problem}`), 1;
+  let newPassword: string | undefined;
+  if (command.kind === "user-create") {
+    if (command.password !== undefined) console.error("chatgate: warning: --password is visible to other users in `ps`; prefer stdin or CHATGATE_PASSWORD");
+    newPassword = command.password ?? (await readPassword());
+    if (!newPassword) return console.error("chatgate: no password: set CHATGATE_PASSWORD or pass it on stdin"), 2;
+    // Before opening the database: a refused password should not cost a start-up.
+    const problem = passwordProblem(newPassword);
+    if (problem) return console.error(`chatgate: ${problem}`), 1;
+  }
   const log = createLogger(config.logLevel);
+  // Before the database opens, so its client is the traced one.
+  const tracing = command.kind === "serve" && startTracing(process.env);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
@@ -39,7 +53,7 @@ async function main(): Promise<number> {
   }
   if (command.kind === "user-create") {
     try {
-      const u = await createUser(database.db, command);
+      const u = await createUser(database.db, { ...command, password: newPassword! });
       console.log(JSON.stringify({ id: u.id, email: u.email, role: u.role }));
       return 0;
     } catch (e) {
@@ -51,30 +65,25 @@ async function main(): Promise<number> {
   }
 
   const ctx = await createContext(config, database, log);
-  const bootstrap = await ensureBootstrapAdmin(ctx);
-  const app = createApp(ctx).listen({
-    port: config.port,
-    hostname: config.host,
-    maxRequestBodySize: config.maxBodyBytes,
-    // SSE streams send a heartbeat every 15 s; the idle timeout must be longer.
-    idleTimeout: 60,
-  });
-  const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${app.server!.port}`;
-  const banner = [
-    `chatgate ${pkg.version} listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` at ${config.dataDir}` : ""})`,
-    `OpenAPI: ${base}/swagger (JSON: ${base}/swagger/json)`,
-  ];
-  if (bootstrap) {
-    banner.push(
-      bootstrap.password
-        ? `first admin: ${bootstrap.email} with password ${bootstrap.password} (shown once; change it)`
-        : `first admin: ${bootstrap.email} with the password from ADMIN_PASSWORD`,
-    );
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp(ctx).listen({
+      port: config.port,
+      hostname: config.host,
+      // Elysia turns SO_REUSEPORT on by default, which lets a second process share a taken port
+      // silently; sharing is an explicit choice here.
+      reusePort: config.reusePort,
+      maxRequestBodySize: config.maxBodyBytes,
+      // SSE streams send a heartbeat every 15 s; the idle timeout must be longer.
+      idleTimeout: 60,
+    });
+  } catch (e) {
+    await stopContext(ctx);
+    await database.close();
+    throw explainListenError(e, config.host, config.port);
   }
-  // One write, so whoever reads the banner gets all of it at once.
-  process.stdout.write(banner.join("\n") + "\n");
-  void checkFlowiseAtStart(config, log);
-
+  // Handlers first: whoever reads the banner may signal at once, and a signal arriving before
+  // them would kill the process without the graceful stop.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -93,11 +102,36 @@ async function main(): Promise<number> {
     if (timedOut) await app.server!.stop(true);
     await stopContext(ctx);
     await database.close();
+    await stopTracing();
     log.info("stopped", { forced: timedOut });
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  const bootstrap = await ensureBootstrapAdmin(ctx);
+  const where = describeAddress(app.server!, config.host);
+  const first = bootstrap && {
+    first_admin: bootstrap.email,
+    // The generated password goes to a 0600 file, never to the log stream.
+    first_admin_file: bootstrap.password
+      ? writeFirstAdminPassword(config.dataDir, bootstrap.email, bootstrap.password)
+      : "none (the password is ADMIN_PASSWORD)",
+  };
+  // One JSON line like every other, at any LOG_LEVEL: what is listening where, and how to log in.
+  createLogger("info").info("listening", {
+    version: pkg.version,
+    address: where.address,
+    interfaces: where.interfaces,
+    url: where.url,
+    openapi: `${where.url}/swagger`,
+    database: database.kind,
+    ...(database.kind === "pglite" ? { data_dir: config.dataDir } : {}),
+    pid: process.pid,
+    tracing: tracing ? "otlp" : "off",
+    ...first,
+  });
+  void checkFlowiseAtStart(config, log);
+
   return -1;
 }
 
@@ -106,7 +140,8 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (err) => {
-    console.error(`chatgate: fatal: ${err?.message ?? err}`);
+    if (err instanceof StartupError) console.error(`chatgate: ${err.message}`);
+    else console.error(`chatgate: fatal: ${err?.message ?? err}`);
     process.exit(1);
   },
 );

@@ -39,6 +39,7 @@ export function brainRoutes(ctx: AppContext, deps: ChatDeps) {
             "user_message, message_time, assistant (the new text), prompt_title, brain_name, brain_id, metadata; the last has assistant \"\" and " +
             "metadata.sources (plus metadata.error after a failure). An unknown chat_id is created for the caller; another user's → 404. " +
             "Beyond MAX_STREAMS_PER_USER open streams of the caller → 429 with Retry-After.",
+          responses: { 200: { description: "Server-sent events", content: { "text/event-stream": { schema: { type: "string" } } } } },
         },
       },
     );

@@ -7,7 +7,7 @@ import type { Chatflow, ChatSession } from "../db/schema";
 import { refundReservation, reserveCredits, settleReservation, markStarted } from "../credits/service";
 import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";
-import type { Counter } from "../http/metrics";
+import type { Counter, Gauge } from "../http/metrics";
 import type { UserState } from "../identity/user-cache";
 import { newId } from "../ids";
 import { chatflowForUser } from "./access";
@@ -21,6 +21,8 @@ export interface ChatDeps {
   log: Logger;
   /** chatgate_predictions_total{mode, result} */
   predictions: Counter;
+  /** chatgate_sse_streams_open: answers being streamed to clients now. */
+  streamsOpen?: Gauge;
   /** Fires when the process is about to stop; open streams end with an error frame. */
   shutdown?: AbortSignal;
   /** Open SSE streams per user (MAX_STREAMS_PER_USER). */

@@ -14,6 +14,7 @@ export function chatDeps(ctx: AppContext): ChatDeps {
     config: ctx.config,
     log: ctx.log,
     predictions: ctx.metrics.counter("chatgate_predictions_total", "Predictions by mode (json, sse) and result"),
+    streamsOpen: ctx.metrics.gauge("chatgate_sse_streams_open", "Answers being streamed to clients (SSE) now"),
     shutdown: ctx.shutdown.signal,
     streams: streamSlotsOf(ctx),
   };

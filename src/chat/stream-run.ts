@@ -196,6 +196,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
 
   async function run(): Promise<void> {
     let outcome: Outcome = { status: "incomplete", text: "", started: false, result: "internal" };
+    deps.streamsOpen?.inc();
     try {
       armHeartbeat();
       const answer = p.upstream.answer;
@@ -206,6 +207,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       write(enc.failure("Internal error", s));
       outcome = { status: "incomplete", text: s.text, started: s.started, result: "internal" };
     } finally {
+      deps.streamsOpen?.dec();
       clearTimeout(heartbeat);
       deps.shutdown?.removeEventListener("abort", onShutdown);
       if (!clientGone) {

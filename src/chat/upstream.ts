@@ -3,6 +3,7 @@
 // and never carries the Flowise key.
 import type { Config } from "../config";
 import { AppError } from "../http/errors";
+import { tracedFetch } from "../ops/tracing";
 
 export interface FlowiseBody {
   question: string;
@@ -79,7 +80,7 @@ export async function callFlowise(config: Config, chatflowId: string, body: Flow
   if (config.flowiseApiKey) headers.authorization = `Bearer ${config.flowiseApiKey}`;
   let res: Response;
   try {
-    res = await fetch(`${config.flowiseUrl}/api/v1/prediction/${encodeURIComponent(chatflowId)}`, {
+    res = await tracedFetch("POST flowise prediction", `${config.flowiseUrl}/api/v1/prediction/${encodeURIComponent(chatflowId)}`, {
       method: "POST",
       headers,
       body: JSON.stringify(body),

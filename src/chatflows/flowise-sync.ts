@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflows } from "../db/schema";
 import { AppError } from "../http/errors";
+import { tracedFetch } from "../ops/tracing";
 import { MAX_CHATFLOW_NAME } from "./model";
 
 export interface FlowiseTarget {
@@ -28,7 +29,7 @@ async function fetchChatflows(target: FlowiseTarget): Promise<FlowiseChatflow[]>
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   let res: Response;
   try {
-    res = await fetch(`${target.url}/api/v1/chatflows`, { headers, signal: AbortSignal.timeout(target.timeoutMs), redirect: "manual" });
+    res = await tracedFetch("GET flowise chatflows", `${target.url}/api/v1/chatflows`, { headers, signal: AbortSignal.timeout(target.timeoutMs), redirect: "manual" });
   } catch (err) {
     if ((err as Error)?.name === "TimeoutError") throw new AppError("UPSTREAM_TIMEOUT", "Flowise did not answer in time");
     throw new AppError("UNAVAILABLE", "Flowise is unreachable");

@@ -5,6 +5,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import net from "node:net";
 import postgres from "postgres";
+import { startDbSpan, tracingEnabled } from "../ops/tracing";
 import { openPglite } from "./pglite";
 import * as schema from "./schema";
 
@@ -21,6 +22,8 @@ export interface Database {
   notify(channel: string, payload: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Postgres only: the pool's size, and the queries/transactions holding or awaiting a connection. */
+  pool?: () => { max: number; inUse: number; waiting: number };
 }
 
 export interface OpenOptions {
@@ -48,22 +51,36 @@ const noConnection = () => Object.assign(new Error("no database connection avail
 type Sql = ReturnType<typeof postgres>;
 type PendingQuery = ReturnType<Sql["unsafe"]> & { state?: unknown };
 
+/** What the pool is doing, for /metrics: postgres.js keeps its queues to itself. */
+interface PoolUse {
+  queries: Set<PendingQuery>;
+  txRunning: number;
+  txWaiting: number;
+}
+
 /** The pool as Drizzle sees it, with ACQUIRE_MS on every query and transaction. */
-function withAcquireDeadline(client: Sql): Sql {
+function withAcquireDeadline(client: Sql, use: PoolUse): Sql {
   const unsafe = (...args: Parameters<Sql["unsafe"]>) => {
     const q = client.unsafe(...args) as PendingQuery;
     const timer = setTimeout(() => {
       if (!q.state) void q.cancel();
     }, ACQUIRE_MS);
-    const done = () => clearTimeout(timer);
+    use.queries.add(q);
+    const endSpan = startDbSpan("postgresql", args[0]);
+    const done = (error?: unknown) => {
+      clearTimeout(timer);
+      use.queries.delete(q);
+      endSpan(error);
+    };
     // Attaching starts the query, as Drizzle's own await does right after (values() is set first).
-    q.then(done, done);
+    q.then(() => done(), done);
     return q;
   };
   const begin = (...args: unknown[]) => {
     const fn = args.pop() as (tx: unknown) => unknown;
     let started = false;
     let expired = false;
+    use.txWaiting++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (started) return;
@@ -74,9 +91,17 @@ function withAcquireDeadline(client: Sql): Sql {
         // Too late: the caller has its 503; begun now, this must do nothing (rolled back).
         if (expired) throw noConnection();
         started = true;
+        use.txWaiting--;
+        use.txRunning++;
         clearTimeout(timer);
         return fn(tx);
-      }).then(resolve, reject).finally(() => clearTimeout(timer));
+      })
+        .then(resolve, reject)
+        .finally(() => {
+          clearTimeout(timer);
+          if (started) use.txRunning--;
+          else use.txWaiting--;
+        });
     });
   };
   return new Proxy(client, {
@@ -123,6 +148,32 @@ function watchedSocket(options: { host: string[]; port: number[] }): net.Socket 
   return socket;
 }
 
+/** PGlite as Drizzle sees it, with a span per statement when tracing is on. */
+function tracedPglite(pg: PGlite): PGlite {
+  const traced = (name: "query" | "exec") =>
+    async (statement: string, ...rest: unknown[]) => {
+      const end = startDbSpan("pglite", statement);
+      try {
+        const out = await (pg[name] as (...a: unknown[]) => Promise<unknown>).call(pg, statement, ...rest);
+        end();
+        return out;
+      } catch (e) {
+        end(e);
+        throw e;
+      }
+    };
+  const query = traced("query");
+  const exec = traced("exec");
+  return new Proxy(pg, {
+    get(target, prop, receiver) {
+      if (prop === "query") return query;
+      if (prop === "exec") return exec;
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
 /** Rows of a `db.execute()` result: postgres.js returns an array, PGlite `{ rows }`. */
 export function rowsOf<T>(result: unknown): T[] {
   if (Array.isArray(result)) return result as T[];
@@ -135,7 +186,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
 async function openEmbedded(dataDir: string): Promise<Database> {
   const pg: PGlite = await openPglite(dataDir);
-  const db = drizzlePglite({ client: pg, schema }) as unknown as DB;
+  const db = drizzlePglite({ client: tracingEnabled() ? tracedPglite(pg) : pg, schema }) as unknown as DB;
   return {
     db,
     kind: "pglite",
@@ -178,10 +229,18 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     },
   });
   if (schemaName) await client.unsafe(`create schema if not exists "${schemaName}"`);
-  const db = drizzlePostgres({ client: withAcquireDeadline(client), schema }) as unknown as DB;
+  const use: PoolUse = { queries: new Set(), txRunning: 0, txWaiting: 0 };
+  const max = opts.poolSize ?? 10;
+  const db = drizzlePostgres({ client: withAcquireDeadline(client, use), schema }) as unknown as DB;
   return {
     db,
     kind: "postgres",
+    pool() {
+      // A query has `state` once a connection runs it; before that it waits in the pool's queue.
+      let running = 0;
+      for (const q of use.queries) if (q.state) running++;
+      return { max, inUse: running + use.txRunning, waiting: use.queries.size - running + use.txWaiting };
+    },
     channelPrefix: schemaName ? `chatgate_${schemaName}` : "chatgate",
     async listen(channel, onPayload, onListen) {
       const sub = await client.listen(channel, (p) => onPayload(p), onListen);

@@ -36,6 +36,10 @@ export function healthRoutes(ctx: AppContext) {
           description:
             "flowise: reachable | unreachable | misconfigured | error | not configured; flowise_error names the likely mistake " +
             "(FLOWISE_URL ending in /api/v1, a URL answering HTML).",
+          responses: {
+            200: { description: "Ready: the database answers" },
+            503: { description: "The database does not answer within 2 s; Retry-After says when to ask again" },
+          },
         },
       },
     )
@@ -44,7 +48,7 @@ export function healthRoutes(ctx: AppContext) {
       async ({ request, set }) => {
         await metricsAllowed(request);
         set.headers["content-type"] = "text/plain; version=0.0.4";
-        return ctx.metrics.render();
+        return ctx.metrics.renderAll();
       },
       {
         detail: {

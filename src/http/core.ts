@@ -7,12 +7,16 @@ import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { createPreflight } from "./preflight";
 import type { RouteTable } from "./route-table";
+import { endServerSpan, startServerSpan } from "../ops/tracing";
+import type { Span } from "@opentelemetry/api";
 
 interface RequestInfo {
   id: string;
   start: number;
   /** The client went away before its answer: no status was ever sent to it. */
   clientClosed?: boolean;
+  /** The request's server span, when tracing is on. */
+  span?: Span;
 }
 
 const info = new WeakMap<Request, RequestInfo>();
@@ -132,7 +136,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const headers = request.headers;
       const incoming = headers.get("x-request-id");
       const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-      info.set(request, { id, start: performance.now() });
+      info.set(request, { id, start: performance.now(), span: startServerSpan(request) });
       set.headers["x-request-id"] = id;
       // A NUL can reach the path or query only percent-encoded; checking the raw URL here spares
       // every route from parsing its query string just to look (Postgres text cannot hold NUL).
@@ -205,6 +209,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       // Never the raw path: unmatched requests (404, 405, early 413) must not add label sets.
       const label = route || "unmatched";
       const labels = requestLabels(label, request.method, status);
+      endServerSpan(started?.span, request.method, label, status);
       metrics.requests.inc(labels.request);
       metrics.latency.observe(labels.latency, seconds);
       if (!log.enabled("info")) return;

@@ -85,8 +85,38 @@ export class Histogram {
   }
 }
 
+/** A value that goes up and down; `collect` (if given) refreshes it at each scrape. */
+export class Gauge {
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly collect?: (g: Gauge) => Promise<void> | void,
+  ) {}
+  set(labels: Labels, value: number): void {
+    this.values.set(keyOf(labels), value);
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const k = keyOf(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  dec(labels: Labels = {}, by = 1): void {
+    this.inc(labels, -by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(keyOf(labels)) ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ""} ${v}`);
+    return lines.join("\n");
+  }
+}
+
 export class Metrics {
-  private readonly all = new Map<string, Counter | Histogram>();
+  private readonly all = new Map<string, Counter | Histogram | Gauge>();
+  /** Appended to every scrape by `renderAll` (process metrics, shared by every app in a process). */
+  private readonly extra: (() => Promise<string>)[] = [];
   readonly requests = this.counter("chatgate_http_requests_total", "HTTP requests by route, method and status");
   readonly latency = this.histogram("chatgate_http_request_duration_seconds", "HTTP request latency");
 
@@ -104,7 +134,27 @@ export class Metrics {
     this.all.set(name, h);
     return h;
   }
+  gauge(name: string, help: string, collect?: (g: Gauge) => Promise<void> | void): Gauge {
+    const existing = this.all.get(name);
+    if (existing instanceof Gauge) return existing;
+    const g = new Gauge(name, help, collect);
+    this.all.set(name, g);
+    return g;
+  }
+  addSource(render: () => Promise<string>): void {
+    this.extra.push(render);
+  }
   render(): string {
     return [...this.all.values()].map((m) => m.render()).join("\n") + "\n";
+  }
+  /**
+   * What /metrics serves: refreshes the gauges that read their value at scrape time (a failing
+   * one keeps its last value: a slow database must not take /metrics down), then everything.
+   */
+  async renderAll(): Promise<string> {
+    const gauges = [...this.all.values()].filter((m): m is Gauge => m instanceof Gauge && m.collect !== undefined);
+    await Promise.all(gauges.map(async (g) => g.collect!(g)).map((p) => p.catch(() => {})));
+    const extra = await Promise.all(this.extra.map((r) => r().catch(() => "")));
+    return this.render() + extra.filter(Boolean).join("");
   }
 }

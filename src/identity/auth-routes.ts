@@ -30,7 +30,15 @@ export function authRoutes(ctx: AppContext) {
           expires_in: session.accessExpiresIn,
         };
       },
-      { form: true, body: authRequest, response: tokenResponse, detail: { summary: "Log in (form-urlencoded or JSON username and password)" } },
+      {
+        form: true,
+        body: authRequest,
+        response: tokenResponse,
+        detail: {
+          summary: "Log in (form-urlencoded or JSON username and password)",
+          "x-accepts": ["application/json", "application/x-www-form-urlencoded"],
+        },
+      },
     )
     .post(
       "/users",

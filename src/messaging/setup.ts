@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import type { AppContext, Worker } from "../context";
+import { messages } from "../db/schema";
 import { messagingMetrics } from "./metrics";
 import { Outbox } from "./outbox";
 import type { Transport } from "./transports/transport";
@@ -27,8 +29,15 @@ function transportFor(ctx: AppContext): Transport | undefined {
   }
 }
 
+const STATUSES = ["queued", "sent", "failed"] as const;
+
 export async function setupMessaging(ctx: AppContext): Promise<Worker[] | void> {
   const metrics = messagingMetrics(ctx.metrics);
+  // Read at scrape time from the table, so it counts every instance's outbox, not this one's.
+  ctx.metrics.gauge("chatgate_outbox_messages", "Messages in the outbox by status (all instances)", async (g) => {
+    const rows = await ctx.db.select({ status: messages.status, n: sql<number>`count(*)::int` }).from(messages).groupBy(messages.status);
+    for (const status of STATUSES) g.set({ status }, rows.find((r) => r.status === status)?.n ?? 0);
+  });
   const transport = transportFor(ctx);
   const c = ctx.config;
   const outbox = transport

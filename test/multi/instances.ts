@@ -44,9 +44,9 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
   void drain(proc.stderr as ReadableStream<Uint8Array>).catch(() => {});
   const deadline = Date.now() + 60_000;
   let match: RegExpExecArray | null = null;
-  while (!(match = /listening on (http:\/\/\S+)/.exec(out))) {
+  while (!(match = /"msg":"listening".*?"url":"(http:\/\/[^"]+)"/.exec(out))) {
     if (proc.exitCode !== null) throw new Error(`chatgate exited early (${proc.exitCode}): ${out}`);
-    if (Date.now() > deadline) throw new Error(`no "listening on" line: ${out}`);
+    if (Date.now() > deadline) throw new Error(`no "listening" line: ${out}`);
     await Bun.sleep(25);
   }
   const exited = proc.exited;

@@ -35,7 +35,7 @@ async function start(env: Record<string, string>): Promise<Running> {
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   const deadline = Date.now() + 30_000;
-  while (!/listening on (http:\/\/\S+)/.test(out)) {
+  while (!/"msg":"listening".*?"url":"(http:\/\/[^"]+)"/.test(out)) {
     if (Date.now() > deadline) throw new Error(`no listening line: ${out}`);
     const { value, done } = await reader.read();
     if (done) throw new Error(`exited early: ${out}${await new Response(proc.stderr as ReadableStream).text()}`);
@@ -49,7 +49,7 @@ async function start(env: Record<string, string>): Promise<Running> {
       out += decoder.decode(value);
     }
   })();
-  const base = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+  const base = /"msg":"listening".*?"url":"(http:\/\/[^"]+)"/.exec(out)![1]!;
   return { proc, base, stdout: () => out };
 }
 
@@ -83,10 +83,15 @@ describe("the compiled binary", () => {
   test("starts with nothing beside it, migrates, answers /readyz, keeps data across restarts, stops on SIGTERM", async () => {
     const env = { DATA_DIR: "state/db", ADMIN_EMAIL: "ops@example.test", ADMIN_PASSWORD: "correct horse battery" };
     const first = await start(env);
-    expect(first.stdout()).toContain("first admin: ops@example.test");
+    expect(first.stdout()).toContain('"first_admin":"ops@example.test"');
     const ready = await fetch(`${first.base}/readyz`);
     expect(ready.status).toBe(200);
     expect((await ready.json()).database).toBe("pglite");
+    // The API reference's bundle is inside the binary, not fetched from anywhere.
+    const page = await (await fetch(`${first.base}/swagger`)).text();
+    const script = await fetch(`${first.base}${/src="(\/swagger\/scalar\.js[^"]*)"/.exec(page)![1]}`);
+    expect(script.status).toBe(200);
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(1_000_000);
     first.proc.kill("SIGTERM");
     expect(await first.proc.exited).toBe(0);
     expect(readdirSync(binDir)).toEqual(["chatgate"]);
@@ -98,7 +103,7 @@ describe("the compiled binary", () => {
     expect(dup.stderr).toContain("already exists");
 
     const second = await start(env);
-    expect(second.stdout()).not.toContain("first admin");
+    expect(second.stdout()).not.toContain("first_admin");
     expect((await fetch(`${second.base}/readyz`)).status).toBe(200);
     second.proc.kill("SIGTERM");
     expect(await second.proc.exited).toBe(0);
@@ -119,7 +124,7 @@ describe("the compiled binary", () => {
         expect((await ready.json()).database).toBe("postgres");
       }
       // Exactly one of them bootstrapped the admin, and the migration ran once.
-      const banners = [a.stdout(), b.stdout()].filter((o) => o.includes("first admin")).length;
+      const banners = [a.stdout(), b.stdout()].filter((o) => o.includes("first_admin")).length;
       expect(banners).toBe(1);
       const db = postgres(url.toString(), { max: 1, onnotice: () => {} });
       const rows = await db`select tag, count(*)::int as n from chatgate_migrations group by tag`;
