@@ -6,6 +6,10 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl?: string;
+  /** What sits between chatgate and Postgres: nothing, or PgBouncer in session/transaction mode. */
+  databasePooler: "none" | "session" | "transaction";
+  /** A direct (unpooled) connection for LISTEN; required behind a transaction pooler. */
+  databaseListenUrl?: string;
   dataDir: string;
   jwtSecret?: string;
   adminEmail?: string;
@@ -86,7 +90,7 @@ function url(env: Env, name: string): string | undefined {
   } catch {
     throw new ConfigError(name, "must be an absolute URL");
   }
-  const ok = name === "DATABASE_URL" ? ["postgres:", "postgresql:"] : ["http:", "https:"];
+  const ok = name.startsWith("DATABASE_") ? ["postgres:", "postgresql:"] : ["http:", "https:"];
   if (!ok.includes(parsed.protocol)) throw new ConfigError(name, `must use ${ok.join(" or ")}`);
   return raw.replace(/\/+$/, "");
 }
@@ -125,11 +129,24 @@ export function loadConfig(env: Env = process.env): Config {
   const webhookSecret = str(env, "MESSAGE_WEBHOOK_SECRET");
   if (transport === "webhook" && !webhookSecret) throw new ConfigError("MESSAGE_WEBHOOK_SECRET", "is required when MESSAGE_TRANSPORT=webhook");
   if (transport === "stream" && !streamApiKey) throw new ConfigError("STREAM_API_KEY", "is required when MESSAGE_TRANSPORT=stream");
+  const databaseUrl = url(env, "DATABASE_URL");
+  const databasePooler = oneOf(env, "DATABASE_POOLER", ["none", "session", "transaction"] as const, "none");
+  const databaseListenUrl = url(env, "DATABASE_LISTEN_URL");
+  if (!databaseUrl && (databasePooler !== "none" || databaseListenUrl)) {
+    throw new ConfigError(databaseListenUrl ? "DATABASE_LISTEN_URL" : "DATABASE_POOLER", "needs DATABASE_URL (the embedded database has no pooler)");
+  }
+  // LISTEN holds a server connection for the session: a transaction pooler hands the server to
+  // other clients between transactions, and notifications would be lost without any error.
+  if (databasePooler === "transaction" && !databaseListenUrl) {
+    throw new ConfigError("DATABASE_LISTEN_URL", "is required when DATABASE_POOLER=transaction: a direct Postgres URL (not through PgBouncer) for LISTEN/NOTIFY");
+  }
   const streamTtl = str(env, "STREAM_TOKEN_TTL") === undefined ? undefined : int(env, "STREAM_TOKEN_TTL", 0, 60, 10 * 365 * 86400);
   return {
     port: int(env, "PORT", 8080, 0, 65535),
     host: str(env, "HOST") ?? "0.0.0.0",
-    databaseUrl: url(env, "DATABASE_URL"),
+    databaseUrl,
+    databasePooler,
+    databaseListenUrl,
     dataDir: str(env, "DATA_DIR") ?? "./data",
     jwtSecret,
     adminEmail,

@@ -23,7 +23,12 @@ async function main(): Promise<number> {
     throw e;
   }
   const log = createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    pooler: config.databasePooler,
+    listenUrl: config.databaseListenUrl,
+  });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
 
