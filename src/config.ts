@@ -10,6 +10,8 @@ export interface Config {
   databasePooler: "none" | "session" | "transaction";
   /** A direct (unpooled) connection for LISTEN; required behind a transaction pooler. */
   databaseListenUrl?: string;
+  /** Connections this instance opens to DATABASE_URL (LISTEN takes one more). */
+  databasePoolSize: number;
   dataDir: string;
   jwtSecret?: string;
   adminEmail?: string;
@@ -147,6 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     databasePooler,
     databaseListenUrl,
+    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
     dataDir: str(env, "DATA_DIR") ?? "./data",
     jwtSecret,
     adminEmail,

@@ -28,6 +28,7 @@ async function main(): Promise<number> {
     dataDir: config.dataDir,
     pooler: config.databasePooler,
     listenUrl: config.databaseListenUrl,
+    poolSize: config.databasePoolSize,
   });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
