@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageFields } from "../http/paging";
 
 export const loginUser = t.Object({
   id: t.String(),
@@ -102,7 +103,14 @@ export const patchUserRequest = t.Object({
   disabled: t.Optional(t.Boolean({ error: "disabled: must be true or false" })),
 });
 
-export const usersResponse = t.Object({ users: t.Array(adminUserView), count: t.Integer() });
+export const USERS_PAGE = 100;
+export const usersQuery = t.Object(pageFields(1000, USERS_PAGE));
+export const usersResponse = t.Object({
+  users: t.Array(adminUserView),
+  count: t.Integer({ description: "All users, regardless of limit/offset" }),
+  limit: t.Integer(),
+  offset: t.Integer(),
+});
 
 export const userIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
 

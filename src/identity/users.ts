@@ -127,6 +127,11 @@ export async function findUserByEmail(db: DB, email: string): Promise<User | und
   return row;
 }
 
-export function listUsers(db: DB, limit = 1000, offset = 0): Promise<User[]> {
-  return db.select().from(users).orderBy(asc(users.createdAt), asc(users.id)).limit(limit).offset(offset);
+/** One page, oldest first, and how many users there are in all. */
+export async function listUsers(db: DB, page: { limit: number; offset: number }): Promise<{ rows: User[]; total: number }> {
+  const [rows, [all]] = await Promise.all([
+    db.select().from(users).orderBy(asc(users.createdAt), asc(users.id)).limit(page.limit).offset(page.offset),
+    db.select({ n: count() }).from(users),
+  ]);
+  return { rows, total: all?.n ?? 0 };
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { apiKeys, users, type ApiKey } from "../db/schema";
 import type { KeyLevel } from "../http/authenticator";
@@ -99,9 +99,14 @@ export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiK
   return { row: row!, key: made.key };
 }
 
-export async function listKeys(db: DB, userId?: string): Promise<ApiKey[]> {
-  const q = db.select().from(apiKeys);
-  return (userId ? q.where(eq(apiKeys.userId, userId)) : q).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+/** One page, newest first, and how many there are in all (for one user, or everyone). */
+export async function listKeys(db: DB, userId: string | undefined, page: { limit: number; offset: number }): Promise<{ rows: ApiKey[]; total: number }> {
+  const where = userId ? eq(apiKeys.userId, userId) : undefined;
+  const [rows, [all]] = await Promise.all([
+    db.select().from(apiKeys).where(where).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)).limit(page.limit).offset(page.offset),
+    db.select({ n: count() }).from(apiKeys).where(where),
+  ]);
+  return { rows, total: all?.n ?? 0 };
 }
 
 /**
