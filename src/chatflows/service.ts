@@ -1,4 +1,4 @@
-import { and, asc, count, eq, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflowAccess, chatflows, users, type Chatflow } from "../db/schema";
 import { AppError } from "../http/errors";
@@ -117,7 +117,7 @@ export async function listGrantedUsers(db: DB, chatflowId: string, page: { limit
     .from(chatflowAccess)
     .innerJoin(users, eq(users.id, chatflowAccess.userId))
     .where(eq(chatflowAccess.chatflowId, chatflowId))
-    .orderBy(asc(users.email), asc(users.id))
+    .orderBy(desc(chatflowAccess.createdAt), desc(chatflowAccess.userId))
     .limit(page.limit)
     .offset(page.offset);
   const [all] = await db.select({ n: count() }).from(chatflowAccess).where(eq(chatflowAccess.chatflowId, chatflowId));

@@ -44,8 +44,8 @@ export function authRoutes(ctx: AppContext) {
     )
     .get("/users", async ({ query }) => {
       const page = pageOf(query, USERS_PAGE);
-      const { rows, total } = await listUsers(ctx.db, page);
-      return { users: rows.map(adminUser), count: total, ...page };
+      const { rows, total, next } = await listUsers(ctx.db, page, query.after);
+      return { users: rows.map(adminUser), count: total, ...page, next_cursor: next };
     }, { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } })
     .patch(
       "/users/:id",

@@ -1,5 +1,5 @@
 import { t } from "elysia";
-import { pageFields } from "../http/paging";
+import { cursorField, pageFields } from "../http/paging";
 
 export const loginUser = t.Object({
   id: t.String(),
@@ -104,12 +104,13 @@ export const patchUserRequest = t.Object({
 });
 
 export const USERS_PAGE = 100;
-export const usersQuery = t.Object(pageFields(1000, USERS_PAGE));
+export const usersQuery = t.Object({ ...pageFields(1000, USERS_PAGE), ...cursorField });
 export const usersResponse = t.Object({
   users: t.Array(adminUserView),
   count: t.Integer({ description: "All users, regardless of limit/offset" }),
   limit: t.Integer(),
   offset: t.Integer(),
+  next_cursor: t.Union([t.String(), t.Null()], { description: "pass as ?after= for the next page (cheaper than a large offset); null on the last page" }),
 });
 
 export const userIdParams = t.Object({ id: t.String({ maxLength: 100 }) });

@@ -12,8 +12,9 @@ import type { ApiKey } from "../db/schema";
 
 // The documented answer is a bare array: the total travels in a header, so clients that read
 // the array keep working and pagers can use X-Total-Count.
-function listedPage(set: { headers: Record<string, string | number> }, page: { rows: ApiKey[]; total: number }) {
+function listedPage(set: { headers: Record<string, string | number> }, page: { rows: ApiKey[]; total: number; next: string | null }) {
   set.headers["x-total-count"] = String(page.total);
+  if (page.next) set.headers["x-next-cursor"] = page.next;
   return page.rows.map(listedView);
 }
 
@@ -36,7 +37,7 @@ export function keysRoutes(ctx: AppContext) {
       },
       { auth: adminAuth, body: "keys.adminCreate", response: { 201: "keys.created" }, detail: { summary: "Create an API key for a user (admin)" } },
     )
-    .get("/api-keys", async ({ query, set }) => listedPage(set, await listKeys(db, query.user_id, pageOf(query, KEYS_PAGE))), {
+    .get("/api-keys", async ({ query, set }) => listedPage(set, await listKeys(db, query.user_id, pageOf(query, KEYS_PAGE), query.after)), {
       auth: adminAuth,
       query: "keys.listQuery",
       response: "keys.listed",
@@ -76,7 +77,7 @@ export function keysRoutes(ctx: AppContext) {
       },
       { access: true, body: "keys.userCreate", response: "keys.created", detail: { summary: "Create an API key for yourself" } },
     )
-    .get("/api-keys", async ({ principal, query, set }) => listedPage(set, await listKeys(db, principal.user.id, pageOf(query, KEYS_PAGE))), {
+    .get("/api-keys", async ({ principal, query, set }) => listedPage(set, await listKeys(db, principal.user.id, pageOf(query, KEYS_PAGE), query.after)), {
       access: true,
       query: "keys.pageQuery",
       response: "keys.listed",

@@ -42,6 +42,26 @@ describe(`admin lists with ${N} rows`, () => {
     expect(Object.keys(await json(tooBig))).toContain("detail");
   });
 
+  test("users by cursor: each page continues the last, the same rows as by offset; a forged cursor is 422", async () => {
+    const byOffset = await json(await get("/api/auth/users?limit=1000&offset=2000"));
+    let page = await json(await get("/api/auth/users?limit=1000"));
+    page = await json(await get(`/api/auth/users?limit=1000&after=${page.next_cursor}`));
+    page = await json(await get(`/api/auth/users?limit=1000&after=${page.next_cursor}`));
+    expect(page.users.map((u: { id: string }) => u.id)).toEqual(byOffset.users.map((u: { id: string }) => u.id));
+    const tail = await json(await get(`/api/auth/users?limit=1000&offset=${N - 998}`));
+    expect(tail.next_cursor).toBeNull();
+    const forged = Buffer.from(JSON.stringify(["2026-02-30T00:00:00.000000Z", "x"])).toString("base64url");
+    for (const bad of [forged, "abc", "e30"]) expect((await get(`/api/auth/users?after=${bad}`)).status).toBe(422);
+    expect((await get(`/api/auth/users?after=${page.next_cursor}&offset=5`)).status).toBe(422);
+  });
+
+  test("API keys by cursor (X-Next-Cursor): the last keys are reached without an offset", async () => {
+    const byOffset = await json<{ id: string }[]>(await get(`/api/auth/api-keys?limit=1000&offset=1000`));
+    const first = await get("/api/auth/api-keys?limit=1000");
+    const second = await json<{ id: string }[]>(await get(`/api/auth/api-keys?limit=1000&after=${first.headers.get("x-next-cursor")}`));
+    expect(second.map((k) => k.id)).toEqual(byOffset.map((k) => k.id));
+  });
+
   test("API keys: a page, the total in X-Total-Count, one user's keys paged too", async () => {
     const res = await get("/api/auth/api-keys");
     const rows = await json<unknown[]>(res);

@@ -22,7 +22,8 @@ export const chatflowAccess = pgTable(
     userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.chatflowId, t.userId] })],
+  // The grants list pages a chatflow's rows newest first.
+  (t) => [primaryKey({ columns: [t.chatflowId, t.userId] }), index("chatflow_access_list_idx").on(t.chatflowId, t.createdAt, t.userId)],
 );
 
 export const creditBalances = pgTable(
