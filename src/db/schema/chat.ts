@@ -48,7 +48,7 @@ export const creditLedger = pgTable(
     createdBy: text("created_by"),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
-  (t) => [index("credit_ledger_user_idx").on(t.userId, t.createdAt)],
+  (t) => [index("credit_ledger_user_idx").on(t.userId, t.createdAt, t.id)],
 );
 
 export const creditReservations = pgTable(
@@ -98,7 +98,7 @@ export const chatSessions = pgTable(
     createdAt: ts("created_at").notNull().defaultNow(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },
-  (t) => [index("chat_sessions_user_idx").on(t.userId, t.createdAt)],
+  (t) => [index("chat_sessions_user_idx").on(t.userId, t.createdAt, t.id)],
 );
 
 export const chatMessages = pgTable(
