@@ -62,7 +62,13 @@ export const refreshTokenInfo = t.Object({
   active: t.Boolean(),
 });
 
-export const tokensResponse = t.Object({ tokens: t.Array(refreshTokenInfo), count: t.Integer() });
+export const tokensQuery = t.Object(pageFields(200, 200));
+export const tokensResponse = t.Object({
+  tokens: t.Array(refreshTokenInfo),
+  count: t.Integer({ description: "All your unexpired refresh tokens, regardless of limit/offset" }),
+  limit: t.Integer(),
+  offset: t.Integer(),
+});
 
 export const tokenResponse = t.Object({
   access_token: t.String(),

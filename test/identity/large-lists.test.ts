@@ -77,6 +77,14 @@ describe(`admin lists with ${N} rows`, () => {
     expect((await get("/api/admin/tokens?limit=0")).status).toBe(400);
   });
 
+  test("your refresh tokens: a page and the real count", async () => {
+    const me = await seedUser(t);
+    for (let i = 0; i < 2; i++) await t.request("POST", "/api/v1/chat/authenticate", { body: { username: me.user.email, password: me.password } });
+    const page = await json(await t.request("GET", "/api/v1/chat/tokens?limit=2", { token: me.accessToken }));
+    expect({ n: page.tokens.length, count: page.count, limit: page.limit }).toEqual({ n: 2, count: 3, limit: 2 });
+    expect((await t.request("GET", "/api/v1/chat/tokens?limit=201", { token: me.accessToken })).status).toBe(422);
+  });
+
   test("a chatflow's granted users: a page and the real count", async () => {
     const page = await json(await get(`/api/admin/chatflows/${FLOW}/users?limit=20&offset=${N - 5}`));
     expect({ n: page.users.length, count: page.count }).toEqual({ n: 5, count: N });

@@ -41,6 +41,7 @@ describe("query strings of every GET route", () => {
         "GET /api/messages/",
         "GET /api/templates/",
         "GET /api/v1/chat/sessions",
+        "GET /api/v1/chat/tokens",
       ].sort(),
     );
   });
