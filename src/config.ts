@@ -11,6 +11,12 @@ export interface Config {
   /** SO_REUSEPORT: several processes may listen on one port (off: a taken port is an error). */
   reusePort: boolean;
   databaseUrl?: string;
+  /** What sits between chatgate and Postgres: nothing, or PgBouncer in session/transaction mode. */
+  databasePooler: "none" | "session" | "transaction";
+  /** A direct (unpooled) connection for LISTEN; required behind a transaction pooler. */
+  databaseListenUrl?: string;
+  /** Connections this instance opens to DATABASE_URL (LISTEN takes one more). */
+  databasePoolSize: number;
   dataDir: string;
   /** JWT_SECRET, or the contents of JWT_SECRET_FILE. */
   jwtSecret?: string;
@@ -104,7 +110,7 @@ function url(env: Env, name: string): string | undefined {
   } catch {
     throw new ConfigError(name, "must be an absolute URL");
   }
-  const ok = name === "DATABASE_URL" ? ["postgres:", "postgresql:"] : ["http:", "https:"];
+  const ok = name.startsWith("DATABASE_") ? ["postgres:", "postgresql:"] : ["http:", "https:"];
   if (!ok.includes(parsed.protocol)) throw new ConfigError(name, `must use ${ok.join(" or ")}`);
   return raw.replace(/\/+$/, "");
 }
@@ -167,12 +173,26 @@ export function loadConfig(env: Env = process.env): Config {
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(metricsToken)) {
     throw new ConfigError("METRICS_TOKEN", "must be 16 to 512 printable characters without spaces");
   }
+  const databaseUrl = url(env, "DATABASE_URL");
+  const databasePooler = oneOf(env, "DATABASE_POOLER", ["none", "session", "transaction"] as const, "none");
+  const databaseListenUrl = url(env, "DATABASE_LISTEN_URL");
+  if (!databaseUrl && (databasePooler !== "none" || databaseListenUrl)) {
+    throw new ConfigError(databaseListenUrl ? "DATABASE_LISTEN_URL" : "DATABASE_POOLER", "needs DATABASE_URL (the embedded database has no pooler)");
+  }
+  // LISTEN holds a server connection for the session: a transaction pooler hands the server to
+  // other clients between transactions, and notifications would be lost without any error.
+  if (databasePooler === "transaction" && !databaseListenUrl) {
+    throw new ConfigError("DATABASE_LISTEN_URL", "is required when DATABASE_POOLER=transaction: a direct Postgres URL (not through PgBouncer) for LISTEN/NOTIFY");
+  }
   const streamTtl = str(env, "STREAM_TOKEN_TTL") === undefined ? undefined : int(env, "STREAM_TOKEN_TTL", 0, 60, 10 * 365 * 86400);
   return {
     port: int(env, "PORT", 8080, 0, 65535),
     host: str(env, "HOST") ?? "0.0.0.0",
     reusePort: bool(env, "REUSE_PORT", false),
-    databaseUrl: url(env, "DATABASE_URL"),
+    databaseUrl,
+    databasePooler,
+    databaseListenUrl,
+    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
     dataDir: str(env, "DATA_DIR") ?? "./data",
     jwtSecret,
     jwtSecretPrevious,

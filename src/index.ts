@@ -42,7 +42,13 @@ async function main(): Promise<number> {
   const log = createLogger(config.logLevel);
   // Before the database opens, so its client is the traced one.
   const tracing = command.kind === "serve" && startTracing(process.env);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    pooler: config.databasePooler,
+    listenUrl: config.databaseListenUrl,
+    poolSize: config.databasePoolSize,
+  });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
 

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageFields } from "../http/paging";
 
 // Fields are checked by the service so that authentication is answered before validation.
 export const issueRequest = t.Optional(
@@ -22,7 +23,14 @@ export const apiTokenView = t.Object({
   active: t.Boolean(),
 });
 
-export const listQuery = t.Object({ userId: t.Optional(t.String({ maxLength: 100 })) });
-export const listResponse = t.Object({ success: t.Literal(true), tokens: t.Array(apiTokenView), count: t.Integer() });
+export const TOKENS_PAGE = 100;
+export const listQuery = t.Object({ userId: t.Optional(t.String({ maxLength: 100 })), ...pageFields(1000, TOKENS_PAGE) });
+export const listResponse = t.Object({
+  success: t.Literal(true),
+  tokens: t.Array(apiTokenView),
+  count: t.Integer({ description: "All matching tokens, regardless of limit/offset" }),
+  limit: t.Integer(),
+  offset: t.Integer(),
+});
 export const tokenIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
 export const revokeResponse = t.Object({ success: t.Literal(true), message: t.String() });

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
-import { issueRequest, issueResponse, listQuery, listResponse, revokeResponse, tokenIdParams } from "./model";
+import { pageOf } from "../http/paging";
+import { issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, revokeResponse, tokenIdParams } from "./model";
 import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
 
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
@@ -16,8 +17,9 @@ export function adminTokensRoutes(ctx: AppContext) {
     .get(
       "",
       async ({ query }) => {
-        const tokens = await listApiTokens(ctx, query.userId);
-        return { success: true as const, tokens, count: tokens.length };
+        const page = pageOf(query, TOKENS_PAGE);
+        const { tokens, total } = await listApiTokens(ctx, query.userId, page);
+        return { success: true as const, tokens, count: total, ...page };
       },
       { admin: true, query: listQuery, response: listResponse, detail: { summary: "List API tokens, never the tokens themselves (admin)" } },
     )

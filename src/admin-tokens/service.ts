@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { AppContext } from "../context";
 import { apiTokens, type ApiToken } from "../db/schema";
 import { AppError } from "../http/errors";
@@ -71,14 +71,18 @@ function view(r: ApiToken): ApiTokenView {
   };
 }
 
-export async function listApiTokens(ctx: Pick<AppContext, "db">, userId?: string): Promise<ApiTokenView[]> {
-  const rows = await ctx.db
-    .select()
-    .from(apiTokens)
-    .where(userId ? eq(apiTokens.userId, userId) : undefined)
-    .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
-    .limit(1000);
-  return rows.map(view);
+/** One page, newest first, and how many there are in all (for one user, or everyone). */
+export async function listApiTokens(
+  ctx: Pick<AppContext, "db">,
+  userId: string | undefined,
+  page: { limit: number; offset: number },
+): Promise<{ tokens: ApiTokenView[]; total: number }> {
+  const where = userId ? eq(apiTokens.userId, userId) : undefined;
+  const [rows, [all]] = await Promise.all([
+    ctx.db.select().from(apiTokens).where(where).orderBy(desc(apiTokens.createdAt), desc(apiTokens.id)).limit(page.limit).offset(page.offset),
+    ctx.db.select({ n: count() }).from(apiTokens).where(where),
+  ]);
+  return { tokens: rows.map(view), total: all?.n ?? 0 };
 }
 
 /** Takes effect at once here and, through the revocation bus, on every other instance. */

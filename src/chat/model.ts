@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageFields } from "../http/paging";
 
 export const MAX_QUESTION = 32_000;
 
@@ -19,10 +20,7 @@ export const predictAnswer = t.Object(
   { additionalProperties: true, description: "Flowise's JSON answer (text, chatId, chatMessageId, sourceDocuments, ...) plus session_id" },
 );
 
-export const sessionsQuery = t.Object({
-  limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200, multipleOf: 1, error: "limit: must be a whole number from 1 to 200" })),
-  offset: t.Optional(t.Numeric({ minimum: 0, multipleOf: 1, error: "offset: must be a whole number, 0 or more" })),
-});
+export const sessionsQuery = t.Object(pageFields(200, 50));
 
 export const sessionSummary = t.Object({
   session_id: t.String(),

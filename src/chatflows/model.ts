@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageFields } from "../http/paging";
 
 export const MAX_CHATFLOW_NAME = 200;
 
@@ -68,7 +69,9 @@ export const grantedUsers = t.Object({
       granted_at: t.String({ format: "date-time" }),
     }),
   ),
-  count: t.Integer(),
+  count: t.Integer({ description: "All users granted this chatflow, regardless of limit/offset" }),
+  limit: t.Integer(),
+  offset: t.Integer(),
 });
 
 export const deletedChatflow = t.Object({ id: t.String(), deleted: t.Literal(true) });
@@ -77,10 +80,8 @@ export const deletedChatflow = t.Object({ id: t.String(), deleted: t.Literal(tru
 export const chatflowParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200 }) });
 export const grantParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200 }), user_id: t.String({ minLength: 1, maxLength: 200 }) });
 
-export const pageQuery = t.Object({
-  limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200, multipleOf: 1, error: "limit: must be a whole number from 1 to 200" })),
-  offset: t.Optional(t.Numeric({ minimum: 0, multipleOf: 1, error: "offset: must be a whole number, 0 or more" })),
-});
+export const pageQuery = t.Object(pageFields(200, 50));
+export const grantsQuery = t.Object(pageFields(1000, 100));
 
 export const chatflowModels = {
   ChatflowInput: chatflowInput,

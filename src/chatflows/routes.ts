@@ -1,8 +1,9 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { syncChatflows } from "./flowise-sync";
-import { chatflowModels, chatflowParams, deletedChatflow, grantParams, pageQuery, userChatflowList } from "./model";
+import { chatflowModels, chatflowParams, deletedChatflow, grantParams, grantsQuery, pageQuery, userChatflowList } from "./model";
 import { chatflowsForUser, createChatflow, deleteChatflow, grantAccess, listChatflows, listGrantedUsers, revokeAccess, updateChatflow } from "./service";
+import { pageOf } from "../http/paging";
 
 export function chatflowsRoutes(ctx: AppContext) {
   return new Elysia().use(adminChatflowRoutes(ctx)).use(userChatflowRoutes(ctx));
@@ -57,9 +58,10 @@ function adminChatflowRoutes(ctx: AppContext) {
       },
       { admin: true, params: chatflowParams, response: deletedChatflow, detail: { summary: "Delete a chatflow and its grants" } },
     )
-    .get("/:id/users", ({ params }) => listGrantedUsers(db, params.id), {
+    .get("/:id/users", ({ params, query }) => listGrantedUsers(db, params.id, pageOf(query, 100)), {
       admin: true,
       params: chatflowParams,
+      query: grantsQuery,
       response: "ChatflowUsers",
       detail: { summary: "The users granted this chatflow (admins need no grant)" },
     })

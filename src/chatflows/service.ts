@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflowAccess, chatflows, users, type Chatflow } from "../db/schema";
 import { AppError } from "../http/errors";
@@ -123,7 +123,7 @@ export async function revokeAccess(db: DB, chatflowId: string, userId: string): 
 }
 
 /** The users granted a chatflow (admins may use every chatflow without a grant), by email. */
-export async function listGrantedUsers(db: DB, chatflowId: string) {
+export async function listGrantedUsers(db: DB, chatflowId: string, page: { limit: number; offset: number }) {
   const [flow] = await db.select({ id: chatflows.id }).from(chatflows).where(eq(chatflows.id, chatflowId));
   if (!flow) throw new AppError("NOT_FOUND", "Chatflow not found");
   const rows = await db
@@ -131,9 +131,12 @@ export async function listGrantedUsers(db: DB, chatflowId: string) {
     .from(chatflowAccess)
     .innerJoin(users, eq(users.id, chatflowAccess.userId))
     .where(eq(chatflowAccess.chatflowId, chatflowId))
-    .orderBy(asc(users.email));
+    .orderBy(desc(chatflowAccess.createdAt), desc(chatflowAccess.userId))
+    .limit(page.limit)
+    .offset(page.offset);
+  const [all] = await db.select({ n: count() }).from(chatflowAccess).where(eq(chatflowAccess.chatflowId, chatflowId));
   const list = rows.map((r) => ({ ...r, granted_at: r.granted_at.toISOString() }));
-  return { chatflow_id: chatflowId, users: list, count: list.length };
+  return { chatflow_id: chatflowId, users: list, count: all?.n ?? 0, ...page };
 }
 
 /** What the caller may predict with: enabled chatflows, all of them for admins, granted ones otherwise. */

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { pageFields } from "../http/paging";
 
 export const balance = t.Object({
   user_id: t.String(),
@@ -36,8 +37,7 @@ export const ledgerPage = t.Object({
 export const userParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200 }) });
 
 export const ledgerQuery = t.Object({
-  limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200, multipleOf: 1, error: "limit: must be a whole number from 1 to 200" })),
-  offset: t.Optional(t.Numeric({ minimum: 0, multipleOf: 1, error: "offset: must be a whole number, 0 or more" })),
+  ...pageFields(200, 50),
 });
 
 export const creditModels = { CreditBalance: balance, CreditGrant: grantInput, CreditLedgerPage: ledgerPage };

@@ -32,6 +32,10 @@ export interface OpenOptions {
   /** Postgres only: run in this schema (created if missing). Tests use one per app. */
   schema?: string;
   poolSize?: number;
+  /** PgBouncer between chatgate and Postgres (see README "Running several instances"). */
+  pooler?: "none" | "session" | "transaction";
+  /** A direct connection for LISTEN (required behind a transaction pooler). */
+  listenUrl?: string;
 }
 
 const STATEMENT_TIMEOUT_MS = 15000;
@@ -58,8 +62,12 @@ interface PoolUse {
   txWaiting: number;
 }
 
-/** The pool as Drizzle sees it, with ACQUIRE_MS on every query and transaction. */
-function withAcquireDeadline(client: Sql, use: PoolUse): Sql {
+/**
+ * The pool as Drizzle sees it, with ACQUIRE_MS on every query and transaction. Behind a pooler
+ * statement_timeout cannot be a start-up parameter (PgBouncer refuses unknown ones, and a
+ * transaction pooler would not keep a session setting): each transaction sets it locally.
+ */
+function withAcquireDeadline(client: Sql, use: PoolUse, localTimeout: boolean): Sql {
   const unsafe = (...args: Parameters<Sql["unsafe"]>) => {
     const q = client.unsafe(...args) as PendingQuery;
     const timer = setTimeout(() => {
@@ -94,6 +102,7 @@ function withAcquireDeadline(client: Sql, use: PoolUse): Sql {
         use.txWaiting--;
         use.txRunning++;
         clearTimeout(timer);
+        if (localTimeout) await (tx as Sql).unsafe(`set local statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
         return fn(tx);
       })
         .then(resolve, reject)
@@ -129,7 +138,10 @@ function watchedSocket(options: { host: string[]; port: number[] }): net.Socket 
   let silence: ReturnType<typeof setTimeout> | undefined;
   const arm = () => {
     clearTimeout(silence);
-    silence = setTimeout(() => socket.destroy(Object.assign(new Error("database did not answer"), { code: "ETIMEDOUT" })), SILENCE_MS);
+    // Destroyed without an error object: an 'error' event could find no listener (postgres.js
+    // removes its listeners from sockets it is done with) and would end the process. The close
+    // alone fails the queries owed on this connection (CONNECTION_CLOSED → 503).
+    silence = setTimeout(() => socket.destroy(), SILENCE_MS);
   };
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   socket.write = ((...args: unknown[]) => {
@@ -144,7 +156,11 @@ function watchedSocket(options: { host: string[]; port: number[] }): net.Socket 
       silence = undefined;
     } else arm();
   });
-  socket.on("close", () => clearTimeout(silence));
+  socket.on("close", () => {
+    clearTimeout(silence);
+    // postgres.js removes every listener once closed; a late error event must not be uncaught.
+    process.nextTick(() => socket.on("error", () => {}));
+  });
   return socket;
 }
 
@@ -210,28 +226,36 @@ async function openEmbedded(dataDir: string): Promise<Database> {
 async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const schemaName = opts.schema;
   if (schemaName && !/^[a-z_][a-z0-9_]{0,62}$/.test(schemaName)) throw new Error("invalid schema name");
-  // Bounded timeouts: a lost database must surface as a fast failure, never a hung request.
-  const client = postgres(url, {
-    max: opts.poolSize ?? 10,
-    connect_timeout: 5,
-    // Reconnect within a second of the database coming back: postgres.js's default backoff grows
-    // to 20 s during an outage, and the LISTEN connection (revocations from other instances)
-    // would stay away that long.
-    backoff: (retries: number) => Math.min(0.1 * 2 ** retries, 1),
-    // Not in postgres.js's types, but documented: a function returning the socket to use.
-    ...({ socket: watchedSocket } as object),
-    idle_timeout: 30,
-    onnotice: () => {},
-    connection: {
-      statement_timeout: STATEMENT_TIMEOUT_MS,
-      application_name: "chatgate",
-      ...(schemaName ? { search_path: schemaName } : {}),
-    },
-  });
+  const pooled = (opts.pooler ?? "none") !== "none";
+  const connect = (target: string, max: number) =>
+    postgres(target, {
+      max,
+      // Bounded timeouts: a lost database must surface as a fast failure, never a hung request.
+      connect_timeout: 5,
+      // Reconnect within a second of the database coming back: postgres.js's default backoff grows
+      // to 20 s during an outage, and the LISTEN connection (revocations from other instances)
+      // would stay away that long.
+      backoff: (retries: number) => Math.min(0.1 * 2 ** retries, 1),
+      // Not in postgres.js's types, but documented: a function returning the socket to use.
+      ...({ socket: watchedSocket } as object),
+      idle_timeout: 30,
+      // A named prepared statement lives in one server session; a transaction pooler runs each
+      // transaction on whichever server is free, where it does not exist.
+      prepare: opts.pooler !== "transaction",
+      onnotice: () => {},
+      connection: {
+        application_name: "chatgate",
+        ...(pooled ? {} : { statement_timeout: STATEMENT_TIMEOUT_MS }),
+        ...(schemaName ? { search_path: schemaName } : {}),
+      },
+    });
+  const client = connect(url, opts.poolSize ?? 10);
+  // LISTEN needs a session of its own; behind a transaction pooler it gets a direct connection.
+  const listener = opts.listenUrl ? connect(opts.listenUrl, 1) : client;
   if (schemaName) await client.unsafe(`create schema if not exists "${schemaName}"`);
   const use: PoolUse = { queries: new Set(), txRunning: 0, txWaiting: 0 };
   const max = opts.poolSize ?? 10;
-  const db = drizzlePostgres({ client: withAcquireDeadline(client, use), schema }) as unknown as DB;
+  const db = drizzlePostgres({ client: withAcquireDeadline(client, use, pooled), schema }) as unknown as DB;
   return {
     db,
     kind: "postgres",
@@ -243,7 +267,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     },
     channelPrefix: schemaName ? `chatgate_${schemaName}` : "chatgate",
     async listen(channel, onPayload, onListen) {
-      const sub = await client.listen(channel, (p) => onPayload(p), onListen);
+      const sub = await listener.listen(channel, (p) => onPayload(p), onListen);
       return async () => sub.unlisten();
     },
     async notify(channel, payload) {
@@ -253,7 +277,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
       await client`select 1`;
     },
     async close() {
-      await client.end({ timeout: 5 });
+      await Promise.all([client.end({ timeout: 5 }), listener !== client ? listener.end({ timeout: 5 }) : undefined]);
     },
   };
 }

@@ -49,6 +49,8 @@ const DB_UNAVAILABLE = new Set([
   "57P03", // cannot_connect_now
   "57014", // statement timeout
   "53300", // too_many_connections
+  "08P01", // PgBouncer: query_wait_timeout, no more connections allowed
+  "TRANSACTION_NOT_COMMITTED", // a COMMIT answered ROLLBACK (src/db/client.ts): nothing was written
 ]);
 
 function isDatabaseUnavailable(error: unknown): boolean {

@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
+import { pageOf } from "../http/paging";
 import { passwordLogin } from "./login";
-import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, patchUserRequest, tokenResponse, userIdParams, usersResponse } from "./model";
+import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, patchUserRequest, tokenResponse, USERS_PAGE, userIdParams, usersQuery, usersResponse } from "./model";
 import { clientAddress } from "./throttle";
 import { updateUser } from "./user-admin";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
@@ -49,10 +50,11 @@ export function authRoutes(ctx: AppContext) {
       },
       { admin: true, body: createUserRequest, response: { 201: createdUser }, detail: { summary: "Create a user (admin)" } },
     )
-    .get("/users", async () => {
-      const rows = await listUsers(ctx.db);
-      return { users: rows.map(adminUser), count: rows.length };
-    }, { admin: true, response: usersResponse, detail: { summary: "List users (admin)" } })
+    .get("/users", async ({ query }) => {
+      const page = pageOf(query, USERS_PAGE);
+      const { rows, total, next } = await listUsers(ctx.db, page, query.after);
+      return { users: rows.map(adminUser), count: total, ...page, next_cursor: next };
+    }, { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } })
     .patch(
       "/users/:id",
       async ({ params, body, principal }) => adminUser(await updateUser(ctx, principal.user, params.id, body)),

@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { chatLogin } from "./external-auth";
-import { authRequest, authResponse, refreshRequest, refreshResponse, revokeRequest, revokeResponse, tokensResponse } from "./model";
+import { authRequest, authResponse, refreshRequest, refreshResponse, revokeRequest, revokeResponse, tokensQuery, tokensResponse } from "./model";
+import { pageOf } from "../http/paging";
 import { rotateRefreshToken } from "./refresh";
 import { listRefreshTokens, revokeTokens } from "./revoke";
 import { clientAddress } from "./throttle";
@@ -45,8 +46,9 @@ export function chatAuthRoutes(ctx: AppContext) {
       async ({ body, principal }) => ({ message: "Tokens revoked successfully.", ...(await revokeTokens(ctx, principal, body ?? undefined)) }),
       { access: true, invalidAs400: true, body: revokeRequest, response: revokeResponse, detail: { summary: "Revoke one refresh token, all of them, or the current session" } },
     )
-    .get("/tokens", async ({ principal }) => {
-      const tokens = await listRefreshTokens(ctx, principal.user.id);
-      return { tokens, count: tokens.length };
-    }, { access: true, response: tokensResponse, detail: { summary: "Your refresh tokens (ids and dates, never the tokens)" } });
+    .get("/tokens", async ({ principal, query }) => {
+      const page = pageOf(query, 200);
+      const { tokens, total } = await listRefreshTokens(ctx, principal.user.id, page);
+      return { tokens, count: total, ...page };
+    }, { access: true, query: tokensQuery, response: tokensResponse, detail: { summary: "Your refresh tokens (ids and dates, never the tokens)" } });
 }

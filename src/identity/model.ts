@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { cursorField, pageFields } from "../http/paging";
 
 export const loginUser = t.Object({
   id: t.String(),
@@ -66,7 +67,13 @@ export const refreshTokenInfo = t.Object({
   active: t.Boolean(),
 });
 
-export const tokensResponse = t.Object({ tokens: t.Array(refreshTokenInfo), count: t.Integer() });
+export const tokensQuery = t.Object(pageFields(200, 200));
+export const tokensResponse = t.Object({
+  tokens: t.Array(refreshTokenInfo),
+  count: t.Integer({ description: "All your unexpired refresh tokens, regardless of limit/offset" }),
+  limit: t.Integer(),
+  offset: t.Integer(),
+});
 
 export const tokenResponse = t.Object({
   access_token: t.String(),
@@ -108,7 +115,15 @@ export const patchUserRequest = t.Object({
   revoke_api_keys: t.Optional(t.Boolean({ error: "revoke_api_keys: must be true or false", description: "Also revoke every API key of the user" })),
 });
 
-export const usersResponse = t.Object({ users: t.Array(adminUserView), count: t.Integer() });
+export const USERS_PAGE = 100;
+export const usersQuery = t.Object({ ...pageFields(1000, USERS_PAGE), ...cursorField });
+export const usersResponse = t.Object({
+  users: t.Array(adminUserView),
+  count: t.Integer({ description: "All users, regardless of limit/offset" }),
+  limit: t.Integer(),
+  offset: t.Integer(),
+  next_cursor: t.Union([t.String(), t.Null()], { description: "pass as ?after= for the next page (cheaper than a large offset); null on the last page" }),
+});
 
 export const userIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
 

@@ -1,4 +1,4 @@
-import { and, asc, gt, lt, or, sql } from "drizzle-orm";
+import { asc, gt, inArray, lt, sql } from "drizzle-orm";
 import type { Database, DB } from "../db/client";
 import { revocations } from "../db/schema";
 import { errorSummary, type Logger } from "../http/logger";
@@ -15,8 +15,16 @@ export interface RevocationEvent {
 
 type Listener = (e: RevocationEvent) => void;
 
-// Longer than any transaction that writes revocations can stay open.
-const REPLAY_WINDOW_SEC = 120;
+// Longer than any transaction that writes revocations can stay open: a seq missing for longer
+// was rolled back (or purged), not committed late.
+const GAP_WINDOW_MS = 120_000;
+// Rows per catch-up query: catch-up pages through any number of them.
+const PAGE = 1000;
+// A jump this large between two seqs is history (purged or rolled-back rows), not writers still
+// open: only the seqs just below the newer row are watched.
+const MAX_GAP = 1000;
+// At most this many missing seqs are watched at once (oldest forgotten first).
+const MAX_WATCHED = 20_000;
 
 /**
  * Revocations live in memory on every instance so token checks need no database round trip.
@@ -27,9 +35,13 @@ const REPLAY_WINDOW_SEC = 120;
 export class RevocationBus {
   private readonly revoked = new Map<string, number>();
   private readonly listeners: Listener[] = [];
+  /** Every seq up to here has been read (or is in `missing`). */
   private lastSeq = 0;
-  /** Seqs applied recently (seq → when), so the replay window applies each entry once. */
-  private readonly appliedSeqs = new Map<number, number>();
+  private primed = false;
+  /** Seqs above lastSeq already applied from a notification or a local publish. */
+  private readonly ahead = new Set<number>();
+  /** Seqs below lastSeq not seen yet (seq → when noticed): a transaction may still commit them. */
+  private readonly missing = new Map<number, number>();
   private timer?: ReturnType<typeof setInterval>;
   private unlisten?: () => Promise<void>;
 
@@ -53,7 +65,7 @@ export class RevocationBus {
       (payload) => {
         try {
           const e = JSON.parse(payload) as { kind: RevocationKind; subject: string; exp: number; seq: number };
-          if (!this.appliedSeqs.has(e.seq)) this.apply({ kind: e.kind, subject: e.subject, expiresAt: new Date(e.exp) }, e.seq);
+          if (!this.seen(e.seq)) this.apply({ kind: e.kind, subject: e.subject, expiresAt: new Date(e.exp) }, e.seq);
         } catch {
           this.log.warn("ignored malformed revocation notification");
         }
@@ -94,27 +106,47 @@ export class RevocationBus {
   }
 
   /**
-   * Sequence numbers are taken at insert, not at commit: a transaction that inserted a lower seq
-   * can commit after a higher one was read. So besides everything above the highest seq seen,
-   * the last few minutes are read again, skipping the seqs already applied.
+   * Reads every row above the highest seq read so far, a page at a time (complete at any volume).
+   * Seqs are taken at insert, not at commit: a transaction that took a lower seq can commit after
+   * a higher one was read. So the seqs skipped over are watched for GAP_WINDOW_MS and read again.
    */
   async catchUp(): Promise<void> {
-    const rows = await this.database.db
-      .select()
-      .from(revocations)
-      .where(
-        and(
-          or(gt(revocations.seq, this.lastSeq), gt(revocations.createdAt, sql`now() - interval '${sql.raw(String(REPLAY_WINDOW_SEC))} seconds'`)),
-          gt(revocations.expiresAt, sql`now()`),
-        ),
-      )
-      .orderBy(asc(revocations.seq))
-      .limit(10_000);
-    for (const r of rows) {
-      if (!this.appliedSeqs.has(r.seq)) this.apply({ kind: r.kind, subject: r.subject, expiresAt: r.expiresAt }, r.seq);
-      this.lastSeq = Math.max(this.lastSeq, r.seq);
+    await this.readMissing();
+    for (;;) {
+      const rows = await this.database.db
+        .select()
+        .from(revocations)
+        .where(gt(revocations.seq, this.lastSeq))
+        .orderBy(asc(revocations.seq))
+        .limit(PAGE);
+      const now = Date.now();
+      for (const r of rows) {
+        // The very first read starts from whatever survived purging: nothing below it is owed.
+        if (this.primed || this.lastSeq > 0) for (let s = Math.max(this.lastSeq + 1, r.seq - MAX_GAP); s < r.seq; s++) this.missing.set(s, now);
+        if (!this.ahead.delete(r.seq) && r.expiresAt.getTime() > now) this.apply({ kind: r.kind, subject: r.subject, expiresAt: r.expiresAt });
+        this.lastSeq = r.seq;
+      }
+      if (rows.length < PAGE) break;
     }
+    for (const s of this.ahead) if (s <= this.lastSeq) this.ahead.delete(s);
+    this.primed = true;
     this.prune();
+  }
+
+  private async readMissing(): Promise<void> {
+    const seqs = [...this.missing.keys()];
+    for (let i = 0; i < seqs.length; i += PAGE) {
+      const rows = await this.database.db.select().from(revocations).where(inArray(revocations.seq, seqs.slice(i, i + PAGE)));
+      for (const r of rows) {
+        this.missing.delete(r.seq);
+        if (r.expiresAt.getTime() > Date.now()) this.apply({ kind: r.kind, subject: r.subject, expiresAt: r.expiresAt });
+      }
+    }
+  }
+
+  /** Entries held in memory (revoked subjects, watched seqs): bounded by what has not expired. */
+  get size(): { revoked: number; missing: number; ahead: number } {
+    return { revoked: this.revoked.size, missing: this.missing.size, ahead: this.ahead.size };
   }
 
   /** Deletes entries nobody needs any more; any instance may do it. */
@@ -122,8 +154,15 @@ export class RevocationBus {
     await this.database.db.delete(revocations).where(lt(revocations.expiresAt, sql`now() - interval '1 hour'`));
   }
 
+  private seen(seq: number): boolean {
+    return seq <= this.lastSeq ? !this.missing.has(seq) : this.ahead.has(seq);
+  }
+
   private apply(e: RevocationEvent, seq?: number): void {
-    if (seq !== undefined) this.appliedSeqs.set(seq, Date.now());
+    if (seq !== undefined) {
+      if (seq > this.lastSeq) this.ahead.add(seq);
+      else this.missing.delete(seq);
+    }
     const key = `${e.kind}:${e.subject}`;
     const prev = this.revoked.get(key) ?? 0;
     this.revoked.set(key, Math.max(prev, e.expiresAt.getTime()));
@@ -133,6 +172,11 @@ export class RevocationBus {
   private prune(): void {
     const now = Date.now();
     for (const [k, exp] of this.revoked) if (exp <= now) this.revoked.delete(k);
-    for (const [seq, at] of this.appliedSeqs) if (now - at > 2 * REPLAY_WINDOW_SEC * 1000) this.appliedSeqs.delete(seq);
+    for (const [seq, at] of this.missing) if (now - at > GAP_WINDOW_MS) this.missing.delete(seq);
+    // Oldest first (insertion order): past the cap, the longest-watched seqs are given up.
+    for (const seq of this.missing.keys()) {
+      if (this.missing.size <= MAX_WATCHED) break;
+      this.missing.delete(seq);
+    }
   }
 }

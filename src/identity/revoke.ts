@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, sql } from "drizzle-orm";
 import type { AppContext } from "../context";
 import { refreshTokens } from "../db/schema";
 import type { Principal } from "../http/authenticator";
 import { AppError } from "../http/errors";
 import { revokeKeysOf } from "../keys/service";
+import type { Page } from "../http/paging";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
 
 type Ctx = Pick<AppContext, "db" | "config" | "bus" | "users">;
@@ -77,14 +78,14 @@ export interface RefreshTokenInfo {
 }
 
 /** The caller's unexpired refresh tokens, newest first; the token values are never stored. */
-export async function listRefreshTokens(ctx: Pick<AppContext, "db">, userId: string): Promise<RefreshTokenInfo[]> {
-  const rows = await ctx.db
-    .select()
-    .from(refreshTokens)
-    .where(and(eq(refreshTokens.userId, userId), gt(refreshTokens.expiresAt, sql`now()`)))
-    .orderBy(desc(refreshTokens.createdAt), desc(refreshTokens.id))
-    .limit(200);
-  return rows.map((r) => ({
+/** One page of the user's unexpired refresh tokens, newest first, and how many there are. */
+export async function listRefreshTokens(ctx: Pick<AppContext, "db">, userId: string, page: Page): Promise<{ tokens: RefreshTokenInfo[]; total: number }> {
+  const where = and(eq(refreshTokens.userId, userId), gt(refreshTokens.expiresAt, sql`now()`));
+  const [rows, [all]] = await Promise.all([
+    ctx.db.select().from(refreshTokens).where(where).orderBy(desc(refreshTokens.createdAt), desc(refreshTokens.id)).limit(page.limit).offset(page.offset),
+    ctx.db.select({ n: count() }).from(refreshTokens).where(where),
+  ]);
+  return { total: all?.n ?? 0, tokens: rows.map((r) => ({
     id: r.id,
     session_id: r.familyId,
     created_at: r.createdAt.toISOString(),
@@ -92,5 +93,5 @@ export async function listRefreshTokens(ctx: Pick<AppContext, "db">, userId: str
     used_at: r.usedAt?.toISOString() ?? null,
     revoked_at: r.revokedAt?.toISOString() ?? null,
     active: r.usedAt === null && r.revokedAt === null,
-  }));
+  })) };
 }

@@ -3,6 +3,7 @@ import type { AppContext } from "../context";
 import type { DB } from "../db/client";
 import { users, type User } from "../db/schema";
 import { AppError } from "../http/errors";
+import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
 import { newId } from "../ids";
 import { hashPassword, passwordProblem } from "./passwords";
 import type { UserState } from "./user-cache";
@@ -127,6 +128,19 @@ export async function findUserByEmail(db: DB, email: string): Promise<User | und
   return row;
 }
 
-export function listUsers(db: DB, limit = 1000, offset = 0): Promise<User[]> {
-  return db.select().from(users).orderBy(asc(users.createdAt), asc(users.id)).limit(limit).offset(offset);
+/** One page, oldest first (after a cursor, or at an offset), how many users there are in all, and the next page's cursor. */
+export async function listUsers(db: DB, page: Page, after?: string): Promise<{ rows: User[]; total: number; next: string | null }> {
+  const from = after ? decodeCursor(after) : undefined;
+  const [found, [all]] = await Promise.all([
+    db
+      .select({ u: users, at: cursorAt(users.createdAt) })
+      .from(users)
+      .where(from ? sql`(${users.createdAt}, ${users.id}) > (${from.at}::timestamptz, ${from.id})` : undefined)
+      .orderBy(asc(users.createdAt), asc(users.id))
+      .limit(page.limit)
+      .offset(page.offset),
+    db.select({ n: count() }).from(users),
+  ]);
+  const last = found.at(-1);
+  return { rows: found.map((r) => r.u), total: all?.n ?? 0, next: last && found.length === page.limit ? encodeCursor({ at: last.at, id: last.u.id }) : null };
 }

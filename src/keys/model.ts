@@ -1,4 +1,8 @@
 import { t } from "elysia";
+import { cursorField, pageFields } from "../http/paging";
+
+/** Keys per page when the request names no limit (the total is in X-Total-Count). */
+export const KEYS_PAGE = 100;
 
 const level = t.Union([t.Literal("read"), t.Literal("write"), t.Literal("admin")], {
   error: "level must be one of read, write, admin",
@@ -58,7 +62,8 @@ export const keysModels = {
   "keys.revoked": t.Object({ message: t.String() }),
   "keys.validated": t.Object({ valid: t.Boolean(), level, name: t.String() }),
   "keys.chatToken": t.Object({ token: t.String(), expires_in: t.Integer() }),
-  "keys.listQuery": t.Object({ user_id: t.Optional(t.String({ maxLength: 100 })) }),
+  "keys.listQuery": t.Object({ user_id: t.Optional(t.String({ maxLength: 100 })), ...pageFields(1000, KEYS_PAGE), ...cursorField }),
+  "keys.pageQuery": t.Object({ ...pageFields(1000, KEYS_PAGE), ...cursorField }),
   "keys.brainQuery": t.Object({
     brain_id: t.String({ format: "uuid", error: "brain_id must be a UUID" }),
   }),

@@ -6,6 +6,17 @@ import { streamChatRoutes } from "../stream-chat/routes";
 import { mintChatToken } from "./chat-token";
 import { keysModels } from "./model";
 import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey } from "./service";
+import { pageOf } from "../http/paging";
+import { KEYS_PAGE } from "./model";
+import type { ApiKey } from "../db/schema";
+
+// The documented answer is a bare array: the total travels in a header, so clients that read
+// the array keep working and pagers can use X-Total-Count.
+function listedPage(set: { headers: Record<string, string | number> }, page: { rows: ApiKey[]; total: number; next: string | null }) {
+  set.headers["x-total-count"] = String(page.total);
+  if (page.next) set.headers["x-next-cursor"] = page.next;
+  return page.rows.map(listedView);
+}
 
 // Admin key management also takes an admin-level key of an admin user: the contract's level
 // table says `admin` keys include API key management.
@@ -26,7 +37,7 @@ export function keysRoutes(ctx: AppContext) {
       },
       { auth: adminAuth, body: "keys.adminCreate", response: { 201: "keys.created" }, detail: { summary: "Create an API key for a user (admin)" } },
     )
-    .get("/api-keys", async ({ query }) => (await listKeys(db, query.user_id)).map(listedView), {
+    .get("/api-keys", async ({ query, set }) => listedPage(set, await listKeys(db, query.user_id, pageOf(query, KEYS_PAGE), query.after)), {
       auth: adminAuth,
       query: "keys.listQuery",
       response: "keys.listed",
@@ -66,8 +77,9 @@ export function keysRoutes(ctx: AppContext) {
       },
       { access: true, body: "keys.userCreate", response: "keys.created", detail: { summary: "Create an API key for yourself" } },
     )
-    .get("/api-keys", async ({ principal }) => (await listKeys(db, principal.user.id)).map(listedView), {
+    .get("/api-keys", async ({ principal, query, set }) => listedPage(set, await listKeys(db, principal.user.id, pageOf(query, KEYS_PAGE), query.after)), {
       access: true,
+      query: "keys.pageQuery",
       response: "keys.listed",
       detail: { summary: "List your API keys" },
     })

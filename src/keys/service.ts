@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { apiKeys, users, type ApiKey } from "../db/schema";
 import type { KeyLevel } from "../http/authenticator";
@@ -7,6 +7,7 @@ import type { RevocationBus } from "../identity/revocations";
 import { newId } from "../ids";
 import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";
+import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
 
 export const KEY_MESSAGES = {
   revoked: "API key successfully revoked",
@@ -99,9 +100,23 @@ export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiK
   return { row: row!, key: made.key };
 }
 
-export async function listKeys(db: DB, userId?: string): Promise<ApiKey[]> {
-  const q = db.select().from(apiKeys);
-  return (userId ? q.where(eq(apiKeys.userId, userId)) : q).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+/** One page, newest first (after a cursor, or at an offset), the total (one user's, or all) and the next page's cursor. */
+export async function listKeys(db: DB, userId: string | undefined, page: Page, after?: string): Promise<{ rows: ApiKey[]; total: number; next: string | null }> {
+  const from = after ? decodeCursor(after) : undefined;
+  const owner = userId ? eq(apiKeys.userId, userId) : undefined;
+  const before = from ? sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (${from.at}::timestamptz, ${from.id})` : undefined;
+  const [found, [all]] = await Promise.all([
+    db
+      .select({ k: apiKeys, at: cursorAt(apiKeys.createdAt) })
+      .from(apiKeys)
+      .where(and(owner, before))
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .limit(page.limit)
+      .offset(page.offset),
+    db.select({ n: count() }).from(apiKeys).where(owner),
+  ]);
+  const last = found.at(-1);
+  return { rows: found.map((r) => r.k), total: all?.n ?? 0, next: last && found.length === page.limit ? encodeCursor({ at: last.at, id: last.k.id }) : null };
 }
 
 /**

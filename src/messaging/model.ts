@@ -1,4 +1,5 @@
 import { t, type TSchema } from "elysia";
+import { pageFields } from "../http/paging";
 
 // Limits that every write path shares; documented in the README's messaging section.
 export const MAX_TEXT_CHARS = 4096;
@@ -85,10 +86,7 @@ export const sendResult = t.Object({
 });
 
 export const idParams = t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) });
-export const page = {
-  limit: t.Optional(t.Numeric({ minimum: 1, maximum: 200, error: "limit: must be 1 to 200" })),
-  offset: t.Optional(t.Numeric({ minimum: 0, error: "offset: must be 0 or more" })),
-};
+export const page = pageFields(200, 50);
 export const messageQuery = t.Object({
   status: t.Optional(t.Union([t.Literal("queued"), t.Literal("sent"), t.Literal("failed")], { error: "status: must be queued, sent or failed" })),
   recipientId: t.Optional(t.String()),

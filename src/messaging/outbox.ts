@@ -96,14 +96,33 @@ export class Outbox implements Worker {
 
   /** Claims one batch and delivers it; returns how many messages it claimed. */
   async drainOnce(): Promise<number> {
+    const claimedAt = Date.now();
     const batch = await this.claim();
     // allSettled: one failed write-back must not let stop() return while others are in flight.
-    const results = await Promise.allSettled(batch.map((m) => this.deliverOne(m)));
+    const results = await Promise.allSettled(batch.map((m) => this.deliverOne(m, claimedAt)));
     for (const r of results) {
       // The claim stays until its lease lapses; then another pass retries the message.
       if (r.status === "rejected") this.o.log.warn("outbox write-back failed", { error: describeError(r.reason) });
     }
     return batch.length;
+  }
+
+  /**
+   * Writes a delivery's outcome, retrying while the database is briefly away (a restart, a lost
+   * connection): given up, the message would wait out its lease and be delivered again. Retries
+   * stop a few seconds before the lease lapses (another worker may then claim it) or on stop().
+   */
+  private async writeBack<T>(claimedAt: number, write: () => Promise<T>): Promise<T> {
+    const deadline = claimedAt + this.leaseMs - 5_000;
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+      try {
+        return await write();
+      } catch (err) {
+        if (this.stopped || Date.now() + wait >= deadline) throw err;
+        this.o.log.warn("outbox write-back failed, retrying", { error: describeError(err), retry_in_ms: wait });
+        await Bun.sleep(wait);
+      }
+    }
   }
 
   private async claim(): Promise<OutboundMessage[]> {
@@ -139,7 +158,7 @@ export class Outbox implements Worker {
     }));
   }
 
-  private async deliverOne(m: OutboundMessage): Promise<void> {
+  private async deliverOne(m: OutboundMessage, claimedAt: number): Promise<void> {
     const signal = AbortSignal.timeout(this.o.sendTimeoutMs);
     let result: DeliveryResult;
     try {
@@ -153,21 +172,25 @@ export class Outbox implements Worker {
     const mine = and(eq(messages.id, m.id), eq(messages.status, "queued"), eq(messages.attempts, m.attempt));
     const { db, log, metrics } = this.o;
     if (result.ok) {
-      const done = await db
-        .update(messages)
-        .set({ status: "sent", sentAt: sql`now()`, lockedUntil: null, lastError: null, updatedAt: sql`now()` })
-        .where(mine)
-        .returning({ id: messages.id });
+      const done = await this.writeBack(claimedAt, () =>
+        db
+          .update(messages)
+          .set({ status: "sent", sentAt: sql`now()`, lockedUntil: null, lastError: null, updatedAt: sql`now()` })
+          .where(mine)
+          .returning({ id: messages.id }),
+      );
       if (done.length) metrics.sent.inc();
       log.info("message sent", { message_id: m.id, attempt: m.attempt, transport: this.o.transport.name });
       return;
     }
     if (m.attempt >= this.o.maxAttempts) {
-      const done = await db
-        .update(messages)
-        .set({ status: "failed", lastError: result.error, lockedUntil: null, updatedAt: sql`now()` })
-        .where(mine)
-        .returning({ id: messages.id });
+      const done = await this.writeBack(claimedAt, () =>
+        db
+          .update(messages)
+          .set({ status: "failed", lastError: result.error, lockedUntil: null, updatedAt: sql`now()` })
+          .where(mine)
+          .returning({ id: messages.id }),
+      );
       if (done.length) metrics.failed.inc();
       log.warn("message failed", { message_id: m.id, attempt: m.attempt, error: result.error });
       return;

@@ -39,7 +39,7 @@ describe("GET /api/admin/chatflows/:id/users", () => {
     const made = await t.request("POST", "/api/admin/chatflows", { token: admin.accessToken, body: { id: flowId, name: "Support bot" } });
     expect(made.status).toBe(201);
     const empty = await t.request("GET", `/api/admin/chatflows/${flowId}/users`, { token: admin.accessToken });
-    expect(await empty.json()).toEqual({ chatflow_id: flowId, users: [], count: 0 });
+    expect(await empty.json()).toEqual({ chatflow_id: flowId, users: [], count: 0, limit: 100, offset: 0 });
 
     expect((await t.request("PUT", `/api/admin/chatflows/${flowId}/users/${user.user.id}`, { token: admin.accessToken })).status).toBe(201);
     const one = await (await t.request("GET", `/api/admin/chatflows/${flowId}/users`, { token: admin.accessToken })).json();

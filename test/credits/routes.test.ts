@@ -115,7 +115,7 @@ describe("GET /api/admin/users/{id}/credits/ledger", () => {
     const u = await seedUser(t);
     const bad = await t.request("GET", `/api/admin/users/${u.user.id}/credits/ledger?offset=-1`, { token: admin.accessToken });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ message: "offset: must be a whole number, 0 or more", status: 400 });
+    expect(await bad.json()).toEqual({ message: "offset: must be a whole number from 0 to 2147483647", status: 400 });
     await expectAdminOnly(t, "GET", `/api/admin/users/${u.user.id}/credits/ledger`, u.accessToken);
   });
 });

@@ -14,6 +14,10 @@ export interface TcpProxy {
   readonly mode: ProxyMode;
   /** Connections accepted so far (each is one pooled database connection). */
   readonly accepted: number;
+  /** Connections the client (chatgate) closed itself, while the proxy held them open. */
+  readonly closedByClient: number;
+  /** How many of the first `n` accepted connections are still open. */
+  openAmongFirst(n: number): number;
   setMode(mode: ProxyMode): Promise<void>;
   cutOn(needle: string, occurrence?: number): Promise<void>;
   stop(): Promise<void>;
@@ -22,12 +26,15 @@ export interface TcpProxy {
 interface Pair {
   client: net.Socket;
   upstream: net.Socket;
+  /** Accept order, from 1. */
+  n?: number;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   if (!["127.0.0.1", "localhost", "::1"].includes(target.host)) throw new Error("the proxy only reaches loopback");
   let mode: ProxyMode = "open";
   let accepted = 0;
+  let closedByClient = 0;
   const pairs = new Set<Pair>();
   let trigger: { needle: Buffer; left: number; fired: () => void } | undefined;
 
@@ -36,11 +43,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     if (mode === "blackhole") {
       // Accepted by the kernel, never answered: the driver's connect timeout must fire.
       client.on("error", () => {});
-      pairs.add({ client, upstream: new net.Socket() });
+      // Reading (and dropping) is what lets the proxy see the client close it.
+      client.on("data", () => {});
+      const held: Pair = { client, upstream: new net.Socket(), n: accepted };
+      pairs.add(held);
+      client.on("close", () => {
+        if (pairs.delete(held)) closedByClient++;
+      });
       return;
     }
     const upstream = net.connect(target.port, target.host);
-    const pair = { client, upstream };
+    const pair: Pair = { client, upstream, n: accepted };
     pairs.add(pair);
     const drop = () => {
       pairs.delete(pair);
@@ -62,7 +75,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     });
     client.on("error", drop);
     upstream.on("error", drop);
-    client.on("close", drop);
+    client.on("close", () => {
+      if (pairs.has(pair)) closedByClient++;
+      drop();
+    });
     upstream.on("close", drop);
   });
 
@@ -98,6 +114,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     get accepted() {
       return accepted;
+    },
+    get closedByClient() {
+      return closedByClient;
+    },
+    openAmongFirst(n) {
+      let open = 0;
+      for (const p of pairs) if ((p.n ?? 0) <= n) open++;
+      return open;
     },
     async setMode(next) {
       if (next === "reset") return reset();

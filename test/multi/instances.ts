@@ -4,6 +4,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { randomBase62 } from "../../src/ids";
 import { TEST_JWT_SECRET, testDatabaseUrl } from "../helpers";
+import { startPgBouncer, type Bouncer } from "./pgbouncer";
 
 const root = join(import.meta.dir, "../..");
 export const ADMIN_EMAIL = "ops@example.test";
@@ -18,7 +19,29 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
+// TEST_PGBOUNCER=transaction|session: every instance reaches its database through a PgBouncer in
+// that mode (one per database, started on first use, stopped with the database), as .ci/run does
+// for this suite. Instances then use smaller pools, as an operator would size them.
+const bouncers = new Map<string, Promise<Bouncer>>();
+
+async function throughPooler(env: Record<string, string>): Promise<Record<string, string>> {
+  const mode = process.env.TEST_PGBOUNCER;
+  if (!mode || !env.DATABASE_URL || env.DATABASE_POOLER) return env;
+  if (mode !== "transaction" && mode !== "session") throw new Error("TEST_PGBOUNCER must be transaction or session");
+  const direct = env.DATABASE_URL;
+  let bouncer = bouncers.get(direct);
+  if (!bouncer) bouncers.set(direct, (bouncer = startPgBouncer(direct, { poolMode: mode, poolSize: mode === "session" ? 14 : 4 })));
+  return {
+    ...env,
+    DATABASE_URL: (await bouncer).url,
+    DATABASE_POOLER: mode,
+    DATABASE_POOL_SIZE: "5",
+    ...(mode === "transaction" ? { DATABASE_LISTEN_URL: direct } : {}),
+  };
+}
+
+export async function startInstance(givenEnv: Record<string, string>): Promise<Instance> {
+  const env = await throughPooler(givenEnv);
   const proc = Bun.spawn([process.execPath, "src/index.ts"], {
     cwd: root,
     env: {
@@ -75,6 +98,9 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
   return {
     url: url.toString(),
     async drop() {
+      const bouncer = bouncers.get(url.toString());
+      bouncers.delete(url.toString());
+      await (await bouncer?.catch(() => undefined))?.stop();
       const a = postgres(base, { max: 1, onnotice: () => {} });
       await a.unsafe(`drop database if exists "${name}" with (force)`);
       await a.end();

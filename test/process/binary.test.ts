@@ -3,8 +3,8 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { randomBase62 } from "../../src/ids";
 import { migrations } from "../../src/db/migrations.gen";
+import { randomBase62 } from "../../src/ids";
 import { testDatabaseUrl } from "../helpers";
 
 // The shipped artifact itself: built once, copied alone into an empty folder, run from another.

@@ -55,6 +55,9 @@ const hostileValue = fc.letrec((tie) => ({
     fc.dictionary(hostileString, tie("v"), { maxKeys: 3 }),
   ),
 })).v;
+// Numbers as query strings carry, that a schema's number checks must all refuse or accept cleanly.
+export const NUMERIC_EDGES = ["-1", "0", "1.5", "99999999999999999999", "1e3", "1e999", "NaN", "Infinity", "-0", "0x10", " 1", "", "9007199254740993"];
+const queryValue = fc.oneof(hostileString, fc.constantFrom(...NUMERIC_EDGES));
 const deepNesting = fc.integer({ min: 50, max: 20000 }).map((n) => "[".repeat(n) + "]".repeat(n));
 
 interface Input {
@@ -91,7 +94,7 @@ function inputArb(r: RouteSpec): fc.Arbitrary<Input> {
   return fc.record({
     body: bodyArb(r),
     contentType: fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", undefined),
-    query: fc.array(fc.tuple(fc.constantFrom(...names), hostileString), { maxLength: 3 }),
+    query: fc.array(fc.tuple(fc.constantFrom(...names), queryValue), { maxLength: 3 }),
     headers: fc.array(fc.tuple(fc.constantFrom("x-request-id", "origin", "referer", "idempotency-key", "accept", "x-forwarded-for", "accept-language"), ascii), { maxLength: 3 }),
     pathValue: r.template.includes("{") ? fc.option(hostileString, { nil: undefined }) : fc.constant(undefined),
   });

@@ -13,10 +13,19 @@ export interface AdminUser {
   disabled_at: string | null;
 }
 
-/** GET /api/auth/users answers every user at once (no server search or paging yet). */
+// GET /api/auth/users answers a page (at most 1000) and the total. The pages here filter users in
+// the browser, so they load the first LOAD_CAP users; beyond that, a server-side search is needed.
+const LOAD_PAGE = 1000;
+const LOAD_CAP = 10_000;
+
 export async function loadUsers(): Promise<AdminUser[]> {
-  const answer = await api<{ users: AdminUser[]; count: number }>("GET", "/api/auth/users");
-  return answer.users;
+  const all: AdminUser[] = [];
+  for (let offset = 0; offset < LOAD_CAP; offset += LOAD_PAGE) {
+    const answer = await api<{ users: AdminUser[]; count: number }>("GET", `/api/auth/users?limit=${LOAD_PAGE}&offset=${offset}`);
+    all.push(...answer.users);
+    if (answer.users.length < LOAD_PAGE || all.length >= answer.count) break;
+  }
+  return all;
 }
 
 export function matches(u: AdminUser, q: string): boolean {

@@ -24,7 +24,8 @@ export const chatflowAccess = pgTable(
     userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.chatflowId, t.userId] })],
+  // The grants list pages a chatflow's rows newest first.
+  (t) => [primaryKey({ columns: [t.chatflowId, t.userId] }), index("chatflow_access_list_idx").on(t.chatflowId, t.createdAt, t.userId)],
 );
 
 export const creditBalances = pgTable(
@@ -49,7 +50,7 @@ export const creditLedger = pgTable(
     createdBy: text("created_by"),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
-  (t) => [index("credit_ledger_user_idx").on(t.userId, t.createdAt)],
+  (t) => [index("credit_ledger_user_idx").on(t.userId, t.createdAt, t.id)],
 );
 
 export const creditReservations = pgTable(
@@ -99,7 +100,7 @@ export const chatSessions = pgTable(
     createdAt: ts("created_at").notNull().defaultNow(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },
-  (t) => [index("chat_sessions_user_idx").on(t.userId, t.createdAt)],
+  (t) => [index("chat_sessions_user_idx").on(t.userId, t.createdAt, t.id)],
 );
 
 export const chatMessages = pgTable(

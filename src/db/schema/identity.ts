@@ -26,6 +26,8 @@ export const users = pgTable(
     uniqueIndex("users_username_lower_idx").on(sql`lower(${t.username})`),
     uniqueIndex("users_customer_id_idx").on(t.customerId),
     uniqueIndex("users_external_id_idx").on(t.externalId),
+    // The admin list pages in this order: an index keeps a page cheap at any table size.
+    index("users_created_idx").on(t.createdAt, t.id),
     check("users_role_check", sql`${t.role} in ('user', 'admin')`),
   ],
 );
@@ -85,7 +87,7 @@ export const apiTokens = pgTable(
     revokedAt: ts("revoked_at"),
     lastUsedAt: ts("last_used_at"),
   },
-  (t) => [index("api_tokens_user_idx").on(t.userId)],
+  (t) => [index("api_tokens_user_idx").on(t.userId, t.createdAt, t.id), index("api_tokens_created_idx").on(t.createdAt, t.id)],
 );
 
 export const settings = pgTable("settings", {

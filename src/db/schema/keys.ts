@@ -23,7 +23,9 @@ export const apiKeys = pgTable(
   },
   (t) => [
     uniqueIndex("api_keys_hash_idx").on(t.keyHash),
-    index("api_keys_user_idx").on(t.userId),
+    // Lists page newest first, all keys or one user's.
+    index("api_keys_user_idx").on(t.userId, t.createdAt, t.id),
+    index("api_keys_created_idx").on(t.createdAt, t.id),
     check("api_keys_level_check", sql`${t.level} in ('read', 'write', 'admin')`),
   ],
 );
