@@ -24,7 +24,7 @@ async function main(): Promise<number> {
     throw e;
   }
   const log = createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
 

@@ -1,11 +1,11 @@
-import type { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import net from "node:net";
 import postgres from "postgres";
-import { openPglite } from "./pglite";
+import type { Logger } from "../http/logger";
+import { RemotePglite } from "./pglite-remote";
 import * as schema from "./schema";
 
 export type DB = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -29,6 +29,8 @@ export interface OpenOptions {
   /** Postgres only: run in this schema (created if missing). Tests use one per app. */
   schema?: string;
   poolSize?: number;
+  /** Where the embedded database's worker reports its own death (default: error lines on stdout). */
+  log?: Logger;
 }
 
 const STATEMENT_TIMEOUT_MS = 15000;
@@ -130,12 +132,13 @@ export function rowsOf<T>(result: unknown): T[] {
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openEmbedded(opts.dataDir);
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openEmbedded(opts.dataDir, opts.log);
 }
 
-async function openEmbedded(dataDir: string): Promise<Database> {
-  const pg: PGlite = await openPglite(dataDir);
-  const db = drizzlePglite({ client: pg, schema }) as unknown as DB;
+async function openEmbedded(dataDir: string, log?: Logger): Promise<Database> {
+  // PGlite runs in a worker thread (see pglite-remote.ts); Drizzle's PGlite driver talks to it.
+  const pg = await RemotePglite.open(dataDir, log);
+  const db = drizzlePglite({ client: pg as never, schema }) as unknown as DB;
   return {
     db,
     kind: "pglite",
