@@ -18,6 +18,16 @@ type TxClient = Pick<Transaction, "query">;
 // Bun's Worker can stop holding the process open; the DOM typings do not say so.
 type BunWorker = Worker & { ref(): void; unref(): void };
 
+/**
+ * In a compiled binary every module's import.meta.url is the binary's own root, where the build
+ * (`bun build --compile src/index.ts src/db/pglite-worker.ts`, so rooted at src/) put the worker
+ * at db/pglite-worker.js; under `bun run` and `bun test` it sits beside this file.
+ */
+function workerUrl(): string {
+  const compiled = import.meta.url.includes("/$bunfs/");
+  return new URL(compiled ? "./db/pglite-worker.ts" : "./pglite-worker.ts", import.meta.url).href;
+}
+
 // The first memory:// data dir, handed back by the first worker: later ones start from it.
 let memoryTemplate: Blob | undefined;
 
@@ -53,7 +63,7 @@ export class RemotePglite {
   }
 
   static async open(dataDir: string, log: Logger = createLogger("error")): Promise<RemotePglite> {
-    const worker = new Worker(new URL("./pglite-worker.ts", import.meta.url).href) as BunWorker;
+    const worker = new Worker(workerUrl()) as BunWorker;
     const remote = new RemotePglite(worker, log);
     try {
       const assets = await loadAssets();
