@@ -10,7 +10,8 @@ export interface QueryOptions {
 export type ToWorker =
   | { t: "open"; id: number; dataDir: string; assets: Assets; memoryTemplate?: Blob }
   | { t: "q"; id: number; sql: string; params: unknown[]; opts?: QueryOptions; tx?: number }
-  | { t: "begin"; id: number }
+  /** Unanswered: the transaction's statements and its end follow at once, naming `tx`. */
+  | { t: "begin"; id: number; tx: number }
   | { t: "end"; id: number; tx: number; commit: boolean }
   | { t: "listen"; id: number; channel: string }
   | { t: "unlisten"; id: number; channel: string }

@@ -47,6 +47,7 @@ function wireOptions(o: QueryConfig | undefined): QueryOptions | undefined {
 
 export class RemotePglite {
   private nextId = 1;
+  private nextTx = 1;
   private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private dead?: Error;
@@ -121,7 +122,9 @@ export class RemotePglite {
 
   /** Holds the worker's one connection until `fn` settles; an error (or rejection) rolls back. */
   async transaction<T>(fn: (tx: TxClient) => Promise<T>): Promise<T> {
-    const tx: number = await this.call({ t: "begin" });
+    if (this.dead) throw this.dead;
+    const tx = this.nextTx++;
+    this.worker.postMessage({ t: "begin", id: 0, tx } satisfies ToWorker);
     const client = { query: (sql: string, params?: unknown[], opts?: QueryConfig) => this.query(sql, params, opts, tx) } as TxClient;
     let result: T;
     try {
