@@ -51,31 +51,68 @@ export class RemotePglite {
   private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private dead?: Error;
+  private restarts = 0;
+  private restartTimer?: ReturnType<typeof setTimeout>;
+  private failed?: BunWorker;
+  worker: BunWorker;
   closed = false;
 
   private constructor(
-    readonly worker: BunWorker,
+    private readonly dataDir: string,
     private readonly log: Logger,
   ) {
+    this.worker = this.spawn();
+  }
+
+  private spawn(): BunWorker {
+    const worker = new Worker(workerUrl()) as BunWorker;
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
-    worker.onerror = (e: ErrorEvent) => this.fail(closedError(`worker failed: ${e.message}`));
-    worker.addEventListener("close", () => this.fail(closedError("worker exited")));
+    worker.onerror = (e: ErrorEvent) => this.fail(worker, closedError(`worker failed: ${e.message}`));
+    worker.addEventListener("close", () => this.fail(worker, closedError("worker exited")));
     worker.unref();
+    return worker;
   }
 
   static async open(dataDir: string, log: Logger = createLogger("error")): Promise<RemotePglite> {
-    const worker = new Worker(workerUrl()) as BunWorker;
-    const remote = new RemotePglite(worker, log);
+    const remote = new RemotePglite(dataDir, log);
     try {
-      const assets = await loadAssets();
-      const made = await remote.call({ t: "open", dataDir, assets, memoryTemplate });
-      if (made instanceof Blob) memoryTemplate ??= made;
+      await remote.start();
     } catch (err) {
       remote.closed = true;
-      worker.terminate();
+      remote.worker.terminate();
       throw err;
     }
     return remote;
+  }
+
+  private async start(): Promise<void> {
+    const assets = await loadAssets();
+    const made = await this.send({ t: "open", dataDir: this.dataDir, assets, memoryTemplate });
+    if (made instanceof Blob) memoryTemplate ??= made;
+    for (const channel of this.listeners.keys()) await this.send({ t: "listen", channel });
+  }
+
+  /**
+   * A folder database outlives its worker: a new one reopens it (Postgres's crash recovery), with
+   * growing pauses while that keeps failing, and requests are served again. A memory:// database
+   * died with its worker, so that instance stays unavailable.
+   */
+  private scheduleRestart(): void {
+    if (this.closed || this.dataDir.startsWith("memory://")) return;
+    const delay = Math.min(30_000, 250 * 2 ** this.restarts++);
+    this.restartTimer = setTimeout(async () => {
+      if (this.closed) return;
+      this.worker = this.spawn();
+      try {
+        await this.start();
+        this.dead = undefined;
+        this.restarts = 0;
+        this.log.warn("embedded database worker restarted");
+      } catch (err) {
+        this.fail(this.worker, err instanceof Error ? err : closedError(String(err)));
+      }
+    }, delay);
+    this.restartTimer.unref?.();
   }
 
   /** Statements (and transaction steps) sent and not yet answered. */
@@ -97,17 +134,26 @@ export class RemotePglite {
     else p.reject(toError(m.e));
   }
 
-  private fail(err: Error): void {
-    if (this.dead) return;
-    this.dead = err;
-    if (!this.closed) this.log.error("embedded database worker stopped", { error: errorSummary(err), owed: this.pending.size });
-    for (const p of this.pending.values()) p.reject(err);
+  private fail(worker: BunWorker, err: Error): void {
+    // Only the current worker's first failure counts (terminating it fires "close" as well).
+    if (worker !== this.worker || worker === this.failed) return;
+    this.failed = worker;
+    const unavailable = (err as { code?: string }).code === "CONNECTION_CLOSED" ? err : closedError(errorSummary(err));
+    const first = !this.dead;
+    this.dead = unavailable;
+    if (!this.closed && first) this.log.error("embedded database worker stopped", { error: errorSummary(err), owed: this.pending.size });
+    for (const p of this.pending.values()) p.reject(unavailable);
     this.pending.clear();
-    this.worker.terminate();
+    worker.terminate();
+    this.scheduleRestart();
   }
 
   private call(m: Payload): Promise<any> {
     if (this.dead) return Promise.reject(this.dead);
+    return this.send(m);
+  }
+
+  private send(m: Payload): Promise<any> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
@@ -160,6 +206,7 @@ export class RemotePglite {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.restartTimer);
     if (!this.dead) await this.call({ t: "close" }).catch(() => undefined);
     this.dead ??= closedError("closed");
     this.worker.terminate();

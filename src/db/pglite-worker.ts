@@ -21,6 +21,10 @@ interface OpenTx {
 const txs = new Map<number, OpenTx>();
 const listening = new Map<string, () => Promise<void>>();
 
+// A transaction the main thread still holds but this worker never had: it died with the worker
+// before this one (a restart), so it is an unavailable database, not a bad request.
+const NOT_OPEN = { message: "transaction is not open (lost with a previous worker)", code: "CONNECTION_CLOSED" };
+
 const send = (m: FromWorker) => self.postMessage(m);
 
 /** Postgres errors carry their fields (code, detail, constraint...) as own properties. */
@@ -91,14 +95,14 @@ async function handle(m: ToWorker): Promise<void> {
     case "q": {
       if (m.tx === undefined) return void reply(m.id, pg!.query(m.sql, m.params, options(m.opts)));
       const open = txs.get(m.tx);
-      if (!open) return void send({ t: "r", id: m.id, ok: false, e: { message: "transaction is not open" } });
+      if (!open) return void send({ t: "r", id: m.id, ok: false, e: NOT_OPEN });
       return void reply(m.id, open.ready.then((tx) => tx.query(m.sql, m.params, options(m.opts))));
     }
     case "begin":
       return begin(m.tx);
     case "end": {
       const open = txs.get(m.tx);
-      if (!open) return void send({ t: "r", id: m.id, ok: false, e: { message: "transaction is not open" } });
+      if (!open) return void send({ t: "r", id: m.id, ok: false, e: NOT_OPEN });
       return void open.ready.then(
         () => open.end!({ commit: m.commit, id: m.id }),
         (e) => send({ t: "r", id: m.id, ok: false, e: wireError(e) }),

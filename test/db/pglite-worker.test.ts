@@ -4,6 +4,9 @@
 // worker is a fast 503, never a hang.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { openDatabase, rowsOf, type Database } from "../../src/db/client";
 import type { RemotePglite } from "../../src/db/pglite-remote";
 import { createLogger } from "../../src/http/logger";
@@ -163,6 +166,37 @@ describe("a dead worker", () => {
       expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", owed: 1 });
     } finally {
       await database.close();
+    }
+  }, 60_000);
+
+  test("over a folder data dir is replaced: the data is still there and requests are served again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chatgate-pgw-"));
+    const lines: string[] = [];
+    const database = await openDatabase({ dataDir: dir, log: createLogger("info", (l) => lines.push(l)) });
+    try {
+      await database.db.execute(sql`create table kept (v text)`);
+      await database.db.execute(sql`insert into kept values ('before the crash')`);
+      const heard: string[] = [];
+      await database.listen("kept_channel", (p) => heard.push(p));
+      const remote = (database.db as unknown as { $client: RemotePglite }).$client;
+      const first = remote.worker;
+      first.terminate();
+      await expect(database.ping()).rejects.toMatchObject({ code: "CONNECTION_CLOSED" });
+      // Until the new worker has reopened the folder (a restart, not a timing assumption).
+      for (;;) {
+        if (await database.ping().then(() => true, () => false)) break;
+        await Bun.sleep(50);
+      }
+      expect(remote.worker).not.toBe(first);
+      const rows = rowsOf<{ v: string }>(await database.db.execute(sql`select v from kept`));
+      expect(rows).toEqual([{ v: "before the crash" }]);
+      await database.notify("kept_channel", "after"); // LISTEN was renewed on the new worker
+      await database.db.execute(sql`select 1`);
+      expect(heard).toEqual(["after"]);
+      expect(lines.map((l) => JSON.parse(l).msg)).toEqual(["embedded database worker stopped", "embedded database worker restarted"]);
+    } finally {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 
