@@ -201,7 +201,7 @@ describe("a dead worker", () => {
   }, 60_000);
 
   test("is a 503 with Retry-After on routes that need the database, and /healthz still answers", async () => {
-    const t = await makeApp();
+    const t = await makeApp({}, { dataDir: "memory://" }); // the embedded database, also when TEST_DATABASE_URL is set
     try {
       (t.ctx.db as unknown as { $client: RemotePglite }).$client.worker.terminate();
       const ready = await t.request("GET", "/readyz");
