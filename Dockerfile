@@ -10,7 +10,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json bunfig.toml ./
 COPY src ./src
 COPY drizzle ./drizzle
-RUN npx bun build src/index.ts --compile --minify --outfile dist/chatgate
+RUN npx bun build src/index.ts src/db/pglite-worker.ts --compile --minify --outfile dist/chatgate
 
 # Final stage: the binary alone (it carries its migrations and PGlite's wasm/data files).
 FROM debian:bookworm-slim

@@ -48,6 +48,7 @@ async function main(): Promise<number> {
     pooler: config.databasePooler,
     listenUrl: config.databaseListenUrl,
     poolSize: config.databasePoolSize,
+    log,
   });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });

@@ -1,12 +1,12 @@
-import type { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import net from "node:net";
 import postgres from "postgres";
+import type { Logger } from "../http/logger";
 import { startDbSpan, tracingEnabled } from "../ops/tracing";
-import { openPglite } from "./pglite";
+import { RemotePglite } from "./pglite-remote";
 import * as schema from "./schema";
 
 export type DB = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -36,6 +36,8 @@ export interface OpenOptions {
   pooler?: "none" | "session" | "transaction";
   /** A direct connection for LISTEN (required behind a transaction pooler). */
   listenUrl?: string;
+  /** Where the embedded database's worker reports its own death (default: error lines on stdout). */
+  log?: Logger;
 }
 
 const STATEMENT_TIMEOUT_MS = 15000;
@@ -165,12 +167,12 @@ function watchedSocket(options: { host: string[]; port: number[] }): net.Socket 
 }
 
 /** PGlite as Drizzle sees it, with a span per statement when tracing is on. */
-function tracedPglite(pg: PGlite): PGlite {
+function tracedPglite<T extends object>(pg: T): T {
   const traced = (name: "query" | "exec") =>
     async (statement: string, ...rest: unknown[]) => {
       const end = startDbSpan("pglite", statement);
       try {
-        const out = await (pg[name] as (...a: unknown[]) => Promise<unknown>).call(pg, statement, ...rest);
+        const out = await ((pg as Record<string, unknown>)[name] as (...a: unknown[]) => Promise<unknown>).call(pg, statement, ...rest);
         end();
         return out;
       } catch (e) {
@@ -197,12 +199,13 @@ export function rowsOf<T>(result: unknown): T[] {
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openEmbedded(opts.dataDir);
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openEmbedded(opts.dataDir, opts.log);
 }
 
-async function openEmbedded(dataDir: string): Promise<Database> {
-  const pg: PGlite = await openPglite(dataDir);
-  const db = drizzlePglite({ client: tracingEnabled() ? tracedPglite(pg) : pg, schema }) as unknown as DB;
+async function openEmbedded(dataDir: string, log?: Logger): Promise<Database> {
+  // PGlite runs in a worker thread (see pglite-remote.ts); Drizzle's PGlite driver talks to it.
+  const pg = await RemotePglite.open(dataDir, log);
+  const db = drizzlePglite({ client: (tracingEnabled() ? tracedPglite(pg) : pg) as never, schema }) as unknown as DB;
   return {
     db,
     kind: "pglite",

@@ -22,7 +22,7 @@ import initdbWasmPath from "@electric-sql/pglite/initdb.wasm" with { type: "file
 // @ts-ignore -- no type declarations for .wasm/.data files
 import fsBundlePath from "@electric-sql/pglite/pglite.data" with { type: "file" };
 
-interface Assets {
+export interface Assets {
   pgliteWasmModule: WebAssembly.Module;
   initdbWasmModule: WebAssembly.Module;
   fsBundle: Blob;
@@ -35,7 +35,7 @@ async function compileAsset(path: string): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await Bun.file(path).arrayBuffer());
 }
 
-function loadAssets(): Promise<Assets> {
+export function loadAssets(): Promise<Assets> {
   assets ??= (async (): Promise<Assets> => {
     const [pgliteWasmModule, initdbWasmModule, data] = await Promise.all([
       compileAsset(pgliteWasmPath as string),
@@ -56,7 +56,13 @@ function loadAssets(): Promise<Assets> {
 // `loadDataDir` (~0.25 s), the way PGlite's own clone() works.
 let memoryTemplate: Promise<Blob> | undefined;
 
-async function openMemory(a: Assets): Promise<PGlite> {
+/** The fresh data dir memory:// opens start from, once one was made (a worker hands it back). */
+export function memoryTemplateOf(): Promise<Blob> | undefined {
+  return memoryTemplate;
+}
+
+async function openMemory(a: Assets, given?: Blob): Promise<PGlite> {
+  if (given) memoryTemplate ??= Promise.resolve(given);
   if (memoryTemplate) {
     return PGlite.create({ dataDir: "memory://", ...a, loadDataDir: await memoryTemplate });
   }
@@ -78,11 +84,12 @@ async function openMemory(a: Assets): Promise<PGlite> {
  * missing, persistent) or `memory://` for a throw-away in-memory database.
  * Caller must `await db.close()`.
  */
-export async function openPglite(dataDir: string): Promise<PGlite> {
+export async function openPglite(dataDir: string, given?: { assets?: Assets; memoryTemplate?: Blob }): Promise<PGlite> {
   if (!dataDir) throw new Error("openPglite: dataDir is required (folder or memory://)");
-  const a = await loadAssets();
+  // The worker gets assets compiled once by the main thread: WebAssembly modules cross postMessage.
+  const a = given?.assets ?? (await loadAssets());
   if (dataDir.startsWith("memory://")) {
-    return openMemory(a);
+    return openMemory(a, given?.memoryTemplate);
   }
   // Before PGlite writes anything: 0700 folder, owner-only files (see data-dir.ts).
   const dir = prepareDataDir(dataDir);

@@ -65,7 +65,7 @@ async function run(args: string[], env: Record<string, string> = {}) {
 
 beforeAll(async () => {
   const build = Bun.spawn(
-    [process.execPath, "build", "src/index.ts", "--compile", "--minify", "--outfile", join(work, "build", "chatgate")],
+    [process.execPath, "build", "src/index.ts", "src/db/pglite-worker.ts", "--compile", "--minify", "--outfile", join(work, "build", "chatgate")],
     { cwd: root, stdout: "pipe", stderr: "pipe" },
   );
   if ((await build.exited) !== 0) throw new Error(await new Response(build.stderr as ReadableStream).text());
