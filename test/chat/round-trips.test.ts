@@ -2,8 +2,9 @@
 // session and question together) and one after it (answer and settle or refund), with no
 // transaction in between that would hold the user's balance row across round trips.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
 import type { FlowiseDouble } from "../doubles/flowise";
-import { seedUser, type SeededUser } from "../helpers";
+import { seedUser, testDatabaseUrl, type SeededUser } from "../helpers";
 import { balanceOf, bodyText, post, reservations, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
 import { recordStatements, split, type StatementLog } from "./statements";
 
@@ -109,5 +110,43 @@ describe("database round trips per prediction", () => {
     expect(d.calls.prediction).toBe(calls);
     const sessions = await (await fetch(`${s.base}/api/v1/chat/sessions`, { headers: { authorization: `Bearer ${u.accessToken}` } })).json();
     expect(sessions.sessions ?? sessions).toHaveLength(1);
+  });
+
+  // The reservation statement checks the session's owner in its snapshot; a creation by the owner
+  // committed while the statement waits on the session's key must still leave nothing taken.
+  test.if(Boolean(testDatabaseUrl()))("a session its owner creates while another user's prediction names it: 404, nothing taken", async () => {
+    const alice = await fresh(10);
+    const bob = await fresh(10);
+    const sessionId = crypto.randomUUID();
+    const pg = postgres(testDatabaseUrl()!, { max: 2, onnotice: () => {}, connection: { search_path: s.t.schema! } });
+    try {
+      let release!: () => void;
+      let inserted!: () => void;
+      const held = new Promise<void>((r) => (inserted = r));
+      const owner = pg.begin(async (tx) => {
+        await tx`insert into chat_sessions (id, user_id) values (${sessionId}, ${alice.user.id})`;
+        inserted();
+        await new Promise<void>((r) => (release = r));
+      });
+      await held;
+      const attempt = post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "mine now?", session_id: sessionId }, bob.accessToken);
+      // Bob's statement is waiting on Alice's uncommitted row.
+      for (;;) {
+        const [w] = await pg`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%foreign_session%'`;
+        if (w!.n > 0) break;
+        await Bun.sleep(10);
+      }
+      release();
+      await owner;
+      const res = await attempt;
+      expect(res.status).toBe(404);
+      await res.text();
+      expect(await balanceOf(s.t.ctx.db, bob.user.id)).toBe(8);
+      expect(await reservations(s.t.ctx.db, bob.user.id)).toEqual({ settled: 1 });
+      const [q] = await pg`select count(*)::int as n from chat_messages where session_id = ${sessionId}`;
+      expect(q!.n).toBe(0);
+    } finally {
+      await pg.end();
+    }
   });
 });
