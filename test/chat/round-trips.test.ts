@@ -112,6 +112,17 @@ describe("database round trips per prediction", () => {
     expect(sessions.sessions ?? sessions).toHaveLength(1);
   });
 
+  test("an answer Postgres refuses (a NUL byte) still settles: the settlement does not share its failure", async () => {
+    const u = await fresh(10);
+    d.setAnswer({ tokens: ["nul\u0000", " byte"] });
+    const res = await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "nul", streaming: true }, u.accessToken);
+    expect(res.status).toBe(200);
+    expect(await bodyText(res)).toContain(" byte");
+    expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ settled: 2 });
+    expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(6);
+    expect(s.t.logs.some((l) => l.includes("storing the answer failed"))).toBe(true);
+  });
+
   // The reservation statement checks the session's owner in its snapshot; a creation by the owner
   // committed while the statement waits on the session's key must still leave nothing taken.
   test.if(Boolean(testDatabaseUrl()))("a session its owner creates while another user's prediction names it: 404, nothing taken", async () => {
