@@ -9,7 +9,7 @@ import { bearer, json, notAvailable, throughput, type Bench } from "./common";
 const QUESTION = "How fast is this gateway?";
 
 export async function predictJson(b: Bench): Promise<void> {
-  const [u] = b.seed.users;
+  const users = b.seed.users.filter((x) => x.accessToken);
   const cf = b.seed.chatflows[0];
   const direct = await throughput(
     b,
@@ -18,17 +18,18 @@ export async function predictJson(b: Bench): Promise<void> {
     { watch: null, note: "proxy ceiling" },
   );
   b.rows.push(direct.row);
-  if (!u?.accessToken || !cf) {
+  if (users.length === 0 || !cf) {
     b.rows.push(notAvailable("POST /api/v1/chat/predict (JSON)", "no user access token or chatflow (see seeding notes)"));
     return;
   }
-  const { row } = await throughput(
-    b,
-    "POST /api/v1/chat/predict (JSON)",
-    { url: `${b.base}/api/v1/chat/predict`, method: "POST", headers: { ...json, ...bearer(u.accessToken) }, body: JSON.stringify({ chatflow_id: cf, question: QUESTION }) },
-    { baseline: direct.result ? { name: "Flowise double direct", result: direct.result } : undefined },
-  );
-  b.rows.push(row);
+  const body = JSON.stringify({ chatflow_id: cf, question: QUESTION });
+  const baseline = direct.result ? { name: "Flowise double direct", result: direct.result } : undefined;
+  // Rotating users is the realistic load; one user puts every prediction on one balance row.
+  for (const [label, who] of [[`${users.length} users rotating`, users], ["1 user", users.slice(0, 1)]] as const) {
+    const variants = who.map((u) => ({ headers: { ...json, ...bearer(u.accessToken!) }, body }));
+    const { row } = await throughput(b, `POST /api/v1/chat/predict (JSON, ${label})`, { url: `${b.base}/api/v1/chat/predict`, method: "POST", variants }, { baseline, goal: who.length > 1 ? 0.25 : undefined });
+    b.rows.push(row);
+  }
 }
 
 function targets(b: Bench, delayMs: number): { chatgate?: Target; flowise: Target; openai: Target; portkey?: Target } {
