@@ -48,7 +48,6 @@ export async function seedGrowth(where: Location, n: GrowthCounts, owner: string
 async function timed(n: number, send: () => Promise<Response>): Promise<{ p50: number; p99: number; statuses: Set<number> }> {
   const lat: number[] = [];
   const statuses = new Set<number>();
-  await (await send()).arrayBuffer(); // warm-up
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     const res = await send();
@@ -59,14 +58,25 @@ async function timed(n: number, send: () => Promise<Response>): Promise<{ p50: n
   return { p50: percentile(lat, 50), p99: percentile(lat, 99), statuses };
 }
 
-/** Every admin list in the OpenAPI document: GET routes of the admin families without a path parameter other than a user's id. */
-async function adminLists(base: string, userId: string): Promise<string[]> {
+/**
+ * Every admin list in the OpenAPI document: GET routes of the admin families whose only path
+ * parameter is a user's or a chatflow's id (filled with the bench user's and chatflow's).
+ */
+async function adminLists(base: string): Promise<string[]> {
   const doc = (await (await fetch(`${base}/swagger/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-  const admin = /^\/api\/(admin\/|auth\/users$|auth\/api-keys$|messages$|contacts$|templates$)/;
+  const admin = /^\/api\/(admin\/|auth\/users\/?$|auth\/api-keys\/?$|messages\/?$|contacts\/?$|templates\/?$)/;
   return Object.entries(doc.paths)
     .filter(([p, ops]) => ops.get && admin.test(p))
-    .map(([p]) => p.replace(/^\/api\/admin\/users\/\{id\}/, `/api/admin/users/${userId}`))
-    .filter((p) => !/\{[^}]+\}/.test(p));
+    .map(([p]) => p)
+    .filter((p) => !/\{[^}]+\}/.test(p.replace(/^\/api\/admin\/(users|chatflows)\/\{id\}/, "")));
+}
+
+/** Samples one request sequentially: `n` times, or fewer when it is slow (at least 3, about `budgetMs` in all). */
+async function timedWithin(n: number, budgetMs: number, send: () => Promise<Response>) {
+  const t0 = performance.now();
+  await (await send()).arrayBuffer();
+  const one = performance.now() - t0;
+  return timed(Math.max(3, Math.min(n, Math.floor(budgetMs / Math.max(one, 0.1)))), send);
 }
 
 export interface GrowthProbe {
@@ -74,6 +84,7 @@ export interface GrowthProbe {
   adminToken: string;
   user: SeedUser;
   samples: number;
+  chatflowId?: string;
 }
 
 export async function measureGrowth(g: GrowthProbe, label: string): Promise<Row[]> {
@@ -82,12 +93,13 @@ export async function measureGrowth(g: GrowthProbe, label: string): Promise<Row[
   const row = (scenario: string, r: { p50: number; p99: number; statuses: Set<number> }, note = "") =>
     rows.push({ scenario: `${label}: ${scenario}`, p50: r.p50, p99: r.p99, note: [`status ${[...r.statuses].join("/")}`, note].filter(Boolean).join("; ") });
   const { user } = g;
-  if (user.apiKey) row("GET /api/auth/validate", await timed(g.samples, () => fetch(`${g.base}/api/auth/validate`, { headers: { "x-api-key": user.apiKey! } })));
+  if (user.apiKey) row("GET /api/auth/validate", await timedWithin(g.samples, 5000, () => fetch(`${g.base}/api/auth/validate`, { headers: { "x-api-key": user.apiKey! } })));
   const form = new URLSearchParams({ username: user.email, password: user.password }).toString();
-  row("POST /api/auth/token (login)", await timed(Math.max(3, Math.floor(g.samples / 20)), () => fetch(`${g.base}/api/auth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form })));
-  if (user.accessToken) row("GET /api/v1/chat/sessions (a user with 1 in 50 sessions)", await timed(g.samples, () => fetch(`${g.base}/api/v1/chat/sessions`, { headers: auth(user.accessToken!) })));
-  for (const path of await adminLists(g.base, user.id)) {
-    row(`GET ${path} (admin)`, await timed(Math.max(3, Math.floor(g.samples / 4)), () => fetch(`${g.base}${path}`, { headers: auth(g.adminToken) })));
+  row("POST /api/auth/token (login)", await timedWithin(Math.max(3, Math.floor(g.samples / 20)), 2000, () => fetch(`${g.base}/api/auth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form })));
+  if (user.accessToken) row("GET /api/v1/chat/sessions (a user with 1 in 50 sessions)", await timedWithin(g.samples, 5000, () => fetch(`${g.base}/api/v1/chat/sessions`, { headers: auth(user.accessToken!) })));
+  for (const path of await adminLists(g.base)) {
+    const url = path.replace("/api/admin/users/{id}", `/api/admin/users/${user.id}`).replace("/api/admin/chatflows/{id}", `/api/admin/chatflows/${g.chatflowId ?? "none"}`);
+    row(`GET ${path} (admin)`, await timedWithin(Math.max(3, Math.floor(g.samples / 4)), 3000, () => fetch(`${g.base}${url}`, { headers: auth(g.adminToken) })));
   }
   return rows;
 }

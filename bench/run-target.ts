@@ -93,7 +93,7 @@ export async function runTarget(t: Target, s: Shared, plan: Plan): Promise<Targe
     await Bun.sleep(1000);
     const grownRss = rssMiB(pid);
     log("data growth: measuring…");
-    rows.push(...(await measureGrowth({ base, adminToken: seeded.adminToken, user: owner, samples: plan.growthSamples }, `+${g.users / 1000}k users`)));
+    rows.push(...(await measureGrowth({ base, adminToken: seeded.adminToken, user: owner, samples: plan.growthSamples, chatflowId: s.flows[0] }, `+${g.users / 1000}k users`)));
     startup.push(
       `data growth (+${g.users} users, +${g.keys} API keys, +${g.sessions} sessions, seeded in SQL in ${(seedMs / 1000).toFixed(1)} s): ` +
         `start-up ${grown.ms.toFixed(0)} ms, idle RSS ${grownRss?.toFixed(0)} MiB, after the requests ${rssMiB(pid)?.toFixed(0)} MiB`,

@@ -4,6 +4,7 @@
 // through the public API, then a data-growth section on each. Prints one table per database and a
 // side-by-side summary, saves the run as JSON, and stops everything it started (also on Ctrl-C).
 // BENCH_SHORT=1: 1 s loads, few rounds, growth ÷ 100 — checks the harness, figures mean nothing.
+// BENCH_DURATION (s per load, default 3), BENCH_CONNECTIONS (50), BENCH_GROWTH (1 = 100k users).
 import { execSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
@@ -18,14 +19,14 @@ import { runTarget, type Plan, type TargetResult } from "./run-target";
 const REPO = join(import.meta.dir, "..");
 const BUN = process.execPath;
 const SHORT = process.env.BENCH_SHORT === "1";
-const DURATION = Number(process.env.BENCH_DURATION ?? (SHORT ? 1 : 5));
+const DURATION = Number(process.env.BENCH_DURATION ?? (SHORT ? 1 : 3));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const GROWTH = SHORT ? 0.01 : Number(process.env.BENCH_GROWTH ?? 1);
+const GROWTH = Number(process.env.BENCH_GROWTH ?? (SHORT ? 0.01 : 1));
 const PLAN: Plan = {
   duration: DURATION,
   connections: CONNECTIONS,
   coldStarts: SHORT ? 1 : 3,
-  sse: SHORT ? { rounds: 10, concurrency: 5, each: 2, slowRounds: 2, slowEach: 1 } : { rounds: 100, concurrency: 10, each: 10, slowRounds: 6, slowEach: 2 },
+  sse: SHORT ? { rounds: 10, concurrency: 5, each: 2, slowRounds: 2, slowEach: 1 } : { rounds: 60, concurrency: 10, each: 6, slowRounds: 2, slowEach: 1 },
   growth: { users: Math.round(100_000 * GROWTH), keys: Math.round(200_000 * GROWTH), sessions: Math.round(200_000 * GROWTH) },
   growthSamples: SHORT ? 10 : 100,
 };
