@@ -50,7 +50,7 @@ async function loginFlood(b: Bench): Promise<void> {
   const form = { "content-type": "application/x-www-form-urlencoded" };
   const variants = users.map((x) => ({ headers: form, body: new URLSearchParams({ username: x.email, password: x.password }).toString() }));
   const loginSpec = { url: `${b.base}/api/auth/token`, method: "POST", variants, connections: 16, duration: b.duration + 1 };
-  const meSpec = { url: `${b.base}/api/auth/me`, headers: bearer(me.accessToken), connections: 2, duration: b.duration - 1 };
+  const meSpec = { url: `${b.base}/api/auth/me`, headers: bearer(me.accessToken), connections: 2, duration: Math.max(1, b.duration - 1) };
   const refused = await probe(loginSpec);
   if (refused) {
     b.rows.push(notAvailable("POST /api/auth/token (login flood)", refused));
