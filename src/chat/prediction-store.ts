@@ -144,15 +144,7 @@ export async function endPrediction(db: DB, e: EndInput): Promise<boolean> {
   const refund = !e.charged;
   const rows = rowsOf<{ flipped: number; amount: number | string | null }>(
     await db.execute(sql`
-      with answer as (
-        insert into chat_messages (id, session_id, role, content, status, metadata)
-        select ${a?.id ?? ""}, ${e.sessionId}, 'assistant', ${a?.content ?? ""}, ${a?.status ?? "complete"}, ${a?.metadata ? JSON.stringify(a.metadata) : null}::jsonb
-        where ${a !== undefined}::boolean
-      ), touched as (
-        update chat_sessions set updated_at = now() where id = ${e.sessionId} and ${a !== undefined}::boolean
-      ), failed as (
-        update chat_messages set status = 'failed' where id = ${e.questionId} and role = 'user' and ${e.failQuestion}::boolean
-      ), flipped as (
+      with flipped as (
         update credit_reservations
         set status = ${refund ? "refunded" : "settled"}, settled_at = now(),
             started_at = case when ${refund}::boolean then started_at else coalesce(started_at, now()) end
@@ -161,6 +153,18 @@ export async function endPrediction(db: DB, e: EndInput): Promise<boolean> {
       ), given_back as (
         update credit_balances set balance = credit_balances.balance + flipped.amount, updated_at = now()
         from flipped where ${refund}::boolean and flipped.amount > 0 and credit_balances.user_id = flipped.user_id
+        returning 1
+      ), touched as (
+        -- The balance row before the session row, as beginPrediction takes them: concurrent
+        -- predictions in one session never lock the two in opposite orders (no deadlock).
+        update chat_sessions set updated_at = now()
+        where id = ${e.sessionId} and ${a !== undefined}::boolean and (select count(*) from given_back) >= 0
+      ), answer as (
+        insert into chat_messages (id, session_id, role, content, status, metadata)
+        select ${a?.id ?? ""}, ${e.sessionId}, 'assistant', ${a?.content ?? ""}, ${a?.status ?? "complete"}, ${a?.metadata ? JSON.stringify(a.metadata) : null}::jsonb
+        where ${a !== undefined}::boolean
+      ), failed as (
+        update chat_messages set status = 'failed' where id = ${e.questionId} and role = 'user' and ${e.failQuestion}::boolean
       ), ledger as (
         insert into credit_ledger (user_id, delta, kind, reason, reservation_id)
         select user_id, amount, 'refund', ${e.refundReason}, ${e.reservationId} from flipped where ${refund}::boolean and amount > 0

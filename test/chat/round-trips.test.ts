@@ -123,6 +123,26 @@ describe("database round trips per prediction", () => {
     expect(s.t.logs.some((l) => l.includes("storing the answer failed"))).toBe(true);
   });
 
+  // A refund that stores an answer touches the session and the balance; a prediction starting in
+  // the same session takes the balance, then the session. Both take them in that order, so many at
+  // once in one session never deadlock (Postgres would abort one after deadlock_timeout).
+  test("40 predictions at once in one session, each refunded with a stored error answer: no deadlock, balance exact", async () => {
+    const u = await fresh(1000);
+    const session = (await (await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "start" }, u.accessToken)).json()).session_id;
+    await d.setFault({ kind: "errorFrame", message: "model down", afterStart: true }, FLOW);
+    const before = await balanceOf(s.t.ctx.db, u.user.id);
+    const logsFrom = s.t.logs.length;
+    const statuses = await Promise.all(Array.from({ length: 40 }, async () => {
+      const res = await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "again", session_id: session, streaming: true }, u.accessToken);
+      await bodyText(res);
+      return res.status;
+    }));
+    expect(statuses.every((x) => x === 200)).toBe(true);
+    expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ settled: 2, refunded: 40 });
+    expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(before);
+    expect(s.t.logs.slice(logsFrom).filter((l) => /deadlock|storing the answer failed/.test(l))).toEqual([]);
+  });
+
   // The reservation statement checks the session's owner in its snapshot; a creation by the owner
   // committed while the statement waits on the session's key must still leave nothing taken.
   test.if(Boolean(testDatabaseUrl()))("a session its owner creates while another user's prediction names it: 404, nothing taken", async () => {
