@@ -217,7 +217,11 @@ describe("reconciler", () => {
       rec.clear();
       await reconcileOnce(t.ctx.db);
       expect(rec.entries.filter((e) => e.kind === "transaction")).toEqual([]);
-      expect(rec.entries.filter((e) => e.kind === "statement" && /credit_/.test(e.sql))).toHaveLength(2);
+      // The app's own reconciler (every 5 s) may run a pass meanwhile: each pass is the same two.
+      const statements = rec.entries.filter((e) => e.kind === "statement" && /credit_/.test(e.sql));
+      const passes = statements.filter((e) => e.kind === "statement" && e.sql.includes("with flipped as")).length;
+      expect(passes).toBeGreaterThanOrEqual(1);
+      expect(statements).toHaveLength(2 * passes);
       expect((await getBalance(t.ctx.db, p.userId)).credits_remaining).toBe(10 - 2 - 1);
       expect((await ledgerOf(t.ctx.db, p.userId)).filter((l) => l.kind === "refund")).toHaveLength(1);
     } finally {
