@@ -48,3 +48,24 @@ export function renderTable(rows: Row[]): string {
   const line = (cells: string[]) => `| ${cells.map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
   return [line(header), `|${widths.map((w, i) => (right(i) ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...body.map(line)].join("\n");
 }
+
+/** One line per scenario, one column per database: the ratio (with CPU µs/req) or p50/p99. */
+export function renderComparison(results: { label: string; rows: Row[] }[]): string {
+  const names: string[] = [];
+  for (const r of results) for (const row of r.rows) if (!names.includes(row.scenario)) names.push(row.scenario);
+  const cell = (row: Row | undefined): string => {
+    if (!row) return "—";
+    if (row.ratio !== undefined) return `${(row.ratio * 100).toFixed(0)}%${row.cpuUs === undefined ? "" : ` (${row.cpuUs.toFixed(1)} µs)`}${row.met === undefined ? "" : row.met ? " ✓" : " ✗"}`;
+    if (row.p50 !== undefined) return `p50 ${ms(row.p50)} / p99 ${ms(row.p99)} ms${row.rps === undefined ? "" : `, ${num(row.rps)}/s`}${row.met === undefined ? "" : row.met ? " ✓" : " ✗"}`;
+    if (row.rps !== undefined) return `${num(row.rps)}/s`;
+    return row.note ?? "";
+  };
+  const header = ["row", ...results.map((r) => r.label), "goal"];
+  const body = names.map((n) => {
+    const rows = results.map((r) => r.rows.find((x) => x.scenario === n));
+    return [n, ...rows.map(cell), rows.find((x) => x?.goal)?.goal ?? ""];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
+}

@@ -1,26 +1,35 @@
-// `bun run bench`: build the binary, start it on loopback with a throw-away database next to the
-// upstream doubles, the raw Bun.serve baseline and the Portkey peer, seed through the public API,
-// run every scenario with a real load generator, print one table, save the run as JSON, and stop
-// everything it started (also on Ctrl-C). Loopback only; every load is bounded in time.
+// `bun run bench`: build the binary, start the upstream doubles, the raw Bun.serve baseline and the
+// Portkey peer, then run every row against chatgate on embedded PGlite and on Postgres (the local
+// 127.0.0.1:5432/test when it answers, BENCH_DATABASE_URL otherwise; loopback only), seeding
+// through the public API, then a data-growth section on each. Prints one table per database and a
+// side-by-side summary, saves the run as JSON, and stops everything it started (also on Ctrl-C).
+// BENCH_SHORT=1: 1 s loads, few rounds, growth ÷ 100 — checks the harness, figures mean nothing.
+// BENCH_DURATION (s per load, default 3), BENCH_CONNECTIONS (50), BENCH_GROWTH (1 = 100k users).
 import { execSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { pgliteTarget, postgresTarget, type Target } from "./chatgate-target";
+import { benchDatabaseUrl } from "./database-url";
 import { generator, warmAndRun } from "./load";
-import { baseEnv, freePort, killAllNow, rssMiB, spawnTracked, stopAll, waitReady, type Started } from "./procs";
-import { cpuUsPerRequest, renderTable, type Row } from "./report";
-import { authScenarios } from "./scenarios/auth";
-import type { Bench } from "./scenarios/common";
-import { sendBulk } from "./scenarios/messages";
-import { predictJson, predictSse } from "./scenarios/predict";
-import { seed } from "./seed";
+import { baseEnv, freePort, killAllNow, spawnTracked, stopAll, waitReady, type Started } from "./procs";
+import { cpuUsPerRequest, renderComparison, renderTable, type Row } from "./report";
+import { runTarget, type Plan, type TargetResult } from "./run-target";
 
 const REPO = join(import.meta.dir, "..");
 const BUN = process.execPath;
-const DURATION = Number(process.env.BENCH_DURATION ?? 6);
+const SHORT = process.env.BENCH_SHORT === "1";
+const DURATION = Number(process.env.BENCH_DURATION ?? (SHORT ? 1 : 3));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const SEED_USERS = 16;
-const CONTACTS = 10;
+const GROWTH = Number(process.env.BENCH_GROWTH ?? (SHORT ? 0.01 : 1));
+const PLAN: Plan = {
+  duration: DURATION,
+  connections: CONNECTIONS,
+  coldStarts: SHORT ? 1 : 3,
+  sse: SHORT ? { rounds: 10, concurrency: 5, each: 2, slowRounds: 2, slowEach: 1 } : { rounds: 60, concurrency: 10, each: 6, slowRounds: 2, slowEach: 1 },
+  growth: { users: Math.round(100_000 * GROWTH), keys: Math.round(200_000 * GROWTH), sessions: Math.round(200_000 * GROWTH) },
+  growthSamples: SHORT ? 10 : 100,
+};
 const t0 = performance.now();
 const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${msg}\n`);
 const secret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(36))).toString("base64url");
@@ -98,89 +107,68 @@ async function main() {
   await waitReady(`http://127.0.0.1:${rawPort}/`, raw);
   const portkey = await startPortkey();
 
-  const port = await freePort();
-  const admin = { email: "admin@bench.local", password: secret() };
-  const env = baseEnv({
-    HOST: "127.0.0.1", PORT: String(port), DATA_DIR: join(tmp, "data"), LOG_LEVEL: "warn",
-    ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password, JWT_SECRET: secret(),
-    FLOWISE_URL: upstream.flowise, FLOWISE_API_KEY: flowiseKey,
-    STREAM_API_KEY: "bench-stream-key", STREAM_API_SECRET: secret(), STREAM_TOKEN_RATE: "100000",
-    MESSAGE_TRANSPORT: "none", SHUTDOWN_GRACE: "1", LOGIN_MAX_FAILURES: "10000", MAX_STREAMS_PER_USER: "1000",
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const binary = join(REPO, "dist/chatgate");
-  const startBinary = async () => {
-    const p = spawnTracked("chatgate", [binary, "serve"], env, tmp);
-    return { p, ms: await waitReady(`${base}/readyz`, p) };
-  };
-  log("chatgate: first start (creates and migrates the data dir), then 3 cold starts on it…");
-  const first = await startBinary();
-  await first.p.stop();
-  const cold: number[] = [];
-  let app: Started | undefined;
-  for (let i = 0; i < 3; i++) {
-    const s = await startBinary();
-    cold.push(s.ms);
-    if (i < 2) await s.p.stop();
-    else app = s.p;
-  }
-  const pid = app!.proc.pid;
-  await Bun.sleep(1000);
-  const idleRss = rssMiB(pid);
-
-  log("seeding through the public API…");
-  const seeded = await seed({ base, adminEmail: admin.email, adminPassword: admin.password, users: SEED_USERS, chatflows: flows, credits: 10_000_000, contacts: CONTACTS });
-  for (const n of seeded.notes) log(`seed: ${n}`);
-  const seededRss = rssMiB(pid);
-
-  const rows: Row[] = [];
-  const b: Bench = { base, pid, seed: seeded, connections: CONNECTIONS, duration: DURATION, raw: {}, upstream: { flowise: upstream.flowise, flowiseKey, openai: upstream.openai, portkey: portkey.url, portkeyNote: portkey.note }, rows, log };
-
   log("baseline: raw Bun.serve…");
   const rawUrl = `http://127.0.0.1:${rawPort}/`;
-  const rotating = Array.from({ length: SEED_USERS }, (_, i) => ({ headers: { "content-type": "application/json", authorization: `Bearer bench-${i}` }, body: JSON.stringify({ customer_id: i + 1 }) }));
+  const rotating = Array.from({ length: 16 }, (_, i) => ({ headers: { "content-type": "application/json", authorization: `Bearer bench-${i}` }, body: JSON.stringify({ customer_id: i + 1 }) }));
   const rawStaticLoad = () => warmAndRun({ url: rawUrl, connections: CONNECTIONS, duration: DURATION }, raw.proc.pid);
   const rawScriptedLoad = () => warmAndRun({ url: rawUrl, method: "POST", variants: rotating, connections: CONNECTIONS, duration: DURATION }, raw.proc.pid);
   const rawStatic = await rawStaticLoad();
   const rawScripted = await rawScriptedLoad();
-  b.raw = {
-    static: { name: "raw", result: rawStatic, remeasure: rawStaticLoad },
-    scripted: { name: "raw rotating", result: rawScripted, remeasure: rawScriptedLoad },
-  };
-  rows.push({ scenario: "raw Bun.serve, fixed JSON (baseline)", rps: rawStatic.total / rawStatic.seconds, p50: rawStatic.p50, p99: rawStatic.p99, rssMiB: rawStatic.rssPeak, cpu: rawStatic.cpuCores, cpuUs: cpuUsPerRequest(rawStatic), note: "machine ceiling; its own RSS and CPU" });
-  rows.push({ scenario: `raw Bun.serve, ${SEED_USERS} rotating requests (baseline)`, rps: rawScripted.total / rawScripted.seconds, p50: rawScripted.p50, p99: rawScripted.p99, rssMiB: rawScripted.rssPeak, cpu: rawScripted.cpuCores, cpuUs: cpuUsPerRequest(rawScripted), note: "ceiling for rows that rotate credentials" });
+  const baselineRows: Row[] = [
+    { scenario: "raw Bun.serve, fixed JSON (baseline)", rps: rawStatic.total / rawStatic.seconds, p50: rawStatic.p50, p99: rawStatic.p99, rssMiB: rawStatic.rssPeak, cpu: rawStatic.cpuCores, cpuUs: cpuUsPerRequest(rawStatic), note: "machine ceiling; its own RSS and CPU" },
+    { scenario: "raw Bun.serve, 16 rotating requests (baseline)", rps: rawScripted.total / rawScripted.seconds, p50: rawScripted.p50, p99: rawScripted.p99, rssMiB: rawScripted.rssPeak, cpu: rawScripted.cpuCores, cpuUs: cpuUsPerRequest(rawScripted), note: "ceiling for rows that rotate credentials" },
+  ];
 
-  await authScenarios(b);
-  await predictJson(b);
-  await sendBulk(b);
-  await predictSse(b, 0, { rounds: 150, concurrency: 10, each: 15 });
-  await predictSse(b, 5, { rounds: 12, concurrency: 10, each: 3 });
-  const finalRss = rssMiB(pid);
+  const admin = { email: "admin@bench.local", password: secret() };
+  const env = baseEnv({
+    HOST: "127.0.0.1", LOG_LEVEL: "warn", ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password, JWT_SECRET: secret(),
+    FLOWISE_URL: upstream.flowise, FLOWISE_API_KEY: flowiseKey,
+    STREAM_API_KEY: "bench-stream-key", STREAM_API_SECRET: secret(), STREAM_TOKEN_RATE: "100000",
+    MESSAGE_TRANSPORT: "none", SHUTDOWN_GRACE: "1", LOGIN_MAX_FAILURES: "10000", MAX_STREAMS_PER_USER: "1000",
+  });
+  const shared = {
+    binary: join(REPO, "dist/chatgate"), cwd: tmp, env, admin, flows, log,
+    raw: { static: { name: "raw", result: rawStatic, remeasure: rawStaticLoad }, scripted: { name: "raw rotating", result: rawScripted, remeasure: rawScriptedLoad } },
+    upstream: { flowise: upstream.flowise, flowiseKey, openai: upstream.openai, portkey: portkey.url, portkeyNote: portkey.note },
+  };
+
+  const pg = await benchDatabaseUrl();
+  const targets: Target[] = [pgliteTarget(tmp)];
+  let postgresNote = "";
+  if (pg.url) {
+    try {
+      targets.push(await postgresTarget(pg.url, pg.source));
+    } catch (e) {
+      postgresNote = `Postgres: not measured (could not create a bench database: ${(e as Error).message.split("\n")[0]})`;
+    }
+  } else postgresNote = `Postgres: not measured (${pg.why})`;
+  const results: TargetResult[] = [];
+  try {
+    for (const t of targets) results.push(await runTarget(t, shared, PLAN));
+  } finally {
+    for (const t of targets) await t.dispose().catch((e) => log(`could not drop ${t.describe}: ${(e as Error).message}`));
+  }
   await cleanup();
 
-  const median = [...cold].sort((a, b2) => a - b2)[1]!;
   const m = machine();
   const header = [
-    `chatgate bench ${started.toISOString()} — ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, Linux ${m.kernel}, Bun ${m.bun}, commit ${m.commit}`,
-    `load generator: ${generator}, ${CONNECTIONS} connections, ${DURATION} s per load after a 1 s warm-up; chatgate on PGlite in a temp dir, LOG_LEVEL=warn (no per-request access log)`,
-    `ratio: 2xx req/s ÷ the baseline's req/s (raw Bun.serve re-measured just before the row); CPU: cores chatgate used; CPU µs/req: chatgate CPU time per request; SSE rows: p50/p99 are ADDED time to first event vs the upstream read directly`,
-    `load average at start ${loadStart.map((x) => x.toFixed(2)).join(" ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" ")}`,
-    `build ${(buildMs / 1000).toFixed(1)} s; first start (new data dir, migrations) ${first.ms.toFixed(0)} ms; cold start on the existing data dir ${median.toFixed(0)} ms median of ${cold.map((x) => x.toFixed(0)).join("/")} ms (spawn → /readyz 200)`,
-    `chatgate RSS: idle ${idleRss?.toFixed(0)} MiB, after seeding ${seededRss?.toFixed(0)} MiB, at the end ${finalRss?.toFixed(0)} MiB`,
+    `chatgate bench ${started.toISOString()} — ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, Linux ${m.kernel}, Bun ${m.bun}, commit ${m.commit}${SHORT ? " — SHORT RUN (BENCH_SHORT=1): figures mean nothing" : ""}`,
+    `databases: ${results.map((r) => r.describe).join("; ")}${postgresNote ? `; ${postgresNote}` : ""}`,
+    `load generator: ${generator}, ${CONNECTIONS} connections, ${DURATION} s per load after a 1 s warm-up; LOG_LEVEL=warn (no per-request access log)`,
+    `ratio: 2xx req/s ÷ the baseline's req/s (raw Bun.serve re-measured just before the row); CPU µs/req: chatgate CPU time per request; SSE rows: p50/p99 are ADDED time to first event vs the upstream read directly`,
+    `load average at start ${loadStart.map((x) => x.toFixed(2)).join(" ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" ")}; build ${(buildMs / 1000).toFixed(1)} s`,
+    ...results.flatMap((r) => r.startup.map((l) => `${r.label}: ${l}`)),
   ];
-  const table = renderTable(rows);
-  process.stdout.write(`\n${header.join("\n")}\n\n${table}\n`);
-  if (seeded.notes.length) process.stdout.write(`\nseeding notes:\n${seeded.notes.map((n) => `- ${n}`).join("\n")}\n`);
+  const tables = [`baselines\n\n${renderTable(baselineRows)}`, ...results.map((r) => `${r.label}\n\n${renderTable(r.rows)}`), `side by side\n\n${renderComparison(results)}`];
+  process.stdout.write(`\n${header.join("\n")}\n\n${tables.join("\n\n")}\n`);
   if (portkey.note) process.stdout.write(`\nPortkey: ${portkey.note}\n`);
 
   const dir = join(import.meta.dir, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${started.toISOString().replace(/[:.]/g, "-")}.json`);
   writeFileSync(file, JSON.stringify({
-    started: started.toISOString(), seconds: Math.round((performance.now() - t0) / 1000), machine: m, generator, connections: CONNECTIONS, durationSec: DURATION,
-    loadavg: { start: loadStart, end: loadavg() },
-    startup: { buildMs, firstStartMs: first.ms, coldStartMs: cold, idleRssMiB: idleRss, seededRssMiB: seededRss, finalRssMiB: finalRss },
-    seedNotes: seeded.notes, portkeyNote: portkey.note, rows, header, table,
+    started: started.toISOString(), seconds: Math.round((performance.now() - t0) / 1000), short: SHORT, machine: m, generator, connections: CONNECTIONS, durationSec: DURATION,
+    loadavg: { start: loadStart, end: loadavg() }, buildMs, plan: PLAN, portkeyNote: portkey.note, baselineRows, results, header,
   }, null, 2));
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s; results in ${file}`);
 }

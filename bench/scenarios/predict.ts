@@ -9,7 +9,7 @@ import { bearer, json, notAvailable, throughput, type Bench } from "./common";
 const QUESTION = "How fast is this gateway?";
 
 export async function predictJson(b: Bench): Promise<void> {
-  const [u] = b.seed.users;
+  const users = b.seed.users.filter((x) => x.accessToken);
   const cf = b.seed.chatflows[0];
   const direct = await throughput(
     b,
@@ -18,17 +18,18 @@ export async function predictJson(b: Bench): Promise<void> {
     { watch: null, note: "proxy ceiling" },
   );
   b.rows.push(direct.row);
-  if (!u?.accessToken || !cf) {
+  if (users.length === 0 || !cf) {
     b.rows.push(notAvailable("POST /api/v1/chat/predict (JSON)", "no user access token or chatflow (see seeding notes)"));
     return;
   }
-  const { row } = await throughput(
-    b,
-    "POST /api/v1/chat/predict (JSON)",
-    { url: `${b.base}/api/v1/chat/predict`, method: "POST", headers: { ...json, ...bearer(u.accessToken) }, body: JSON.stringify({ chatflow_id: cf, question: QUESTION }) },
-    { baseline: direct.result ? { name: "Flowise double direct", result: direct.result } : undefined },
-  );
-  b.rows.push(row);
+  const body = JSON.stringify({ chatflow_id: cf, question: QUESTION });
+  const baseline = direct.result ? { name: "Flowise double direct", result: direct.result } : undefined;
+  // Rotating users is the realistic load; one user puts every prediction on one balance row.
+  for (const [label, who] of [[`${users.length} users rotating`, users], ["1 user", users.slice(0, 1)]] as const) {
+    const variants = who.map((u) => ({ headers: { ...json, ...bearer(u.accessToken!) }, body }));
+    const { row } = await throughput(b, `POST /api/v1/chat/predict (JSON, ${label})`, { url: `${b.base}/api/v1/chat/predict`, method: "POST", variants }, { baseline, goal: who.length > 1 ? 0.25 : undefined });
+    b.rows.push(row);
+  }
 }
 
 function targets(b: Bench, delayMs: number): { chatgate?: Target; flowise: Target; openai: Target; portkey?: Target } {
@@ -111,10 +112,12 @@ export async function predictSse(b: Bench, delayMs: number, plan: { rounds: numb
     const cg = addedRow(`${label}, ${how}: chatgate`, chatgate, flowise, rss);
     const pk = portkey ? addedRow(`${label}, ${how}: Portkey`, portkey, openai, undefined) : undefined;
     const { addedP50: _a, ...cgRow } = cg;
+    // Issue 16's goals: sequential ≤ +1 ms p50 and ≤ +3 ms p99; concurrent ≤ +5 ms p50.
+    const sequential = mode === "sequential";
     b.rows.push({
       ...cgRow,
-      goal: "≤ 1 / ≤ 5 ms, < Portkey",
-      met: cg.p50! <= 1 && cg.p99! <= 5 && (pk === undefined || cg.addedP50 < pk.addedP50),
+      goal: sequential ? "≤ +1 / ≤ +3 ms" : "≤ +5 ms p50",
+      met: sequential ? cg.p50! <= 1 && cg.p99! <= 3 : cg.p50! <= 5,
     });
     if (pk) {
       const { addedP50: _b, ...pkRow } = pk;

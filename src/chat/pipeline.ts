@@ -1,10 +1,11 @@
 // The prediction pipeline shared by POST /api/v1/chat/predict and the brain question stream:
-// access → reservation → session → stored question → upstream call, then one `finishPrediction`
-// that stores the answer and settles or refunds. Every failure before an answer refunds.
+// access (cached) → one statement (reservation, session, question) → upstream call, then one
+// `finishPrediction` statement that stores the answer and settles or refunds. Every failure
+// before an answer refunds.
 import type { Config } from "../config";
 import type { DB } from "../db/client";
 import type { Chatflow, ChatSession } from "../db/schema";
-import { refundReservation, reserveCredits, settleReservation, markStarted } from "../credits/service";
+import { markStarted } from "../credits/service";
 import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { Counter, Gauge } from "../http/metrics";
@@ -12,7 +13,8 @@ import type { UserState } from "../identity/user-cache";
 import { newId } from "../ids";
 import { chatflowForUser } from "./access";
 import { callFlowise, ClientGone, UPSTREAM_MESSAGES, type UpstreamCall } from "./upstream";
-import { getOrCreateSession, markQuestionFailed, storeMessage } from "./sessions";
+import { beginPrediction, endPrediction, settleOrRefund, type EndInput } from "./prediction-store";
+import { markQuestionFailed } from "./sessions";
 import type { StreamSlot, StreamSlots } from "./stream-slots";
 
 export interface ChatDeps {
@@ -84,46 +86,36 @@ export interface OpenPrediction {
 
 export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Promise<OpenPrediction> {
   const { db, config } = deps;
-  const reservation = await reserveCredits(db, {
-    userId: req.user.id,
-    amount: req.chatflow.cost,
-    chatflowId: req.chatflow.id,
-    sessionId: req.sessionId ?? null,
-    ttlSec: config.reservationTimeoutSec,
-  });
-  if (!reservation.ok) {
+  // One statement before Flowise hears of anything: credits, the session (a caller-named one must
+  // be theirs) and the question. The upstream call is not started alongside it: Flowise keeps
+  // generating after a disconnect, so a call aborted because the reservation failed would still
+  // cost the model's tokens, unpaid, at the will of a user without credits.
+  let begun: Awaited<ReturnType<typeof beginPrediction>>;
+  try {
+    begun = await beginPrediction(db, {
+      userId: req.user.id,
+      chatflowId: req.chatflow.id,
+      amount: req.chatflow.cost,
+      ttlSec: config.reservationTimeoutSec,
+      sessionId: req.sessionId ?? crypto.randomUUID(),
+      question: req.question,
+    });
+  } catch (err) {
+    deps.predictions.inc({ mode: req.mode, result: resultOf(err) });
+    throw err;
+  }
+  if (!begun.ok) {
     deps.predictions.inc({ mode: req.mode, result: "payment_required" });
     throw new AppError("PAYMENT_REQUIRED", CHAT_MESSAGES.insufficientCredits);
   }
-  const { reservationId } = reservation;
-  let questionId: string | undefined;
+  const { reservationId, session, question } = begun;
   try {
-    // A caller-named session must be theirs before Flowise hears of it; a new one gets its id here.
-    // Then the session and question writes run while Flowise prepares its answer, so they add
-    // nothing to the time to first byte; a failed write aborts the call (and refunds, below).
-    const sessionInput = { userId: req.user.id, chatflowId: req.chatflow.id, question: req.question };
-    const known = req.sessionId === undefined ? undefined : await getOrCreateSession(db, { ...sessionInput, sessionId: req.sessionId });
-    const sessionId = known?.id ?? crypto.randomUUID();
-    const writes = (async () => {
-      const session = known ?? (await getOrCreateSession(db, { ...sessionInput, sessionId }));
-      const question = await storeMessage(db, { sessionId, role: "user", content: req.question });
-      return { session, question };
-    })();
-    const call = callFlowise(
+    const upstream = await callFlowise(
       config,
       req.chatflow.id,
-      { question: req.question, streaming: req.streaming, chatId: sessionId, ...(req.overrideConfig ? { overrideConfig: req.overrideConfig } : {}) },
+      { question: req.question, streaming: req.streaming, chatId: session.id, ...(req.overrideConfig ? { overrideConfig: req.overrideConfig } : {}) },
       req.clientSignal,
     );
-    const [stored, answered] = await Promise.allSettled([writes, call]);
-    if (stored.status === "fulfilled") questionId = stored.value.question.id;
-    if (stored.status === "rejected") {
-      if (answered.status === "fulfilled") answered.value.abort("storage failed");
-      throw stored.reason;
-    }
-    if (answered.status === "rejected") throw answered.reason;
-    const { session, question } = stored.value;
-    const upstream = answered.value;
     let started: Promise<unknown> = Promise.resolve();
     let marked = false;
     return {
@@ -143,11 +135,11 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
       },
     };
   } catch (err) {
-    await refundReservation(db, reservationId, err instanceof ClientGone ? "client_gone" : "upstream_failed").catch((e) =>
-      deps.log.error("refund failed", { reservation_id: reservationId, error: errorSummary(e) }),
-    );
-    // No answer will follow: the stored question must not read as an answered turn.
-    if (questionId) await markQuestionFailed(db, questionId).catch((e) => deps.log.error("marking the question failed failed", { error: errorSummary(e) }));
+    // No answer will follow: refunded, and the stored question must not read as an answered turn.
+    const end = { reservationId, sessionId: session.id, questionId: question.id, charged: false, refundReason: err instanceof ClientGone ? "client_gone" : "upstream_failed", failQuestion: true };
+    await endPrediction(db, end).catch((e) => {
+      deps.log.error("refund failed", { reservation_id: reservationId, error: errorSummary(e) });
+    });
     const result = resultOf(err);
     deps.predictions.inc({ mode: req.mode, result });
     if (err instanceof AppError && err.code !== "NOT_FOUND" && !(err instanceof ClientGone)) {
@@ -205,21 +197,30 @@ export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Out
   const { db, log } = deps;
   p.upstream.dispose();
   const charged = o.started;
+  const stored = o.text !== "" || o.status === "complete" || o.status === "error";
+  const end: EndInput = {
+    reservationId: p.reservationId,
+    sessionId: p.session.id,
+    questionId: p.question.id,
+    charged,
+    refundReason: o.result === "aborted" ? "client_gone" : "upstream_failed",
+    answer: stored ? { id: p.answerId, content: o.text, status: o.status, metadata: o.metadata } : undefined,
+    failQuestion: !charged && o.status !== "complete",
+  };
   try {
-    if (o.text !== "" || o.status === "complete" || o.status === "error") {
-      await storeMessage(db, { id: p.answerId, sessionId: p.session.id, role: "assistant", content: o.text, status: o.status, metadata: o.metadata });
-    }
-    if (!charged && o.status !== "complete") await markQuestionFailed(db, p.question.id);
-  } catch (err) {
-    log.error("storing the answer failed", { session_id: p.session.id, error: errorSummary(err) });
-  }
-  try {
+    // A stream's started mark is in flight or done; the settle must not overtake it.
     await p.started;
-    if (charged) await settleReservation(db, p.reservationId);
-    else await refundReservation(db, p.reservationId, o.result === "aborted" ? "client_gone" : "upstream_failed");
+    await endPrediction(db, end);
   } catch (err) {
-    // The reconciler refunds a held reservation that was never started once it expires.
-    log.error("settling the reservation failed", { reservation_id: p.reservationId, error: errorSummary(err) });
+    // One statement means one failure for all: the answer (say, text Postgres refuses) must not
+    // cost the settlement, so that goes alone. Else the reconciler settles or refunds it on expiry.
+    log.error("storing the answer failed", { session_id: p.session.id, error: errorSummary(err) });
+    try {
+      await settleOrRefund(db, end);
+      if (end.failQuestion) await markQuestionFailed(db, p.question.id);
+    } catch (e) {
+      log.error("settling the reservation failed", { reservation_id: p.reservationId, error: errorSummary(e) });
+    }
   }
   deps.predictions.inc({ mode: p.request.mode, result: o.result });
   return { charged };

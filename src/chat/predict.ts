@@ -148,7 +148,7 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
     if (idem) await releaseIdempotent(db, idem);
     return result;
   }
-  p.markStarted();
+  // The settle statement records the start too: the answer is written only after it returns.
   await finishPrediction(deps, p, { status: "complete", text, started: true, result: "ok" });
   if (idem) await completeIdempotent(db, idem, 200, result);
   return result;

@@ -31,33 +31,31 @@ export async function reconcileOnce(db: DB): Promise<ReconcileResult> {
       returning id`),
   ).length;
 
-  const refunds = await db.transaction(async (tx) => {
-    const rows = rowsOf<{ id: string; user_id: string; amount: string | number }>(
-      await tx.execute(sql`
+  // One statement, not a transaction: the balances are locked only while it runs, in user order
+  // (`locked`, before any is updated), so two reconcilers touching the same users cannot deadlock.
+  const refunds = rowsOf<{ id: string; user_id: string; amount: string | number }>(
+    await db.execute(sql`
+      with flipped as (
         update credit_reservations set status = 'refunded', settled_at = now()
         where id in (
           select id from credit_reservations
           where status = 'held' and expires_at < now() and started_at is null
           order by expires_at limit ${BATCH} for update skip locked)
         and status = 'held'
-        returning id, user_id, amount`),
-    ).map((r) => ({ id: r.id, userId: r.user_id, amount: Number(r.amount) }));
-    const perUser = new Map<string, number>();
-    for (const r of rows) if (r.amount > 0) perUser.set(r.userId, (perUser.get(r.userId) ?? 0) + r.amount);
-    // A stable order keeps two transactions touching the same balances from deadlocking.
-    for (const userId of [...perUser.keys()].sort()) {
-      await tx.execute(sql`
-        update credit_balances set balance = balance + ${perUser.get(userId)!}, updated_at = now()
-        where user_id = ${userId}`);
-    }
-    for (const r of rows) {
-      if (r.amount <= 0) continue;
-      await tx.execute(sql`
+        returning id, user_id, amount
+      ), per_user as (
+        select user_id, sum(amount)::bigint as total from flipped where amount > 0 group by user_id
+      ), locked as (
+        select b.user_id from credit_balances b join per_user p on p.user_id = b.user_id order by b.user_id for update of b
+      ), given_back as (
+        update credit_balances set balance = credit_balances.balance + per_user.total, updated_at = now()
+        from per_user where credit_balances.user_id = per_user.user_id and (select count(*) from locked) >= 0
+      ), ledger as (
         insert into credit_ledger (user_id, delta, kind, reason, reservation_id)
-        values (${r.userId}, ${r.amount}, 'refund', ${EXPIRED_REASON}, ${r.id})`);
-    }
-    return rows;
-  });
+        select user_id, amount, 'refund', ${EXPIRED_REASON}, id from flipped where amount > 0
+      )
+      select id, user_id, amount from flipped`),
+  ).map((r) => ({ id: r.id, userId: r.user_id, amount: Number(r.amount) }));
   countRefunded(db, refunds.reduce((s, r) => s + r.amount, 0), "expired");
   return { settled, refunded: refunds.length };
 }

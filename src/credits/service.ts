@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, isNull, sql } from "drizzle-orm";
-import type { DB } from "../db/client";
+import { rowsOf, type DB } from "../db/client";
 import { creditBalances, creditLedger, creditReservations, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import type { Counter, Metrics } from "../http/metrics";
@@ -42,6 +42,10 @@ export function countRefunded(db: DB, amount: number, reason: string): void {
   if (amount > 0) countersByDb.get(db)?.refunded.inc({ reason }, amount);
 }
 
+export function countReserved(db: DB, amount: number): void {
+  if (amount > 0) countersByDb.get(db)?.reserved.inc({}, amount);
+}
+
 export const predictionReason = (chatflowId: string) => `prediction:${chatflowId}`;
 
 /**
@@ -75,7 +79,7 @@ export async function reserveCredits(db: DB, input: ReserveInput): Promise<Reser
     }
     return { ok: true, reservationId };
   });
-  if (result.ok && amount > 0) countersByDb.get(db)?.reserved.inc({}, amount);
+  if (result.ok) countReserved(db, amount);
   return result;
 }
 
@@ -89,11 +93,14 @@ export async function markStarted(db: DB, reservationId: string): Promise<boolea
   return rows.length === 1;
 }
 
-/** held → settled: the charge stands. Returns whether this call made the change. */
-export async function settleReservation(db: DB, reservationId: string): Promise<boolean> {
+/**
+ * held → settled: the charge stands. Returns whether this call made the change. `started`: also
+ * record (when not yet) that the answer reached the client, in the same statement.
+ */
+export async function settleReservation(db: DB, reservationId: string, opts: { started?: boolean } = {}): Promise<boolean> {
   const rows = await db
     .update(creditReservations)
-    .set({ status: "settled", settledAt: sql`now()` })
+    .set({ status: "settled", settledAt: sql`now()`, ...(opts.started ? { startedAt: sql`coalesce(${creditReservations.startedAt}, now())` } : {}) })
     .where(and(eq(creditReservations.id, reservationId), eq(creditReservations.status, "held")))
     .returning({ id: creditReservations.id });
   return rows.length === 1;
@@ -104,24 +111,25 @@ export async function settleReservation(db: DB, reservationId: string): Promise<
  * a repeated call, or one racing a settle or the reconciler, refunds at most once.
  */
 export async function refundReservation(db: DB, reservationId: string, reason: string): Promise<boolean> {
-  const refunded = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(creditReservations)
-      .set({ status: "refunded", settledAt: sql`now()` })
-      .where(and(eq(creditReservations.id, reservationId), eq(creditReservations.status, "held")))
-      .returning({ userId: creditReservations.userId, amount: creditReservations.amount });
-    if (!row) return null;
-    if (row.amount > 0) {
-      await tx
-        .update(creditBalances)
-        .set({ balance: sql`${creditBalances.balance} + ${row.amount}`, updatedAt: sql`now()` })
-        .where(eq(creditBalances.userId, row.userId));
-      await tx.insert(creditLedger).values({ userId: row.userId, delta: row.amount, kind: "refund", reason, reservationId });
-    }
-    return row;
-  });
-  if (!refunded) return false;
-  countRefunded(db, refunded.amount, "request");
+  // One statement, not a transaction: the balance row is locked for this statement only.
+  const [row] = rowsOf<{ amount: number | string }>(
+    await db.execute(sql`
+      with flipped as (
+        update credit_reservations set status = 'refunded', settled_at = now()
+        where id = ${reservationId} and status = 'held'
+        returning user_id, amount
+      ), given_back as (
+        update credit_balances set balance = credit_balances.balance + flipped.amount, updated_at = now()
+        from flipped where flipped.amount > 0 and credit_balances.user_id = flipped.user_id
+      ), ledger as (
+        insert into credit_ledger (user_id, delta, kind, reason, reservation_id)
+        select user_id, amount, 'refund', ${reason}, ${reservationId} from flipped where amount > 0
+      )
+      select amount from flipped
+    `),
+  );
+  if (!row) return false;
+  countRefunded(db, Number(row.amount), "request");
   return true;
 }
 

@@ -96,7 +96,7 @@ describe("POST /api/v1/chat/predict (JSON)", () => {
     expect(await balanceOf(s.t.ctx.db, alice.user.id)).toBe(1);
   });
 
-  test("someone else's session_id → 404 and the reservation is refunded", async () => {
+  test("someone else's session_id → 404; nothing is reserved, charged or written", async () => {
     const bob = await seedUser(s.t);
     await seedChatflow(s.t.ctx.db, FLOW, { grant: [bob.user.id] });
     await setBalance(s.t.ctx.db, bob.user.id, 10);
@@ -105,7 +105,9 @@ describe("POST /api/v1/chat/predict (JSON)", () => {
     const res = await predict({ question: "steal", session_id: mine.session_id }, bob.accessToken);
     expect(res.status).toBe(404);
     expect(await balanceOf(s.t.ctx.db, bob.user.id)).toBe(10);
-    expect(await reservations(s.t.ctx.db, bob.user.id)).toEqual({ refunded: 1 });
+    // The session check is part of the reservation's statement, so no reservation is made at all.
+    expect(await reservations(s.t.ctx.db, bob.user.id)).toEqual({});
+    expect(d.calls.prediction).toBe(1);
   });
 
   test("Idempotency-Key: a retry returns the stored answer and charges once; another body with the key → 409", async () => {

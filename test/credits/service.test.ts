@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, sql } from "drizzle-orm";
 import { reconcileOnce, startReconciler } from "../../src/credits/reconciler";
+import { recordStatements } from "../chat/statements";
 import {
   getBalance, grantCredits, markStarted, refundReservation, reserveCredits, settleReservation,
 } from "../../src/credits/service";
@@ -207,6 +208,25 @@ describe("reconciler", () => {
     const again = await reconcileOnce(t.ctx.db);
     expect((await getBalance(t.ctx.db, p.userId)).credits_remaining).toBe(7);
     expect(again.refunded + again.settled).toBe(0);
+  });
+
+  test("a pass is two statements and no transaction: refunded balances are locked for one statement", async () => {
+    const rec = recordStatements(t.ctx.db);
+    try {
+      const p = await expiredPair(t.ctx.db);
+      rec.clear();
+      await reconcileOnce(t.ctx.db);
+      expect(rec.entries.filter((e) => e.kind === "transaction")).toEqual([]);
+      // The app's own reconciler (every 5 s) may run a pass meanwhile: each pass is the same two.
+      const statements = rec.entries.filter((e) => e.kind === "statement" && /credit_/.test(e.sql));
+      const passes = statements.filter((e) => e.kind === "statement" && e.sql.includes("with flipped as")).length;
+      expect(passes).toBeGreaterThanOrEqual(1);
+      expect(statements).toHaveLength(2 * passes);
+      expect((await getBalance(t.ctx.db, p.userId)).credits_remaining).toBe(10 - 2 - 1);
+      expect((await ledgerOf(t.ctx.db, p.userId)).filter((l) => l.kind === "refund")).toHaveLength(1);
+    } finally {
+      rec.uninstall();
+    }
   });
 
   test("the background worker reconciles on its own and stops cleanly", async () => {
