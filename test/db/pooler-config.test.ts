@@ -5,10 +5,12 @@ import { ConfigError, loadConfig } from "../../src/config";
 
 const PG = "postgres://chatgate@127.0.0.1:6432/app";
 const DIRECT = "postgres://chatgate@127.0.0.1:5432/app";
+// DATABASE_URL needs a configured master secret; these cases are about the pooler alone.
+const load = (env: Record<string, string>) => loadConfig({ JWT_SECRET: "pooler-config-test-secret-of-32-bytes!!", ...env });
 
 function configError(env: Record<string, string>): ConfigError {
   try {
-    loadConfig(env);
+    load(env);
   } catch (e) {
     if (e instanceof ConfigError) return e;
     throw e;
@@ -18,7 +20,7 @@ function configError(env: Record<string, string>): ConfigError {
 
 describe("database pooler configuration", () => {
   test("defaults: no pooler, pool of 10, no LISTEN URL", () => {
-    const c = loadConfig({ DATABASE_URL: DIRECT });
+    const c = load({ DATABASE_URL: DIRECT });
     expect({ pooler: c.databasePooler, pool: c.databasePoolSize, listen: c.databaseListenUrl }).toEqual({ pooler: "none", pool: 10, listen: undefined });
   });
 
@@ -26,12 +28,12 @@ describe("database pooler configuration", () => {
     const e = configError({ DATABASE_URL: PG, DATABASE_POOLER: "transaction" });
     expect(e.variable).toBe("DATABASE_LISTEN_URL");
     expect(e.message).toContain("DATABASE_POOLER=transaction");
-    const c = loadConfig({ DATABASE_URL: PG, DATABASE_POOLER: "transaction", DATABASE_LISTEN_URL: DIRECT });
+    const c = load({ DATABASE_URL: PG, DATABASE_POOLER: "transaction", DATABASE_LISTEN_URL: DIRECT });
     expect({ pooler: c.databasePooler, listen: c.databaseListenUrl }).toEqual({ pooler: "transaction", listen: DIRECT });
   });
 
   test("session mode works without a LISTEN URL; bad values name the variable", () => {
-    expect(loadConfig({ DATABASE_URL: PG, DATABASE_POOLER: "session" }).databasePooler).toBe("session");
+    expect(load({ DATABASE_URL: PG, DATABASE_POOLER: "session" }).databasePooler).toBe("session");
     expect(configError({ DATABASE_URL: PG, DATABASE_POOLER: "statement" }).variable).toBe("DATABASE_POOLER");
     expect(configError({ DATABASE_URL: PG, DATABASE_LISTEN_URL: "http://x" }).variable).toBe("DATABASE_LISTEN_URL");
     expect(configError({ DATABASE_URL: PG, DATABASE_POOL_SIZE: "0" }).variable).toBe("DATABASE_POOL_SIZE");
