@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { consoleScript, consoleStyle } from "./assets.gen";
+import { pageHeaders } from "../http/page-headers";
 
 // Everything the page loads comes from here; the API calls it makes are same-origin.
 export const CONSOLE_CSP = [
@@ -16,14 +17,7 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const CONSOLE_HEADERS: Record<string, string> = {
-  "content-security-policy": CONSOLE_CSP,
-  "x-frame-options": "DENY",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "cross-origin-opener-policy": "same-origin",
-  "cross-origin-resource-policy": "same-origin",
-};
+export const CONSOLE_HEADERS = pageHeaders(CONSOLE_CSP);
 
 const PAGE = `<!doctype html>
 <html lang="en">

@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import pkg from "../../package.json";
 import { finishDocument } from "./document";
 import { SCALAR_BUNDLE_PATH, SCALAR_VERSION } from "./scalar-asset";
+import { pageHeaders } from "../http/page-headers";
 
 // Scalar injects its styles at run time (hence 'unsafe-inline' for styles only); scripts, fonts,
 // images and API calls stay on this origin. No inline script: the page's one call is in init.js.
@@ -20,14 +21,7 @@ export const REFERENCE_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-const HEADERS: Record<string, string> = {
-  "content-security-policy": REFERENCE_CSP,
-  "x-frame-options": "DENY",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "cross-origin-opener-policy": "same-origin",
-  "cross-origin-resource-policy": "same-origin",
-};
+const HEADERS = pageHeaders(REFERENCE_CSP);
 
 const PAGE = `<!doctype html>
 <html lang="en">
