@@ -66,7 +66,9 @@ export class RouteTable {
   }
 
   get(method: string, route: string): RouteFacts | undefined {
-    return this.build().get(`${method} ${route}`);
+    const facts = this.build();
+    // Elysia answers HEAD with the GET route's handler and hooks, so it gets that route's facts.
+    return facts.get(`${method} ${route}`) ?? (method === "HEAD" ? facts.get(`GET ${route}`) : undefined);
   }
 
   /** Methods the path allows, or undefined when no route has this path at all. */
