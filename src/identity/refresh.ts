@@ -1,6 +1,6 @@
 import { and, count, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { AppContext } from "../context";
-import { refreshTokens } from "../db/schema";
+import { refreshTokens, users } from "../db/schema";
 import { AppError, MESSAGES } from "../http/errors";
 import { sha256Hex } from "../ids";
 import { identityMetrics } from "./metrics";
@@ -41,6 +41,12 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: st
   if (!user || user.disabled) throw refused();
   const hash = sha256Hex(token);
   const next = await ctx.db.transaction(async (tx) => {
+    // A revoke-all updates the user row first and then revokes the refresh tokens it can see; a
+    // rotation's new token, inserted while that UPDATE waited on the old token's lock, would be
+    // invisible to it. Holding the user row (shared) orders the two: a rotation either finishes
+    // before the revoke-all starts (whose UPDATE then sees the new token) or starts after it
+    // committed (and finds its token revoked).
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, sub)).for("share");
     const grace = ctx.config.refreshReuseGraceSec;
     const claimable =
       grace > 0
