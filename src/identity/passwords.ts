@@ -29,8 +29,13 @@ let checker: ZxcvbnFactory | undefined;
  */
 function guessability(password: string): string | undefined {
   checker ??= new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs });
-  // The first 100 characters decide; zxcvbn's cost grows fast with length.
+  // zxcvbn's cost grows fast with length, so it reads 100 characters at a time: a long password
+  // is refused only when no slice of it is any good (a weak start does not condemn a strong rest).
   const result = checker.check(password.slice(0, 100));
+  for (let at = 100; result.score === 0 && at < password.length; at += 100) {
+    const next = checker.check(password.slice(at, at + 100));
+    if (next.score > 0) return undefined;
+  }
   if (result.score > 0) return undefined;
   switch (result.feedback.warning) {
     case "simpleRepeat":

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config";
 import { users } from "../../src/db/schema";
 import { newId } from "../../src/ids";
-import { hashPassword, PASSWORD_MESSAGES } from "../../src/identity/passwords";
+import { hashPassword, PASSWORD_MESSAGES, passwordProblem } from "../../src/identity/passwords";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 
 // NIST SP 800-63B: at least 8 characters, no composition rules, but refuse passwords from a list
@@ -26,6 +26,13 @@ const WEAK: [string, string][] = [
   ["        ", PASSWORD_MESSAGES.whitespace],
   ["\u00a0\u2003\u00a0\u2003\u00a0\u2003\u00a0\u2003", PASSWORD_MESSAGES.whitespace],
 ];
+
+describe("long passwords are judged on all of their length", () => {
+  test("a weak first 100 characters do not condemn a strong rest; weak throughout is refused", () => {
+    expect(passwordProblem("a".repeat(100) + "violet-Harbor-93-quietly-Tangent")).toBeUndefined();
+    expect(passwordProblem("a".repeat(300))).toBe(PASSWORD_MESSAGES.repeat);
+  });
+});
 
 describe("weak passwords are refused wherever a password is set, saying why", () => {
   test("POST /api/auth/users: 422 in the detail shape", async () => {
