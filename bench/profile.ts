@@ -1,0 +1,114 @@
+// Where chatgate's CPU goes, per request: chatgate runs in this process (the same app the tests
+// build, on embedded PGlite in memory or, with TEST_DATABASE_URL, a fresh Postgres schema), the
+// Flowise double and the client each in a process of their own, and Bun's sampling profiler
+// (node:inspector) records only the measured phase: no start-up, no seeding. Prints CPU per
+// request (this process, /proc) and self time by area and by function; writes the .cpuprofile
+// (Chrome DevTools / speedscope) to bench/results/.
+//   ./node_modules/.bin/bun bench/profile.ts [predict|stream-token|validate|me|chat-token] [requests=4000]
+// Only the HTTP thread is sampled: PGlite's worker thread and Postgres are not in the profile,
+// but PGlite's worker CPU is in the CPU-per-request figure (same process).
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { join, relative } from "node:path";
+import { seedChatflow, setBalance } from "../test/chat/helpers";
+import { makeApp, seedUser } from "../test/helpers";
+import { createKey } from "../test/keys/helpers";
+import { cpuSeconds, spawnTracked, stopAll } from "./procs";
+
+const scenario = process.argv[2] ?? "predict";
+const count = Number(process.argv[3] ?? 4000);
+const REPO = join(import.meta.dir, "..");
+const BUN = process.execPath;
+const FLOWISE_KEY = "profile-flowise-key-0123456789";
+const flow = crypto.randomUUID();
+const database = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
+
+async function firstJsonLine(p: ReturnType<typeof spawnTracked>): Promise<Record<string, unknown>> {
+  for (;;) {
+    const line = p.stdout().split("\n").find((l) => l.startsWith("{"));
+    if (line) return JSON.parse(line);
+    if (p.proc.exitCode !== null) throw new Error(`${p.name} exited: ${p.output().slice(-2000)}`);
+    await Bun.sleep(20);
+  }
+}
+
+const doubles = spawnTracked("doubles", [BUN, join(import.meta.dir, "doubles-server.ts"), JSON.stringify({ apiKey: FLOWISE_KEY, flows: [{ id: flow, delayMs: 0 }] })], { PATH: process.env.PATH ?? "" }, REPO);
+try {
+  const upstream = (await firstJsonLine(doubles)) as { flowise: string };
+  const t = await makeApp({
+    FLOWISE_URL: upstream.flowise, FLOWISE_API_KEY: FLOWISE_KEY, LOG_LEVEL: "warn", MAX_STREAMS_PER_USER: "1000",
+    STREAM_API_KEY: "profile-stream-key", STREAM_API_SECRET: "profile-stream-secret-0123456789abcdef", STREAM_TOKEN_RATE: "100000",
+  });
+  t.app.listen({ port: 0, hostname: "127.0.0.1" });
+  const base = `http://127.0.0.1:${t.app.server!.port}`;
+  await seedChatflow(t.ctx.db, flow, { cost: 1 });
+  const users = [];
+  for (let i = 0; i < 16; i++) {
+    const u = await seedUser(t);
+    await seedChatflow(t.ctx.db, flow, { grant: [u.user.id] });
+    await setBalance(t.ctx.db, u.user.id, count * 2);
+    users.push(u);
+  }
+  const key = await createKey(t, { owner: users[0]!, level: "write" } as Parameters<typeof createKey>[1]);
+  const json = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+  const requests = users.map((u) => {
+    switch (scenario) {
+      case "predict": return { url: `${base}/api/v1/chat/predict`, method: "POST", headers: json(u.accessToken), body: JSON.stringify({ chatflow_id: flow, question: "profile?" }) };
+      case "stream-token": return { url: `${base}/stream-chat/token`, method: "POST", headers: json(u.accessToken), body: JSON.stringify({ customer_id: u.user.customerId }) };
+      case "validate": return { url: `${base}/api/auth/validate`, method: "GET", headers: json(u.accessToken) };
+      case "me": return { url: `${base}/api/auth/me`, method: "GET", headers: json(u.accessToken) };
+      case "chat-token": return { url: `${base}/api-key/chat-token?brain_id=${flow}`, method: "POST", headers: { "x-api-key": key.key } };
+      default: throw new Error(`unknown scenario ${scenario}`);
+    }
+  });
+  const load = async (n: number) => {
+    const p = spawnTracked("client", [BUN, join(import.meta.dir, "profile-load.ts"), JSON.stringify({ requests, count: n, inFlight: 8 })], { PATH: process.env.PATH ?? "" }, REPO);
+    await p.proc.exited;
+    return (await firstJsonLine(p)) as { failed: number; ms: number };
+  };
+  await load(Math.min(1000, count)); // warm-up: JIT, caches, connections
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 100 });
+  const cpu0 = cpuSeconds(process.pid)!;
+  await session.post("Profiler.start");
+  const r = await load(count);
+  const { profile } = (await session.post("Profiler.stop")) as { profile: Profile };
+  const cpuUs = ((cpuSeconds(process.pid)! - cpu0) * 1e6) / count;
+  const file = join(import.meta.dir, "results", `profile-${scenario}-${database}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.log(JSON.stringify({ scenario, database, bun: Bun.version, requests: count, failed: r.failed, perSecond: Math.round(count / (r.ms / 1000)), cpuUsPerRequestWholeProcess: Math.round(cpuUs), profile: relative(REPO, file) }));
+  summarise(profile, count);
+  await t.app.stop(true);
+  await t.close();
+} finally {
+  await stopAll();
+}
+
+interface Profile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time per area (a package, a src/ folder, native code, idle) and per function, µs per request. */
+function summarise(p: Profile, requests: number) {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const fn = new Map<string, number>();
+  const area = new Map<string, number>();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i + 1] ?? 0;
+    const f = byId.get(id)!.callFrame;
+    const where = f.url ? relative(REPO, f.url.replace(/^file:\/\//, "")) : "";
+    const a = !where ? (f.functionName.startsWith("(") ? f.functionName : "(native)") : where.startsWith("node_modules/") ? where.split("/").slice(1, where.split("/")[1]!.startsWith("@") ? 3 : 2).join("/") : where.split("/").slice(0, 2).join("/");
+    fn.set(`${f.functionName || "(anonymous)"} ${where}${where ? `:${f.lineNumber + 1}` : ""}`, (fn.get(`${f.functionName || "(anonymous)"} ${where}${where ? `:${f.lineNumber + 1}` : ""}`) ?? 0) + dt);
+    area.set(a, (area.get(a) ?? 0) + dt);
+    total += dt;
+  });
+  const busy = total - (area.get("(idle)") ?? 0) - (area.get("(program)") ?? 0) * 0;
+  const show = (m: Map<string, number>, n: number) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `  ${(v / requests).toFixed(1).padStart(7)} µs/req  ${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}`).join("\n");
+  console.log(`sampled ${(total / 1000).toFixed(0)} ms, not idle ${(busy / 1000).toFixed(0)} ms = ${(busy / requests).toFixed(1)} µs/req on the HTTP thread\nby area:\n${show(area, 16)}\nby function (self):\n${show(fn, 30)}`);
+}
