@@ -15,3 +15,4 @@ await Promise.all(
   }),
 );
 process.stdout.write(JSON.stringify({ failed, ms: performance.now() - t0 }) + "\n");
+export {};
