@@ -4,7 +4,7 @@
 // (node:inspector) records only the measured phase: no start-up, no seeding. Prints CPU per
 // request (this process, /proc) and self time by area and by function; writes the .cpuprofile
 // (Chrome DevTools / speedscope) to bench/results/.
-//   ./node_modules/.bin/bun bench/profile.ts [predict|stream-token|validate|me|chat-token] [requests=4000]
+//   ./node_modules/.bin/bun bench/profile.ts [predict|stream-token|validate|me|chat-token|login] [requests=4000]
 // Only the HTTP thread is sampled: PGlite's worker thread and Postgres are not in the profile,
 // but PGlite's worker CPU is in the CPU-per-request figure (same process).
 import { readFileSync, writeFileSync } from "node:fs";
@@ -36,6 +36,7 @@ const doubles = spawnTracked("doubles", [BUN, join(import.meta.dir, "doubles-ser
 try {
   const upstream = (await firstJsonLine(doubles)) as { flowise: string };
   const t = await makeApp({
+    LOGIN_MAX_FAILURES: "10000",
     FLOWISE_URL: upstream.flowise, FLOWISE_API_KEY: FLOWISE_KEY, LOG_LEVEL: "warn", MAX_STREAMS_PER_USER: "1000",
     STREAM_API_KEY: "profile-stream-key", STREAM_API_SECRET: "profile-stream-secret-0123456789abcdef", STREAM_TOKEN_RATE: "100000",
   });
@@ -57,6 +58,7 @@ try {
       case "stream-token": return { url: `${base}/stream-chat/token`, method: "POST", headers: json(u.accessToken), body: JSON.stringify({ customer_id: u.user.customerId }) };
       case "validate": return { url: `${base}/api/auth/validate`, method: "GET", headers: { "x-api-key": key.key } };
       case "me": return { url: `${base}/api/auth/me`, method: "GET", headers: json(u.accessToken) };
+      case "login": return { url: `${base}/api/auth/token`, method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ username: u.user.email, password: u.password }).toString() };
       case "chat-token": return { url: `${base}/api-key/chat-token?brain_id=${flow}`, method: "POST", headers: { "x-api-key": key.key } };
       default: throw new Error(`unknown scenario ${scenario}`);
     }
@@ -66,7 +68,7 @@ try {
     await p.proc.exited;
     return (await firstJsonLine(p)) as { failed: number; ms: number };
   };
-  await load(Math.min(1000, count)); // warm-up: JIT, caches, connections
+  await load(Math.min(scenario === "login" ? 50 : 1000, count)); // warm-up: JIT, caches, connections
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
