@@ -1,14 +1,16 @@
-import type { StreamChat } from "stream-chat";
 import type { UserState } from "../identity/user-cache";
 import { AppError } from "../http/errors";
+import { errorSummary, type Logger } from "../http/logger";
 import type { AuditWriter } from "./audit";
 import type { SlidingWindowLimiter } from "./rate-limit";
+import type { StreamUserTokens } from "./user-token";
 
 export const STREAM_MESSAGES = {
   customerMismatch: "Customer ID does not match authenticated user",
   notConfigured: "Stream Chat is not configured",
   rateLimited: "Too many Stream token requests; try again later",
   badCustomerId: "customer_id must be a positive integer",
+  auditFailed: "Stream token could not be recorded; try again",
 } as const;
 
 export interface IssueMeta {
@@ -30,27 +32,33 @@ export function parseCustomerId(value: unknown): number {
 export const streamUserId = (customerId: number) => `customer-${customerId}`;
 
 /**
- * Issues Stream Chat user tokens with the Stream SDK. The token always carries `iat` (Stream
+ * Issues Stream Chat user tokens in the Stream SDK's format. The token always carries `iat` (Stream
  * can revoke a user's tokens issued before a date only when they have one) and `exp` when a
  * TTL is configured. The token is returned only after its audit row is committed.
  */
 export class StreamTokenService {
   constructor(
-    private readonly client: StreamChat | undefined,
+    private readonly tokens: StreamUserTokens | undefined,
     private readonly ttlSec: number | undefined,
     private readonly limiter: SlidingWindowLimiter,
     private readonly audit: AuditWriter,
+    private readonly log: Logger,
   ) {}
 
   async issue(user: UserState, customerId: number, meta: IssueMeta): Promise<{ token: string }> {
     if (customerId !== user.customerId) throw new AppError("FORBIDDEN", STREAM_MESSAGES.customerMismatch);
-    if (!this.client) throw new AppError("UNAVAILABLE", STREAM_MESSAGES.notConfigured);
+    if (!this.tokens) throw new AppError("UNAVAILABLE", STREAM_MESSAGES.notConfigured);
     const wait = this.limiter.take(user.id);
     if (wait > 0) throw new AppError("RATE_LIMITED", STREAM_MESSAGES.rateLimited, { "Retry-After": String(wait) });
     const now = new Date();
-    await this.audit.record({ userId: user.id, customerId, ip: meta.ip, userAgent: meta.userAgent, createdAt: now });
+    // No audit row, no token: a failed batch fails every issuance waiting on it, as a retryable 503
+    // whatever the database said (the row is what the issuance is accountable by).
+    await this.audit.record({ userId: user.id, customerId, ip: meta.ip, userAgent: meta.userAgent, createdAt: now }).catch((err) => {
+      this.log.error("stream token audit write failed", { user_id: user.id, error: errorSummary(err) });
+      throw new AppError("UNAVAILABLE", STREAM_MESSAGES.auditFailed, { "Retry-After": "1" });
+    });
     const iat = Math.floor(now.getTime() / 1000);
     const exp = this.ttlSec === undefined ? undefined : iat + this.ttlSec;
-    return { token: this.client.createToken(streamUserId(customerId), exp, iat) };
+    return { token: this.tokens.create(streamUserId(customerId), exp, iat) };
   }
 }

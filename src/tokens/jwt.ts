@@ -1,5 +1,6 @@
-import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
-import type { SigningKeys, TokenKind } from "./keys";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { errors, jwtVerify, type JWTPayload } from "jose";
+import { TOKEN_KINDS, type SigningKeys, type TokenKind } from "./keys";
 
 export type Claims = JWTPayload & Record<string, unknown>;
 
@@ -53,6 +54,19 @@ export function peekKind(token: string): TokenKind | undefined {
   }
 }
 
+const b64json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+type VerifyKeys = Record<TokenKind, CryptoKey>;
+
+/** jose re-imports a raw (Uint8Array) key on every call; a CryptoKey it uses as is. */
+async function importVerifyKeys(keys: SigningKeys): Promise<VerifyKeys> {
+  const out = {} as VerifyKeys;
+  for (const kind of TOKEN_KINDS) {
+    out[kind] = await crypto.subtle.importKey("raw", new Uint8Array(keys[kind]), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  }
+  return out;
+}
+
 export class TokenSigner {
   // Verified tokens by their exact text: a hit skips the HMAC; expiry, the kind asked for and the
   // caller's required claims are still checked per use. Exact-match keys (not a fast hash) so no
@@ -60,12 +74,20 @@ export class TokenSigner {
   private readonly cache = new Map<string, { kind: TokenKind; claims: Claims }>();
   private readonly maxCache = 50_000;
 
+  // Each key is imported once, here: signing HMACs with a node KeyObject (synchronous, no key
+  // set-up per token), verifying goes through jose with CryptoKeys imported once.
+  private readonly signKeys: Record<TokenKind, KeyObject>;
+  private readonly verifyKeys: Promise<{ current: VerifyKeys; previous?: VerifyKeys }>;
+
   constructor(
-    private readonly keys: SigningKeys,
+    keys: SigningKeys,
     private readonly issuer: string,
     /** Keys of the master secret before a rotation (JWT_SECRET_PREVIOUS): verify only. */
-    private readonly previous?: SigningKeys,
-  ) {}
+    previous?: SigningKeys,
+  ) {
+    this.signKeys = Object.fromEntries(TOKEN_KINDS.map((k) => [k, createSecretKey(keys[k])])) as Record<TokenKind, KeyObject>;
+    this.verifyKeys = Promise.all([importVerifyKeys(keys), previous && importVerifyKeys(previous)]).then(([current, prev]) => ({ current, previous: prev }));
+  }
 
   /** The kind of a token: from the verified cache when known, else from its (untrusted) header. */
   kindOf(token: string): TokenKind | undefined {
@@ -80,13 +102,12 @@ export class TokenSigner {
     const nowMs = Date.now();
     const now = Math.floor(nowMs / 1000);
     // `iat` is whole seconds; revocation cut-offs are compared to the millisecond (issuedAtMs).
-    const jwt = new SignJWT({ ...claims, iat_ms: nowMs })
-      .setProtectedHeader({ alg: "HS256", typ: typOf(kind) })
-      .setIssuer(this.issuer)
-      .setAudience(this.audience(kind))
-      .setIssuedAt(now);
-    if (ttlSec !== null) jwt.setExpirationTime(now + ttlSec);
-    return jwt.sign(this.keys[kind]);
+    // The same bytes jose's SignJWT wrote (claims, then iat_ms, iss, aud, iat, exp), which verify's
+    // canonical-encoding check relies on.
+    const payload: Claims = { ...claims, iat_ms: nowMs, iss: this.issuer, aud: this.audience(kind), iat: now };
+    if (ttlSec !== null) payload.exp = now + ttlSec;
+    const input = `${b64json({ alg: "HS256", typ: typOf(kind) })}.${b64json(payload)}`;
+    return `${input}.${createHmac("sha256", this.signKeys[kind]).update(input).digest("base64url")}`;
   }
 
   async verify(kind: TokenKind, token: string, required: string[] = ["sub", "jti"]): Promise<VerifyResult> {
@@ -118,9 +139,10 @@ export class TokenSigner {
         // No clockTolerance: chatgate verifies only tokens it signed, so every kind expires
         // exactly at `exp`, as the cached path above does.
       };
-      const { payload, protectedHeader } = await jwtVerify(token, this.keys[kind], options).catch((e) => {
+      const keys = await this.verifyKeys;
+      const { payload, protectedHeader } = await jwtVerify(token, keys.current[kind], options).catch((e) => {
         // Signed before a rotation: the previous secret's key, with every other check the same.
-        if (this.previous && e instanceof errors.JWSSignatureVerificationFailed) return jwtVerify(token, this.previous[kind], options);
+        if (keys.previous && e instanceof errors.JWSSignatureVerificationFailed) return jwtVerify(token, keys.previous[kind], options);
         throw e;
       });
       // Only alg and typ are ever written; anything else (jwk, jku, kid, x5u, crit) is foreign.
