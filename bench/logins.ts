@@ -1,9 +1,8 @@
 // Logins per second: password logins through the whole app (routing, throttle counters, one
 // argon2id verify, refresh row insert, two JWTs) on an in-memory PGlite. Run pinned to one core:
 //   taskset -c 0 ./node_modules/.bin/bun bench/logins.ts [seconds=10] [concurrency=4]
-import { createApp } from "../src/app";
+import { createApp, createContext, stopContext } from "../src/app";
 import { loadConfig } from "../src/config";
-import { createContext, stopContext } from "../src/context";
 import { openDatabase } from "../src/db/client";
 import { migrate } from "../src/db/migrate";
 import { createLogger } from "../src/http/logger";

@@ -3,9 +3,8 @@
 // verifying receiver on 127.0.0.1. Run: ./node_modules/.bin/bun run bench/messaging-outbox.ts
 // Knobs: BENCH_MESSAGES (default 2000), BENCH_BATCH (recipients per send-bulk, default 100),
 // BENCH_CONCURRENCY (send requests in flight, default 4), BENCH_INSTANCES (Postgres only, default 1).
-import { createApp } from "../src/app";
+import { createApp, createContext, stopContext } from "../src/app";
 import { loadConfig } from "../src/config";
-import { createContext, stopContext } from "../src/context";
 import { openDatabase } from "../src/db/client";
 import { migrate } from "../src/db/migrate";
 import { contacts, messages } from "../src/db/schema";

@@ -6,7 +6,7 @@
 //   ./node_modules/.bin/bun bench/predict-steps.ts [rounds=400]          (embedded PGlite, memory)
 //   PGURL=postgres://postgres@127.0.0.1:5432/test ./node_modules/.bin/bun bench/predict-steps.ts
 import { sql } from "drizzle-orm";
-import { chatflowForUser } from "../src/chat/access";
+import { ChatflowAccessPolicy } from "../src/chatflows/access";
 import { beginPrediction, endPrediction } from "../src/chat/prediction-store";
 import { getOrCreateSession, storeMessage } from "../src/chat/sessions";
 import { createChatflow, grantAccess } from "../src/chatflows/service";
@@ -35,7 +35,7 @@ try {
   };
   for (let i = 0; i < rounds; i++) {
     const t0 = performance.now();
-    await chatflowForUser(db, user, chatflowId);
+    await new ChatflowAccessPolicy(db).forUser(user, chatflowId);
     const t1 = performance.now();
     await reserveCredits(db, { userId: user.id, amount: 1, chatflowId, sessionId: null, ttlSec: 600 });
     const t2 = performance.now();

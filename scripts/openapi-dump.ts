@@ -1,8 +1,7 @@
 // Writes the OpenAPI document the app serves at /swagger/json to a file (default: stdout), from
 // an app on a throw-away embedded database: CI validates and generates a client from it.
-import { createApp } from "../src/app";
+import { createApp, createContext, stopContext } from "../src/app";
 import { loadConfig } from "../src/config";
-import { createContext, stopContext } from "../src/context";
 import { openDatabase } from "../src/db/client";
 import { migrate } from "../src/db/migrate";
 import { createLogger } from "../src/http/logger";

@@ -1,30 +1,86 @@
+// The composition root: every feature of chatgate, listed once, in the order they are built.
+// Each feature's `setup` gets the kernel and exactly the services it names; `services` below is
+// the typed record of what every setup returned (see docs/ARCHITECTURE.md).
 import { Elysia } from "elysia";
-import { chatRoutes } from "./chat/routes";
-import { chatflowsRoutes } from "./chatflows/routes";
-import type { AppContext } from "./context";
-import { consoleRoutes } from "./console/routes";
-import { healthRoutes } from "./health/routes";
-import { creditsRoutes } from "./credits/routes";
+import { adminTokensFeature } from "./admin-tokens/feature";
+import { brainFeature } from "./brain/feature";
+import { chatFeature } from "./chat/feature";
+import { chatflowsFeature } from "./chatflows/feature";
+import type { Config } from "./config";
+import { consoleFeature } from "./console/feature";
+import { creditsFeature } from "./credits/feature";
+import type { Database } from "./db/client";
+import { healthFeature } from "./health/feature";
 import { corePlugin } from "./http/core";
+import { errorSummary, type Logger } from "./http/logger";
 import { RouteTable } from "./http/route-table";
-import { identityRoutes } from "./identity/routes";
-import { keysRoutes } from "./keys/routes";
-import { messagingRoutes } from "./messaging/routes";
-import { openApiRoutes } from "./openapi/routes";
+import { identityFeature } from "./identity/feature";
+import { type Core, createCore, type Worker } from "./kernel/core";
+import type { Started } from "./kernel/feature";
+import { keysFeature } from "./keys/feature";
+import { messagingFeature } from "./messaging/feature";
+import { openApiFeature } from "./openapi/feature";
+import { streamChatFeature } from "./stream-chat/feature";
+
+async function setupFeatures(core: Core, workers: Worker[]) {
+  const start = async <S>(started: Started<S> | Promise<Started<S>>): Promise<S> => {
+    const r = await started;
+    workers.push(...(r.workers ?? []));
+    return r.services;
+  };
+  const identity = await start(identityFeature.setup!(core, {}));
+  const adminTokens = await start(adminTokensFeature.setup!(core, {}));
+  const chatflows = await start(chatflowsFeature.setup!(core, {}));
+  const keys = await start(keysFeature.setup!(core, { chatflows }));
+  const streamChat = await start(streamChatFeature.setup!(core, {}));
+  const credits = await start(creditsFeature.setup!(core, {}));
+  const chat = await start(chatFeature.setup!(core, { chatflows }));
+  const messaging = await start(messagingFeature.setup!(core, {}));
+  return { identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+}
+
+export type Services = Awaited<ReturnType<typeof setupFeatures>>;
+
+/** The kernel plus every feature's services and every background worker, built once per process. */
+export type AppContext = Core & { services: Services };
+
+export async function createContext(config: Config, database: Database, log?: Logger): Promise<AppContext> {
+  const core = await createCore(config, database, log);
+  try {
+    const services = await setupFeatures(core, core.workers);
+    return { ...core, services };
+  } catch (err) {
+    // A feature refused to start (e.g. a bad secret): stop what the others already started.
+    await stopWorkers(core);
+    throw err;
+  }
+}
+
+async function stopWorkers(ctx: Core): Promise<void> {
+  for (const w of [...ctx.workers].reverse()) {
+    await w.stop().catch((err) => ctx.log.warn("worker stop failed", { worker: w.name, error: errorSummary(err) }));
+  }
+}
+
+export const stopContext = (ctx: AppContext): Promise<void> => stopWorkers(ctx);
 
 export function createApp(ctx: AppContext) {
+  const s = ctx.services;
   const table = new RouteTable();
   const app = new Elysia({ name: "chatgate" })
     .use(corePlugin(ctx, table))
-    .use(openApiRoutes())
-    .use(healthRoutes(ctx))
-    .use(identityRoutes(ctx))
-    .use(keysRoutes(ctx))
-    .use(chatflowsRoutes(ctx))
-    .use(creditsRoutes(ctx))
-    .use(chatRoutes(ctx))
-    .use(messagingRoutes(ctx))
-    .use(consoleRoutes(ctx));
+    .use(openApiFeature.routes!(ctx, undefined, {}))
+    .use(healthFeature.routes!(ctx, undefined, {}))
+    .use(identityFeature.routes!(ctx, s.identity, {}))
+    .use(adminTokensFeature.routes!(ctx, s.adminTokens, {}))
+    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows }))
+    .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
+    .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
+    .use(creditsFeature.routes!(ctx, s.credits, {}))
+    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows }))
+    .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
+    .use(messagingFeature.routes!(ctx, s.messaging, {}))
+    .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);
   return app;
 }

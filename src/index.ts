@@ -1,8 +1,7 @@
 import pkg from "../package.json";
-import { createApp } from "./app";
+import { createApp, createContext, stopContext } from "./app";
 import { parseArgs, readPassword, USAGE } from "./cli";
 import { ConfigError, loadConfig, type Config } from "./config";
-import { createContext, stopContext } from "./context";
 import { openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
 import { AppError } from "./http/errors";

@@ -1,7 +1,6 @@
 import postgres from "postgres";
-import { createApp, type App } from "../src/app";
+import { createApp, type App, createContext, stopContext, type AppContext } from "../src/app";
 import { loadConfig, type Config } from "../src/config";
-import { createContext, stopContext, type AppContext } from "../src/context";
 import { openDatabase, type Database } from "../src/db/client";
 import { migrate } from "../src/db/migrate";
 import type { User } from "../src/db/schema";

@@ -1,14 +1,14 @@
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { apiTokens, type ApiToken } from "../db/schema";
 import { AppError } from "../http/errors";
 import { newId } from "../ids";
 import { identityMetrics } from "../identity/metrics";
 import { apiTokenRevoked } from "../identity/session-ends";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 import { findUserById } from "../identity/users";
 
-type Ctx = Pick<AppContext, "db" | "signer" | "bus" | "metrics" | "log">;
+type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log">;
 
 // ISO-8601 date, or date-time with an explicit zone (a zoneless time would depend on the host).
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
@@ -73,7 +73,7 @@ function view(r: ApiToken): ApiTokenView {
 
 /** One page, newest first, and how many there are in all (for one user, or everyone). */
 export async function listApiTokens(
-  ctx: Pick<AppContext, "db">,
+  ctx: Pick<Core, "db">,
   userId: string | undefined,
   page: { limit: number; offset: number },
 ): Promise<{ tokens: ApiTokenView[]; total: number }> {

@@ -1,11 +1,11 @@
 import { Elysia, t } from "elysia";
 import { allowUpstreamWait, type ChatDeps } from "../chat/pipeline";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { brainMessage, brainModels, chatCreated, chatParams, createChatBody, questionBody, questionQuery } from "./model";
 import { askBrain, chatHistory, createChat } from "./service";
 
-/** Mounted by src/chat/routes.ts: the brain API shares the chat pipeline. */
-export function brainRoutes(ctx: AppContext, deps: ChatDeps) {
+/** The brain API shares the chat feature's pipeline. */
+export function brainRoutes(ctx: Core, deps: ChatDeps) {
   return new Elysia({ tags: ["brain"] })
     .use(ctx.auth)
     .model(brainModels)

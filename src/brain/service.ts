@@ -2,7 +2,7 @@
 // chat session, a brain is a chatflow, and the question stream is the predict stream re-framed.
 import { eq } from "drizzle-orm";
 import { chatflows } from "../db/schema";
-import type { Principal } from "../http/authenticator";
+import type { Principal } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { openPrediction, resolveChatflow, withStreamSlot, type ChatDeps, type OpenPrediction } from "../chat/pipeline";
 import { getOrCreateSession, ownedSession, sessionMessages } from "../chat/sessions";

@@ -9,9 +9,9 @@ import { markStarted } from "../credits/service";
 import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { Counter, Gauge } from "../http/metrics";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 import { newId } from "../ids";
-import { chatflowForUser } from "./access";
+import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { callFlowise, ClientGone, UPSTREAM_MESSAGES, type UpstreamCall } from "./upstream";
 import { beginPrediction, endPrediction, settleOrRefund, type EndInput } from "./prediction-store";
 import { markQuestionFailed } from "./sessions";
@@ -29,6 +29,8 @@ export interface ChatDeps {
   shutdown?: AbortSignal;
   /** Open SSE streams per user (MAX_STREAMS_PER_USER). */
   streams: StreamSlots;
+  /** Who may ask which chatflow (the chatflows feature's cached policy). */
+  access: ChatflowAccessPolicy;
 }
 
 export type Mode = "json" | "sse";
@@ -51,7 +53,7 @@ export function allowUpstreamWait(server: { timeout(request: Request, seconds: n
 
 /** The chatflow the user may use, and Flowise configured to run it (404/403, then 503). */
 export async function resolveChatflow(deps: ChatDeps, user: UserState, chatflowId: string): Promise<Chatflow> {
-  const access = await chatflowForUser(deps.db, user, chatflowId);
+  const access = await deps.access.forUser(user, chatflowId);
   if (!access.ok) throw new AppError(access.code, access.message);
   if (!deps.config.flowiseUrl) throw new AppError("UNAVAILABLE", UPSTREAM_MESSAGES.unconfigured);
   return access.chatflow;

@@ -1,7 +1,7 @@
 // POST /api/v1/chat/predict: JSON or a byte-exact relay of Flowise's event stream.
 import { completeIdempotent, beginIdempotent, releaseIdempotent, requestHash, type IdempotencyScope } from "../idempotency/service";
 import { AppError } from "../http/errors";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 import { finishPrediction, openPrediction, resolveChatflow, withStreamSlot, type ChatDeps, type OpenPrediction } from "./pipeline";
 import { flowiseFrame, SSE_HEADERS } from "./sse";
 import { streamPrediction, type StreamEncoder, type StreamState } from "./stream-run";

@@ -1,29 +1,15 @@
 import { Elysia } from "elysia";
-import { brainRoutes } from "../brain/routes";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { chatModels, predictAnswer, predictBody, sessionHistoryModel, sessionList, sessionParams, sessionsQuery } from "./model";
 import { allowUpstreamWait, type ChatDeps } from "./pipeline";
 import { predict } from "./predict";
 import { listSessions, sessionHistory } from "./sessions";
-import { streamSlotsOf } from "./setup";
 import { requestIdOf } from "../http/core";
-
-export function chatDeps(ctx: AppContext): ChatDeps {
-  return {
-    db: ctx.db,
-    config: ctx.config,
-    log: ctx.log,
-    predictions: ctx.metrics.counter("chatgate_predictions_total", "Predictions by mode (json, sse) and result"),
-    streamsOpen: ctx.metrics.gauge("chatgate_sse_streams_open", "Answers being streamed to clients (SSE) now"),
-    shutdown: ctx.shutdown.signal,
-    streams: streamSlotsOf(ctx),
-  };
-}
 
 const wantsStream = (request: Request, streaming?: boolean) =>
   streaming === true || (request.headers.get("accept") ?? "").toLowerCase().includes("text/event-stream");
 
-function predictRoutes(ctx: AppContext, deps: ChatDeps) {
+function predictRoutes(ctx: Core, deps: ChatDeps) {
   return new Elysia({ tags: ["chat"] })
     .use(ctx.auth)
     .model(chatModels)
@@ -71,7 +57,7 @@ function predictRoutes(ctx: AppContext, deps: ChatDeps) {
     );
 }
 
-function sessionRoutes(ctx: AppContext) {
+function sessionRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ tags: ["chat"] })
     .use(ctx.auth)
@@ -88,7 +74,6 @@ function sessionRoutes(ctx: AppContext) {
     });
 }
 
-export function chatRoutes(ctx: AppContext) {
-  const deps = chatDeps(ctx);
-  return new Elysia().use(predictRoutes(ctx, deps)).use(sessionRoutes(ctx)).use(brainRoutes(ctx, deps));
+export function chatRoutes(ctx: Core, deps: ChatDeps) {
+  return new Elysia().use(predictRoutes(ctx, deps)).use(sessionRoutes(ctx));
 }

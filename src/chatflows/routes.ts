@@ -1,15 +1,15 @@
 import { Elysia } from "elysia";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { syncChatflows } from "./flowise-sync";
 import { chatflowModels, chatflowParams, deletedChatflow, grantParams, grantsQuery, pageQuery, userChatflowList } from "./model";
 import { chatflowsForUser, createChatflow, deleteChatflow, grantAccess, listChatflows, listGrantedUsers, revokeAccess, updateChatflow } from "./service";
 import { pageOf } from "../http/paging";
 
-export function chatflowsRoutes(ctx: AppContext) {
+export function chatflowsRoutes(ctx: Core) {
   return new Elysia().use(adminChatflowRoutes(ctx)).use(userChatflowRoutes(ctx));
 }
 
-function adminChatflowRoutes(ctx: AppContext) {
+function adminChatflowRoutes(ctx: Core) {
   const { db, config } = ctx;
   return new Elysia({ prefix: "/api/admin/chatflows", tags: ["chatflows"] })
     .use(ctx.auth)
@@ -89,7 +89,7 @@ function adminChatflowRoutes(ctx: AppContext) {
     );
 }
 
-function userChatflowRoutes(ctx: AppContext) {
+function userChatflowRoutes(ctx: Core) {
   return new Elysia({ tags: ["chat"] })
     .use(ctx.auth)
     .get("/api/v1/chat/chatflows", ({ principal }) => chatflowsForUser(ctx.db, principal.user), {

@@ -2,10 +2,8 @@ import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflowAccess, chatflows, users, type Chatflow } from "../db/schema";
 import { AppError } from "../http/errors";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 
-// Who may use a chatflow is decided in one place, src/chat/access.ts (`chatflowForUser`).
-export { chatflowForUser } from "../chat/access";
 
 export interface AdminChatflowView {
   id: string;

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { consoleScript, consoleStyle } from "./assets.gen";
 import { pageHeaders } from "../http/page-headers";
 
@@ -39,7 +39,7 @@ function asset(body: string, type: string, cache: string): Response {
 }
 
 /** `GET /admin`: the operators' console, bundled into the binary (src/console/build.ts). */
-export function consoleRoutes(_ctx: AppContext) {
+export function consoleRoutes(_ctx: Core) {
   const page = () => asset(PAGE, "text/html; charset=utf-8", "no-store");
   const hide = { detail: { hide: true } };
   return new Elysia({ name: "console" })

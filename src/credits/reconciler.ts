@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Worker } from "../context";
+import type { Worker } from "../kernel/core";
 import { rowsOf, type DB } from "../db/client";
 import { errorSummary, type Logger } from "../http/logger";
 import { countRefunded } from "./service";

@@ -1,9 +1,9 @@
 import { Elysia } from "elysia";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { creditModels, ledgerQuery, userParams } from "./model";
 import { getBalance, grantCredits, listLedger } from "./service";
 
-export function creditsRoutes(ctx: AppContext) {
+export function creditsRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ tags: ["credits"] })
     .use(ctx.auth)

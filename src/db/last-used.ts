@@ -1,8 +1,11 @@
 import { sql } from "drizzle-orm";
-import type { Worker } from "../context";
+import type { Worker } from "../kernel/core";
 import { errorSummary, type Logger } from "../http/logger";
 import type { DB } from "./client";
-import { apiKeys, apiTokens } from "./schema";
+import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
+
+/** Any table with an `id` and a `last_used_at` column (API keys, admin-issued API tokens). */
+type UsageTable = PgTable & { id: AnyPgColumn; lastUsedAt: AnyPgColumn };
 
 /**
  * `last_used_at` written in batches, not per request: uses are noted in memory and one UPDATE
@@ -14,7 +17,7 @@ export class LastUsedWriter {
 
   constructor(
     private readonly db: DB,
-    private readonly table: typeof apiKeys | typeof apiTokens,
+    private readonly table: UsageTable,
   ) {}
 
   note(id: string, at = new Date()): void {

@@ -1,4 +1,4 @@
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { AppError } from "../http/errors";
 import { safeEqual, sha256Hex } from "../ids";
 
@@ -9,7 +9,7 @@ export const METRICS_UNAUTHORIZED = "Metrics require the METRICS_TOKEN bearer to
  * Prometheus scrape job sends) or an admin's access token (what the console sends). Digests are
  * compared, so the comparison takes the same time whatever the length of the guess.
  */
-export function metricsGuard(ctx: AppContext): (request: Request) => Promise<void> {
+export function metricsGuard(ctx: Core): (request: Request) => Promise<void> {
   const token = ctx.config.metricsToken;
   if (token === undefined) return async () => {};
   const expected = sha256Hex(token);

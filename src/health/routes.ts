@@ -1,9 +1,9 @@
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { cachedFlowiseProbe } from "./flowise-probe";
 import { metricsGuard } from "./metrics-access";
 
-export function healthRoutes(ctx: AppContext) {
+export function healthRoutes(ctx: Core) {
   const metricsAllowed = metricsGuard(ctx);
   const flowise = cachedFlowiseProbe(ctx.config);
   return new Elysia({ tags: ["health"] })

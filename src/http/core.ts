@@ -1,6 +1,6 @@
 import { Elysia, ValidationError } from "elysia";
 import type { Config } from "../config";
-import type { Authenticator } from "./authenticator";
+import type { Authenticator } from "../kernel/authenticator";
 import { AppError, familyOf, render } from "./errors";
 import { dropNullOptionals } from "./lenient-nulls";
 import { errorSummary, type Logger } from "./logger";

@@ -1,8 +1,8 @@
 // What every request goes through before its body is parsed or validated, in this order:
 // the route's guard (credentials before bodies: validation rules never leak to anonymous
 // callers, and clients that log in again on 401 do), then the body's media type.
-import { guardOnce } from "./auth";
-import type { Authenticator } from "./authenticator";
+import { guardOnce } from "../kernel/guard";
+import type { Authenticator } from "../kernel/authenticator";
 import { AppError } from "./errors";
 import type { RouteTable } from "./route-table";
 

@@ -3,14 +3,9 @@
 // Elysia runs global parse/transform hooks before a route's own hooks and validates right
 // after, so the facts are read once from the finished app's route list rather than from hooks.
 import type { TSchema } from "@sinclair/typebox";
-import type { AuthOptions } from "./auth";
+import { FORM, GUARD, INVALID_400, type AuthOptions } from "../kernel/guard";
 
 /** Marks a hook function with the guard a route declared (set by the auth macros). */
-export const GUARD = Symbol("chatgate.guard");
-/** Marks a route that also takes `application/x-www-form-urlencoded` bodies. */
-export const FORM = Symbol("chatgate.form");
-/** Marks a route whose contract documents 400 (not 422) for invalid parameters. */
-export const INVALID_400 = Symbol("chatgate.invalid400");
 
 export interface RouteFacts {
   guard?: AuthOptions;

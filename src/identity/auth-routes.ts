@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import { pageOf } from "../http/paging";
 import { passwordLogin } from "./login";
 import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, patchUserRequest, tokenResponse, USERS_PAGE, userIdParams, usersQuery, usersResponse } from "./model";
@@ -8,7 +8,7 @@ import { updateUser } from "./user-admin";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
 
 /** `/api/auth` token and user management (api-keys-and-users.md). */
-export function authRoutes(ctx: AppContext) {
+export function authRoutes(ctx: IdentityContext) {
   return new Elysia({ prefix: "/api/auth", tags: ["identity"] })
     .use(ctx.auth)
     .post(

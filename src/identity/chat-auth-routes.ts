@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import { chatLogin } from "./external-auth";
 import { authRequest, authResponse, refreshRequest, refreshResponse, revokeRequest, revokeResponse, tokensQuery, tokensResponse } from "./model";
 import { pageOf } from "../http/paging";
@@ -9,7 +9,7 @@ import { clientAddress } from "./throttle";
 import { publicUser } from "./users";
 
 /** `/api/v1/chat` login, refresh and revoke (flowise-proxy-chat-api.md). */
-export function chatAuthRoutes(ctx: AppContext) {
+export function chatAuthRoutes(ctx: IdentityContext) {
   const ttl = ctx.config.accessTokenTtlSec;
   return new Elysia({ prefix: "/api/v1/chat", tags: ["identity"] })
     .use(ctx.auth)

@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import { users, type User } from "../db/schema";
 import { AppError } from "../http/errors";
 import { assertLoginPassword, completeLogin, failLogin, passwordLogin, throttledLogin, type LoginInput, type LoginOutcome } from "./login";
@@ -7,7 +7,7 @@ import { userChanged } from "./session-ends";
 import { throttleKeys } from "./throttle";
 import { createUser, findUserByEmail, isUniqueViolation } from "./users";
 
-type Ctx = Pick<AppContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
 
 const TIMEOUT_MS = 5000;
 const UNAVAILABLE = "Authentication service unavailable";

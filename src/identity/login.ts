@@ -1,4 +1,4 @@
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import type { User } from "../db/schema";
 import { AppError } from "../http/errors";
 import { identityMetrics } from "./metrics";
@@ -10,7 +10,7 @@ import { findUserForLogin } from "./users";
 
 export const BAD_LOGIN = "Incorrect username or password";
 
-type Ctx = Pick<AppContext, "db" | "config" | "signer" | "metrics" | "log">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log">;
 
 export interface LoginInput {
   username: string;

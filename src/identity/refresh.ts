@@ -1,5 +1,5 @@
 import { and, count, eq, gt, isNull, or, sql } from "drizzle-orm";
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import { refreshTokens, users } from "../db/schema";
 import { AppError, MESSAGES } from "../http/errors";
 import { sha256Hex } from "../ids";
@@ -7,7 +7,7 @@ import { identityMetrics } from "./metrics";
 import { endSession } from "./session-ends";
 import { issueAccessToken, mintRefreshToken } from "./sessions";
 
-type Ctx = Pick<AppContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
 
 const refused = () => new AppError("UNAUTHENTICATED", MESSAGES.invalidJwt);
 

@@ -1,13 +1,13 @@
 import { and, count, desc, eq, gt, sql } from "drizzle-orm";
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import { refreshTokens } from "../db/schema";
-import type { Principal } from "../http/authenticator";
+import type { Principal } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { revokeKeysOf } from "../keys/service";
 import type { Page } from "../http/paging";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
 
-type Ctx = Pick<AppContext, "db" | "config" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users">;
 
 export interface RevokeRequest {
   token_id?: string;
@@ -79,7 +79,7 @@ export interface RefreshTokenInfo {
 
 /** The caller's unexpired refresh tokens, newest first; the token values are never stored. */
 /** One page of the user's unexpired refresh tokens, newest first, and how many there are. */
-export async function listRefreshTokens(ctx: Pick<AppContext, "db">, userId: string, page: Page): Promise<{ tokens: RefreshTokenInfo[]; total: number }> {
+export async function listRefreshTokens(ctx: Pick<IdentityContext, "db">, userId: string, page: Page): Promise<{ tokens: RefreshTokenInfo[]; total: number }> {
   const where = and(eq(refreshTokens.userId, userId), gt(refreshTokens.expiresAt, sql`now()`));
   const [rows, [all]] = await Promise.all([
     ctx.db.select().from(refreshTokens).where(where).orderBy(desc(refreshTokens.createdAt), desc(refreshTokens.id)).limit(page.limit).offset(page.offset),

@@ -1,14 +1,14 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
 import { apiTokens, refreshTokens, users } from "../db/schema";
-import type { RevocationEvent } from "./revocations";
+import type { RevocationEvent } from "../kernel/revocations";
 
-type Ctx = Pick<AppContext, "config" | "bus">;
+type Ctx = Pick<IdentityContext, "config" | "bus">;
 
 // An access token lives at most ACCESS_TOKEN_TTL (the 10 s below are only a margin), so a
 // session or access revocation is needed only that long.
-export const accessRevocationExpiry = (ctx: Pick<AppContext, "config">) =>
+export const accessRevocationExpiry = (ctx: Pick<IdentityContext, "config">) =>
   new Date(Date.now() + (ctx.config.accessTokenTtlSec + 10) * 1000);
 // Long enough for every instance to see it (LISTEN or the periodic catch-up) and drop its cache.
 export const userEventExpiry = () => new Date(Date.now() + 5 * 60_000);
@@ -17,7 +17,7 @@ export function userChanged(userId: string): RevocationEvent {
   return { kind: "user", subject: userId, expiresAt: userEventExpiry() };
 }
 
-export function sessionEnded(ctx: Pick<AppContext, "config">, familyId: string): RevocationEvent {
+export function sessionEnded(ctx: Pick<IdentityContext, "config">, familyId: string): RevocationEvent {
   return { kind: "session", subject: familyId, expiresAt: accessRevocationExpiry(ctx) };
 }
 

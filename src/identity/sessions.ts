@@ -1,8 +1,8 @@
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
 import { refreshTokens } from "../db/schema";
 import { newId, sha256Hex } from "../ids";
-import type { UserState } from "./user-cache";
+import type { UserState } from "../kernel/principal";
 
 export interface IssuedSession {
   accessToken: string;
@@ -12,7 +12,7 @@ export interface IssuedSession {
   accessExpiresIn: number;
 }
 
-type Ctx = Pick<AppContext, "signer" | "config">;
+type Ctx = Pick<IdentityContext, "signer" | "config">;
 
 export function issueAccessToken(ctx: Ctx, user: Pick<UserState, "id" | "role">, familyId: string): Promise<string> {
   return ctx.signer.sign("access", { sub: user.id, sid: familyId, role: user.role, jti: newId("at") }, ctx.config.accessTokenTtlSec);
@@ -43,7 +43,7 @@ export async function mintRefreshToken(
 }
 
 /** A new login session: a new refresh family and its first access token. */
-export async function issueSession(ctx: Ctx & Pick<AppContext, "db">, user: UserState, userAgent?: string | null): Promise<IssuedSession> {
+export async function issueSession(ctx: Ctx & Pick<IdentityContext, "db">, user: UserState, userAgent?: string | null): Promise<IssuedSession> {
   const familyId = newId("ses");
   const expiresAt = new Date(Date.now() + ctx.config.refreshTokenTtlSec * 1000);
   const refresh = await mintRefreshToken(ctx, ctx.db, { userId: user.id, familyId, expiresAt, userAgent });

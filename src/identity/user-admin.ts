@@ -1,14 +1,14 @@
 import { eq, sql } from "drizzle-orm";
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import { users, type User } from "../db/schema";
-import type { UserState } from "./user-cache";
+import type { UserState } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { revokeKeysOf } from "../keys/service";
 import { hashPassword, passwordProblem } from "./passwords";
 import { endAllSessions, userChanged } from "./session-ends";
 import { findUserById } from "./users";
 
-type Ctx = Pick<AppContext, "db" | "config" | "bus" | "users" | "log">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "log">;
 
 export interface UserPatch {
   name?: string;

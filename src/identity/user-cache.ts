@@ -1,20 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { users, type User } from "../db/schema";
-import type { RevocationBus } from "./revocations";
-
-export interface UserState {
-  id: string;
-  email: string;
-  name: string;
-  username: string | null;
-  role: "user" | "admin";
-  customerId: number;
-  disabled: boolean;
-  /** Tokens of every kind signed before this instant (ms, see issuedAtMs) are refused. */
-  tokensValidAfterMs: number;
-  createdAt: Date;
-}
+import type { UserSource, UserState } from "../kernel/principal";
+import type { RevocationBus } from "../kernel/revocations";
 
 export function toUserState(u: User): UserState {
   return {
@@ -34,7 +22,7 @@ export function toUserState(u: User): UserState {
  * User state for the token hot path. Filled on first use, dropped on a `user` revocation event
  * (disable, role or password change) from any instance, and re-read after a safety TTL.
  */
-export class UserCache {
+export class UserCache implements UserSource {
   private readonly entries = new Map<string, { state: UserState | null; at: number }>();
   // Bumped by every invalidation: a read that started before one may hold the old row and must
   // not be cached over it (else a disabled user stays accepted here until the TTL).

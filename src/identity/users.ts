@@ -1,12 +1,12 @@
 import { asc, count, desc, eq, or, sql } from "drizzle-orm";
-import type { AppContext } from "../context";
+import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
 import { users, type User } from "../db/schema";
 import { AppError } from "../http/errors";
 import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
 import { newId } from "../ids";
 import { hashPassword, passwordProblem } from "./passwords";
-import type { UserState } from "./user-cache";
+import type { UserState } from "../kernel/principal";
 
 export interface NewUserInput {
   email: string;
@@ -49,7 +49,7 @@ export async function createUser(db: DB, input: NewUserInput): Promise<User> {
 }
 
 /** Creates the first admin when the users table is empty; returns the generated password if any. */
-export async function ensureBootstrapAdmin(ctx: AppContext): Promise<{ email: string; password?: string } | undefined> {
+export async function ensureBootstrapAdmin(ctx: Pick<IdentityContext, "db" | "config">): Promise<{ email: string; password?: string } | undefined> {
   const [row] = await ctx.db.select({ n: count() }).from(users);
   if ((row?.n ?? 0) > 0) return undefined;
   const email = ctx.config.adminEmail ?? "admin@localhost";

@@ -1,9 +1,8 @@
-import { chatflowForUser } from "../chat/access";
-import type { DB } from "../db/client";
-import type { Principal } from "../http/authenticator";
+import type { ChatflowAccessPolicy } from "../chatflows/access";
+import type { Principal } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { newId } from "../ids";
-import type { TokenSigner } from "../tokens/jwt";
+import type { TokenSigner } from "../kernel/jwt";
 
 /** Thirty minutes, as the brain contract fixes; a chat token cannot be refreshed. */
 export const CHAT_TOKEN_TTL_SEC = 1800;
@@ -17,8 +16,8 @@ export const CHAT_TOKEN_MESSAGES = {
  * A short-lived token of the `chat` kind for one brain. `kid` names the API key that minted it,
  * so revoking the key also kills its chat tokens (the authenticator checks the bus).
  */
-export async function mintChatToken(db: DB, signer: TokenSigner, principal: Principal, brainId: string) {
-  const access = await chatflowForUser(db, principal.user, brainId);
+export async function mintChatToken(policy: ChatflowAccessPolicy, signer: TokenSigner, principal: Principal, brainId: string) {
+  const access = await policy.forUser(principal.user, brainId);
   if (!access.ok) {
     throw access.code === "NOT_FOUND"
       ? new AppError("NOT_FOUND", CHAT_TOKEN_MESSAGES.brainNotFound)

@@ -1,8 +1,8 @@
 import { Elysia } from "elysia";
-import type { AppContext } from "../context";
-import type { AuthOptions } from "../http/auth";
+import type { Core } from "../kernel/core";
+import type { AuthOptions } from "../kernel/guard";
 import { AppError } from "../http/errors";
-import { streamChatRoutes } from "../stream-chat/routes";
+import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
 import { keysModels } from "./model";
 import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey } from "./service";
@@ -22,7 +22,7 @@ function listedPage(set: { headers: Record<string, string | number> }, page: { r
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: AppContext) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
   const { db, bus, signer } = ctx;
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
     .use(ctx.auth)
@@ -91,12 +91,12 @@ export function keysRoutes(ctx: AppContext) {
       },
       { access: true, response: "keys.revoked", detail: { summary: "Revoke one of your API keys" } },
     )
-    .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(db, signer, principal, query.brain_id), {
+    .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(access, signer, principal, query.brain_id), {
       apiKey: "write",
       query: "keys.brainQuery",
       response: "keys.chatToken",
       detail: { summary: "A 30-minute chat token for one brain (API key of level write)" },
     });
 
-  return new Elysia().use(admin).use(own).use(streamChatRoutes(ctx));
+  return new Elysia().use(admin).use(own);
 }

@@ -1,9 +1,9 @@
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { apiKeys, users, type ApiKey } from "../db/schema";
-import type { KeyLevel } from "../http/authenticator";
+import type { KeyLevel } from "../kernel/principal";
 import { AppError } from "../http/errors";
-import type { RevocationBus } from "../identity/revocations";
+import type { RevocationBus } from "../kernel/revocations";
 import { newId } from "../ids";
 import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";

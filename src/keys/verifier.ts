@@ -1,12 +1,12 @@
 import { eq } from "drizzle-orm";
 import type { Config } from "../config";
-import type { Worker } from "../context";
+import type { Worker } from "../kernel/core";
 import type { DB } from "../db/client";
 import { apiKeys } from "../db/schema";
-import type { KeyCheck, KeyLevel, KeyVerifier } from "../http/authenticator";
+import type { KeyCheck, KeyLevel, KeyVerifier } from "../kernel/principal";
 import { LastUsedWriter } from "../db/last-used";
 import type { Logger } from "../http/logger";
-import type { RevocationBus } from "../identity/revocations";
+import type { RevocationBus } from "../kernel/revocations";
 import { domainAllowed } from "./domains";
 import { hashKey, parseKey } from "./key-format";
 

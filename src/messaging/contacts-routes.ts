@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { createContact, deleteContact, getContact, listContacts, updateContact } from "./contacts-service";
 import { contact, contactInput, contactPatch, idParams, listQuery, ok } from "./model";
 import { MESSAGING_AUTH } from "./auth";
 
-export function contactsRoutes(ctx: AppContext) {
+export function contactsRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ prefix: "/api/contacts", tags: ["messaging"] })
     .use(ctx.auth)

@@ -1,14 +1,14 @@
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { MESSAGING_AUTH } from "./auth";
 import { getMessage, listMessages } from "./messages-service";
 import { idParams, message, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
 import { sendMessages, type SendDeps } from "./send-service";
-import { messagingServices } from "./setup";
 
-export function messagesRoutes(ctx: AppContext) {
+/** `onQueued`: after a send request commits (counts it and wakes the local delivery worker). */
+export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
   const { db } = ctx;
-  const deps: SendDeps = { db, maxRecipients: ctx.config.maxRecipients, onQueued: (n) => messagingServices(ctx).onQueued(n) };
+  const deps: SendDeps = { db, maxRecipients: ctx.config.maxRecipients, onQueued };
   const idemKey = (headers: Record<string, string | undefined>) => headers["idempotency-key"];
   const sendDoc = (summary: string) => ({
     summary,

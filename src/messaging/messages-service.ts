@@ -1,7 +1,7 @@
 import { and, count, desc, eq } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { messages, type Message } from "../db/schema";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";
 import { ownedBy } from "./owner";
 

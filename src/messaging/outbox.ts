@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { Worker } from "../context";
+import type { Worker } from "../kernel/core";
 import { rowsOf, type DB } from "../db/client";
 import { contacts, messages } from "../db/schema";
 import type { Logger } from "../http/logger";

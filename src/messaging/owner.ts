@@ -1,6 +1,6 @@
 import { eq, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 
 /** Owners see their own rows, admins every row: `undefined` means no filter. */
 export function ownedBy(column: PgColumn, user: UserState): SQL | undefined {

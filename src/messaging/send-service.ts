@@ -3,7 +3,7 @@ import type { DB } from "../db/client";
 import { contacts, messages, type Contact } from "../db/schema";
 import { beginIdempotent, completeIdempotent, releaseIdempotent, requestHash, type IdempotencyScope } from "../idempotency/service";
 import { newId } from "../ids";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";
 import { MAX_TEXT_CHARS } from "./model";
 import { ownedBy } from "./owner";

@@ -2,7 +2,7 @@ import { and, ne, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { contacts } from "../db/schema";
 import { AppError } from "../http/errors";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 
 // Stream ids chatgate hands out itself: `customer-<n>` is the Stream user of chatgate user n (the
 // one /stream-chat/token signs for), `customer-<contact id>` a contact's default and `chatgate`

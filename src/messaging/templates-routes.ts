@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { idParams, listQuery, ok, template, templateInput, templatePatch } from "./model";
 import { MESSAGING_AUTH } from "./auth";
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, updateTemplate } from "./templates-service";
 
-export function templatesRoutes(ctx: AppContext) {
+export function templatesRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ prefix: "/api/templates", tags: ["messaging"] })
     .use(ctx.auth)

@@ -2,7 +2,7 @@ import { and, count, desc, eq } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { templates, type Template } from "../db/schema";
 import { newId } from "../ids";
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";
 import { ownedBy } from "./owner";
 import { placeholdersOf } from "./render";

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Worker } from "../context";
+import type { Worker } from "../kernel/core";
 import type { DB } from "../db/client";
 
 export interface AuditRow {

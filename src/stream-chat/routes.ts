@@ -1,21 +1,19 @@
 import { Elysia, t } from "elysia";
-import type { AppContext } from "../context";
+import type { Core } from "../kernel/core";
 import { clientAddress } from "../identity/throttle";
-import { parseCustomerId, STREAM_MESSAGES } from "./service";
-import { streamTokensOf } from "./setup";
+import { parseCustomerId, STREAM_MESSAGES, type StreamTokenService } from "./service";
 
 // Declared loosely and checked by parseCustomerId: Elysia coerces numeric strings for number
 // schemas, and the contract wants `"123"` refused like any other non-integer.
 const customerId = t.Unknown({ description: "Integer from 1 to 2147483647", examples: [123] });
 
 // The same client address the login throttle uses (X-Forwarded-For only with TRUST_PROXY).
-function auditAddress(ctx: AppContext, server: Parameters<typeof clientAddress>[1], request: Request): string | null {
+function auditAddress(ctx: Core, server: Parameters<typeof clientAddress>[1], request: Request): string | null {
   const address = clientAddress(ctx.config, server, request);
   return address === "unknown" ? null : address;
 }
 
-export function streamChatRoutes(ctx: AppContext) {
-  const tokens = streamTokensOf(ctx);
+export function streamChatRoutes(ctx: Core, tokens: StreamTokenService) {
   return new Elysia({ prefix: "/stream-chat", tags: ["stream chat"] })
     .use(ctx.auth)
     .model({

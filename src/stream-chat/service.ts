@@ -1,4 +1,4 @@
-import type { UserState } from "../identity/user-cache";
+import type { UserState } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { AuditWriter } from "./audit";

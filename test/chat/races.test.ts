@@ -1,8 +1,7 @@
 // Credits under real concurrency: N ≫ k simultaneous predictions with credits for k succeed
 // exactly k times, on one instance and on two instances sharing one database.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { createApp } from "../../src/app";
-import { createContext, stopContext } from "../../src/context";
+import { createApp, createContext, stopContext } from "../../src/app";
 import { createLogger } from "../../src/http/logger";
 import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";

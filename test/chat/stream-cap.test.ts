@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { streamSlotsOf } from "../../src/chat/setup";
 import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
 import { waitFor } from "../messaging/helpers";
@@ -45,7 +44,7 @@ async function openStream(u: SeededUser): Promise<Open> {
   return { res, abort };
 }
 
-const inUse = (u: SeededUser) => streamSlotsOf(s.t.ctx).inUse(u.user.id);
+const inUse = (u: SeededUser) => s.t.ctx.services.chat.pipeline.streams.inUse(u.user.id);
 const slotsDropTo = (u: SeededUser, n: number) => waitFor(`${n} open streams`, async () => inUse(u), (v) => v === n);
 const brainAsk = (u: SeededUser) => post(s.base, `/chat/${crypto.randomUUID()}/question/stream?brain_id=${FLOW}`, { question: "q" }, u.accessToken);
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chatflowForUser } from "../../src/chat/access";
 import { makeApp, seedUser, testDatabaseUrl, type SeededUser, type TestApp } from "../helpers";
 
 // Access answers are cached per instance; every admin change must end them at once here and
@@ -27,43 +26,43 @@ const who = () => ({ id: user.user.id, role: "user" as const });
 describe("chatflow access cache", () => {
   test("withdrawing a grant ends cached access at once", async () => {
     const id = await newGrantedChatflow();
-    expect((await chatflowForUser(t.ctx.db, who(), id)).ok).toBe(true);
-    expect((await chatflowForUser(t.ctx.db, who(), id)).ok).toBe(true);
+    expect((await t.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
+    expect((await t.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
     await t.request("DELETE", `/api/admin/chatflows/${id}/users/${user.user.id}`, { token: admin.accessToken });
-    expect(await chatflowForUser(t.ctx.db, who(), id)).toMatchObject({ ok: false, code: "FORBIDDEN" });
+    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, code: "FORBIDDEN" });
   });
 
   test("disabling, re-pricing and deleting are seen at once", async () => {
     const id = await newGrantedChatflow();
-    expect((await chatflowForUser(t.ctx.db, who(), id)).ok).toBe(true);
+    expect((await t.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
     await t.request("PATCH", `/api/admin/chatflows/${id}`, { token: admin.accessToken, body: { cost: 7 } });
-    const repriced = await chatflowForUser(t.ctx.db, who(), id);
+    const repriced = await t.ctx.services.chatflows.access.forUser(who(), id);
     expect(repriced.ok && repriced.chatflow.cost).toBe(7);
     await t.request("PATCH", `/api/admin/chatflows/${id}`, { token: admin.accessToken, body: { enabled: false } });
-    expect(await chatflowForUser(t.ctx.db, who(), id)).toMatchObject({ ok: false, code: "FORBIDDEN" });
+    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, code: "FORBIDDEN" });
     await t.request("DELETE", `/api/admin/chatflows/${id}`, { token: admin.accessToken });
-    expect(await chatflowForUser(t.ctx.db, who(), id)).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, code: "NOT_FOUND" });
   });
 
   test("a chatflow created after an unknown-id answer was cached becomes usable", async () => {
     const id = crypto.randomUUID();
-    expect(await chatflowForUser(t.ctx.db, who(), id)).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, code: "NOT_FOUND" });
     await t.request("POST", "/api/admin/chatflows", { token: admin.accessToken, body: { id, name: "late" } });
     await t.request("PUT", `/api/admin/chatflows/${id}/users/${user.user.id}`, { token: admin.accessToken });
-    expect((await chatflowForUser(t.ctx.db, who(), id)).ok).toBe(true);
+    expect((await t.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
   });
 
   test.if(!!testDatabaseUrl())("another instance drops its cached answer within a second", async () => {
     const b = await makeApp({}, { schema: t.schema });
     try {
       const id = await newGrantedChatflow();
-      expect((await chatflowForUser(b.ctx.db, who(), id)).ok).toBe(true);
+      expect((await b.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
       await t.request("DELETE", `/api/admin/chatflows/${id}/users/${user.user.id}`, { token: admin.accessToken });
       const deadline = Date.now() + 1000;
-      let seen = (await chatflowForUser(b.ctx.db, who(), id)).ok;
+      let seen = (await b.ctx.services.chatflows.access.forUser(who(), id)).ok;
       while (seen && Date.now() < deadline) {
         await Bun.sleep(25);
-        seen = (await chatflowForUser(b.ctx.db, who(), id)).ok;
+        seen = (await b.ctx.services.chatflows.access.forUser(who(), id)).ok;
       }
       expect(seen).toBe(false);
     } finally {

@@ -8,7 +8,7 @@ import { openDatabase } from "../../src/db/client";
 import { migrate } from "../../src/db/migrate";
 import { settings } from "../../src/db/schema";
 import { createUser } from "../../src/identity/users";
-import { loadMasterSecret } from "../../src/tokens/keys";
+import { loadMasterSecret } from "../../src/kernel/signing-keys";
 
 const root = join(import.meta.dir, "../..");
 const work = mkdtempSync(join(tmpdir(), "chatgate-datadir-"));

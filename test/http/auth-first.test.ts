@@ -113,12 +113,12 @@ describe("a credential the route does not take gets the route's own 401", () => 
 
 describe("a fault while checking the credential", () => {
   test("is a 500 with a request id, not a 400 about the body", async () => {
-    const real = t.ctx.authn.keyVerifier;
-    t.ctx.authn.keyVerifier = {
+    const real = t.ctx.services.keys.verifier;
+    t.ctx.authn.plug({ keys: {
       verify: async () => {
         throw new Error("verifier broke");
       },
-    };
+    } });
     try {
       const res = await t.request("POST", "/api/contacts", { headers: { "x-api-key": "sk_live_whatever" }, body: { name: "x" } });
       expect(res.status).toBe(500);
@@ -126,7 +126,7 @@ describe("a fault while checking the credential", () => {
       expect(body).toMatchObject({ success: false, error: "Internal server error" });
       expect(typeof body.request_id).toBe("string");
     } finally {
-      t.ctx.authn.keyVerifier = real;
+      t.ctx.authn.plug({ keys: real });
     }
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../src/db/client";
-import { RevocationBus } from "../../src/identity/revocations";
+import { RevocationBus } from "../../src/kernel/revocations";
 import { makeApp, type TestApp } from "../helpers";
 
 let t: TestApp;

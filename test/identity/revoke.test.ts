@@ -113,7 +113,7 @@ describe("POST /api/v1/chat/revoke", () => {
     const s = await seedUser(t);
     // Backdate the user's valid-after instead of sleeping: the token's iat is now below it.
     await t.ctx.db.update(users).set({ tokensValidAfter: new Date(Date.now() + 2000) }).where(eq(users.id, s.user.id));
-    t.ctx.users.invalidate(s.user.id);
+    t.ctx.services.identity.users.invalidate(s.user.id);
     expect((await me(s.accessToken)).status).toBe(401);
   });
 
@@ -125,7 +125,7 @@ describe("POST /api/v1/chat/revoke", () => {
     // Same second as the token, either side of its millisecond: only the exact comparison tells.
     for (const [offset, want] of [[1, 401], [0, 200]] as const) {
       await t.ctx.db.update(users).set({ tokensValidAfter: new Date(signedMs(fresh.access_token) + offset) }).where(eq(users.id, s.user.id));
-      t.ctx.users.invalidate(s.user.id);
+      t.ctx.services.identity.users.invalidate(s.user.id);
       expect((await me(fresh.access_token)).status).toBe(want);
     }
   });

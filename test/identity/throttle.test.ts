@@ -112,7 +112,7 @@ describe("client address", () => {
 
 describe("sweeper", () => {
   test("deletes expired failure windows and long-expired refresh tokens, keeps live ones", async () => {
-    const { sweepIdentity } = await import("../../src/identity/setup");
+    const { sweepIdentity } = await import("../../src/identity/feature");
     const s = await seedUser(t);
     await login(s.user.email, "wrong-password", newIp());
     await t.ctx.db.execute(sql`insert into login_failures (key, window_start, count) values ('acct:old@example.test', now() - interval '2 hours', 5)`);

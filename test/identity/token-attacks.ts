@@ -2,11 +2,11 @@
 // must be refused with 401. Other suites call expectTokenAttacksRefused with their own route.
 import { expect } from "bun:test";
 import { SignJWT, decodeJwt, decodeProtectedHeader } from "jose";
-import type { Credential } from "../../src/http/authenticator";
+import type { Credential } from "../../src/kernel/principal";
 import { apiTokens } from "../../src/db/schema";
 import { newId } from "../../src/ids";
-import { peekKind } from "../../src/tokens/jwt";
-import { deriveSigningKeys, type TokenKind } from "../../src/tokens/keys";
+import { peekKind } from "../../src/kernel/jwt";
+import { deriveSigningKeys, type TokenKind } from "../../src/kernel/signing-keys";
 import type { TestApp } from "../helpers";
 
 export interface AttackRoute {

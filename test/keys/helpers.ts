@@ -58,7 +58,7 @@ export function countingDb(db: DB): { db: DB; count: () => number } {
 export function installCountingVerifier(t: TestApp): { verifier: ApiKeyVerifier; count: () => number } {
   const counted = countingDb(t.ctx.db);
   const verifier = new ApiKeyVerifier(counted.db, t.ctx.config, t.ctx.bus);
-  t.ctx.authn.keyVerifier = verifier;
+  t.ctx.authn.plug({ keys: verifier });
   return { verifier, count: counted.count };
 }
 

@@ -50,7 +50,7 @@ describe("verification", () => {
   test("expiry is checked on every cached hit", async () => {
     const k = await createKey(t, { body: { expires_at: new Date(Date.now() + 60_000).toISOString() } });
     expect((await validate({ "x-api-key": k.key })).status).toBe(200); // now cached
-    const cached = (t.ctx.services.keyVerifier as any).cache as Map<string, { key: { expiresAtMs: number } }>;
+    const cached = (t.ctx.services.keys.verifier as any).cache as Map<string, { key: { expiresAtMs: number } }>;
     for (const entry of cached.values()) if (entry.key?.expiresAtMs) entry.key.expiresAtMs = Date.now() - 1;
     expect((await validate({ "x-api-key": k.key })).status).toBe(401);
   });
@@ -58,7 +58,7 @@ describe("verification", () => {
   test("a disabled owner's key is refused", async () => {
     const k = await createKey(t);
     await t.ctx.db.execute(sql`update users set disabled_at = now() where id = ${k.owner.user.id}`);
-    t.ctx.users.invalidate(k.owner.user.id);
+    t.ctx.services.identity.users.invalidate(k.owner.user.id);
     expect((await validate({ "x-api-key": k.key })).status).toBe(401);
   });
 
@@ -79,7 +79,7 @@ describe("verification", () => {
 
 describe("database use", () => {
   test("a malformed or mistyped key is refused without any query; a well-formed unknown key costs one, then none", async () => {
-    const real = t.ctx.authn.keyVerifier;
+    const real = t.ctx.services.keys.verifier;
     const { count } = installCountingVerifier(t);
     try {
       const k = generateKey("live").key;
@@ -95,24 +95,24 @@ describe("database use", () => {
       await validate({ "x-api-key": k });
       expect(count()).toBe(1); // negative result cached
     } finally {
-      t.ctx.authn.keyVerifier = real;
+      t.ctx.authn.plug({ keys: real });
     }
   });
 
   test("a valid key is served from the cache after the first lookup", async () => {
-    const real = t.ctx.authn.keyVerifier;
+    const real = t.ctx.services.keys.verifier;
     const { count } = installCountingVerifier(t);
     try {
       const k = await createKey(t);
       for (let i = 0; i < 20; i++) expect((await validate({ "x-api-key": k.key })).status).toBe(200);
       expect(count()).toBe(1);
     } finally {
-      t.ctx.authn.keyVerifier = real;
+      t.ctx.authn.plug({ keys: real });
     }
   });
 
   test("the negative cache is bounded", async () => {
-    const real = t.ctx.authn.keyVerifier;
+    const real = t.ctx.services.keys.verifier;
     const { verifier } = installCountingVerifier(t);
     try {
       const v = verifier as unknown as { opts: { maxNegatives: number }; negatives: Set<string>; cache: Map<string, unknown> };
@@ -121,12 +121,12 @@ describe("database use", () => {
       expect(v.negatives.size).toBeLessThanOrEqual(5);
       expect(v.cache.size).toBeLessThanOrEqual(5);
     } finally {
-      t.ctx.authn.keyVerifier = real;
+      t.ctx.authn.plug({ keys: real });
     }
   });
 
   test("last_used_at is written in one batched UPDATE, not per request", async () => {
-    const real = t.ctx.authn.keyVerifier;
+    const real = t.ctx.services.keys.verifier;
     const { verifier, count } = installCountingVerifier(t);
     try {
       const a = await createKey(t);
@@ -143,7 +143,7 @@ describe("database use", () => {
       }
       expect(await (verifier as ApiKeyVerifier).flushLastUsed()).toBe(0);
     } finally {
-      t.ctx.authn.keyVerifier = real;
+      t.ctx.authn.plug({ keys: real });
     }
   });
 

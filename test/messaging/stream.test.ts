@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { messages } from "../../src/db/schema";
-import { messagingServices } from "../../src/messaging/setup";
 import { channelIdFor } from "../../src/messaging/transports/stream";
 import { startStreamApiDouble, type StreamApiDouble } from "../doubles/stream-api";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
@@ -72,7 +71,7 @@ describe("stream transport", () => {
     await waitFor("sent", () => messageOf(id), (r) => r.status === "sent");
     // As if the answer had been lost: put it back in the queue.
     await t.ctx.db.update(messages).set({ status: "queued", sentAt: null }).where(eq(messages.id, id));
-    messagingServices(t.ctx).outbox!.wake();
+    t.ctx.services.messaging.outbox!.wake();
     const row = await waitFor("sent again", () => messageOf(id), (r) => r.status === "sent");
     expect(row.attempts).toBe(2);
     expect(stream.messages.filter((m) => m.id === id)).toHaveLength(1);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { apiTokens } from "../../src/db/schema";
 import { newId } from "../../src/ids";
-import type { SigningKeys } from "../../src/tokens/keys";
+import type { SigningKeys } from "../../src/kernel/signing-keys";
 import { issueSession } from "../../src/identity/sessions";
 import { toUserState } from "../../src/identity/user-cache";
 import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";

@@ -1,6 +1,6 @@
 // The attack list: tokens built from a real admin access token that must never get in.
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import type { SigningKeys, TokenKind } from "../../src/tokens/keys";
+import type { SigningKeys, TokenKind } from "../../src/kernel/signing-keys";
 import { TEST_JWT_SECRET } from "../helpers";
 import { b64url, decode, hmacSign, withSignature } from "./jwt-craft";
 

@@ -1,6 +1,6 @@
 // Hand-made JWTs for attacks: any header, any payload text (duplicate keys included), any signature.
 import { createHmac } from "node:crypto";
-import { deriveSigningKeys, type SigningKeys } from "../../src/tokens/keys";
+import { deriveSigningKeys, type SigningKeys } from "../../src/kernel/signing-keys";
 import { TEST_JWT_SECRET } from "../helpers";
 
 export const b64url = (s: string | Uint8Array) => Buffer.from(s).toString("base64url");

@@ -4,7 +4,7 @@ import { decodeJwt, jwtVerify } from "jose";
 import { StreamChat } from "stream-chat";
 import { loadConfig } from "../../src/config";
 import { streamTokenAudit } from "../../src/db/schema";
-import { setupStreamChat } from "../../src/stream-chat/setup";
+import { streamChatFeature } from "../../src/stream-chat/feature";
 import { json, makeApp, seedUser, TEST_JWT_SECRET, type TestApp } from "../helpers";
 import { createKey } from "../keys/helpers";
 
@@ -170,11 +170,10 @@ describe("rate limit and configuration", () => {
 
   test("start-up refuses a STREAM_API_SECRET equal to JWT_SECRET", () => {
     const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, STREAM_API_KEY: STREAM_KEY, STREAM_API_SECRET: TEST_JWT_SECRET });
-    const ctx = { config, db: t.ctx.db, services: {} } as never;
-    expect(() => setupStreamChat(ctx)).toThrow("STREAM_API_SECRET must not equal JWT_SECRET");
+    expect(() => streamChatFeature.setup!({ ...t.ctx, config }, {})).toThrow("STREAM_API_SECRET must not equal JWT_SECRET");
     const ok = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, STREAM_API_KEY: STREAM_KEY, STREAM_API_SECRET: STREAM_SECRET });
-    const workers = setupStreamChat({ config: ok, db: t.ctx.db, services: {} } as never);
-    return Promise.all(workers.map((w) => w.stop()));
+    const started = streamChatFeature.setup!({ ...t.ctx, config: ok }, {}) as Awaited<ReturnType<typeof streamChatFeature.setup & {}>>;
+    return Promise.all((started.workers ?? []).map((w) => w.stop()));
   });
 
   test("the token decodes to exactly the Stream claims and nothing of chatgate's", async () => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test }
 import { decodeJwt } from "jose";
 import { issueSession } from "../../src/identity/sessions";
 import { toUserState } from "../../src/identity/user-cache";
-import { TOKEN_KINDS } from "../../src/tokens/keys";
+import { TOKEN_KINDS } from "../../src/kernel/signing-keys";
 import { json, makeApp, seedUser, type TestApp } from "../helpers";
 import { createKey, seedBrain } from "../keys/helpers";
 

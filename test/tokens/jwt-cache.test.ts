@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { deriveSigningKeys } from "../../src/tokens/keys";
-import { TokenSigner } from "../../src/tokens/jwt";
+import { deriveSigningKeys } from "../../src/kernel/signing-keys";
+import { TokenSigner } from "../../src/kernel/jwt";
 import { TEST_JWT_SECRET } from "../helpers";
 
 async function signer() {

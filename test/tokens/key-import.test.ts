@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { decodeProtectedHeader, jwtVerify } from "jose";
-import { TokenSigner } from "../../src/tokens/jwt";
-import { deriveSigningKeys, TOKEN_KINDS } from "../../src/tokens/keys";
+import { TokenSigner } from "../../src/kernel/jwt";
+import { deriveSigningKeys, TOKEN_KINDS } from "../../src/kernel/signing-keys";
 
 // Importing an HMAC key costs about as much as the signature itself; a signer imports each kind's
 // key once and reuses it (jose imports a raw Uint8Array key again on every sign and verify).

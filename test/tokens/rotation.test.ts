@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { TokenSigner } from "../../src/tokens/jwt";
-import { deriveSigningKeys } from "../../src/tokens/keys";
+import { TokenSigner } from "../../src/kernel/jwt";
+import { deriveSigningKeys } from "../../src/kernel/signing-keys";
 
 const keys = (secret: string) => deriveSigningKeys(new TextEncoder().encode(secret));
 const OLD = "the-master-secret-before-the-rotation-000";

@@ -1,5 +1,11 @@
 import { sql } from "drizzle-orm";
-import type { AppContext, Worker } from "../context";
+import { Elysia } from "elysia";
+import type { Core } from "../kernel/core";
+import { defineFeature } from "../kernel/feature";
+import { contactsRoutes } from "./contacts-routes";
+import { messagesRoutes } from "./messages-routes";
+import { messagingModels } from "./model";
+import { templatesRoutes } from "./templates-routes";
 import { messages } from "../db/schema";
 import { messagingMetrics } from "./metrics";
 import { Outbox } from "./outbox";
@@ -13,9 +19,7 @@ export interface MessagingServices {
   onQueued(count: number): void;
 }
 
-export const messagingServices = (ctx: AppContext) => ctx.services.messaging as MessagingServices;
-
-function transportFor(ctx: AppContext): Transport | undefined {
+function transportFor(ctx: Core): Transport | undefined {
   const c = ctx.config;
   switch (c.messageTransport) {
     case "webhook":
@@ -31,7 +35,7 @@ function transportFor(ctx: AppContext): Transport | undefined {
 
 const STATUSES = ["queued", "sent", "failed"] as const;
 
-export async function setupMessaging(ctx: AppContext): Promise<Worker[] | void> {
+function setup(ctx: Core) {
   const metrics = messagingMetrics(ctx.metrics);
   // Read at scrape time from the table, so it counts every instance's outbox, not this one's.
   ctx.metrics.gauge("chatgate_outbox_messages", "Messages in the outbox by status (all instances)", async (g) => {
@@ -59,8 +63,15 @@ export async function setupMessaging(ctx: AppContext): Promise<Worker[] | void> 
       outbox?.wake();
     },
   };
-  ctx.services.messaging = services;
-  if (!outbox) return;
+  if (!outbox) return { services };
   outbox.start();
-  return [outbox];
+  return { services, workers: [outbox] };
 }
+
+/** Contacts, templates and messages delivered through the outbox (admin-api-tokens-and-messaging.md §2). */
+export const messagingFeature = defineFeature({
+  name: "messaging",
+  setup,
+  routes: (core, services) =>
+    new Elysia().model(messagingModels).use(contactsRoutes(core)).use(templatesRoutes(core)).use(messagesRoutes(core, services.onQueued)),
+});

@@ -1,15 +1,13 @@
-import type { AppContext, Worker } from "../context";
+import type { Core } from "../kernel/core";
+import { defineFeature } from "../kernel/feature";
 import { AuditWriter } from "./audit";
 import { SlidingWindowLimiter } from "./rate-limit";
+import { streamChatRoutes } from "./routes";
 import { StreamTokenService } from "./service";
 import { StreamUserTokens } from "./user-token";
 
-export function streamTokensOf(ctx: AppContext): StreamTokenService {
-  return ctx.services.streamTokens as StreamTokenService;
-}
-
-/** Called from the keys feature's setup; the Stream signing key is built once, here. */
-export function setupStreamChat(ctx: AppContext): Worker[] {
+/** The Stream signing key is built once, here. */
+function setup(ctx: Core) {
   const { streamApiKey, streamApiSecret, jwtSecret, streamTokenTtlSec, streamTokenRatePerMin } = ctx.config;
   // A shared secret would let anyone holding a Stream token forge chatgate tokens, or the reverse.
   if (streamApiSecret && jwtSecret && streamApiSecret === jwtSecret) {
@@ -19,11 +17,18 @@ export function setupStreamChat(ctx: AppContext): Worker[] {
   const tokens = streamApiKey && streamApiSecret ? new StreamUserTokens(streamApiSecret) : undefined;
   const limiter = new SlidingWindowLimiter(streamTokenRatePerMin);
   const audit = new AuditWriter(ctx.db);
-  ctx.services.streamTokens = new StreamTokenService(tokens, streamTokenTtlSec, limiter, audit, ctx.log);
+  const streamTokens = new StreamTokenService(tokens, streamTokenTtlSec, limiter, audit, ctx.log);
   const timer = setInterval(() => limiter.prune(), 60_000);
   timer.unref?.();
-  return [
-    audit,
-    { name: "stream-token-limiter", stop: async () => clearInterval(timer) },
-  ];
+  return {
+    services: { tokens: streamTokens },
+    workers: [audit, { name: "stream-token-limiter", stop: async () => clearInterval(timer) }],
+  };
 }
+
+/** Stream Chat user tokens for the authenticated customer (stream-chat-token.md). */
+export const streamChatFeature = defineFeature({
+  name: "stream-chat",
+  setup,
+  routes: (core, services) => streamChatRoutes(core, services.tokens),
+});

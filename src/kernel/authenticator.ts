@@ -1,36 +1,7 @@
-import { and, eq, isNull } from "drizzle-orm";
-import type { DB } from "../db/client";
-import { LastUsedWriter } from "../db/last-used";
-import { apiTokens } from "../db/schema";
-import type { RevocationBus } from "../identity/revocations";
-import type { UserCache, UserState } from "../identity/user-cache";
-import { issuedAtMs, peekKind, type Claims, type TokenSigner } from "../tokens/jwt";
-import type { TokenKind } from "../tokens/keys";
-
-export type Credential = "access" | "apiKey" | "apiToken" | "chat";
-export type KeyLevel = "read" | "write" | "admin";
-export const LEVEL_RANK: Record<KeyLevel, number> = { read: 1, write: 2, admin: 3 };
-
-export interface Principal {
-  kind: Credential;
-  user: UserState;
-  /** jti of a JWT, or the API key's id. */
-  tokenId: string;
-  sessionId?: string;
-  issuedAt?: number;
-  level?: KeyLevel;
-  keyName?: string;
-  brainId?: string;
-}
-
-export type KeyCheck =
-  | { valid: true; keyId: string; userId: string; level: KeyLevel; name: string }
-  | { valid: false; code: "INVALID" | "FORBIDDEN_DOMAIN" };
-
-/** Implemented by the keys feature; the default refuses every key. */
-export interface KeyVerifier {
-  verify(rawKey: string, request: Request): Promise<KeyCheck>;
-}
+import { issuedAtMs, peekKind, type Claims, type TokenSigner } from "./jwt";
+import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type UserState } from "./principal";
+import type { RevocationBus } from "./revocations";
+import type { TokenKind } from "./signing-keys";
 
 export type AuthResult =
   | { ok: true; principal: Principal }
@@ -61,27 +32,24 @@ export function presentedCredential(
 /** Signed before the user's last revoke-all, password change or disable, to the millisecond. */
 const revokedByCutoff = (claims: Claims, user: UserState) => issuedAtMs(claims) < user.tokensValidAfterMs;
 
+/**
+ * Turns what a request carries into a Principal. JWT kinds are checked here (signature, pinned
+ * `typ`, revocations, the user's cut-off); API keys, admin-token rows and users through the
+ * checks features plug in with `plug`.
+ */
 export class Authenticator {
   private readonly kindOf: (token: string) => TokenKind | undefined;
-  /** Admin-issued API tokens' last_used_at, written in batches by a worker (see context). */
-  readonly apiTokenUse: LastUsedWriter;
-  private readonly apiTokenActive = new Map<string, { userId: string; at: number }>();
+  private checks: CredentialChecks = REFUSE_ALL;
 
   constructor(
-    private readonly db: DB,
     private readonly signer: TokenSigner,
     private readonly bus: RevocationBus,
-    private readonly users: UserCache,
-    public keyVerifier: KeyVerifier = { verify: async () => ({ valid: false, code: "INVALID" }) },
   ) {
     this.kindOf = (token) => signer.kindOf(token);
-    this.apiTokenUse = new LastUsedWriter(db, apiTokens);
-    bus.onEvent((e) => {
-      if (e.kind === "api_token") {
-        this.apiTokenActive.delete(e.subject);
-        this.apiTokenUse.forget(e.subject);
-      }
-    });
+  }
+
+  plug(checks: Partial<CredentialChecks>): void {
+    this.checks = { ...this.checks, ...checks };
   }
 
   async authenticate(request: Request, accept: Credential[]): Promise<AuthResult> {
@@ -97,7 +65,7 @@ export class Authenticator {
       case "chat":
         return this.chat(cred.value, fail);
       case "apiKey": {
-        const r = await this.keyVerifier.verify(cred.value, request);
+        const r = await this.checks.keys.verify(cred.value, request);
         if (!r.valid) {
           return r.code === "FORBIDDEN_DOMAIN"
             ? { ok: false, status: 403, presented: "apiKey", reason: "domain" }
@@ -111,7 +79,7 @@ export class Authenticator {
   }
 
   private async activeUser(id: string): Promise<UserState | null> {
-    const user = await this.users.get(id);
+    const user = await this.checks.users.get(id);
     return user && !user.disabled ? user : null;
   }
 
@@ -131,11 +99,11 @@ export class Authenticator {
     if (!v.valid) return fail(v.code);
     const { sub, jti, iat } = v.claims as { sub: string; jti: string; iat: number };
     if (this.bus.isRevoked("api_token", jti)) return fail("revoked");
-    if (!(await this.apiTokenIsActive(jti, sub))) return fail("revoked");
+    if (!(await this.checks.apiTokens.isActive(jti, sub))) return fail("revoked");
     const user = await this.activeUser(sub);
     if (!user) return fail("user");
     if (revokedByCutoff(v.claims, user)) return fail("revoked");
-    this.apiTokenUse.note(jti);
+    this.checks.apiTokens.noteUsed(jti);
     return { ok: true, principal: { kind: "apiToken", user, tokenId: jti, issuedAt: iat } };
   }
 
@@ -149,18 +117,5 @@ export class Authenticator {
     if (!user) return fail("user");
     if (revokedByCutoff(v.claims, user)) return fail("revoked");
     return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat } };
-  }
-
-  /** Admin-issued tokens must still have their row; checked once per instance, then cached. */
-  private async apiTokenIsActive(jti: string, userId: string): Promise<boolean> {
-    const hit = this.apiTokenActive.get(jti);
-    if (hit && Date.now() - hit.at < 5 * 60_000) return hit.userId === userId;
-    const [row] = await this.db
-      .select({ userId: apiTokens.userId })
-      .from(apiTokens)
-      .where(and(eq(apiTokens.id, jti), isNull(apiTokens.revokedAt)));
-    if (!row) return false;
-    this.apiTokenActive.set(jti, { userId: row.userId, at: Date.now() });
-    return row.userId === userId;
   }
 }

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import { errors, jwtVerify, type JWTPayload } from "jose";
-import { TOKEN_KINDS, type SigningKeys, type TokenKind } from "./keys";
+import { TOKEN_KINDS, type SigningKeys, type TokenKind } from "./signing-keys";
 
 export type Claims = JWTPayload & Record<string, unknown>;
 

@@ -1,7 +1,15 @@
 import { Elysia } from "elysia";
-import { LEVEL_RANK, type Authenticator, type Credential, type KeyLevel, type Principal } from "./authenticator";
-import { AppError, MESSAGES } from "./errors";
-import { FORM, GUARD, INVALID_400 } from "./route-table";
+import type { Authenticator } from "./authenticator";
+import { LEVEL_RANK, type Credential, type KeyLevel, type Principal } from "./principal";
+import { AppError, MESSAGES } from "../http/errors";
+
+// Tags on a route's hook functions, read by the core's route table (src/http/route-table.ts):
+// the guard runs before the body is read, forms are accepted, invalid input answers 400.
+export const GUARD = Symbol("chatgate.guard");
+/** Marks a route that also takes `application/x-www-form-urlencoded` bodies. */
+export const FORM = Symbol("chatgate.form");
+/** Marks a route whose contract documents 400 (not 422) for invalid parameters. */
+export const INVALID_400 = Symbol("chatgate.invalid400");
 
 export interface AuthOptions {
   accept: Credential[];

@@ -1,0 +1,24 @@
+import type { ChatflowAccessPolicy } from "../chatflows/access";
+import { defineFeature } from "../kernel/feature";
+import type { ChatDeps } from "./pipeline";
+import { chatRoutes } from "./routes";
+import { StreamSlots } from "./stream-slots";
+
+/** Predictions proxied to Flowise (JSON and SSE), chat sessions and their history. */
+export const chatFeature = defineFeature({
+  name: "chat",
+  setup(core, deps: { chatflows: { access: ChatflowAccessPolicy } }) {
+    const pipeline: ChatDeps = {
+      db: core.db,
+      config: core.config,
+      log: core.log,
+      predictions: core.metrics.counter("chatgate_predictions_total", "Predictions by mode (json, sse) and result"),
+      streamsOpen: core.metrics.gauge("chatgate_sse_streams_open", "Answers being streamed to clients (SSE) now"),
+      shutdown: core.shutdown.signal,
+      streams: new StreamSlots(core.config.maxStreamsPerUser),
+      access: deps.chatflows.access,
+    };
+    return { services: { pipeline } };
+  },
+  routes: (core, services) => chatRoutes(core, services.pipeline),
+});

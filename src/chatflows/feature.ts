@@ -1,0 +1,17 @@
+import { defineFeature } from "../kernel/feature";
+import { ChatflowAccessPolicy } from "./access";
+import { chatflowsRoutes } from "./routes";
+
+/** Chatflows (brains), their cost and grants, synced from Flowise; who may ask which one. */
+export const chatflowsFeature = defineFeature({
+  name: "chatflows",
+  setup(core) {
+    const access = new ChatflowAccessPolicy(core.db);
+    // Admin changes on any instance reach every instance's cache through the bus.
+    core.bus.onEvent((e) => {
+      if (e.kind === "chatflow") access.forget(e.subject);
+    });
+    return { services: { access } };
+  },
+  routes: (core) => chatflowsRoutes(core),
+});

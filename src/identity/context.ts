@@ -1,0 +1,5 @@
+import type { Core } from "../kernel/core";
+import type { UserCache } from "./user-cache";
+
+/** What identity's services need: the kernel plus the feature's own user cache. */
+export type IdentityContext = Core & { users: UserCache };

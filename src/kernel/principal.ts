@@ -1,0 +1,66 @@
+// What the kernel knows of a caller, and the interfaces through which features plug their own
+// credential checks into it. Nothing here imports a feature.
+
+export type Credential = "access" | "apiKey" | "apiToken" | "chat";
+export type KeyLevel = "read" | "write" | "admin";
+export const LEVEL_RANK: Record<KeyLevel, number> = { read: 1, write: 2, admin: 3 };
+
+/** The kernel's view of a user row, as the identity feature's user source provides it. */
+export interface UserState {
+  id: string;
+  email: string;
+  name: string;
+  username: string | null;
+  role: "user" | "admin";
+  customerId: number;
+  disabled: boolean;
+  /** Tokens of every kind signed before this instant (ms, see issuedAtMs) are refused. */
+  tokensValidAfterMs: number;
+  createdAt: Date;
+}
+
+export interface Principal {
+  kind: Credential;
+  user: UserState;
+  /** jti of a JWT, or the API key's id. */
+  tokenId: string;
+  sessionId?: string;
+  issuedAt?: number;
+  level?: KeyLevel;
+  keyName?: string;
+  brainId?: string;
+}
+
+/** Implemented by the identity feature (a cache over its users table). */
+export interface UserSource {
+  get(id: string): Promise<UserState | null>;
+}
+
+export type KeyCheck =
+  | { valid: true; keyId: string; userId: string; level: KeyLevel; name: string }
+  | { valid: false; code: "INVALID" | "FORBIDDEN_DOMAIN" };
+
+/** Implemented by the keys feature. */
+export interface KeyVerifier {
+  verify(rawKey: string, request: Request): Promise<KeyCheck>;
+}
+
+/** Implemented by the admin-tokens feature: an admin-issued token must still have its row. */
+export interface ApiTokenRegistry {
+  isActive(jti: string, userId: string): Promise<boolean>;
+  /** Called once the token was accepted (last-used bookkeeping). */
+  noteUsed(jti: string): void;
+}
+
+/** The checks features plug in; until they do, every such credential is refused. */
+export interface CredentialChecks {
+  users: UserSource;
+  keys: KeyVerifier;
+  apiTokens: ApiTokenRegistry;
+}
+
+export const REFUSE_ALL: CredentialChecks = {
+  users: { get: async () => null },
+  keys: { verify: async () => ({ valid: false, code: "INVALID" }) },
+  apiTokens: { isActive: async () => false, noteUsed: () => {} },
+};
