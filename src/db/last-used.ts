@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Worker } from "../context";
 import { errorSummary, type Logger } from "../http/logger";
 import type { DB } from "./client";
-import { apiKeys, apiTokens } from "./schema";
+import type { apiKeys, apiTokens } from "./schema";
 
 /**
  * `last_used_at` written in batches, not per request: uses are noted in memory and one UPDATE
