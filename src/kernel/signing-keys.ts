@@ -45,7 +45,7 @@ export async function loadMasterSecret(
   // Exclusive create, owner-only, synced before the database copy is deleted.
   const fd = openSync(file, "wx", 0o600);
   try {
-    writeFileSync(fd, value + "\n");
+    writeFileSync(fd, `${value}\n`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
