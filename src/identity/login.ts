@@ -1,5 +1,5 @@
 import type { IdentityContext } from "./context";
-import type { User } from "../db/schema";
+import type { User } from "./schema";
 import { AppError } from "../http/errors";
 import { identityMetrics } from "./metrics";
 import { dummyPasswordHash, PASSWORD_MAX, verifyPassword } from "./passwords";

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { settings } from "../db/schema";
+import { settings } from "./schema";
 import { assertPrivate, secretFilePath } from "../db/data-dir";
 
 export const TOKEN_KINDS = ["access", "refresh", "api", "chat"] as const;

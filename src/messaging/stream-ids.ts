@@ -1,6 +1,6 @@
 import { and, ne, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { contacts } from "../db/schema";
+import { contacts } from "./schema";
 import { AppError } from "../http/errors";
 import type { UserState } from "../kernel/principal";
 
