@@ -128,8 +128,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
   // this stream is charged is still decided by `s.started`: content actually handed to the client.
   const beforeContent = async () => {
     if (s.started) return;
-    p.markStarted();
-    await p.started;
+    await p.markStarted();
   };
 
   async function relay(body: ReadableStream<Uint8Array>): Promise<Outcome> {

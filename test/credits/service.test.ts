@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, sql } from "drizzle-orm";
 import { reconcileOnce, startReconciler } from "../../src/credits/reconciler";
 import { recordStatements } from "../chat/statements";
-import {
-  getBalance, grantCredits, markStarted, refundReservation, reserveCredits, settleReservation,
-} from "../../src/credits/service";
+import type { Credits } from "../../src/credits/service";
 import type { DB } from "../../src/db/client";
 import { creditLedger, creditReservations } from "../../src/db/schema";
 import { AppError } from "../../src/http/errors";
@@ -16,6 +14,15 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(() => t.close());
 
+const creditsOf = (app: TestApp): Credits => app.ctx.services.credits.credits;
+// The free functions the tests were written against, now through the app's Credits service.
+const getBalance = (_db: DB, userId: string) => creditsOf(t).balance(userId);
+const grantCredits = (_db: DB, input: Parameters<Credits["grant"]>[0]) => creditsOf(t).grant(input);
+const handle = (id: string) => creditsOf(t).reservation(id);
+const refundReservation = (_db: DB, id: string, reason: string) => handle(id).refund(reason);
+const settleReservation = (_db: DB, id: string) => handle(id).settle();
+const markStarted = (_db: DB, id: string) => handle(id).markStarted();
+
 const FLOW = "0b6c3f6e-3d59-4c1a-9d2e-5c7a1f0e8b11";
 
 async function userWith(credits: number) {
@@ -24,7 +31,11 @@ async function userWith(credits: number) {
   return user.id;
 }
 
-const reserve = (db: DB, userId: string, amount = 1, ttlSec = 600) => reserveCredits(db, { userId, amount, chatflowId: FLOW, ttlSec });
+/** `{ ok, reservationId }` as the tests read it; `c`: another app's service (two instances). */
+async function reserve(_db: DB, userId: string, amount = 1, ttlSec = 600, c: Credits = creditsOf(t)) {
+  const r = await c.reserve({ userId, amount, chatflowId: FLOW, ttlSec });
+  return r ? { ok: true as const, reservationId: r.id, reservation: r } : { ok: false as const };
+}
 
 async function ledgerOf(db: DB, userId: string) {
   return db.select().from(creditLedger).where(eq(creditLedger.userId, userId)).orderBy(creditLedger.id);
@@ -231,7 +242,7 @@ describe("reconciler", () => {
 
   test("the background worker reconciles on its own and stops cleanly", async () => {
     const p = await expiredPair(t.ctx.db);
-    const worker = startReconciler(t.ctx.db, t.ctx.log, 10);
+    const worker = startReconciler(creditsOf(t), t.ctx.log, 10);
     try {
       for (let i = 0; i < 500 && (await statusOf(t.ctx.db, p.unstarted)).status === "held"; i++) await Bun.sleep(10);
     } finally {
@@ -258,9 +269,9 @@ describe("reconciler", () => {
     try {
       const userId = await userWith(7);
       const results = await Promise.all(
-        Array.from({ length: 60 }, (_, i) => reserve(i % 2 ? other.ctx.db : t.ctx.db, userId)),
+        Array.from({ length: 60 }, (_, i) => reserve(t.ctx.db, userId, 1, 600, creditsOf(i % 2 ? other : t))),
       );
-      const ok = results.filter((r): r is { ok: true; reservationId: string } => r.ok);
+      const ok = results.filter((r) => r.ok);
       expect(ok).toHaveLength(7);
       expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(0);
       // Three answers had started (charged), four had not (refunded), all on a "dead" instance.
