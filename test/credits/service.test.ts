@@ -295,3 +295,37 @@ describe("reconciler", () => {
     }
   });
 });
+
+describe("the Reservation handle", () => {
+  test("markStarted runs once per handle; a close waits for it and later closes do nothing", async () => {
+    const rec = recordStatements(t.ctx.db);
+    try {
+      const r = await creditsOf(t).reserve({ userId: await userWith(2), amount: 2, chatflowId: FLOW, ttlSec: 600 });
+      if (!r) throw new Error("reserve failed");
+      rec.clear();
+      const [a, b] = await Promise.all([r.markStarted(), r.markStarted()]);
+      expect([a, b]).toEqual([true, true]);
+      expect(await r.settle()).toBe(true);
+      expect(await r.settle()).toBe(false);
+      expect(await r.refund("late")).toBe(false);
+      // One mark, one settle: the repeats did not reach the database (the app's own reconciler
+      // may run meanwhile; its statements are the ones about expiry).
+      expect(rec.entries.filter((e) => e.kind === "statement" && /credit_reservations/.test(e.sql) && !/expires_at/.test(e.sql))).toHaveLength(2);
+      expect((await statusOf(t.ctx.db, r.id)).status).toBe("settled");
+    } finally {
+      rec.uninstall();
+    }
+  });
+
+  test("a closing statement that fails leaves the handle open for the fallback refund", async () => {
+    const userId = await userWith(3);
+    const r = await creditsOf(t).reserve({ userId, amount: 3, chatflowId: FLOW, ttlSec: 600 });
+    if (!r) throw new Error("reserve failed");
+    const err = await r.closeWith(true, async () => {
+      throw new Error("answer refused");
+    }).catch((e) => e);
+    expect(err.message).toBe("answer refused");
+    expect(await r.refund("upstream_failed")).toBe(true);
+    expect((await getBalance(t.ctx.db, userId)).credits_remaining).toBe(3);
+  });
+});
