@@ -5,30 +5,13 @@
 // move does its work (closing the client stream, storing and settling or refunding, the log line).
 import { errorSummary } from "../http/logger";
 import { finishPrediction, type ChatDeps, type OpenPrediction, type Outcome } from "./pipeline";
+import { absorb, carriesAnswer, logReason, type StreamEncoder, type StreamState } from "./relay-frames";
 import { nextState, type RelayEvent, type RelayState } from "./relay-states";
-import { FrameSplitter, HEARTBEAT, parseFrame, SSE_HEADERS, type FlowiseEvent } from "./sse";
+import { FrameSplitter, HEARTBEAT, parseFrame, SSE_HEADERS } from "./sse";
 import type { StreamSlot } from "./stream-slots";
 import { answerText, UPSTREAM_MESSAGES } from "./upstream";
 
-export interface StreamState {
-  text: string;
-  sources: unknown[];
-  metadata: Record<string, unknown>;
-  started: boolean;
-  ended: boolean;
-  error?: string;
-}
-
-export interface StreamEncoder {
-  /** What the client gets for one upstream frame (`raw` is its exact bytes); state already includes it. */
-  frame(raw: Uint8Array, event: FlowiseEvent | undefined, s: StreamState): Uint8Array[];
-  /** Flowise answered JSON although streaming was asked: the whole answer as frames. */
-  json(body: Record<string, unknown>, s: StreamState): Uint8Array[];
-  /** A failure after the stream started. */
-  failure(message: string, s: StreamState): Uint8Array[];
-  /** Flowise's stream ended; called once, whether or not it sent `end`. */
-  close(s: StreamState): Uint8Array[];
-}
+export type { StreamEncoder, StreamState } from "./relay-frames";
 
 /** How a stream ended, as its end-of-stream log line says. */
 export type StreamOutcome = "complete" | "upstream_error" | "upstream_lost" | "upstream_timeout" | "client_gone" | "shutdown" | "internal";
@@ -40,29 +23,10 @@ export interface StreamHooks {
   slot?: StreamSlot;
 }
 
-/**
- * Answer content: a `token` with text. Flowise 3.1.2 sends `start` with `""` as soon as the model's
- * stream opens (older versions put the first token in it, and send that token again as `token`),
- * so `start` alone never means the user saw anything.
- */
-const carriesAnswer = (e: FlowiseEvent | undefined) => e?.event === "token" && typeof e.data === "string" && e.data !== "";
-// Flowise's error text can quote a provider's error ("Incorrect API key provided: sk-..."): what
-// looks like a key or token never reaches the log line.
-const SECRET_LIKE = /\b(?:sk|pk|rk)[-_][\w*-]{6,}|\bBearer\s+\S+|\beyJ[\w-]+\.[\w-]+\.?[\w-]*/gi;
-const logReason = (text: string) => text.replace(SECRET_LIKE, "[redacted]").slice(0, 200);
 // A "frame" this long without a blank line is not Flowise's: pass its bytes on rather than hold them.
 const MAX_PENDING_BYTES = 1 << 20;
 // Bytes queued for a slow client before chatgate stops reading Flowise (TCP then slows Flowise).
 const CLIENT_QUEUE_BYTES = 64 * 1024;
-
-function absorb(s: StreamState, e: FlowiseEvent): void {
-  // `start` carries the first token, which Flowise sends again as a `token`.
-  if (e.event === "token" && typeof e.data === "string") s.text += e.data;
-  else if (e.event === "sourceDocuments" && Array.isArray(e.data)) s.sources = e.data;
-  else if (e.event === "metadata" && e.data && typeof e.data === "object") s.metadata = e.data as Record<string, unknown>;
-  else if (e.event === "error") s.error = typeof e.data === "string" ? e.data : JSON.stringify(e.data);
-  else if (e.event === "end") s.ended = true;
-}
 
 /** How the upstream part ended: the prediction's outcome (without `started`, which the state says) and the log line's. */
 interface Ending {
