@@ -171,7 +171,7 @@ export function startRedirectListener(opts: { host: string; port: number; httpsP
     fetch(request) {
       const location = redirectTarget(request, opts.httpsPort);
       if (!location) {
-        return Response.json({ error: { code: "VALIDATION", message: "A Host header naming this server is required" } }, { status: 400 });
+        return Response.json({ detail: "A Host header naming this server is required" }, { status: 400 });
       }
       return new Response(null, { status: 308, headers: { location } });
     },
