@@ -140,7 +140,7 @@ beforeAll(async () => {
   ca = readFileSync(join(dir, "ca.pem"), "utf8");
   flowise = await startFlowiseDouble({ apiKey: FLOWISE_KEY, chatflows: [{ id: SLOW, name: "slow" }], heartbeatMs: 0 });
   // Long enough to span the renewal; the test waits on events, not on this pace.
-  flowise.setAnswer({ tokenCount: 40, delayMs: 100 }, SLOW);
+  flowise.setAnswer({ tokenCount: 50, delayMs: 100 }, SLOW);
 });
 
 afterAll(async () => {
@@ -187,6 +187,7 @@ describe.if(hasOpenssl)("HTTPS", () => {
 
   test("TLS 1.2/1.3 only, renewal on SIGHUP with an SSE stream open, a bad file keeps the pair, redirect and HSTS", async () => {
     const first = issue("first", "A1A1A1", 3);
+    const renewed = issue("renewed", "B2B2B2", 40);
     const certFile = join(dir, "live.pem");
     const keyFile = join(dir, "live.key");
     writeFileSync(certFile, first.cert);
@@ -195,7 +196,7 @@ describe.if(hasOpenssl)("HTTPS", () => {
     expect(s.output()).toContain(`"url":"https://127.0.0.1:${s.port}"`);
 
     // Only a client trusting the test CA gets through; the system store does not know it.
-    expect(fetch(`${s.base}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${s.base}/healthz`)).rejects.toThrow();
     const ready = await get(`${s.base}/readyz`);
     expect(ready.status).toBe(200);
     expect(ready.headers.get("strict-transport-security")).toBe("max-age=31536000");
@@ -254,13 +255,14 @@ describe.if(hasOpenssl)("HTTPS", () => {
     expect(before.serial).toBe(serialOf(first.cert));
 
     // Renewal: new files, SIGHUP; the reload is logged, new connections see the new certificate.
-    const renewed = issue("renewed", "B2B2B2", 40);
     replace(certFile, renewed.cert);
     replace(keyFile, renewed.key);
     let mark = s.output().length;
     s.proc.kill("SIGHUP");
     const reloaded = JSON.parse(await s.waitFor(/tls certificate reloaded/, mark));
     expect(reloaded.serial).toBe(serialOf(renewed.cert));
+    // The upstream was still generating when the listener changed: the stream really spans the renewal.
+    expect(flowise.stats.streamsCompleted).toBe(0);
     const after = await handshake(s.port);
     expect(after.serial).toBe(serialOf(renewed.cert));
     expect(after.fingerprint256).toBe(new X509Certificate(renewed.cert).fingerprint256);
@@ -270,6 +272,7 @@ describe.if(hasOpenssl)("HTTPS", () => {
     expect(tokens()).toBeGreaterThan(tokensAtReload);
     expect(text).toContain('"event":"end"');
     expect(text).not.toContain('"event":"error"');
+    expect(flowise.stats.streamsCompleted).toBe(1);
     expect((await (await get(`${s.base}/readyz`)).json()).tls_certificate_expires_at).toBe(notAfter(renewed.cert).toISOString());
     expect(await metricValue(s.base)).toBe(notAfter(renewed.cert).getTime() / 1000);
 
