@@ -121,19 +121,6 @@ async function main(): Promise<number> {
       throw explainListenError(e, config.host, config.httpRedirectPort);
     }
   }
-  if (certificates) {
-    const listening = {
-      get server() {
-        return app.server!;
-      },
-      set server(next) {
-        app.server = next;
-      },
-    };
-    process.on("SIGHUP", () => {
-      certificates.reload(listening, (tls, port) => Bun.serve({ ...serveOptions, port, reusePort: true, tls, fetch: app.fetch }));
-    });
-  }
   // Handlers first: whoever reads the banner may signal at once, and a signal arriving before
   // them would kill the process without the graceful stop.
   let stopping = false;
@@ -162,6 +149,21 @@ async function main(): Promise<number> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  if (certificates) {
+    const listening = {
+      get server() {
+        return app.server!;
+      },
+      set server(next) {
+        app.server = next;
+      },
+    };
+    process.on("SIGHUP", () => {
+      // A renewal during shutdown would open a listener nobody stops.
+      if (stopping) return;
+      certificates.reload(listening, (tls, port) => Bun.serve({ ...serveOptions, port, reusePort: true, tls, fetch: app.fetch }));
+    });
+  }
   const bootstrap = await ensureBootstrapAdmin(ctx);
   const where = describeAddress(app.server!, config.host, certificates ? "https" : "http");
   const first = bootstrap && {
