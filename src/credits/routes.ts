@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
-import { creditModels, ledgerQuery, userParams } from "./model";
+import { balance, creditModels, grantInput, ledgerPage, ledgerQuery, userParams } from "./model";
 import { getBalance, grantCredits, listLedger } from "./service";
 
 export function creditsRoutes(ctx: Core) {
@@ -10,13 +10,13 @@ export function creditsRoutes(ctx: Core) {
     .model(creditModels)
     .get("/api/v1/chat/credits", ({ principal }) => getBalance(db, principal.user.id), {
       access: true,
-      response: "CreditBalance",
+      response: balance,
       detail: { summary: "The caller's credit balance" },
     })
     .get("/api/admin/users/:id/credits", ({ params }) => getBalance(db, params.id), {
       admin: true,
       params: userParams,
-      response: "CreditBalance",
+      response: balance,
       detail: { summary: "A user's credit balance (admin)" },
     })
     .post(
@@ -25,8 +25,8 @@ export function creditsRoutes(ctx: Core) {
       {
         admin: true,
         params: userParams,
-        body: "CreditGrant",
-        response: "CreditBalance",
+        body: grantInput,
+        response: balance,
         detail: { summary: "Add credits, or correct with a negative amount (409 if the balance would go below zero); answers the new balance" },
       },
     )
@@ -36,6 +36,6 @@ export function creditsRoutes(ctx: Core) {
         const page = { limit: query.limit ?? 50, offset: query.offset ?? 0 };
         return { user_id: params.id, ...(await listLedger(db, params.id, page)), ...page };
       },
-      { admin: true, params: userParams, query: ledgerQuery, response: "CreditLedgerPage", detail: { summary: "A user's credit ledger, newest first" } },
+      { admin: true, params: userParams, query: ledgerQuery, response: ledgerPage, detail: { summary: "A user's credit ledger, newest first" } },
     );
 }
