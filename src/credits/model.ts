@@ -4,6 +4,7 @@ import { pageFields } from "../http/paging";
 export const balance = t.Object({
   user_id: t.String(),
   credits_remaining: t.Integer(),
+  // When the balance last changed (the user's creation when it never did).
   last_updated: t.String({ format: "date-time" }),
 });
 export type Balance = typeof balance.static;

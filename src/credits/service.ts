@@ -5,13 +5,7 @@ import { users } from "../identity/schema";
 import { AppError } from "../http/errors";
 import type { Counter, Metrics } from "../http/metrics";
 import { newId } from "../ids";
-
-export interface Balance {
-  user_id: string;
-  credits_remaining: number;
-  /** ISO 8601: when the balance last changed (the user's creation when it never did). */
-  last_updated: string;
-}
+import type { Balance, LedgerEntry } from "./model";
 
 export type Reservation = { ok: true; reservationId: string } | { ok: false };
 
@@ -179,16 +173,6 @@ export async function grantCredits(db: DB, input: GrantInput): Promise<Balance> 
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
   });
   return getBalance(db, userId);
-}
-
-export interface LedgerEntry {
-  id: number;
-  delta: number;
-  kind: "grant" | "charge" | "refund";
-  reason: string;
-  reservation_id: string | null;
-  created_by: string | null;
-  created_at: string;
 }
 
 /** Newest ledger rows first. Unknown user → NOT_FOUND. */

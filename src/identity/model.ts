@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { cursorField, pageFields } from "../http/paging";
 
+/** The user object of login responses and /api/auth/me. */
 export const loginUser = t.Object({
   id: t.String(),
   email: t.String(),
@@ -120,6 +121,7 @@ export const patchUserRequest = t.Object({
   role: t.Optional(role),
   password: t.Optional(t.String({ error: "password: must be a string" })),
   disabled: t.Optional(t.Boolean({ error: "disabled: must be true or false" })),
+  // Keys otherwise outlive a password reset or a disable.
   revoke_api_keys: t.Optional(t.Boolean({ error: "revoke_api_keys: must be true or false", description: "Also revoke every API key of the user" })),
 });
 export type UserPatch = typeof patchUserRequest.static;
