@@ -7,6 +7,7 @@ import { identityMetrics } from "../identity/metrics";
 import { apiTokenRevoked } from "../identity/session-ends";
 import type { UserState } from "../kernel/principal";
 import { findUserById } from "../identity/users";
+import type { ApiTokenView } from "./model";
 
 type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log">;
 
@@ -42,18 +43,6 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown): 
   // `id`, not `token_id`: the logger redacts every field whose name contains "token".
   ctx.log.info("api token issued", { id, user_id: user.id, by: admin.id });
   return { success: true, token, name };
-}
-
-export interface ApiTokenView {
-  id: string;
-  userId: string;
-  name: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  active: boolean;
 }
 
 function view(r: ApiToken): ApiTokenView {

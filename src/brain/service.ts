@@ -9,6 +9,7 @@ import { getOrCreateSession, ownedSession, sessionMessages } from "../chat/sessi
 import { dataFrame } from "../chat/sse";
 import { streamPrediction, type StreamEncoder, type StreamState } from "../chat/stream-run";
 import type { Chatflow } from "../chatflows/schema";
+import type { BrainMessage } from "./model";
 
 export const BRAIN_MESSAGES = {
   // Same words as POST /api-key/chat-token uses for the same outcomes.
@@ -22,18 +23,6 @@ export const BRAIN_MESSAGES = {
 export async function createChat(deps: ChatDeps, userId: string, name: string) {
   const s = await getOrCreateSession(deps.db, { userId, chatflowId: null, name });
   return { chat_id: s.id, chat_name: s.name ?? name, user_id: s.userId, creation_time: s.createdAt.toISOString() };
-}
-
-interface BrainMessage {
-  chat_id: string;
-  message_id: string;
-  user_message: string;
-  message_time: string;
-  assistant: string;
-  prompt_title: string | null;
-  brain_name: string | null;
-  brain_id: string | null;
-  metadata: Record<string, unknown>;
 }
 
 /** Question/answer pairs, oldest first; a question whose answer failed has `assistant: ""`. */

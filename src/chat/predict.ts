@@ -7,14 +7,7 @@ import { finishPrediction, openPrediction, resolveChatflow, withStreamSlot, type
 import { flowiseFrame, SSE_HEADERS } from "./sse";
 import { streamPrediction, type StreamEncoder, type StreamState } from "./stream-run";
 import { answerText } from "./upstream";
-
-export interface PredictBody {
-  chatflow_id: string;
-  question: string;
-  overrideConfig?: Record<string, unknown>;
-  session_id?: string;
-  streaming?: boolean;
-}
+import type { PredictBody } from "./model";
 
 export interface PredictCall {
   user: UserState;

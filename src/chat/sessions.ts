@@ -5,6 +5,7 @@ import type { DB } from "../db/client";
 import { chatMessages, chatSessions, type ChatSession } from "./schema";
 import { AppError } from "../http/errors";
 import { newId } from "../ids";
+import type { SessionSummary } from "./model";
 
 export const SESSION_NOT_FOUND = "Session not found";
 const TOPIC_MAX = 60;
@@ -87,13 +88,6 @@ export async function storeMessage(db: DB, m: MessageInput): Promise<{ id: strin
 /** A question no answer will follow (the prediction failed before any answer content). */
 export async function markQuestionFailed(db: DB, messageId: string): Promise<void> {
   await db.update(chatMessages).set({ status: "failed" }).where(and(eq(chatMessages.id, messageId), eq(chatMessages.role, "user")));
-}
-
-export interface SessionSummary {
-  session_id: string;
-  chatflow_id: string | null;
-  topic: string | null;
-  created_at: string;
 }
 
 export async function listSessions(db: DB, userId: string, page: { limit: number; offset: number }): Promise<{ sessions: SessionSummary[]; count: number }> {

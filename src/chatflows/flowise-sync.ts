@@ -3,18 +3,12 @@ import type { DB } from "../db/client";
 import { chatflows } from "./schema";
 import { AppError } from "../http/errors";
 import { tracedFetch } from "../ops/tracing";
-import { MAX_CHATFLOW_NAME } from "./model";
+import { MAX_CHATFLOW_NAME, type SyncResult } from "./model";
 
 export interface FlowiseTarget {
   url?: string;
   apiKey?: string;
   timeoutMs: number;
-}
-
-export interface SyncResult {
-  created: number;
-  updated: number;
-  total: number;
 }
 
 interface FlowiseChatflow {

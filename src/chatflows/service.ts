@@ -4,26 +4,14 @@ import { chatflowAccess, chatflows, type Chatflow } from "./schema";
 import { users } from "../identity/schema";
 import { AppError } from "../http/errors";
 import type { UserState } from "../kernel/principal";
-
-
-export interface AdminChatflowView {
-  id: string;
-  name: string;
-  cost: number;
-  enabled: boolean;
-  created_at: string;
-  updated_at: string;
-  synced_at: string | null;
-  override_allow: string[] | null;
-  user_count: number;
-}
+import type { AdminChatflow, ChatflowInput, ChatflowPatch } from "./model";
 
 /** Duplicates dropped, order kept; undefined stays undefined (PATCH: unchanged). */
 const keyList = (keys: string[] | null | undefined) => (keys ? [...new Set(keys)] : keys);
 
 const userCount = sql<number>`(select count(*)::int from ${chatflowAccess} where ${chatflowAccess.chatflowId} = ${chatflows.id})`;
 
-function view(c: Chatflow, count: number): AdminChatflowView {
+function view(c: Chatflow, count: number): AdminChatflow {
   return {
     id: c.id,
     name: c.name,
@@ -37,21 +25,13 @@ function view(c: Chatflow, count: number): AdminChatflowView {
   };
 }
 
-async function getView(db: DB, id: string): Promise<AdminChatflowView> {
+async function getView(db: DB, id: string): Promise<AdminChatflow> {
   const [row] = await db.select({ c: chatflows, n: userCount }).from(chatflows).where(eq(chatflows.id, id));
   if (!row) throw new AppError("NOT_FOUND", "Chatflow not found");
   return view(row.c, row.n);
 }
 
-export interface ChatflowInput {
-  id: string;
-  name: string;
-  cost?: number;
-  enabled?: boolean;
-  override_allow?: string[] | null;
-}
-
-export async function createChatflow(db: DB, input: ChatflowInput): Promise<AdminChatflowView> {
+export async function createChatflow(db: DB, input: ChatflowInput): Promise<AdminChatflow> {
   const inserted = await db
     .insert(chatflows)
     .values({ id: input.id, name: input.name, cost: input.cost ?? 1, enabled: input.enabled ?? true, overrideAllow: keyList(input.override_allow) ?? null })
@@ -72,7 +52,7 @@ export async function listChatflows(db: DB, page: { limit: number; offset: numbe
   return { chatflows: rows.map((r) => view(r.c, r.n)), count: Number(total?.n ?? 0), ...page };
 }
 
-export async function updateChatflow(db: DB, id: string, patch: Omit<Partial<ChatflowInput>, "id">): Promise<AdminChatflowView> {
+export async function updateChatflow(db: DB, id: string, patch: ChatflowPatch): Promise<AdminChatflow> {
   const set: Partial<typeof chatflows.$inferInsert> = {};
   if (patch.override_allow !== undefined) set.overrideAllow = keyList(patch.override_allow);
   if (patch.name !== undefined) set.name = patch.name;

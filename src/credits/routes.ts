@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
-import { creditModels, ledgerQuery, userParams } from "./model";
+import { balance, creditModels, grantInput, ledgerPage, ledgerQuery, userParams } from "./model";
 import type { Credits } from "./service";
 
 export function creditsRoutes(ctx: Core, credits: Credits) {
@@ -9,13 +9,13 @@ export function creditsRoutes(ctx: Core, credits: Credits) {
     .model(creditModels)
     .get("/api/v1/chat/credits", ({ principal }) => credits.balance(principal.user.id), {
       access: true,
-      response: "CreditBalance",
+      response: balance,
       detail: { summary: "The caller's credit balance" },
     })
     .get("/api/admin/users/:id/credits", ({ params }) => credits.balance(params.id), {
       admin: true,
       params: userParams,
-      response: "CreditBalance",
+      response: balance,
       detail: { summary: "A user's credit balance (admin)" },
     })
     .post(
@@ -24,8 +24,8 @@ export function creditsRoutes(ctx: Core, credits: Credits) {
       {
         admin: true,
         params: userParams,
-        body: "CreditGrant",
-        response: "CreditBalance",
+        body: grantInput,
+        response: balance,
         detail: { summary: "Add credits, or correct with a negative amount (409 if the balance would go below zero); answers the new balance" },
       },
     )
@@ -35,6 +35,6 @@ export function creditsRoutes(ctx: Core, credits: Credits) {
         const page = { limit: query.limit ?? 50, offset: query.offset ?? 0 };
         return { user_id: params.id, ...(await credits.ledger(params.id, page)), ...page };
       },
-      { admin: true, params: userParams, query: ledgerQuery, response: "CreditLedgerPage", detail: { summary: "A user's credit ledger, newest first" } },
+      { admin: true, params: userParams, query: ledgerQuery, response: ledgerPage, detail: { summary: "A user's credit ledger, newest first" } },
     );
 }

@@ -7,15 +7,9 @@ import type { Counter, Metrics } from "../http/metrics";
 import { newId } from "../ids";
 import { reconcileOnce, type ReconcileResult } from "./reconciler";
 import { Reservation, type ReservationOwner } from "./reservation";
+import type { Balance, LedgerEntry } from "./model";
 
 export { Reservation } from "./reservation";
-
-export interface Balance {
-  user_id: string;
-  credits_remaining: number;
-  /** ISO 8601: when the balance last changed (the user's creation when it never did). */
-  last_updated: string;
-}
 
 export interface ReserveInput {
   userId: string;
@@ -162,16 +156,6 @@ async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
   });
   return getBalance(db, userId);
-}
-
-export interface LedgerEntry {
-  id: number;
-  delta: number;
-  kind: "grant" | "charge" | "refund";
-  reason: string;
-  reservation_id: string | null;
-  created_by: string | null;
-  created_at: string;
 }
 
 /** Newest ledger rows first. Unknown user → NOT_FOUND. */

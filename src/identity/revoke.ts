@@ -6,19 +6,12 @@ import { AppError } from "../http/errors";
 import { revokeKeysOf } from "../keys/service";
 import type { Page } from "../http/paging";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
+import type { RefreshTokenInfo, RevokeRequest, RevokeResponse } from "./model";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users">;
 
-export interface RevokeRequest {
-  token_id?: string;
-  all_tokens?: boolean;
-  include_api_keys?: boolean;
-}
-
-export interface RevokeResult {
-  revoked_count: number;
-  api_keys_revoked?: number;
-}
+/** The route adds the message. */
+type RevokeResult = Omit<RevokeResponse, "message">;
 
 /**
  * `token_id`: that refresh token (the caller's own), and its session's access tokens if it was
@@ -65,16 +58,6 @@ async function revokeOne(ctx: Ctx, userId: string, tokenId: string): Promise<num
     await tx.update(refreshTokens).set({ revokedAt: sql`now()`, revokedReason: "revoked" }).where(eq(refreshTokens.id, row.id));
     return 1;
   });
-}
-
-export interface RefreshTokenInfo {
-  id: string;
-  session_id: string;
-  created_at: string;
-  expires_at: string;
-  used_at: string | null;
-  revoked_at: string | null;
-  active: boolean;
 }
 
 /** The caller's unexpired refresh tokens, newest first; the token values are never stored. */

@@ -7,17 +7,9 @@ import { revokeKeysOf } from "../keys/service";
 import { hashPassword, passwordProblem } from "./passwords";
 import { endAllSessions, userChanged } from "./session-ends";
 import { findUserById } from "./users";
+import type { UserPatch } from "./model";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "log">;
-
-export interface UserPatch {
-  name?: string;
-  role?: "user" | "admin";
-  password?: string;
-  disabled?: boolean;
-  /** Also revoke every API key of the user (keys otherwise outlive a password reset or a disable). */
-  revoke_api_keys?: boolean;
-}
 
 /**
  * Changes a user. A new password or disabling ends every session, refresh token and API token

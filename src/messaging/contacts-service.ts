@@ -6,14 +6,7 @@ import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";
 import { ownedBy } from "./owner";
 import { withStreamIdClaim } from "./stream-ids";
-
-export interface ContactInput {
-  name: string;
-  email?: string | null;
-  phone?: string | null;
-  streamUserId?: string | null;
-  attributes?: Record<string, unknown>;
-}
+import type { ContactInput } from "./model";
 
 export async function createContact(db: DB, owner: UserState, input: ContactInput): Promise<Contact> {
   return withStreamIdClaim(db, owner, input.streamUserId, (tx) => insertContact(tx, owner, input));

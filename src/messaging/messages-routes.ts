@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { MESSAGING_AUTH } from "./auth";
 import { getMessage, listMessages } from "./messages-service";
-import { idParams, message, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
+import { idParams, message, messageList, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
 import { sendMessages, type SendDeps } from "./send-service";
 
 /** `onQueued`: after a send request commits (counts it and wakes the local delivery worker). */
@@ -37,7 +37,7 @@ export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
       {
         ...MESSAGING_AUTH,
         query: messageQuery,
-        response: t.Object({ success: t.Literal(true), messages: t.Array(message), total: t.Number(), limit: t.Number(), offset: t.Number() }),
+        response: messageList,
         detail: { summary: "Messages you sent (admins: all), newest first" },
       },
     )

@@ -5,22 +5,16 @@ import { isIdempotencyKey, withIdempotency, type IdempotencyClaim } from "../ide
 import { newId } from "../ids";
 import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";
-import { MAX_TEXT_CHARS } from "./model";
+import { MAX_TEXT_CHARS, type SendBulkInput, type SendPrivateInput, type SendResult, type SendTemplateInput } from "./model";
 import { ownedBy } from "./owner";
-import { renderTemplate, type PlaceholderValue } from "./render";
+import { renderTemplate } from "./render";
 import { assertMayAddress } from "./stream-ids";
 import { findTemplate } from "./templates-service";
 
 export type SendRequest =
-  | { kind: "template"; templateId: string; recipientIds: string[]; placeholders?: Record<string, PlaceholderValue> }
-  | { kind: "bulk"; recipientIds: string[]; message: string }
-  | { kind: "private"; recipientId: string; message: string };
-
-export interface SendResult {
-  success: true;
-  count: number;
-  messages: { id: string; recipientId: string; status: string }[];
-}
+  | ({ kind: "template" } & SendTemplateInput)
+  | ({ kind: "bulk" } & SendBulkInput)
+  | ({ kind: "private" } & SendPrivateInput);
 
 export interface SendDeps {
   db: DB;

@@ -6,11 +6,7 @@ import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";
 import { ownedBy } from "./owner";
 import { placeholdersOf } from "./render";
-
-export interface TemplateInput {
-  name: string;
-  body: string;
-}
+import type { TemplateInput } from "./model";
 
 /** What the API shows: the row plus the placeholders its body needs. */
 export const templateView = (t: Template) => ({ ...t, placeholders: placeholdersOf(t.body) });

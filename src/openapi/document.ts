@@ -1,6 +1,7 @@
 // Turns what Elysia's route table yields into an OpenAPI 3.1 document that validators and client
 // generators accept. Generic on purpose: routes change in parallel, so nothing here names a
 // route's schema; it rewrites whatever the routes declare.
+import { Kind } from "@sinclair/typebox";
 import { ERROR_SCHEMAS, errorResponses } from "./errors";
 
 type Json = Record<string, any>;
@@ -46,6 +47,27 @@ export function cleanSchema(s: unknown): Json {
   if (out.examples !== undefined && !Array.isArray(out.examples)) out.examples = [out.examples];
   if (Array.isArray(out.required) && out.required.length === 0) delete out.required;
   return out;
+}
+
+/**
+ * Routes refer to their schemas by const; the features register the same consts under component
+ * names (`.model({...})`). A route schema that is one of them (the same object) is handed to
+ * @elysiajs/swagger by name, so the document refers to the component instead of a copy of it.
+ */
+export function modelNamer(models: Record<string, unknown>): <H extends Json>(hook: H) => H {
+  const names = new Map<unknown, string>(Object.entries(models).map(([name, schema]) => [schema, name]));
+  const named = (s: unknown) => (s && typeof s === "object" && names.get(s)) || s;
+  return (hook) => {
+    const { body, response } = hook;
+    const statusMap = response && typeof response === "object" && !names.has(response) && !(Kind in response);
+    return {
+      ...hook,
+      ...(body === undefined ? {} : { body: named(body) }),
+      ...(response === undefined
+        ? {}
+        : { response: statusMap ? Object.fromEntries(Object.entries(response).map(([status, s]) => [status, named(s)])) : named(response) }),
+    };
+  };
 }
 
 const DEFAULT_MEDIA = ["application/json", "multipart/form-data", "text/plain"];

@@ -1,7 +1,7 @@
 import { filterPaths, registerSchemaPath } from "@elysiajs/swagger/utils";
 import { Elysia } from "elysia";
 import pkg from "../../package.json";
-import { finishDocument } from "./document";
+import { finishDocument, modelNamer } from "./document";
 import { SCALAR_BUNDLE_PATH, SCALAR_VERSION } from "./scalar-asset";
 import { pageHeaders } from "../http/page-headers";
 
@@ -87,9 +87,10 @@ export function openApiRoutes() {
     if (cached?.routes === routes.length) return cached.doc;
     const paths: Record<string, any> = {};
     const models = (internals.getGlobalDefinitions?.().type ?? {}) as Record<string, any>;
+    const byName = modelNamer(models);
     for (const route of routes) {
       if (route.hooks?.detail?.hide === true || route.method === "OPTIONS" || route.method === "ALL") continue;
-      registerSchemaPath({ schema: paths, hook: route.hooks, method: route.method, path: route.path, models } as any);
+      registerSchemaPath({ schema: paths, hook: byName(route.hooks), method: route.method, path: route.path, models } as any);
     }
     const raw = {
       info: INFO,
