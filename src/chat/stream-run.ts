@@ -6,7 +6,8 @@ import { errorSummary } from "../http/logger";
 import { finishPrediction, type ChatDeps, type OpenPrediction, type Outcome } from "./pipeline";
 import { FrameSplitter, HEARTBEAT, parseFrame, SSE_HEADERS, type FlowiseEvent } from "./sse";
 import type { StreamSlot } from "./stream-slots";
-import { answerText, UPSTREAM_MESSAGES } from "./upstream";
+import { answerText } from "./upstream";
+import { CHAT_ERRORS } from "./errors";
 
 export interface StreamState {
   text: string;
@@ -167,7 +168,7 @@ export function streamPrediction(deps: ChatDeps, p: OpenPrediction, enc: StreamE
       return { status: "complete", text: s.text, started: s.started, result: "ok" };
     } catch {
       if (gone()) return clientLeft();
-      const message = shuttingDown ? UPSTREAM_MESSAGES.shutdown : idleTimedOut ? UPSTREAM_MESSAGES.timeout : UPSTREAM_MESSAGES.lost;
+      const message = (shuttingDown ? CHAT_ERRORS.RESTARTING : idleTimedOut ? CHAT_ERRORS.FLOWISE_TIMEOUT : CHAT_ERRORS.FLOWISE_LOST).message;
       ending = { outcome: shuttingDown ? "shutdown" : idleTimedOut ? "upstream_timeout" : "upstream_lost", reason: message };
       write(enc.failure(message, s));
       return { status: "incomplete", text: s.text, started: s.started, result: idleTimedOut ? "upstream_timeout" : "upstream_error", metadata: { error: message } };

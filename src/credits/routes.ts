@@ -1,18 +1,25 @@
 import { Elysia } from "elysia";
+import { errorFamily } from "../http/errors";
 import type { Core } from "../kernel/core";
 import { creditModels, ledgerQuery, userParams } from "./model";
 import { getBalance, grantCredits, listLedger } from "./service";
 
+// Two groups: the caller's balance answers in the `detail` body, the admin routes in the admin one.
 export function creditsRoutes(ctx: Core) {
   const { db } = ctx;
-  return new Elysia({ tags: ["credits"] })
+  const own = new Elysia({ tags: ["credits"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .model(creditModels)
     .get("/api/v1/chat/credits", ({ principal }) => getBalance(db, principal.user.id), {
       access: true,
       response: "CreditBalance",
       detail: { summary: "The caller's credit balance" },
-    })
+    });
+  const admin = new Elysia({ tags: ["credits"] })
+    .onTransform(errorFamily("admin"))
+    .use(ctx.auth)
+    .model(creditModels)
     .get("/api/admin/users/:id/credits", ({ params }) => getBalance(db, params.id), {
       admin: true,
       params: userParams,
@@ -38,4 +45,5 @@ export function creditsRoutes(ctx: Core) {
       },
       { admin: true, params: userParams, query: ledgerQuery, response: "CreditLedgerPage", detail: { summary: "A user's credit ledger, newest first" } },
     );
+  return new Elysia().use(own).use(admin);
 }

@@ -1,4 +1,5 @@
 import type { AnyElysia } from "elysia";
+import type { ErrorCatalog } from "../http/errors";
 import type { Core, Worker } from "./core";
 
 /** What a feature's setup hands back: its services (typed) and the workers it started. */
@@ -18,6 +19,8 @@ export interface Started<S> {
  */
 export interface Feature<S = undefined, D = unknown> {
   name: string;
+  /** The feature's error catalog (`defineErrors` in src/http/errors.ts). */
+  errors?: ErrorCatalog;
   setup?(core: Core, deps: D): Started<S> | Promise<Started<S>>;
   routes?(core: Core, services: S, deps: D): AnyElysia;
 }

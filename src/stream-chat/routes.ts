@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { clientAddress } from "../identity/throttle";
 import { parseCustomerId, STREAM_MESSAGES, type StreamTokenService } from "./service";
+import { errorFamily } from "../http/errors";
 
 // Declared loosely and checked by parseCustomerId: Elysia coerces numeric strings for number
 // schemas, and the contract wants `"123"` refused like any other non-integer.
@@ -15,6 +16,7 @@ function auditAddress(ctx: Core, server: Parameters<typeof clientAddress>[1], re
 
 export function streamChatRoutes(ctx: Core, tokens: StreamTokenService) {
   return new Elysia({ prefix: "/stream-chat", tags: ["stream chat"] })
+    .onTransform(errorFamily("stream"))
     .use(ctx.auth)
     .model({
       "streamChat.tokenRequest": t.Object({ customer_id: customerId }, { error: STREAM_MESSAGES.badCustomerId }),
