@@ -2,6 +2,7 @@ import { defineFeature } from "../kernel/feature";
 import { startReconciler } from "./reconciler";
 import { creditsRoutes } from "./routes";
 import { registerCreditMetrics } from "./service";
+import { CREDIT_ERRORS } from "./errors";
 
 // Often enough that a dead instance's reservations close soon after they expire; cheap when
 // nothing is due (one indexed query on status + expires_at).
@@ -10,6 +11,7 @@ export const RECONCILE_INTERVAL_MS = 5000;
 /** Balances, the ledger, reservations and their reconciler. */
 export const creditsFeature = defineFeature({
   name: "credits",
+  errors: CREDIT_ERRORS,
   setup(core) {
     registerCreditMetrics(core.db, core.metrics);
     return { services: {}, workers: [startReconciler(core.db, core.log, RECONCILE_INTERVAL_MS)] };

@@ -4,7 +4,7 @@ import { contacts, messages, type Contact } from "../db/schema";
 import { beginIdempotent, completeIdempotent, releaseIdempotent, requestHash, type IdempotencyScope } from "../idempotency/service";
 import { newId } from "../ids";
 import type { UserState } from "../kernel/principal";
-import { messagingErrors } from "./errors";
+import { MESSAGING_ERRORS } from "./errors";
 import { MAX_TEXT_CHARS } from "./model";
 import { ownedBy } from "./owner";
 import { renderTemplate, type PlaceholderValue } from "./render";
@@ -36,8 +36,8 @@ interface Draft {
 }
 
 function checkText(text: string, recipientId?: string): void {
-  if (text.trim() === "") throw messagingErrors.emptyText();
-  if (text.length > MAX_TEXT_CHARS) throw messagingErrors.textTooLong(MAX_TEXT_CHARS, recipientId);
+  if (text.trim() === "") throw MESSAGING_ERRORS.EMPTY_TEXT();
+  if (text.length > MAX_TEXT_CHARS) throw MESSAGING_ERRORS.TEXT_TOO_LONG(MAX_TEXT_CHARS, recipientId);
 }
 
 /** Duplicate ids in one request get one message each: the first occurrence decides the order. */
@@ -48,7 +48,7 @@ async function recipientsOf(db: DB, user: UserState, ids: string[]): Promise<Con
   const byId = new Map(rows.map((c) => [c.id, c]));
   const recipients = ids.map((id) => {
     const c = byId.get(id);
-    if (!c) throw messagingErrors.contactNotFound(id);
+    if (!c) throw MESSAGING_ERRORS.CONTACT_NOT_FOUND(id);
     return c;
   });
   assertMayAddress(user, recipients);
@@ -58,7 +58,7 @@ async function recipientsOf(db: DB, user: UserState, ids: string[]): Promise<Con
 /** Every check that can refuse the request, before anything is written. */
 async function draft(db: DB, user: UserState, req: SendRequest, maxRecipients: number): Promise<Draft[]> {
   const ids = distinct(req.kind === "private" ? [req.recipientId] : req.recipientIds);
-  if (ids.length > maxRecipients) throw messagingErrors.tooManyRecipients(maxRecipients);
+  if (ids.length > maxRecipients) throw MESSAGING_ERRORS.TOO_MANY_RECIPIENTS(maxRecipients);
   if (req.kind !== "template") {
     checkText(req.message);
     const recipients = await recipientsOf(db, user, ids);
@@ -68,7 +68,7 @@ async function draft(db: DB, user: UserState, req: SendRequest, maxRecipients: n
   const recipients = await recipientsOf(db, user, ids);
   return recipients.map((c) => {
     const r = renderTemplate(template.body, req.placeholders ?? {}, c);
-    if (!r.ok) throw messagingErrors.missingPlaceholder(r.missing, c.id);
+    if (!r.ok) throw MESSAGING_ERRORS.MISSING_PLACEHOLDER(r.missing, c.id);
     checkText(r.text, c.id);
     return { recipientId: c.id, text: r.text, templateId: template.id };
   });
@@ -95,12 +95,12 @@ export async function sendMessages(deps: SendDeps, user: UserState, req: SendReq
     deps.onQueued(result.count);
     return result;
   }
-  if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw messagingErrors.badIdempotencyKey();
+  if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw MESSAGING_ERRORS.BAD_IDEMPOTENCY_KEY();
   const scope: IdempotencyScope = { scope: "messages", userId: user.id, key: idempotencyKey };
   const begun = await beginIdempotent(db, scope, requestHash(req));
   if (begun.state === "replay") return begun.response as SendResult;
-  if (begun.state === "conflict") throw messagingErrors.idempotencyConflict();
-  if (begun.state === "in_progress") throw messagingErrors.idempotencyInProgress();
+  if (begun.state === "conflict") throw MESSAGING_ERRORS.IDEMPOTENCY_CONFLICT();
+  if (begun.state === "in_progress") throw MESSAGING_ERRORS.IDEMPOTENCY_IN_PROGRESS();
   try {
     const result = await queue(db, user, await draft(db, user, req, deps.maxRecipients), scope);
     deps.onQueued(result.count);

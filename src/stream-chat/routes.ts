@@ -1,7 +1,8 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { clientAddress } from "../identity/throttle";
-import { parseCustomerId, STREAM_MESSAGES, type StreamTokenService } from "./service";
+import { parseCustomerId, type StreamTokenService } from "./service";
+import { STREAM_ERRORS } from "./errors";
 import { errorFamily } from "../http/errors";
 
 // Declared loosely and checked by parseCustomerId: Elysia coerces numeric strings for number
@@ -19,7 +20,7 @@ export function streamChatRoutes(ctx: Core, tokens: StreamTokenService) {
     .onTransform(errorFamily("stream"))
     .use(ctx.auth)
     .model({
-      "streamChat.tokenRequest": t.Object({ customer_id: customerId }, { error: STREAM_MESSAGES.badCustomerId }),
+      "streamChat.tokenRequest": t.Object({ customer_id: customerId }, { error: STREAM_ERRORS.BAD_CUSTOMER_ID.message }),
       "streamChat.token": t.Object({ token: t.String() }),
     })
     .post(
