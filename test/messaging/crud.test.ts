@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { createKey } from "../../src/keys/service";
 import { createContact, createTemplate, mintApiToken } from "./helpers";
+import { MESSAGING_ERRORS } from "../../src/messaging/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Unauthorized: Missing or invalid token", "You do not have sufficient permissions for this operation".
 
 let t: TestApp;
 let alice: SeededUser;
@@ -125,7 +129,7 @@ describe("contacts", () => {
     const c = await createContact(t, alice.accessToken);
     const empty = await t.request("PATCH", `/api/contacts/${c.id}`, { token: alice.accessToken, body: {} });
     expect(empty.status).toBe(422);
-    expect(await json(empty)).toEqual({ success: false, error: "Nothing to update" });
+    expect(await json(empty)).toEqual({ success: false, error: MESSAGING_ERRORS.EMPTY_PATCH.message });
   });
 
   test("pagination with limit and offset", async () => {

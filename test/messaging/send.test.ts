@@ -3,6 +3,7 @@ import { count, eq } from "drizzle-orm";
 import { messages } from "../../src/db/schema";
 import { json, makeApp, seedUser, settle, type SeededUser, type TestApp } from "../helpers";
 import { createContact, createTemplate, mintApiToken } from "./helpers";
+import { MESSAGING_ERRORS } from "../../src/messaging/errors";
 
 let t: TestApp;
 let alice: SeededUser;
@@ -119,8 +120,8 @@ describe("send-bulk and send-private", () => {
   test("empty and over-long text are 422; too many recipients is 413; empty list is 422", async () => {
     const a = await createContact(t, apiToken);
     const cases: [string, unknown, number, string][] = [
-      ["/api/messages/send-private", { recipientId: a.id, message: "   " }, 422, "Message text is empty"],
-      ["/api/messages/send-bulk", { recipientIds: [a.id], message: "" }, 422, "Message text is empty"],
+      ["/api/messages/send-private", { recipientId: a.id, message: "   " }, 422, MESSAGING_ERRORS.EMPTY_TEXT.message],
+      ["/api/messages/send-bulk", { recipientIds: [a.id], message: "" }, 422, MESSAGING_ERRORS.EMPTY_TEXT.message],
       ["/api/messages/send-private", { recipientId: a.id, message: "y".repeat(4097) }, 422, "Message text exceeds 4096 characters"],
       ["/api/messages/send-bulk", { recipientIds: ["1", "2", "3", "4", "5", "6"], message: "hi" }, 413, "Too many recipients: at most 5 per request"],
       ["/api/messages/send-bulk", { recipientIds: [], message: "hi" }, 422, "recipientIds: must be a non-empty list of contact ids"],
@@ -155,7 +156,7 @@ describe("Idempotency-Key", () => {
     expect(await storedCount(u.user.id)).toBe(1);
     const other = await send("different");
     expect(other.status).toBe(409);
-    expect(await json(other)).toEqual({ success: false, error: "Idempotency-Key was already used with a different request" });
+    expect(await json(other)).toEqual({ success: false, error: MESSAGING_ERRORS.IDEMPOTENCY_CONFLICT.message });
     expect(await storedCount(u.user.id)).toBe(1);
   });
 
