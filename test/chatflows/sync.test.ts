@@ -54,7 +54,7 @@ describe("POST /api/admin/chatflows/sync", () => {
     await d.setFault({ kind: "status500" });
     const res = await sync();
     expect(res.status).toBe(502);
-    expect(await res.json()).toEqual({ message: "Flowise answered HTTP 500", status: 502, request_id: expect.any(String) });
+    expect(await res.json()).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_FAILED.message(500), status: 502, request_id: expect.any(String) });
   });
 
   test("Flowise answering HTML → 502", async () => {
@@ -86,7 +86,7 @@ describe("sync with a misconfigured Flowise", () => {
       const res = await sync(wrong, a.accessToken);
       expect(res.status).toBe(502);
       const text = await res.text();
-      expect(JSON.parse(text)).toEqual({ message: "Flowise refused chatgate's API key (HTTP 401)", status: 502, request_id: expect.any(String) });
+      expect(JSON.parse(text)).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_KEY_REFUSED.message(401), status: 502, request_id: expect.any(String) });
       expect(text).not.toContain("wrong-key-123");
       expect(d.calls.chatflows).toBe(1);
     } finally {

@@ -70,7 +70,7 @@ describe("POST /api/v1/chat/authenticate", () => {
     try {
       const res = await login(s.user.email, "a".repeat(1025));
       expect(res.status).toBe(422);
-      expect(await json(res)).toEqual({ detail: "Password must be at most 1024 characters" });
+      expect(await json(res)).toEqual({ detail: IDENTITY_ERRORS.PASSWORD_TOO_LONG.message(1024) });
       expect(verify).not.toHaveBeenCalled();
       expect(hash).not.toHaveBeenCalled();
     } finally {

@@ -96,7 +96,7 @@ describe("contacts", () => {
     expect(await json(del)).toEqual({ success: true });
     const gone = await t.request("GET", `/api/contacts/${contact.id}`, { token: alice.accessToken });
     expect(gone.status).toBe(404);
-    expect(await json(gone)).toEqual({ success: false, error: `Contact not found: ${contact.id}` });
+    expect(await json(gone)).toEqual({ success: false, error: MESSAGING_ERRORS.CONTACT_NOT_FOUND.message(contact.id) });
   });
 
   test("an owner sees only their own; someone else's id is 404; admins see all", async () => {
@@ -110,7 +110,7 @@ describe("contacts", () => {
     for (const [method, body] of [["GET"], ["PATCH", { name: "x" }], ["DELETE"]] as const) {
       const res = await t.request(method, `/api/contacts/${theirs.id}`, { token: alice.accessToken, body });
       expect(res.status).toBe(404);
-      expect(await json(res)).toEqual({ success: false, error: `Contact not found: ${theirs.id}` });
+      expect(await json(res)).toEqual({ success: false, error: MESSAGING_ERRORS.CONTACT_NOT_FOUND.message(theirs.id) });
     }
     const all = await json(await t.request("GET", "/api/contacts?limit=200", { token: admin.accessToken }));
     const allIds = all.contacts.map((c: any) => c.id);
@@ -157,7 +157,7 @@ describe("templates", () => {
     expect(await json(await t.request("DELETE", `/api/templates/${template.id}`, { token: alice.accessToken }))).toEqual({ success: true });
     const gone = await t.request("GET", `/api/templates/${template.id}`, { token: alice.accessToken });
     expect(gone.status).toBe(404);
-    expect(await json(gone)).toEqual({ success: false, error: `Template not found: ${template.id}` });
+    expect(await json(gone)).toEqual({ success: false, error: MESSAGING_ERRORS.TEMPLATE_NOT_FOUND.message(template.id) });
   });
 
   test("someone else's template is 404; admins see it", async () => {
