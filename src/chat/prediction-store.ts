@@ -8,7 +8,6 @@ import { sql } from "drizzle-orm";
 import { rowsOf, type DB } from "../db/client";
 import type { ChatSession } from "../db/schema";
 import { countRefunded, countReserved, predictionReason, refundReservation, settleReservation } from "../credits/service";
-import { AppError } from "../http/errors";
 import { newId } from "../ids";
 import { topicOf } from "./sessions";
 import { CHAT_ERRORS } from "./errors";
