@@ -1,4 +1,5 @@
 import type { ChatflowAccessPolicy } from "../chatflows/access";
+import type { Credits } from "../credits/service";
 import { defineFeature } from "../kernel/feature";
 import type { ChatDeps } from "./pipeline";
 import { chatRoutes } from "./routes";
@@ -9,9 +10,10 @@ import { CHAT_ERRORS } from "./errors";
 export const chatFeature = defineFeature({
   name: "chat",
   errors: CHAT_ERRORS,
-  setup(core, deps: { chatflows: { access: ChatflowAccessPolicy } }) {
+  setup(core, deps: { chatflows: { access: ChatflowAccessPolicy }; credits: { credits: Credits } }) {
     const pipeline: ChatDeps = {
       db: core.db,
+      credits: deps.credits.credits,
       config: core.config,
       log: core.log,
       predictions: core.metrics.counter("chatgate_predictions_total", "Predictions by mode (json, sse) and result"),

@@ -2,16 +2,15 @@ import { Elysia } from "elysia";
 import { errorFamily } from "../http/errors";
 import type { Core } from "../kernel/core";
 import { creditModels, ledgerQuery, userParams } from "./model";
-import { getBalance, grantCredits, listLedger } from "./service";
+import type { Credits } from "./service";
 
 // Two groups: the caller's balance answers in the `detail` body, the admin routes in the admin one.
-export function creditsRoutes(ctx: Core) {
-  const { db } = ctx;
+export function creditsRoutes(ctx: Core, credits: Credits) {
   const own = new Elysia({ tags: ["credits"] })
     .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .model(creditModels)
-    .get("/api/v1/chat/credits", ({ principal }) => getBalance(db, principal.user.id), {
+    .get("/api/v1/chat/credits", ({ principal }) => credits.balance(principal.user.id), {
       access: true,
       response: "CreditBalance",
       detail: { summary: "The caller's credit balance" },
@@ -20,7 +19,7 @@ export function creditsRoutes(ctx: Core) {
     .onTransform(errorFamily("admin"))
     .use(ctx.auth)
     .model(creditModels)
-    .get("/api/admin/users/:id/credits", ({ params }) => getBalance(db, params.id), {
+    .get("/api/admin/users/:id/credits", ({ params }) => credits.balance(params.id), {
       admin: true,
       params: userParams,
       response: "CreditBalance",
@@ -28,7 +27,7 @@ export function creditsRoutes(ctx: Core) {
     })
     .post(
       "/api/admin/users/:id/credits",
-      ({ params, body, principal }) => grantCredits(db, { userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }),
+      ({ params, body, principal }) => credits.grant({ userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }),
       {
         admin: true,
         params: userParams,
@@ -41,7 +40,7 @@ export function creditsRoutes(ctx: Core) {
       "/api/admin/users/:id/credits/ledger",
       async ({ params, query }) => {
         const page = { limit: query.limit ?? 50, offset: query.offset ?? 0 };
-        return { user_id: params.id, ...(await listLedger(db, params.id, page)), ...page };
+        return { user_id: params.id, ...(await credits.ledger(params.id, page)), ...page };
       },
       { admin: true, params: userParams, query: ledgerQuery, response: "CreditLedgerPage", detail: { summary: "A user's credit ledger, newest first" } },
     );

@@ -1,5 +1,5 @@
 import type { IdentityContext } from "./context";
-import type { User } from "../db/schema";
+import type { User } from "./schema";
 import { AppError } from "../http/errors";
 import { identityMetrics } from "./metrics";
 import { dummyPasswordHash, PASSWORD_MAX, verifyPassword } from "./passwords";
@@ -27,6 +27,7 @@ export interface LoginOutcome {
 export function assertLoginPassword(password: string): void {
   if (password.length > PASSWORD_MAX) throw IDENTITY_ERRORS.PASSWORD_TOO_LONG(PASSWORD_MAX);
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(password)) throw IDENTITY_ERRORS.PASSWORD_CONTROL_CHARACTERS();
 }
 

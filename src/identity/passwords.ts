@@ -57,6 +57,7 @@ export function passwordProblem(password: string): string | undefined {
   if (password.length < PASSWORD_MIN) return IDENTITY_ERRORS.PASSWORD_TOO_SHORT.message(PASSWORD_MIN);
   if (password.length > PASSWORD_MAX) return IDENTITY_ERRORS.PASSWORD_TOO_LONG.message(PASSWORD_MAX);
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(password)) return IDENTITY_ERRORS.PASSWORD_CONTROL_CHARACTERS.message;
   if (password.trim() === "") return IDENTITY_ERRORS.PASSWORD_WHITESPACE.message;
   return guessability(password);

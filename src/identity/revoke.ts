@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gt, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
-import { refreshTokens } from "../db/schema";
+import { refreshTokens } from "./schema";
 import type { Principal } from "../kernel/principal";
 import { IDENTITY_ERRORS } from "./errors";
 import { revokeKeysOf } from "../keys/service";

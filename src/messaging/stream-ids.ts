@@ -1,6 +1,6 @@
 import { and, ne, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { contacts } from "../db/schema";
+import { contacts } from "./schema";
 import { MESSAGING_ERRORS } from "./errors";
 import type { UserState } from "../kernel/principal";
 
@@ -25,7 +25,7 @@ export async function withStreamIdClaim<T>(db: DB, user: UserState, streamUserId
   if (reservedForOthers(user, streamUserId)) throw MESSAGING_ERRORS.STREAM_ID_RESERVED();
   return db.transaction(async (txn) => {
     const tx = txn as unknown as DB;
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${"stream-id:" + streamUserId.toLowerCase()}))`);
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`stream-id:${streamUserId.toLowerCase()}`}))`);
     const [other] = await tx.select({ id: contacts.id }).from(contacts).where(and(sql`lower(${contacts.streamUserId}) = ${streamUserId.toLowerCase()}`, ne(contacts.ownerId, user.id))).limit(1);
     if (other) throw MESSAGING_ERRORS.STREAM_ID_CLAIMED();
     return write(tx);
