@@ -33,7 +33,7 @@ export class AppError extends Error {
   }
 }
 
-type Message = string | ((...args: any[]) => string);
+type Message = string | ((...args: never[]) => string);
 type ArgsOf<M> = M extends (...args: infer A) => string ? A : [];
 
 /** One catalog entry as written: the outcome's status code and its message (or message builder). */
@@ -64,7 +64,7 @@ export type ErrorCatalog<T extends Record<string, ErrorSpec> = Record<string, Er
 export function defineErrors<T extends Record<string, ErrorSpec>>(specs: T): ErrorCatalog<T> {
   const out: Record<string, unknown> = {};
   for (const [code, spec] of Object.entries(specs)) {
-    const text = (args: unknown[]) => (typeof spec.message === "function" ? spec.message(...args) : spec.message);
+    const text = (args: unknown[]) => (typeof spec.message === "function" ? (spec.message as (...a: unknown[]) => string)(...args) : spec.message);
     const entry = (...args: unknown[]) => new AppError(spec.status, text(args));
     out[code] = Object.assign(entry, {
       code,

@@ -44,7 +44,7 @@ describe("declared error families", () => {
       const stat = segments.slice(0, segments.findIndex((s) => s.startsWith(":") || s === "*") >>> 0);
       probes.add(`/${stat.join("/")}/zz-no-such-route`);
       probes.add(`/${stat.join("/")}/zz/deeper/still`);
-      probes.add(r.path.replaceAll(/:[a-z_]+\??/g, "x1") + "/zz-no-such-route");
+      probes.add(`${r.path.replaceAll(/:[a-z_]+\??/g, "x1")}/zz-no-such-route`);
     }
     const wrong = [...probes].map((p) => ({ p, got: table.familyFor(p), want: familyOfPath(p) })).filter((x) => x.got !== x.want);
     expect(probes.size).toBeGreaterThan(60);
