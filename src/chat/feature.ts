@@ -4,10 +4,12 @@ import { defineFeature } from "../kernel/feature";
 import type { ChatDeps } from "./pipeline";
 import { chatRoutes } from "./routes";
 import { StreamSlots } from "./stream-slots";
+import { CHAT_ERRORS } from "./errors";
 
 /** Predictions proxied to Flowise (JSON and SSE), chat sessions and their history. */
 export const chatFeature = defineFeature({
   name: "chat",
+  errors: CHAT_ERRORS,
   setup(core, deps: { chatflows: { access: ChatflowAccessPolicy }; credits: { credits: Credits } }) {
     const pipeline: ChatDeps = {
       db: core.db,

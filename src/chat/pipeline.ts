@@ -13,7 +13,8 @@ import type { Counter, Gauge } from "../http/metrics";
 import type { UserState } from "../kernel/principal";
 import { newId } from "../ids";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
-import { callFlowise, ClientGone, UPSTREAM_MESSAGES, type UpstreamCall } from "./upstream";
+import { callFlowise, ClientGone, type UpstreamCall } from "./upstream";
+import { CHAT_ERRORS } from "./errors";
 import { beginPrediction, endPrediction, settleOrRefund, type EndInput } from "./prediction-store";
 import { markQuestionFailed } from "./sessions";
 import type { StreamSlot, StreamSlots } from "./stream-slots";
@@ -38,10 +39,6 @@ export interface ChatDeps {
 
 export type Mode = "json" | "sse";
 
-export const CHAT_MESSAGES = {
-  insufficientCredits: "Insufficient credits",
-} as const;
-
 /**
  * Bun closes a connection that stays idle for the server's idleTimeout (60 s in src/index.ts) even
  * while the handler works — seen for GETs; Bun 1.4 happens not to apply it once a POST body was
@@ -57,8 +54,8 @@ export function allowUpstreamWait(server: { timeout(request: Request, seconds: n
 /** The chatflow the user may use, and Flowise configured to run it (404/403, then 503). */
 export async function resolveChatflow(deps: ChatDeps, user: UserState, chatflowId: string): Promise<Chatflow> {
   const access = await deps.access.forUser(user, chatflowId);
-  if (!access.ok) throw new AppError(access.code, access.message);
-  if (!deps.config.flowiseUrl) throw new AppError("UNAVAILABLE", UPSTREAM_MESSAGES.unconfigured);
+  if (!access.ok) throw access.error();
+  if (!deps.config.flowiseUrl) throw CHAT_ERRORS.FLOWISE_UNCONFIGURED();
   return access.chatflow;
 }
 
@@ -113,7 +110,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
   }
   if (!begun.ok) {
     deps.predictions.inc({ mode: req.mode, result: "payment_required" });
-    throw new AppError("PAYMENT_REQUIRED", CHAT_MESSAGES.insufficientCredits);
+    throw CHAT_ERRORS.INSUFFICIENT_CREDITS();
   }
   const { reservation, session, question } = begun;
   try {

@@ -1,7 +1,7 @@
 // POST /api/v1/chat/predict: JSON or a byte-exact relay of Flowise's event stream.
 import { isIdempotencyKey, withIdempotency, type IdempotencyClaim } from "../idempotency/with-idempotency";
 import type { Chatflow } from "../chatflows/schema";
-import { AppError } from "../http/errors";
+import { CHAT_ERRORS } from "./errors";
 import type { UserState } from "../kernel/principal";
 import { finishPrediction, openPrediction, resolveChatflow, withStreamSlot, type ChatDeps, type OpenPrediction } from "./pipeline";
 import { flowiseFrame, SSE_HEADERS } from "./sse";
@@ -23,7 +23,7 @@ export interface PredictCall {
 export function checkOverrides(allow: string[], override: Record<string, unknown> | undefined): void {
   if (!override) return;
   const refused = Object.keys(override).filter((k) => !allow.includes(k));
-  if (refused.length > 0) throw new AppError("VALIDATION", `overrideConfig: key(s) not allowed: ${refused.slice(0, 10).join(", ")}`);
+  if (refused.length > 0) throw CHAT_ERRORS.OVERRIDE_REFUSED(refused.slice(0, 10).join(", "));
 }
 
 /** The session_id frame, in Flowise's own form, that chatgate puts before `end`. */
@@ -77,9 +77,9 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
   const { db, config } = deps;
   const { user, body } = call;
   const mode = call.stream ? "sse" : "json";
-  if (body.question.trim() === "") throw new AppError("VALIDATION", "question: must not be blank");
+  if (body.question.trim() === "") throw CHAT_ERRORS.BLANK_QUESTION();
   if (call.idempotencyKey !== undefined && !isIdempotencyKey(call.idempotencyKey)) {
-    throw new AppError("VALIDATION", "Idempotency-Key: must be 1 to 255 visible ASCII characters");
+    throw CHAT_ERRORS.BAD_IDEMPOTENCY_KEY();
   }
   const chatflow = await resolveChatflow(deps, user, body.chatflow_id);
   checkOverrides(chatflow.overrideAllow ?? config.flowiseOverrideAllow, body.overrideConfig);
@@ -91,8 +91,8 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
       userId: user.id,
       key: call.idempotencyKey,
       request: body,
-      conflict: () => new AppError("CONFLICT", "Idempotency-Key was already used with a different request body"),
-      inProgress: () => new AppError("CONFLICT", "A request with this Idempotency-Key is still in progress"),
+      conflict: CHAT_ERRORS.IDEMPOTENCY_CONFLICT,
+      inProgress: CHAT_ERRORS.IDEMPOTENCY_IN_PROGRESS,
       replay(response) {
         deps.predictions.inc({ mode, result: "replay" });
         const stored = response as Record<string, unknown>;

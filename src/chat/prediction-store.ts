@@ -9,9 +9,9 @@ import { rowsOf, type DB } from "../db/client";
 import type { ChatSession } from "./schema";
 import type { Flip } from "../credits/reservation";
 import { predictionReason, type Credits, type Reservation } from "../credits/service";
-import { AppError } from "../http/errors";
 import { newId } from "../ids";
-import { SESSION_NOT_FOUND, topicOf } from "./sessions";
+import { topicOf } from "./sessions";
+import { CHAT_ERRORS } from "./errors";
 
 export interface BeginInput {
   userId: string;
@@ -107,11 +107,11 @@ export async function beginPrediction(credits: Credits, input: BeginInput): Prom
       `),
     );
   } catch (err) {
-    if (dbCode(err) === "22012") throw new AppError("NOT_FOUND", SESSION_NOT_FOUND);
+    if (dbCode(err) === "22012") throw CHAT_ERRORS.SESSION_NOT_FOUND();
     throw err;
   }
   const row = rows[0]!;
-  if (row.foreign_session > 0) throw new AppError("NOT_FOUND", SESSION_NOT_FOUND);
+  if (row.foreign_session > 0) throw CHAT_ERRORS.SESSION_NOT_FOUND();
   if (!row.reservation_id || !row.session_id) return { ok: false, reason: "insufficient_credits" };
   return {
     ok: true,

@@ -3,11 +3,10 @@
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatMessages, chatSessions, type ChatSession } from "./schema";
-import { AppError } from "../http/errors";
+import { CHAT_ERRORS } from "./errors";
 import { newId } from "../ids";
 import type { SessionSummary } from "./model";
 
-export const SESSION_NOT_FOUND = "Session not found";
 const TOPIC_MAX = 60;
 
 /** The first question, on one line, cut to ~60 characters. */
@@ -44,7 +43,7 @@ export async function getOrCreateSession(db: DB, input: SessionInput): Promise<C
     .returning();
   if (created) return created;
   const [row] = await db.select().from(chatSessions).where(eq(chatSessions.id, id));
-  if (!row || row.userId !== input.userId) throw new AppError("NOT_FOUND", SESSION_NOT_FOUND);
+  if (!row || row.userId !== input.userId) throw CHAT_ERRORS.SESSION_NOT_FOUND();
   if ((row.topic === null && input.question !== undefined) || (row.chatflowId === null && input.chatflowId !== null)) {
     const [updated] = await db
       .update(chatSessions)
@@ -63,7 +62,7 @@ export async function getOrCreateSession(db: DB, input: SessionInput): Promise<C
 /** The session when the user owns it; otherwise 404. */
 export async function ownedSession(db: DB, userId: string, sessionId: string): Promise<ChatSession> {
   const [row] = await db.select().from(chatSessions).where(and(eq(chatSessions.id, sessionId), eq(chatSessions.userId, userId)));
-  if (!row) throw new AppError("NOT_FOUND", SESSION_NOT_FOUND);
+  if (!row) throw CHAT_ERRORS.SESSION_NOT_FOUND();
   return row;
 }
 

@@ -9,7 +9,8 @@ import { absorb, carriesAnswer, logReason, type StreamEncoder, type StreamState 
 import { nextState, type RelayEvent, type RelayState } from "./relay-states";
 import { FrameSplitter, HEARTBEAT, parseFrame, SSE_HEADERS } from "./sse";
 import type { StreamSlot } from "./stream-slots";
-import { answerText, UPSTREAM_MESSAGES } from "./upstream";
+import { answerText } from "./upstream";
+import { CHAT_ERRORS } from "./errors";
 
 export type { StreamEncoder, StreamState } from "./relay-frames";
 
@@ -232,7 +233,7 @@ class StreamRelay {
       return { outcome: { status: "complete", text: s.text, result: "ok" }, log: { outcome: "complete" } };
     } catch {
       if (this.gone()) return this.clientLeft();
-      const message = this.shuttingDown ? UPSTREAM_MESSAGES.shutdown : this.idleTimedOut ? UPSTREAM_MESSAGES.timeout : UPSTREAM_MESSAGES.lost;
+      const message = (this.shuttingDown ? CHAT_ERRORS.RESTARTING : this.idleTimedOut ? CHAT_ERRORS.FLOWISE_TIMEOUT : CHAT_ERRORS.FLOWISE_LOST).message;
       this.write(enc.failure(message, s));
       return {
         outcome: { status: "incomplete", text: s.text, result: this.idleTimedOut ? "upstream_timeout" : "upstream_error", metadata: { error: message } },

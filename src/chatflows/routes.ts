@@ -19,6 +19,7 @@ import {
 } from "./model";
 import { chatflowsForUser, createChatflow, deleteChatflow, grantAccess, listChatflows, listGrantedUsers, revokeAccess, updateChatflow } from "./service";
 import { pageOf } from "../http/paging";
+import { errorFamily } from "../http/errors";
 
 export function chatflowsRoutes(ctx: Core) {
   return new Elysia().use(adminChatflowRoutes(ctx)).use(userChatflowRoutes(ctx));
@@ -27,6 +28,7 @@ export function chatflowsRoutes(ctx: Core) {
 function adminChatflowRoutes(ctx: Core) {
   const { db, config } = ctx;
   return new Elysia({ prefix: "/api/admin/chatflows", tags: ["chatflows"] })
+    .onTransform(errorFamily("admin"))
     .use(ctx.auth)
     .model(chatflowModels)
     // Any successful change to a chatflow or its grants ends cached access answers everywhere.
@@ -106,6 +108,7 @@ function adminChatflowRoutes(ctx: Core) {
 
 function userChatflowRoutes(ctx: Core) {
   return new Elysia({ tags: ["chat"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .get("/api/v1/chat/chatflows", ({ principal }) => chatflowsForUser(ctx.db, principal.user), {
       access: true,

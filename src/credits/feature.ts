@@ -2,6 +2,7 @@ import { defineFeature } from "../kernel/feature";
 import { startReconciler } from "./reconciler";
 import { creditsRoutes } from "./routes";
 import { Credits } from "./service";
+import { CREDIT_ERRORS } from "./errors";
 
 // Often enough that a dead instance's reservations close soon after they expire; cheap when
 // nothing is due (one indexed query on status + expires_at).
@@ -14,6 +15,7 @@ export interface CreditsServices {
 /** Balances, the ledger, reservations and their reconciler. */
 export const creditsFeature = defineFeature({
   name: "credits",
+  errors: CREDIT_ERRORS,
   setup(core) {
     const credits = new Credits(core.db, core.metrics);
     const services: CreditsServices = { credits };

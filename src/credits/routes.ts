@@ -1,17 +1,24 @@
 import { Elysia } from "elysia";
+import { errorFamily } from "../http/errors";
 import type { Core } from "../kernel/core";
 import { balance, creditModels, grantInput, ledgerPage, ledgerQuery, userParams } from "./model";
 import type { Credits } from "./service";
 
+// Two groups: the caller's balance answers in the `detail` body, the admin routes in the admin one.
 export function creditsRoutes(ctx: Core, credits: Credits) {
-  return new Elysia({ tags: ["credits"] })
+  const own = new Elysia({ tags: ["credits"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .model(creditModels)
     .get("/api/v1/chat/credits", ({ principal }) => credits.balance(principal.user.id), {
       access: true,
       response: balance,
       detail: { summary: "The caller's credit balance" },
-    })
+    });
+  const admin = new Elysia({ tags: ["credits"] })
+    .onTransform(errorFamily("admin"))
+    .use(ctx.auth)
+    .model(creditModels)
     .get("/api/admin/users/:id/credits", ({ params }) => credits.balance(params.id), {
       admin: true,
       params: userParams,
@@ -37,4 +44,5 @@ export function creditsRoutes(ctx: Core, credits: Credits) {
       },
       { admin: true, params: userParams, query: ledgerQuery, response: ledgerPage, detail: { summary: "A user's credit ledger, newest first" } },
     );
+  return new Elysia().use(own).use(admin);
 }

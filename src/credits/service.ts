@@ -2,7 +2,7 @@ import { and, desc, eq, gte, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { creditBalances, creditLedger, creditReservations } from "./schema";
 import { users } from "../identity/schema";
-import { AppError } from "../http/errors";
+import { CREDIT_ERRORS } from "./errors";
 import type { Counter, Metrics } from "../http/metrics";
 import { newId } from "../ids";
 import { reconcileOnce, type ReconcileResult } from "./reconciler";
@@ -118,7 +118,7 @@ async function getBalance(db: DB, userId: string): Promise<Balance> {
     .from(users)
     .leftJoin(creditBalances, eq(creditBalances.userId, users.id))
     .where(eq(users.id, userId));
-  if (!row) throw new AppError("NOT_FOUND", "User not found");
+  if (!row) throw CREDIT_ERRORS.USER_NOT_FOUND();
   return { user_id: row.id, credits_remaining: row.balance ?? 0, last_updated: (row.updatedAt ?? row.createdAt).toISOString() };
 }
 
@@ -133,10 +133,10 @@ export interface GrantInput {
 /** Changes a balance by an admin's decision, with its ledger row, in one transaction. */
 async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
   const { userId, amount, reason, createdBy } = input;
-  if (!Number.isSafeInteger(amount) || amount === 0) throw new AppError("VALIDATION", "amount: must be a non-zero whole number");
+  if (!Number.isSafeInteger(amount) || amount === 0) throw CREDIT_ERRORS.BAD_AMOUNT();
   await db.transaction(async (tx) => {
     const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
-    if (!user) throw new AppError("NOT_FOUND", "User not found");
+    if (!user) throw CREDIT_ERRORS.USER_NOT_FOUND();
     if (amount > 0) {
       await tx
         .insert(creditBalances)
@@ -151,7 +151,7 @@ async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
         .set({ balance: sql`${creditBalances.balance} + ${amount}`, updatedAt: sql`now()` })
         .where(and(eq(creditBalances.userId, userId), gte(creditBalances.balance, -amount)))
         .returning({ balance: creditBalances.balance });
-      if (taken.length === 0) throw new AppError("CONFLICT", "Insufficient credits: the balance cannot go below zero");
+      if (taken.length === 0) throw CREDIT_ERRORS.BELOW_ZERO();
     }
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
   });
@@ -161,7 +161,7 @@ async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
 /** Newest ledger rows first. Unknown user → NOT_FOUND. */
 async function listLedger(db: DB, userId: string, page: { limit: number; offset: number }): Promise<{ entries: LedgerEntry[]; count: number }> {
   const [user] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId));
-  if (!user) throw new AppError("NOT_FOUND", "User not found");
+  if (!user) throw CREDIT_ERRORS.USER_NOT_FOUND();
   const [total] = await db.select({ n: sql<number>`count(*)::int` }).from(creditLedger).where(eq(creditLedger.userId, userId));
   const rows = await db
     .select()

@@ -2,11 +2,13 @@ import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { cachedFlowiseProbe } from "./flowise-probe";
 import { metricsGuard } from "./metrics-access";
+import { errorFamily } from "../http/errors";
 
 export function healthRoutes(ctx: Core) {
   const metricsAllowed = metricsGuard(ctx);
   const flowise = cachedFlowiseProbe(ctx.config);
   return new Elysia({ tags: ["health"] })
+    .onTransform(errorFamily("detail"))
     .get("/healthz", () => ({ status: "ok" }), {
       response: t.Object({ status: t.String() }),
       detail: { summary: "The process is up" },

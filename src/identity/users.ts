@@ -8,6 +8,7 @@ import { newId } from "../ids";
 import { hashPassword, passwordProblem } from "./passwords";
 import type { UserState } from "../kernel/principal";
 import type { LoginUser } from "./model";
+import { IDENTITY_ERRORS } from "./errors";
 
 export interface NewUserInput {
   email: string;
@@ -26,7 +27,7 @@ export const isUniqueViolation = (e: unknown) => {
 export async function createUser(db: DB, input: NewUserInput): Promise<User> {
   if (input.password !== undefined) {
     const problem = passwordProblem(input.password);
-    if (problem) throw new AppError("VALIDATION", problem);
+    if (problem) throw IDENTITY_ERRORS.WEAK_PASSWORD(problem);
   }
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   try {
@@ -44,7 +45,7 @@ export async function createUser(db: DB, input: NewUserInput): Promise<User> {
       .returning();
     return row!;
   } catch (e) {
-    if (isUniqueViolation(e)) throw new AppError("CONFLICT", "A user with this email or username already exists");
+    if (isUniqueViolation(e)) throw IDENTITY_ERRORS.USER_EXISTS();
     throw e;
   }
 }

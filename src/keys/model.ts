@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { cursorField, pageFields } from "../http/paging";
+import { KEY_ERRORS } from "./errors";
 
 /** Keys per page when the request names no limit (the total is in X-Total-Count). */
 export const KEYS_PAGE = 100;
@@ -10,9 +11,9 @@ const level = t.Union([t.Literal("read"), t.Literal("write"), t.Literal("admin")
 const environment = t.Union([t.Literal("live"), t.Literal("test")], { error: "environment must be live or test" });
 const domains = t.Array(t.String({ maxLength: 253 }), {
   maxItems: 50,
-  error: "allowed_domains must be a list of host names or *.host patterns",
+  error: KEY_ERRORS.BAD_DOMAIN.message,
 });
-const expiresAt = t.Nullable(t.String({ format: "date-time", error: "expires_at must be an ISO 8601 date-time" }));
+const expiresAt = t.Nullable(t.String({ format: "date-time", error: KEY_ERRORS.BAD_EXPIRY.message }));
 const name = t.String({ minLength: 1, maxLength: 200, error: "name must be 1 to 200 characters" });
 
 export const adminCreate = t.Object({

@@ -1,11 +1,12 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import type { AuthOptions } from "../kernel/guard";
-import { AppError } from "../http/errors";
+import { errorFamily } from "../http/errors";
+import { KEY_ERRORS } from "./errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
 import { adminCreate, brainQuery, chatToken, created, keysModels, listed, listQuery, pageQuery, revoked, userCreate, validated } from "./model";
-import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey } from "./service";
+import { createdView, createKey, KEY_REVOKED, listedView, listKeys, revokeKey } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "./schema";
@@ -25,6 +26,7 @@ const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", le
 export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
   const { db, bus, signer } = ctx;
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .model(keysModels)
     .post(
@@ -47,7 +49,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
       "/api-keys/:id",
       async ({ params }) => {
         await revokeKey(db, bus, params.id);
-        return { message: KEY_MESSAGES.revoked };
+        return { message: KEY_REVOKED };
       },
       { auth: adminAuth, response: revoked, detail: { summary: "Revoke an API key (admin)" } },
     )
@@ -58,6 +60,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     });
 
   const own = new Elysia({ tags: ["api keys"] })
+    .onTransform(errorFamily("brain"))
     .use(ctx.auth)
     .model(keysModels)
     .post(
@@ -65,7 +68,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
       async ({ body: given, principal }) => {
         const body = given ?? {};
         const level = body.level ?? "write";
-        if (level === "admin" && principal.user.role !== "admin") throw new AppError("FORBIDDEN", KEY_MESSAGES.levelTooHigh);
+        if (level === "admin" && principal.user.role !== "admin") throw KEY_ERRORS.LEVEL_TOO_HIGH();
         const made = await createKey(db, {
           userId: principal.user.id,
           name: body.name ?? "API key",
@@ -88,7 +91,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
       "/api-key/:key_id",
       async ({ params, principal }) => {
         await revokeKey(db, bus, params.key_id, principal.user.id);
-        return { message: KEY_MESSAGES.revoked };
+        return { message: KEY_REVOKED };
       },
       { access: true, response: revoked, detail: { summary: "Revoke one of your API keys" } },
     )

@@ -3,10 +3,12 @@ import type { Core } from "../kernel/core";
 import { createContact, deleteContact, getContact, listContacts, updateContact } from "./contacts-service";
 import { contact, contactInput, contactList, contactPatch, idParams, listQuery, ok } from "./model";
 import { MESSAGING_AUTH } from "./auth";
+import { errorFamily } from "../http/errors";
 
 export function contactsRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ prefix: "/api/contacts", tags: ["messaging"] })
+    .onTransform(errorFamily("messaging"))
     .use(ctx.auth)
     .post(
       "/",

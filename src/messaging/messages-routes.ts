@@ -4,6 +4,7 @@ import { MESSAGING_AUTH } from "./auth";
 import { getMessage, listMessages } from "./messages-service";
 import { idParams, message, messageList, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
 import { sendMessages, type SendDeps } from "./send-service";
+import { errorFamily } from "../http/errors";
 
 /** `onQueued`: after a send request commits (counts it and wakes the local delivery worker). */
 export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
@@ -15,6 +16,7 @@ export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
     description: "Queues one message per recipient, all or nothing. An `Idempotency-Key` header makes retries safe.",
   });
   return new Elysia({ prefix: "/api/messages", tags: ["messaging"] })
+    .onTransform(errorFamily("messaging"))
     .use(ctx.auth)
     .post(
       "/send-template",

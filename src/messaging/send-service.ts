@@ -4,7 +4,7 @@ import { contacts, messages, type Contact } from "./schema";
 import { isIdempotencyKey, withIdempotency, type IdempotencyClaim } from "../idempotency/with-idempotency";
 import { newId } from "../ids";
 import type { UserState } from "../kernel/principal";
-import { messagingErrors } from "./errors";
+import { MESSAGING_ERRORS } from "./errors";
 import { MAX_TEXT_CHARS, type SendBulkInput, type SendPrivateInput, type SendResult, type SendTemplateInput } from "./model";
 import { ownedBy } from "./owner";
 import { renderTemplate } from "./render";
@@ -30,8 +30,8 @@ interface Draft {
 }
 
 function checkText(text: string, recipientId?: string): void {
-  if (text.trim() === "") throw messagingErrors.emptyText();
-  if (text.length > MAX_TEXT_CHARS) throw messagingErrors.textTooLong(MAX_TEXT_CHARS, recipientId);
+  if (text.trim() === "") throw MESSAGING_ERRORS.EMPTY_TEXT();
+  if (text.length > MAX_TEXT_CHARS) throw MESSAGING_ERRORS.TEXT_TOO_LONG(MAX_TEXT_CHARS, recipientId);
 }
 
 /** Duplicate ids in one request get one message each: the first occurrence decides the order. */
@@ -42,7 +42,7 @@ async function recipientsOf(db: DB, user: UserState, ids: string[]): Promise<Con
   const byId = new Map(rows.map((c) => [c.id, c]));
   const recipients = ids.map((id) => {
     const c = byId.get(id);
-    if (!c) throw messagingErrors.contactNotFound(id);
+    if (!c) throw MESSAGING_ERRORS.CONTACT_NOT_FOUND(id);
     return c;
   });
   assertMayAddress(user, recipients);
@@ -52,7 +52,7 @@ async function recipientsOf(db: DB, user: UserState, ids: string[]): Promise<Con
 /** Every check that can refuse the request, before anything is written. */
 async function draft(db: DB, user: UserState, req: SendRequest, maxRecipients: number): Promise<Draft[]> {
   const ids = distinct(req.kind === "private" ? [req.recipientId] : req.recipientIds);
-  if (ids.length > maxRecipients) throw messagingErrors.tooManyRecipients(maxRecipients);
+  if (ids.length > maxRecipients) throw MESSAGING_ERRORS.TOO_MANY_RECIPIENTS(maxRecipients);
   if (req.kind !== "template") {
     checkText(req.message);
     const recipients = await recipientsOf(db, user, ids);
@@ -62,7 +62,7 @@ async function draft(db: DB, user: UserState, req: SendRequest, maxRecipients: n
   const recipients = await recipientsOf(db, user, ids);
   return recipients.map((c) => {
     const r = renderTemplate(template.body, req.placeholders ?? {}, c);
-    if (!r.ok) throw messagingErrors.missingPlaceholder(r.missing, c.id);
+    if (!r.ok) throw MESSAGING_ERRORS.MISSING_PLACEHOLDER(r.missing, c.id);
     checkText(r.text, c.id);
     return { recipientId: c.id, text: r.text, templateId: template.id };
   });
@@ -84,7 +84,7 @@ async function queue(db: DB, user: UserState, drafts: Draft[], claim: Idempotenc
 /** Validates, renders and queues one send request; a repeated Idempotency-Key replays the first answer. */
 export async function sendMessages(deps: SendDeps, user: UserState, req: SendRequest, idempotencyKey?: string): Promise<SendResult> {
   const { db } = deps;
-  if (idempotencyKey !== undefined && !isIdempotencyKey(idempotencyKey)) throw messagingErrors.badIdempotencyKey();
+  if (idempotencyKey !== undefined && !isIdempotencyKey(idempotencyKey)) throw MESSAGING_ERRORS.BAD_IDEMPOTENCY_KEY();
   return withIdempotency(
     {
       db,
@@ -93,8 +93,8 @@ export async function sendMessages(deps: SendDeps, user: UserState, req: SendReq
       key: idempotencyKey,
       request: req,
       replay: (response) => response as SendResult,
-      conflict: messagingErrors.idempotencyConflict,
-      inProgress: messagingErrors.idempotencyInProgress,
+      conflict: MESSAGING_ERRORS.IDEMPOTENCY_CONFLICT,
+      inProgress: MESSAGING_ERRORS.IDEMPOTENCY_IN_PROGRESS,
     },
     async (claim) => {
       const result = await queue(db, user, await draft(db, user, req, deps.maxRecipients), claim);

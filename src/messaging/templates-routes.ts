@@ -3,10 +3,12 @@ import type { Core } from "../kernel/core";
 import { idParams, listQuery, ok, template, templateInput, templateList, templatePatch } from "./model";
 import { MESSAGING_AUTH } from "./auth";
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, updateTemplate } from "./templates-service";
+import { errorFamily } from "../http/errors";
 
 export function templatesRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ prefix: "/api/templates", tags: ["messaging"] })
+    .onTransform(errorFamily("messaging"))
     .use(ctx.auth)
     .post(
       "/",

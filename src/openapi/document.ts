@@ -2,6 +2,7 @@
 // generators accept. Generic on purpose: routes change in parallel, so nothing here names a
 // route's schema; it rewrites whatever the routes declare.
 import { Kind } from "@sinclair/typebox";
+import type { Family } from "../http/errors";
 import { ERROR_SCHEMAS, errorResponses } from "./errors";
 
 type Json = Record<string, any>;
@@ -116,6 +117,8 @@ function finishOperation(method: string, path: string, op: Json): void {
   if (op.parameters.length === 0) delete op.parameters;
   const accepts = op["x-accepts"] as string[] | undefined;
   delete op["x-accepts"];
+  const family = (op["x-error-family"] as Family | undefined) ?? "detail";
+  delete op["x-error-family"];
   if (op.requestBody) op.requestBody = { ...op.requestBody, content: mediaTypes(op.requestBody.content, accepts) };
   const responses: Json = {};
   for (const [status, r] of Object.entries((op.responses ?? {}) as Json)) {
@@ -135,6 +138,7 @@ function finishOperation(method: string, path: string, op: Json): void {
     hasBody: Boolean(op.requestBody),
     hasParams: params.length > 0,
     hasPathParams: params.some((p) => p.in === "path"),
+    family,
   });
   // A route's own declaration of a status wins over the derived one.
   for (const [status, r] of Object.entries(errors)) responses[status] ??= r;

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { expectAccessOnly, expectAdminOnly } from "../chatflows/helpers";
+import { CREDIT_ERRORS } from "../../src/credits/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "User not found".
 
 let t: TestApp;
 let admin: SeededUser;
@@ -51,7 +55,7 @@ describe("POST /api/admin/users/{id}/credits", () => {
     expect((await (await grant(u.user.id, { amount: -4, reason: "refund to card" })).json()).credits_remaining).toBe(0);
     const res = await grant(u.user.id, { amount: -1, reason: "too far" });
     expect(res.status).toBe(409);
-    expect(await res.json()).toEqual({ message: "Insufficient credits: the balance cannot go below zero", status: 409 });
+    expect(await res.json()).toEqual({ message: CREDIT_ERRORS.BELOW_ZERO.message, status: 409 });
   });
 
   test("unknown user → 404", async () => {
@@ -67,7 +71,7 @@ describe("POST /api/admin/users/{id}/credits", () => {
       [{ amount: 1.5, reason: "x" }, amountMsg],
       [{ amount: "ten", reason: "x" }, amountMsg],
       [{ reason: "x" }, amountMsg],
-      [{ amount: 0, reason: "x" }, "amount: must be a non-zero whole number"],
+      [{ amount: 0, reason: "x" }, CREDIT_ERRORS.BAD_AMOUNT.message],
       [{ amount: 1, reason: "" }, "reason: must be 1 to 500 characters"],
       [{ amount: 1 }, "reason: must be 1 to 500 characters"],
     ];
