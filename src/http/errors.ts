@@ -41,11 +41,12 @@ export const MESSAGES = {
   messagingUnauthorized: "Unauthorized: Missing or invalid token",
 } as const;
 
-export type Family = "detail" | "admin" | "messaging" | "stream" | "brain";
+export type Family = "detail" | "admin" | "messaging" | "stream" | "brain" | "oauth";
 
 /** Which documented error body a path answers with. */
 export function familyOf(path: string): Family {
   if (path.startsWith("/stream-chat")) return "stream";
+  if (path.startsWith("/oauth/")) return "oauth";
   if (path.startsWith("/api/admin")) return "admin";
   if (path.startsWith("/api/messages") || path.startsWith("/api/contacts") || path.startsWith("/api/templates")) {
     return "messaging";
@@ -82,7 +83,7 @@ export interface Rendered {
 export function statusOf(code: ErrorCode, family: Family, invalidAs400 = false): number {
   // The admin-token and Stream contracts document 400 for an invalid body; the FastAPI-style
   // families use 422 as their frameworks do.
-  if (code === "VALIDATION" && (invalidAs400 || family === "admin" || family === "stream")) return 400;
+  if (code === "VALIDATION" && (invalidAs400 || family === "admin" || family === "stream" || family === "oauth")) return 400;
   return ERROR_STATUS[code];
 }
 
@@ -98,6 +99,12 @@ export function render(err: AppError, family: Family, requestId: string, invalid
       return { status, headers, body: { error: REASON[status] ?? "Error", message, ...extra } };
     case "admin":
       return { status, headers, body: { message, status, ...extra } };
+    case "oauth": {
+      // RFC 6749 section 5.2 error bodies (introspection RFC 7662, revocation RFC 7009).
+      if (status === 401) headers["WWW-Authenticate"] = 'Bearer error="invalid_client"';
+      const error = status === 401 ? "invalid_client" : status >= 500 ? "server_error" : "invalid_request";
+      return { status, headers, body: { error, error_description: message, ...extra } };
+    }
     case "messaging":
       if (status === 401) message = MESSAGES.messagingUnauthorized;
       return { status, headers, body: { success: false, error: message, ...extra } };

@@ -23,6 +23,9 @@ export const keysModels = {
     allowed_domains: t.Optional(domains),
     environment: t.Optional(environment),
     expires_at: t.Optional(expiresAt),
+    scopes: t.Optional(
+      t.Array(t.Literal("introspect"), { maxItems: 1, uniqueItems: true, error: 'scopes must be a list of known scopes: "introspect"' }),
+    ),
   }),
   // Optional as a whole: the brain contract's clients call `POST /api-key` with no body at all.
   "keys.userCreate": t.Optional(
@@ -43,6 +46,7 @@ export const keysModels = {
     created_at: t.String(),
     expires_at: t.Nullable(t.String()),
     allowed_domains: t.Array(t.String()),
+    scopes: t.Optional(t.Array(t.String())),
   }),
   "keys.listed": t.Array(
     t.Object({
