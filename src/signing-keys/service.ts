@@ -65,7 +65,7 @@ export class SigningKeyStore implements KeyRing {
     return this.keys.get(kid);
   }
 
-  /** The keys a resource server may trust now: current and replaced-but-not-retired, newest first. */
+  /** The keys a resource server may trust now: next, current and replaced-but-not-retired, newest first. */
   jwks(): PublicJwk[] {
     const now = Date.now();
     return [...this.keys.values()].filter((k) => !isRetired(k, now)).map((k) => k.jwk);
@@ -76,44 +76,65 @@ export class SigningKeyStore implements KeyRing {
     if (!this.enabled) return;
     await this.db.transaction(async (tx) => {
       await tx.execute(LOCK);
-      const [cur] = await tx.select().from(signingKeys).where(and(eq(signingKeys.issuer, this.config.issuer), isNull(signingKeys.supersededAt)));
+      const { current, next } = await this.heads(tx);
       // JWT_ALG changed: the old key is replaced as by a rotation.
-      if (!cur || cur.alg !== this.config.jwtAlg) await this.replace(tx, cur);
+      if (!current || current.alg !== this.config.jwtAlg || next?.alg !== this.config.jwtAlg) await this.replace(tx, current, next);
     });
     await this.queueLoad();
   }
 
-  /** A new current key; the previous one verifies until graceSec has passed. Every instance reloads. */
+  /** The next key becomes current; the previous one verifies until graceSec has passed. Every instance reloads. */
   async rotate(): Promise<RotationResult> {
     if (!this.enabled) throw new Error("JWT_ALG is HS256: there are no signing keys to rotate");
     const result = await this.db.transaction(async (tx) => {
       await tx.execute(LOCK);
-      const [cur] = await tx.select().from(signingKeys).where(and(eq(signingKeys.issuer, this.config.issuer), isNull(signingKeys.supersededAt)));
-      return this.replace(tx, cur);
+      const { current, next } = await this.heads(tx);
+      return this.replace(tx, current, next);
     });
     await this.queueLoad();
     this.log.info("signing key rotated", { kid: result.kid, previous_kid: result.previous?.kid ?? null });
     return result;
   }
 
-  private async replace(tx: DB, cur: SigningKeyRow | undefined): Promise<RotationResult> {
+  private async heads(tx: DB): Promise<{ current?: SigningKeyRow; next?: SigningKeyRow }> {
+    const rows = await tx.select().from(signingKeys).where(and(eq(signingKeys.issuer, this.config.issuer), isNull(signingKeys.supersededAt)));
+    return { current: rows.find((r) => r.activatedAt !== null), next: rows.find((r) => r.activatedAt === null) };
+  }
+
+  /** Retires `cur` after the grace period, activates `next` (or a fresh key) and publishes a new next key. */
+  private async replace(tx: DB, cur: SigningKeyRow | undefined, next: SigningKeyRow | undefined): Promise<RotationResult> {
     const alg = this.config.jwtAlg as AsymmetricAlg;
+    const now = new Date();
+    const notAfter = new Date(now.getTime() + this.graceSec * 1000);
     let previous: RotationResult["previous"] = null;
     if (cur) {
-      const notAfter = new Date(Date.now() + this.graceSec * 1000);
-      await tx.update(signingKeys).set({ supersededAt: new Date(), notAfter }).where(eq(signingKeys.kid, cur.kid));
+      await tx.update(signingKeys).set({ supersededAt: now, notAfter }).where(eq(signingKeys.kid, cur.kid));
       previous = { kid: cur.kid, not_after: notAfter.toISOString() };
     }
+    let kid: string;
+    if (next && next.alg === alg) {
+      await tx.update(signingKeys).set({ activatedAt: now }).where(eq(signingKeys.kid, next.kid));
+      kid = next.kid;
+    } else {
+      // A next key of another algorithm (JWT_ALG changed) never signed anything: retired at once.
+      if (next) await tx.update(signingKeys).set({ activatedAt: now, supersededAt: now, notAfter: now }).where(eq(signingKeys.kid, next.kid));
+      kid = await this.insertKey(tx, alg, now);
+    }
+    await this.insertKey(tx, alg, null);
+    // In the same transaction: other instances reload only once the new key is committed.
+    await this.bus.publish([{ kind: "signing_key", subject: kid, expiresAt: notAfter }], tx);
+    return { kid, alg, previous };
+  }
+
+  private async insertKey(tx: DB, alg: AsymmetricAlg, activatedAt: Date | null): Promise<string> {
     const pair = alg === "EdDSA" ? generateKeyPairSync("ed25519") : generateKeyPairSync("ec", { namedCurve: "P-256" });
     const publicJwk = pair.publicKey.export({ format: "jwk" }) as Record<string, unknown>;
     // RFC 7638 thumbprint: the kid is derived from the key, so no two keys can share one.
     const kid = await calculateJwkThumbprint(publicJwk as JWK);
     const der = pair.privateKey.export({ format: "der", type: "pkcs8" });
     const privateKey = await this.sealer.seal(new Uint8Array(der), kid);
-    await tx.insert(signingKeys).values({ kid, issuer: this.config.issuer, alg, publicJwk, privateKey });
-    // In the same transaction: other instances reload only once the new key is committed.
-    await this.bus.publish([{ kind: "signing_key", subject: kid, expiresAt: new Date(Date.now() + this.graceSec * 1000) }], tx);
-    return { kid, alg, previous };
+    await tx.insert(signingKeys).values({ kid, issuer: this.config.issuer, alg, publicJwk, privateKey, activatedAt });
+    return kid;
   }
 
   /** Reads this issuer's keys; the current one's private key is opened with the master secret. */
@@ -126,7 +147,7 @@ export class SigningKeyStore implements KeyRing {
       const jwk: PublicJwk = { ...(r.publicJwk as JWK), kid: r.kid, alg: r.alg, use: "sig" };
       const key = (await importJWK(jwk, r.alg)) as CryptoKey;
       keys.set(r.kid, { kid: r.kid, alg: r.alg, key, jwk, notAfterMs: r.notAfter?.getTime() ?? null });
-      if (r.supersededAt === null) {
+      if (r.activatedAt !== null && r.supersededAt === null) {
         const der = await this.sealer.open(r.privateKey, r.kid);
         current = { kid: r.kid, alg: r.alg, key: createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" }) };
       }
