@@ -56,19 +56,17 @@ export function oauthRoutes(ctx: Core, store: SigningKeyStore) {
     )
     .post(
       "/oauth/introspect",
-      async ({ request, body, set }) => {
-        // Credentials before the body.
-        if (!(await client(request))) throw invalidClient();
+      async ({ principal, body, set }) => {
+        // The guard ran before the body was read; a valid credential of the wrong sort ends here.
+        if (!mayIntrospect(principal)) throw invalidClient();
         const token = tokenOf(body);
         Object.assign(set.headers, NO_STORE);
         return introspect(ctx, token);
       },
       {
+        auth: { accept: ["access", "apiKey"] },
         form: true,
-        detail: {
-          summary: "Token introspection (RFC 7662): an admin access token or an API key with the introspect scope; JSON or form body",
-          security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
-        },
+        detail: { summary: "Token introspection (RFC 7662): an admin access token or an API key with the introspect scope; JSON or form body" },
       },
     )
     .post(
@@ -85,9 +83,10 @@ export function oauthRoutes(ctx: Core, store: SigningKeyStore) {
       },
       {
         form: true,
+        // Documented without a required scheme: a live refresh token's holder needs none.
         detail: {
-          summary: "Token revocation (RFC 7009): refresh, access, chat and API tokens; a refresh token's holder needs no other credential",
-          security: [{ bearerAuth: [] }, { apiKeyHeader: [] }, {}],
+          summary:
+            "Token revocation (RFC 7009) of refresh, access, chat and API tokens: an admin access token or an API key with the introspect scope; a live refresh token's holder needs no credential",
         },
       },
     );
