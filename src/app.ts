@@ -37,7 +37,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const keys = await start(keysFeature.setup!(core, { chatflows }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
   const credits = await start(creditsFeature.setup!(core, {}));
-  const chat = await start(chatFeature.setup!(core, { chatflows }));
+  const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
   return { signingKeys, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
@@ -80,7 +80,7 @@ export function createApp(ctx: AppContext) {
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
     .use(creditsFeature.routes!(ctx, s.credits, {}))
-    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows }))
+    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
     .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))

@@ -4,8 +4,9 @@
 // before an answer refunds.
 import type { Config } from "../config";
 import type { DB } from "../db/client";
-import type { Chatflow, ChatSession } from "../db/schema";
-import { markStarted } from "../credits/service";
+import type { ChatSession } from "./schema";
+import type { Chatflow } from "../chatflows/schema";
+import type { Credits, Reservation } from "../credits/service";
 import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { Counter, Gauge } from "../http/metrics";
@@ -19,6 +20,8 @@ import type { StreamSlot, StreamSlots } from "./stream-slots";
 
 export interface ChatDeps {
   db: DB;
+  /** Reservations: one per prediction, settled or refunded when it ends. */
+  credits: Credits;
   config: Config;
   log: Logger;
   /** chatgate_predictions_total{mode, result} */
@@ -76,14 +79,16 @@ export interface PredictionRequest {
 export interface OpenPrediction {
   request: PredictionRequest;
   session: ChatSession;
-  reservationId: string;
+  reservation: Reservation;
   question: { id: string; createdAt: Date };
   /** Fixed up front so every brain frame can name the answer it belongs to. */
   answerId: string;
   upstream: UpstreamCall;
-  /** Records, once, that answer content reached the client; awaited before the reservation is settled. */
-  markStarted(): void;
-  started: Promise<unknown>;
+  /**
+   * Records, once, that answer content is about to reach the client (a failure is logged, not
+   * thrown); the reservation's settle waits for it.
+   */
+  markStarted(): Promise<void>;
 }
 
 export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Promise<OpenPrediction> {
@@ -94,7 +99,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
   // cost the model's tokens, unpaid, at the will of a user without credits.
   let begun: Awaited<ReturnType<typeof beginPrediction>>;
   try {
-    begun = await beginPrediction(db, {
+    begun = await beginPrediction(deps.credits, {
       userId: req.user.id,
       chatflowId: req.chatflow.id,
       amount: req.chatflow.cost,
@@ -110,7 +115,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     deps.predictions.inc({ mode: req.mode, result: "payment_required" });
     throw new AppError("PAYMENT_REQUIRED", CHAT_MESSAGES.insufficientCredits);
   }
-  const { reservationId, session, question } = begun;
+  const { reservation, session, question } = begun;
   try {
     const upstream = await callFlowise(
       config,
@@ -118,29 +123,27 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
       { question: req.question, streaming: req.streaming, chatId: session.id, ...(req.overrideConfig ? { overrideConfig: req.overrideConfig } : {}) },
       req.clientSignal,
     );
-    let started: Promise<unknown> = Promise.resolve();
-    let marked = false;
+    let marked: Promise<void> | undefined;
     return {
       request: req,
       session,
-      reservationId,
+      reservation,
       question,
       answerId: newId("msg"),
       upstream,
       markStarted() {
-        if (marked) return;
-        marked = true;
-        started = markStarted(db, reservationId).catch((err) => deps.log.warn("markStarted failed", { error: errorSummary(err) }));
-      },
-      get started() {
-        return started;
+        marked ??= reservation.markStarted().then(
+          () => {},
+          (err) => deps.log.warn("markStarted failed", { error: errorSummary(err) }),
+        );
+        return marked;
       },
     };
   } catch (err) {
     // No answer will follow: refunded, and the stored question must not read as an answered turn.
-    const end = { reservationId, sessionId: session.id, questionId: question.id, charged: false, refundReason: err instanceof ClientGone ? "client_gone" : "upstream_failed", failQuestion: true };
+    const end = { reservation, sessionId: session.id, questionId: question.id, charged: false, refundReason: err instanceof ClientGone ? "client_gone" : "upstream_failed", failQuestion: true };
     await endPrediction(db, end).catch((e) => {
-      deps.log.error("refund failed", { reservation_id: reservationId, error: errorSummary(e) });
+      deps.log.error("refund failed", { reservation_id: reservation.id, error: errorSummary(e) });
     });
     const result = resultOf(err);
     deps.predictions.inc({ mode: req.mode, result });
@@ -201,7 +204,7 @@ export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Out
   const charged = o.started;
   const stored = o.text !== "" || o.status === "complete" || o.status === "error";
   const end: EndInput = {
-    reservationId: p.reservationId,
+    reservation: p.reservation,
     sessionId: p.session.id,
     questionId: p.question.id,
     charged,
@@ -210,18 +213,17 @@ export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Out
     failQuestion: !charged && o.status !== "complete",
   };
   try {
-    // A stream's started mark is in flight or done; the settle must not overtake it.
-    await p.started;
+    // The reservation waits for a stream's in-flight started mark: the settle never overtakes it.
     await endPrediction(db, end);
   } catch (err) {
     // One statement means one failure for all: the answer (say, text Postgres refuses) must not
     // cost the settlement, so that goes alone. Else the reconciler settles or refunds it on expiry.
     log.error("storing the answer failed", { session_id: p.session.id, error: errorSummary(err) });
     try {
-      await settleOrRefund(db, end);
+      await settleOrRefund(end);
       if (end.failQuestion) await markQuestionFailed(db, p.question.id);
     } catch (e) {
-      log.error("settling the reservation failed", { reservation_id: p.reservationId, error: errorSummary(e) });
+      log.error("settling the reservation failed", { reservation_id: p.reservation.id, error: errorSummary(e) });
     }
   }
   deps.predictions.inc({ mode: p.request.mode, result: o.result });

@@ -133,6 +133,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
   const { config, log, metrics } = deps;
   const cors = config.corsOrigins.length > 0;
   const preflight = createPreflight(deps.authn, table);
+  // Only HTTPS responses: HSTS over plain HTTP is ignored by browsers and misleads (src/ops/tls.ts).
+  const hsts = config.tlsCertFile && config.hstsMaxAge > 0 ? `max-age=${config.hstsMaxAge}` : undefined;
   return new Elysia({ name: "core" })
     .onRequest(({ request, set }) => {
       const headers = request.headers;
@@ -140,6 +142,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
       info.set(request, { id, start: performance.now(), span: startServerSpan(request) });
       set.headers["x-request-id"] = id;
+      if (hsts) set.headers["strict-transport-security"] = hsts;
       // A NUL can reach the path or query only percent-encoded; checking the raw URL here spares
       // every route from parsing its query string just to look (Postgres text cannot hold NUL).
       if (request.url.includes("%00")) throw new AppError("VALIDATION", "Request must not contain NUL characters");
@@ -151,7 +154,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
             allow["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-API-Key, Idempotency-Key, X-Request-Id";
             allow["Access-Control-Max-Age"] = "600";
           }
-          return new Response(null, { status: 204, headers: { ...allow, "x-request-id": id } });
+          return new Response(null, { status: 204, headers: { ...allow, "x-request-id": id, ...(hsts ? { "strict-transport-security": hsts } : {}) } });
         }
         Object.assign(set.headers, allow);
       }
@@ -203,7 +206,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         headers: { ...(set.headers as Record<string, string>), ...out.headers, "content-type": "application/json" },
       });
     })
-    .onAfterResponse({ as: "global" }, ({ request, set, route, path }) => {
+    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
       const started = info.get(request);
       const seconds = started ? (performance.now() - started.start) / 1000 : 0;
       // 499 (nginx's "client closed request"): the error a gone client caused was never sent to it.

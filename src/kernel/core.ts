@@ -38,6 +38,8 @@ export interface Core {
   shutdown: AbortController;
   /** The kernel's own background work (the revocation bus). */
   workers: Worker[];
+  /** Extra facts /readyz reports (informational, never affecting readiness), e.g. the TLS expiry. */
+  readiness: (() => Record<string, string>)[];
 }
 
 export async function createCore(config: Config, database: Database, log?: Logger): Promise<Core> {
@@ -70,5 +72,6 @@ export async function createCore(config: Config, database: Database, log?: Logge
     instanceId: crypto.randomUUID(),
     shutdown: new AbortController(),
     workers: [{ name: "revocations", stop: () => bus.stop() }],
+    readiness: [],
   };
 }

@@ -20,6 +20,7 @@ const INVALID = { valid: false, code: "INVALID" } as const;
 const signsAsymmetrically = (kind: TokenKind) => kind !== "refresh";
 
 // Ids are short printable text; control characters (NUL) would only fail later, in the database.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CLAIM_STRING = /^[^\u0000-\u001f\u007f]{1,256}$/;
 
 function isCanonical(segment: string): boolean {

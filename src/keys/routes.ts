@@ -8,7 +8,7 @@ import { keysModels } from "./model";
 import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
-import type { ApiKey } from "../db/schema";
+import type { ApiKey } from "./schema";
 
 // The documented answer is a bare array: the total travels in a header, so clients that read
 // the array keep working and pagers can use X-Total-Count.

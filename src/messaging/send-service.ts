@@ -1,7 +1,7 @@
 import { and, inArray } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { contacts, messages, type Contact } from "../db/schema";
-import { beginIdempotent, completeIdempotent, releaseIdempotent, requestHash, type IdempotencyScope } from "../idempotency/service";
+import { contacts, messages, type Contact } from "./schema";
+import { isIdempotencyKey, withIdempotency, type IdempotencyClaim } from "../idempotency/with-idempotency";
 import { newId } from "../ids";
 import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";
@@ -74,7 +74,7 @@ async function draft(db: DB, user: UserState, req: SendRequest, maxRecipients: n
   });
 }
 
-async function queue(db: DB, user: UserState, drafts: Draft[], idem?: IdempotencyScope): Promise<SendResult> {
+async function queue(db: DB, user: UserState, drafts: Draft[], claim: IdempotencyClaim): Promise<SendResult> {
   // All or nothing: the messages and the idempotent answer commit together.
   return db.transaction(async (tx) => {
     const rows = await tx
@@ -82,7 +82,7 @@ async function queue(db: DB, user: UserState, drafts: Draft[], idem?: Idempotenc
       .values(drafts.map((d) => ({ id: newId("msg"), senderId: user.id, ...d })))
       .returning({ id: messages.id, recipientId: messages.recipientId, status: messages.status });
     const result: SendResult = { success: true, count: rows.length, messages: rows };
-    if (idem) await completeIdempotent(tx as unknown as DB, idem, 200, result);
+    await claim.complete(result, 200, tx as unknown as DB);
     return result;
   });
 }
@@ -90,23 +90,22 @@ async function queue(db: DB, user: UserState, drafts: Draft[], idem?: Idempotenc
 /** Validates, renders and queues one send request; a repeated Idempotency-Key replays the first answer. */
 export async function sendMessages(deps: SendDeps, user: UserState, req: SendRequest, idempotencyKey?: string): Promise<SendResult> {
   const { db } = deps;
-  if (idempotencyKey === undefined) {
-    const result = await queue(db, user, await draft(db, user, req, deps.maxRecipients));
-    deps.onQueued(result.count);
-    return result;
-  }
-  if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw messagingErrors.badIdempotencyKey();
-  const scope: IdempotencyScope = { scope: "messages", userId: user.id, key: idempotencyKey };
-  const begun = await beginIdempotent(db, scope, requestHash(req));
-  if (begun.state === "replay") return begun.response as SendResult;
-  if (begun.state === "conflict") throw messagingErrors.idempotencyConflict();
-  if (begun.state === "in_progress") throw messagingErrors.idempotencyInProgress();
-  try {
-    const result = await queue(db, user, await draft(db, user, req, deps.maxRecipients), scope);
-    deps.onQueued(result.count);
-    return result;
-  } catch (err) {
-    await releaseIdempotent(db, scope);
-    throw err;
-  }
+  if (idempotencyKey !== undefined && !isIdempotencyKey(idempotencyKey)) throw messagingErrors.badIdempotencyKey();
+  return withIdempotency(
+    {
+      db,
+      scope: "messages",
+      userId: user.id,
+      key: idempotencyKey,
+      request: req,
+      replay: (response) => response as SendResult,
+      conflict: messagingErrors.idempotencyConflict,
+      inProgress: messagingErrors.idempotencyInProgress,
+    },
+    async (claim) => {
+      const result = await queue(db, user, await draft(db, user, req, deps.maxRecipients), claim);
+      deps.onQueued(result.count);
+      return result;
+    },
+  );
 }

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { reserveCredits } from "../../src/credits/service";
 import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { expectAccessOnly, expectAdminOnly } from "../chatflows/helpers";
 
@@ -24,7 +23,7 @@ describe("GET /api/v1/chat/credits", () => {
   test("shows grants and charges", async () => {
     const u = await seedUser(t);
     await grant(u.user.id, { amount: 10, reason: "welcome" });
-    await reserveCredits(t.ctx.db, { userId: u.user.id, amount: 3, chatflowId: crypto.randomUUID(), ttlSec: 600 });
+    await t.ctx.services.credits.credits.reserve({ userId: u.user.id, amount: 3, chatflowId: crypto.randomUUID(), ttlSec: 600 });
     const body = await (await t.request("GET", "/api/v1/chat/credits", { token: u.accessToken })).json();
     expect(body).toMatchObject({ user_id: u.user.id, credits_remaining: 7 });
     expect(Date.parse(body.last_updated)).toBeGreaterThanOrEqual(u.user.createdAt.getTime());
@@ -91,7 +90,7 @@ describe("GET /api/admin/users/{id}/credits/ledger", () => {
     await grant(u.user.id, { amount: 10, reason: "first" });
     await grant(u.user.id, { amount: -2, reason: "second" });
     const flow = crypto.randomUUID();
-    await reserveCredits(t.ctx.db, { userId: u.user.id, amount: 3, chatflowId: flow, ttlSec: 600 });
+    await t.ctx.services.credits.credits.reserve({ userId: u.user.id, amount: 3, chatflowId: flow, ttlSec: 600 });
     const res = await t.request("GET", `/api/admin/users/${u.user.id}/credits/ledger`, { token: admin.accessToken });
     expect(res.status).toBe(200);
     const body = await res.json();
