@@ -19,7 +19,9 @@ import { type Core, createCore, type Worker } from "./kernel/core";
 import type { Started } from "./kernel/feature";
 import { keysFeature } from "./keys/feature";
 import { messagingFeature } from "./messaging/feature";
+import { oauthFeature } from "./oauth/feature";
 import { openApiFeature } from "./openapi/feature";
+import { signingKeysFeature } from "./signing-keys/feature";
 import { streamChatFeature } from "./stream-chat/feature";
 
 async function setupFeatures(core: Core, workers: Worker[]) {
@@ -28,6 +30,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     workers.push(...(r.workers ?? []));
     return r.services;
   };
+  const signingKeys = await start(signingKeysFeature.setup!(core, {}));
   const identity = await start(identityFeature.setup!(core, {}));
   const adminTokens = await start(adminTokensFeature.setup!(core, {}));
   const chatflows = await start(chatflowsFeature.setup!(core, {}));
@@ -36,7 +39,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const credits = await start(creditsFeature.setup!(core, {}));
   const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { signingKeys, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -80,6 +83,8 @@ export function createApp(ctx: AppContext) {
     .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
+    .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))
+    .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
     .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);
   return app;

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { passwordProblem } from "./identity/passwords";
+import { JWT_ALGS, type JwtAlg } from "./kernel/key-ring";
 
 // Environment is parsed once at start; a bad value stops start-up with a message naming the variable.
 
@@ -22,6 +23,8 @@ export interface Config {
   jwtSecret?: string;
   /** The master secret before a rotation: still accepted for verification, never used to sign. */
   jwtSecretPrevious?: string;
+  /** HS256 (default), or EdDSA / ES256: access, chat and API tokens signed with a key from the JWKS. */
+  jwtAlg: JwtAlg;
   adminEmail?: string;
   adminPassword?: string;
   flowiseUrl?: string;
@@ -154,6 +157,15 @@ function secret(env: Env, name: string): string | undefined {
   return value;
 }
 
+/** Case matters in JWS names, but a lower-case spelling is no different choice. */
+function jwtAlg(env: Env): JwtAlg {
+  const raw = str(env, "JWT_ALG");
+  if (raw === undefined) return "HS256";
+  const alg = JWT_ALGS.find((a) => a.toLowerCase() === raw.toLowerCase());
+  if (!alg) throw new ConfigError("JWT_ALG", `must be one of ${JWT_ALGS.join(", ")}, got "${raw}"`);
+  return alg;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const jwtSecret = secret(env, "JWT_SECRET");
   const jwtSecretPrevious = secret(env, "JWT_SECRET_PREVIOUS");
@@ -216,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: str(env, "DATA_DIR") ?? "./data",
     jwtSecret,
     jwtSecretPrevious,
+    jwtAlg: jwtAlg(env),
     adminEmail,
     adminPassword,
     flowiseUrl: url(env, "FLOWISE_URL"),

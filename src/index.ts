@@ -1,8 +1,8 @@
 import pkg from "../package.json";
-import { createApp, createContext, stopContext } from "./app";
+import { createApp, createContext, stopContext, type AppContext } from "./app";
 import { parseArgs, readPassword, USAGE } from "./cli";
 import { ConfigError, loadConfig, type Config } from "./config";
-import { openDatabase } from "./db/client";
+import { openDatabase, type Database } from "./db/client";
 import { migrate } from "./db/migrate";
 import { AppError } from "./http/errors";
 import { checkFlowiseAtStart } from "./health/flowise-probe";
@@ -82,6 +82,7 @@ async function main(): Promise<number> {
   }
 
   const ctx = await createContext(config, database, log);
+  if (command.kind === "keys-rotate") return rotateSigningKey(ctx, database);
   const certificates = pair && new TlsCertificates(pair, { certFile: config.tlsCertFile!, keyFile: config.tlsKeyFile! }, log);
   if (certificates) {
     ctx.readiness.push(() => certificates.readiness());
@@ -195,6 +196,21 @@ async function main(): Promise<number> {
   void checkFlowiseAtStart(config, log);
 
   return -1;
+}
+
+/** `chatgate keys rotate`: every running instance hears of it through the revocation bus. */
+async function rotateSigningKey(ctx: AppContext, database: Database): Promise<number> {
+  try {
+    if (!ctx.services.signingKeys.store.enabled) {
+      console.error("chatgate: JWT_ALG is HS256: there are no signing keys to rotate (rotate the master secret instead)");
+      return 1;
+    }
+    console.log(JSON.stringify(await ctx.services.signingKeys.store.rotate()));
+    return 0;
+  } finally {
+    await stopContext(ctx);
+    await database.close();
+  }
 }
 
 main().then(

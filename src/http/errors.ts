@@ -99,7 +99,7 @@ export const HTTP_ERRORS = defineErrors({
   INTERNAL: { status: "INTERNAL", message: "Internal server error" },
 });
 
-export const FAMILIES = ["detail", "admin", "messaging", "stream", "brain"] as const;
+export const FAMILIES = ["detail", "admin", "messaging", "stream", "brain", "oauth"] as const;
 export type Family = (typeof FAMILIES)[number];
 
 /** Tags the hook that declares a route group's error family (read by src/http/route-table.ts). */
@@ -140,7 +140,7 @@ export interface Rendered {
 export function statusOf(code: ErrorCode, family: Family, invalidAs400 = false): number {
   // The admin-token and Stream contracts document 400 for an invalid body; the FastAPI-style
   // families use 422 as their frameworks do.
-  if (code === "VALIDATION" && (invalidAs400 || family === "admin" || family === "stream")) return 400;
+  if (code === "VALIDATION" && (invalidAs400 || family === "admin" || family === "stream" || family === "oauth")) return 400;
   return ERROR_STATUS[code];
 }
 
@@ -156,6 +156,12 @@ export function render(err: AppError, family: Family, requestId: string, invalid
       return { status, headers, body: { error: REASON[status] ?? "Error", message, ...extra } };
     case "admin":
       return { status, headers, body: { message, status, ...extra } };
+    case "oauth": {
+      // RFC 6749 section 5.2 error bodies (introspection RFC 7662, revocation RFC 7009).
+      if (status === 401) headers["WWW-Authenticate"] = 'Bearer error="invalid_client"';
+      const error = status === 401 ? "invalid_client" : status >= 500 ? "server_error" : "invalid_request";
+      return { status, headers, body: { error, error_description: message, ...extra } };
+    }
     case "messaging":
       if (status === 401) message = HTTP_ERRORS.MESSAGING_UNAUTHORIZED.message;
       return { status, headers, body: { success: false, error: message, ...extra } };

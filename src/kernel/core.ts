@@ -7,7 +7,7 @@ import { Authenticator } from "./authenticator";
 import { authPlugin, type AuthPlugin } from "./guard";
 import { TokenSigner } from "./jwt";
 import { RevocationBus } from "./revocations";
-import { deriveSigningKeys, loadMasterSecret } from "./signing-keys";
+import { createSealer, deriveSigningKeys, loadMasterSecret, type KeySealer } from "./signing-keys";
 
 /** Something a feature runs in the background (outbox worker, reconciler, batched writes). */
 export interface Worker {
@@ -26,6 +26,8 @@ export interface Core {
   log: Logger;
   metrics: Metrics;
   signer: TokenSigner;
+  /** Encrypts stored secrets (private signing keys) with a key derived from the master secret. */
+  sealer: KeySealer;
   bus: RevocationBus;
   authn: Authenticator;
   /** Elysia macros (`access`, `admin`, `apiKey`, `auth`, ...) resolving `principal`. */
@@ -47,8 +49,10 @@ export async function createCore(config: Config, database: Database, log?: Logge
     embedded: database.kind === "pglite",
     dataDir: config.dataDir,
   });
-  const previous = config.jwtSecretPrevious ? await deriveSigningKeys(new TextEncoder().encode(config.jwtSecretPrevious)) : undefined;
-  const signer = new TokenSigner(await deriveSigningKeys(master), config.issuer, previous);
+  const previousMaster = config.jwtSecretPrevious ? new TextEncoder().encode(config.jwtSecretPrevious) : undefined;
+  const previous = previousMaster ? await deriveSigningKeys(previousMaster) : undefined;
+  const signer = new TokenSigner(await deriveSigningKeys(master), config.issuer, previous, config.jwtAlg);
+  const sealer = await createSealer(master, previousMaster);
   const bus = new RevocationBus(database, logger);
   await bus.start();
   const authn = new Authenticator(signer, bus);
@@ -61,6 +65,7 @@ export async function createCore(config: Config, database: Database, log?: Logge
     log: logger,
     metrics,
     signer,
+    sealer,
     bus,
     authn,
     auth: authPlugin(authn),

@@ -29,6 +29,8 @@ export interface Principal {
   level?: KeyLevel;
   keyName?: string;
   brainId?: string;
+  /** An API key's scopes beyond its level (e.g. "introspect"). */
+  scopes?: string[];
 }
 
 /** Implemented by the identity feature (a cache over its users table). */
@@ -37,7 +39,7 @@ export interface UserSource {
 }
 
 export type KeyCheck =
-  | { valid: true; keyId: string; userId: string; level: KeyLevel; name: string }
+  | { valid: true; keyId: string; userId: string; level: KeyLevel; name: string; scopes: string[] }
   | { valid: false; code: "INVALID" | "FORBIDDEN_DOMAIN" };
 
 /** Implemented by the keys feature. */

@@ -3,8 +3,11 @@ import type { Database, DB } from "../db/client";
 import { revocations } from "./schema";
 import { errorSummary, type Logger } from "../http/logger";
 
-/** `user` and `chatflow` events only invalidate caches; the others refuse tokens. */
-export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow";
+/**
+ * `user` and `chatflow` events only invalidate caches, `signing_key` reloads the key ring (a
+ * rotation); the others refuse tokens (`chat_token`: one chat token by jti, RFC 7009 revoke).
+ */
+export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow" | "chat_token" | "signing_key";
 
 export interface RevocationEvent {
   kind: RevocationKind;

@@ -23,6 +23,9 @@ export const adminCreate = t.Object({
   allowed_domains: t.Optional(domains),
   environment: t.Optional(environment),
   expires_at: t.Optional(expiresAt),
+  scopes: t.Optional(
+      t.Array(t.Literal("introspect"), { maxItems: 1, uniqueItems: true, error: 'scopes must be a list of known scopes: "introspect"' }),
+  ),
 });
 export type AdminCreate = typeof adminCreate.static;
 
@@ -46,6 +49,7 @@ export const created = t.Object({
   created_at: t.String(),
   expires_at: t.Nullable(t.String()),
   allowed_domains: t.Array(t.String()),
+  scopes: t.Optional(t.Array(t.String())),
 });
 export type KeyCreated = typeof created.static;
 

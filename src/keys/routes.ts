@@ -32,8 +32,8 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     .post(
       "/api-keys",
       async ({ body, set }) => {
-        const { name, user_id, level, allowed_domains, environment, expires_at } = body;
-        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at });
+        const { name, user_id, level, allowed_domains, environment, expires_at, scopes } = body;
+        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes });
         set.status = 201;
         return createdView(made.row, made.key);
       },

@@ -16,6 +16,8 @@ export const apiKeys = pgTable(
     keyHash: text("key_hash").notNull(),
     start: text("start").notNull(),
     allowedDomains: jsonb("allowed_domains").$type<string[]>().notNull().default([]),
+    // What the key may do beyond its level: "introspect" (POST /oauth/introspect and /oauth/revoke).
+    scopes: jsonb("scopes").$type<string[]>().notNull().default([]),
     createdAt: ts("created_at").notNull().defaultNow(),
     expiresAt: ts("expires_at"),
     revokedAt: ts("revoked_at"),

@@ -24,6 +24,8 @@ export interface NewKeyInput {
   environment?: KeyEnvironment;
   allowedDomains?: string[];
   expiresAt?: string | null;
+  /** Admin-created keys only: "introspect" lets the key call POST /oauth/introspect and /oauth/revoke. */
+  scopes?: string[];
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -37,6 +39,8 @@ export function createdView(row: ApiKey, key: string) {
     created_at: row.createdAt.toISOString(),
     expires_at: iso(row.expiresAt),
     allowed_domains: row.allowedDomains,
+    // Only when the key has any: the contract's created body is unchanged for ordinary keys.
+    ...(row.scopes.length ? { scopes: row.scopes } : {}),
   };
 }
 
@@ -90,6 +94,7 @@ export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiK
       start: made.start,
       allowedDomains,
       expiresAt,
+      scopes: [...new Set(input.scopes ?? [])],
     })
     .returning();
   return { row: row!, key: made.key };

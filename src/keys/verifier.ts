@@ -16,6 +16,7 @@ interface CachedKey {
   level: KeyLevel;
   name: string;
   allowedDomains: string[];
+  scopes: string[];
   expiresAtMs: number | null;
   revoked: boolean;
 }
@@ -62,7 +63,7 @@ export class ApiKeyVerifier implements KeyVerifier {
     if (key.expiresAtMs !== null && key.expiresAtMs <= now) return INVALID;
     if (!domainAllowed(request, key.allowedDomains)) return { valid: false, code: "FORBIDDEN_DOMAIN" };
     this.lastUsed.note(key.keyId, new Date(now));
-    return { valid: true, keyId: key.keyId, userId: key.userId, level: key.level, name: key.name };
+    return { valid: true, keyId: key.keyId, userId: key.userId, level: key.level, name: key.name, scopes: key.scopes };
   }
 
   /** Drops a key from this instance's cache (revocation, or any change to its row). */
@@ -90,6 +91,7 @@ export class ApiKeyVerifier implements KeyVerifier {
           level: row.level,
           name: row.name,
           allowedDomains: row.allowedDomains,
+          scopes: row.scopes,
           expiresAtMs: row.expiresAt?.getTime() ?? null,
           revoked: row.revokedAt !== null,
         }

@@ -27,6 +27,12 @@ export const ERROR_SCHEMAS: Record<string, Json> = {
     required: ["success", "error"],
     properties: { success: { type: "boolean", const: false }, error: { type: "string" }, request_id: requestId },
   },
+  OAuthError: {
+    type: "object",
+    description: "Error body of /oauth (RFC 6749 section 5.2)",
+    required: ["error"],
+    properties: { error: { type: "string", enum: ["invalid_request", "invalid_client", "server_error"] }, error_description: { type: "string" }, request_id: requestId },
+  },
   StreamError: {
     type: "object",
     description: "Error body of /stream-chat",
@@ -41,6 +47,7 @@ const SCHEMA_OF: Record<Family, string> = {
   admin: "AdminError",
   messaging: "MessagingError",
   stream: "StreamError",
+  oauth: "OAuthError",
 };
 
 const WHY: Partial<Record<ErrorCode, string>> = {
@@ -73,6 +80,7 @@ const EXAMPLE_MESSAGE: Partial<Record<ErrorCode, string>> = {
 const EXTRA: [RegExp, ErrorCode[]][] = [
   [/^POST \/api\/v1\/chat\/authenticate$|^POST \/api\/auth\/token$/, ["UNAUTHENTICATED", "RATE_LIMITED"]],
   [/^POST \/api\/v1\/chat\/refresh$/, ["UNAUTHENTICATED"]],
+  [/^POST \/oauth\//, ["UNAUTHENTICATED"]],
   [/^POST \/api\/v1\/chat\/predict$|^POST \/chat\/\{chat_id\}\/question\/stream$/, ["PAYMENT_REQUIRED", "NOT_FOUND", "CONFLICT", "UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"]],
   [/^POST \/api\/admin\/chatflows\/sync$/, ["UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"]],
   [/^(POST|PATCH) \/api\/auth\/users/, ["CONFLICT"]],

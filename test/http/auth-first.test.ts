@@ -15,6 +15,7 @@ const FAMILY_401: Record<RouteSpec["family"], (b: any) => boolean> = {
   admin: (b) => typeof b.message === "string" && b.status === 401,
   messaging: (b) => b.success === false && b.error === HTTP_ERRORS.MESSAGING_UNAUTHORIZED.message,
   stream: (b) => b.error === "Unauthorized" && b.message === HTTP_ERRORS.STREAM_UNAUTHORIZED.message,
+  oauth: (b) => b.error === "invalid_client",
 };
 
 let t: TestApp;

@@ -18,6 +18,7 @@ const FAMILY_SCHEMA: Record<string, string> = {
   admin: "AdminError",
   messaging: "MessagingError",
   stream: "StreamError",
+  oauth: "OAuthError",
 };
 
 function operations(): { method: string; path: string; op: Record<string, any> }[] {
