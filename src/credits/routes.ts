@@ -1,9 +1,10 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
+import type { BalanceWatch } from "../kernel/events";
 import { creditModels, ledgerQuery, userParams } from "./model";
 import { getBalance, grantCredits, listLedger } from "./service";
 
-export function creditsRoutes(ctx: Core) {
+export function creditsRoutes(ctx: Core, balances: BalanceWatch) {
   const { db } = ctx;
   return new Elysia({ tags: ["credits"] })
     .use(ctx.auth)
@@ -21,7 +22,7 @@ export function creditsRoutes(ctx: Core) {
     })
     .post(
       "/api/admin/users/:id/credits",
-      ({ params, body, principal }) => grantCredits(db, { userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }),
+      ({ params, body, principal }) => grantCredits(db, { userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }, balances),
       {
         admin: true,
         params: userParams,

@@ -5,6 +5,7 @@ import { users } from "../identity/schema";
 import { AppError } from "../http/errors";
 import type { Counter, Metrics } from "../http/metrics";
 import { newId } from "../ids";
+import type { BalanceWatch } from "../kernel/events";
 
 export interface Balance {
   user_id: string;
@@ -154,7 +155,7 @@ export interface GrantInput {
 }
 
 /** Changes a balance by an admin's decision, with its ledger row, in one transaction. */
-export async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
+export async function grantCredits(db: DB, input: GrantInput, balances?: BalanceWatch): Promise<Balance> {
   const { userId, amount, reason, createdBy } = input;
   if (!Number.isSafeInteger(amount) || amount === 0) throw new AppError("VALIDATION", "amount: must be a non-zero whole number");
   await db.transaction(async (tx) => {
@@ -177,6 +178,8 @@ export async function grantCredits(db: DB, input: GrantInput): Promise<Balance> 
       if (taken.length === 0) throw new AppError("CONFLICT", "Insufficient credits: the balance cannot go below zero");
     }
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
+    // credits.low (or its re-arming) in the same transaction as the change.
+    await balances?.observe(tx, userId);
   });
   return getBalance(db, userId);
 }

@@ -7,7 +7,7 @@ import { userChanged } from "./session-ends";
 import { throttleKeys } from "./throttle";
 import { createUser, findUserByEmail, isUniqueViolation } from "./users";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users" | "events" | "throttleNoticed">;
 
 const TIMEOUT_MS = 5000;
 const UNAVAILABLE = "Authentication service unavailable";

@@ -4,6 +4,7 @@ import { defineFeature } from "../kernel/feature";
 import { authRoutes } from "./auth-routes";
 import { chatAuthRoutes } from "./chat-auth-routes";
 import type { IdentityContext } from "./context";
+import type { EventHooks } from "../kernel/events";
 import { identityModels } from "./model";
 import { UserCache } from "./user-cache";
 import { errorSummary } from "../http/logger";
@@ -31,7 +32,7 @@ export async function sweepIdentity(ctx: Pick<Core, "db" | "bus" | "config">): P
 /** Logins, sessions, refresh families, revocation, users (flowise-proxy and api-keys contracts). */
 export const identityFeature = defineFeature({
   name: "identity",
-  setup(core: Core) {
+  setup(core: Core, _hooks: EventHooks) {
     const users = new UserCache(core.db, core.bus);
     core.authn.plug({ users });
     // Computed now, not on the first unknown-user login, whose answer would otherwise be slower.
@@ -42,8 +43,8 @@ export const identityFeature = defineFeature({
     timer.unref?.();
     return { services: { users }, workers: [{ name: "identity-sweeper", stop: async () => clearInterval(timer) }] };
   },
-  routes(core, services) {
-    const ctx: IdentityContext = { ...core, users: services.users };
+  routes(core, services, hooks) {
+    const ctx: IdentityContext = { ...core, ...hooks, users: services.users, throttleNoticed: new Map() };
     return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx));
   },
 });

@@ -10,7 +10,7 @@ import { findUserForLogin } from "./users";
 
 export const BAD_LOGIN = "Incorrect username or password";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "events" | "throttleNoticed">;
 
 export interface LoginInput {
   username: string;
@@ -47,6 +47,7 @@ export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted
   const wait = await takeAttempt(ctx.db, counters, loginWindowSec);
   if (wait > 0) {
     identityMetrics(ctx.metrics).logins.inc({ result: "throttled" });
+    await noticeThrottle(ctx, keys, wait);
     throw new AppError("RATE_LIMITED", "Too many failed login attempts. Try again later.", { "Retry-After": String(wait) });
   }
   try {
@@ -57,6 +58,18 @@ export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted
     }
     throw e;
   }
+}
+
+/** login.throttled, once per account and throttle window on this instance (not per refused attempt). */
+async function noticeThrottle(ctx: Ctx, keys: ThrottleKeys, waitSec: number): Promise<void> {
+  const now = Date.now();
+  if ((ctx.throttleNoticed.get(keys.pair) ?? 0) > now) return;
+  for (const [k, until] of ctx.throttleNoticed) if (until <= now) ctx.throttleNoticed.delete(k);
+  ctx.throttleNoticed.set(keys.pair, now + waitSec * 1000);
+  const [account, address] = keys.pair.slice("pair:".length).split("|");
+  await ctx.events.emit(ctx.db, "login.throttled", { account, address, retry_after_s: waitSec }).catch((err) => {
+    ctx.log.warn("login.throttled event not queued", { error: String((err as Error)?.message ?? err) });
+  });
 }
 
 /** The attempt was already counted by `throttledLogin`. */

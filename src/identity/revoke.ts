@@ -7,7 +7,7 @@ import { revokeKeysOf } from "../keys/service";
 import type { Page } from "../http/paging";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "events">;
 
 export interface RevokeRequest {
   token_id?: string;
@@ -37,7 +37,7 @@ export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRe
     const withKeys = req.include_api_keys === true;
     const out = await ctx.db.transaction(async (tx) => {
       const revoked_count = await endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true });
-      return withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId) } : { revoked_count };
+      return withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId, ctx.events) } : { revoked_count };
     });
     ctx.users.invalidate(userId);
     return out;

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
+import type { EventSink } from "../kernel/events";
 import type { AuthOptions } from "../kernel/guard";
 import { AppError } from "../http/errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
@@ -22,7 +23,7 @@ function listedPage(set: { headers: Record<string, string | number> }, page: { r
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink) {
   const { db, bus, signer } = ctx;
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
     .use(ctx.auth)
@@ -31,7 +32,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
       "/api-keys",
       async ({ body, set }) => {
         const { name, user_id, level, allowed_domains, environment, expires_at } = body;
-        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at });
+        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at }, events);
         set.status = 201;
         return createdView(made.row, made.key);
       },
@@ -46,7 +47,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     .delete(
       "/api-keys/:id",
       async ({ params }) => {
-        await revokeKey(db, bus, params.id);
+        await revokeKey(db, bus, params.id, undefined, events);
         return { message: KEY_MESSAGES.revoked };
       },
       { auth: adminAuth, response: "keys.revoked", detail: { summary: "Revoke an API key (admin)" } },
@@ -72,7 +73,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
           environment: body.environment,
           allowedDomains: body.allowed_domains,
           expiresAt: body.expires_at,
-        });
+        }, events);
         return createdView(made.row, made.key);
       },
       { access: true, body: "keys.userCreate", response: "keys.created", detail: { summary: "Create an API key for yourself" } },
@@ -86,7 +87,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     .delete(
       "/api-key/:key_id",
       async ({ params, principal }) => {
-        await revokeKey(db, bus, params.key_id, principal.user.id);
+        await revokeKey(db, bus, params.key_id, principal.user.id, events);
         return { message: KEY_MESSAGES.revoked };
       },
       { access: true, response: "keys.revoked", detail: { summary: "Revoke one of your API keys" } },
