@@ -31,7 +31,7 @@ function v6Groups(ip: string): number[] {
   const tail = s.match(/(\d+\.\d+\.\d+\.\d+)$/);
   if (tail) {
     const [a, b, c, d] = tail[1]!.split(".").map(Number) as [number, number, number, number];
-    s = s.slice(0, -tail[1]!.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    s = `${s.slice(0, -tail[1]!.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head, rest] = s.split("::") as [string, string | undefined];
   const h = head ? head.split(":") : [];

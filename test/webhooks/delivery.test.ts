@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { json, type TestApp } from "../helpers";
 import { adminApp, deliveriesOf, startReceiver, subscribe } from "./helpers";
 
@@ -127,7 +128,7 @@ describe("delivery", () => {
         expect(b).not.toContain("secret");
       }
       // Stored encrypted, not as given.
-      const stored = await t.ctx.db.execute(`select secret_enc from webhooks where id = '${hook.id}'` as never);
+      const stored = await t.ctx.db.execute(sql`select secret_enc from webhooks where id = ${hook.id}`);
       expect(JSON.stringify(stored)).not.toContain(raw);
       const rotated = await json(await t.request("PATCH", `/api/admin/webhooks/${hook.id}`, { token, body: { rotate_secret: true } }));
       expect(rotated.secret).toMatch(/^whsec_/);

@@ -22,7 +22,11 @@ export function startReceiver(answer: (n: number) => Response | number = () => 2
   const rejected: string[] = [];
   const waiters: { pred: () => boolean; resolve: () => void }[] = [];
   const check = () => {
-    for (const w of [...waiters]) if (w.pred()) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) {
+      if (!w.pred()) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
   const server = Bun.serve({
     hostname: "127.0.0.1",
