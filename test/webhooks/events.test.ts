@@ -128,6 +128,13 @@ describe("events", () => {
     expect(JSON.stringify(evs)).not.toContain("wrong-password");
   });
 
+  test("a refused change (duplicate user) announces nothing", async () => {
+    const body = { email: "twice@example.test", password: "a-long-password-1" };
+    expect((await t.request("POST", "/api/auth/users", { token, body })).status).toBe(201);
+    expect((await t.request("POST", "/api/auth/users", { token, body })).status).toBe(409);
+    expect((await queued("user.created")).filter((e) => e.data.email === body.email)).toHaveLength(1);
+  });
+
   test("a subscription only gets the types it names", async () => {
     const only = startReceiver();
     try {
