@@ -39,7 +39,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const keys = await start(keysFeature.setup!(core, { chatflows, ...hooks }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
   const credits = await start(creditsFeature.setup!(core, hooks));
-  const chat = await start(chatFeature.setup!(core, { chatflows }));
+  const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
   return { webhooks, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
@@ -83,7 +83,7 @@ export function createApp(ctx: AppContext) {
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
     .use(creditsFeature.routes!(ctx, s.credits, hooks))
-    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows }))
+    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
     .use(webhooksFeature.routes!(ctx, s.webhooks, {}))

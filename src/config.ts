@@ -73,6 +73,13 @@ export interface Config {
   metricsToken?: string;
   /** Concurrent SSE streams (predict, brain question stream) one user may hold. */
   maxStreamsPerUser: number;
+  /** PEM certificate (chain allowed) and key: both set = HTTPS on PORT (src/ops/tls.ts). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** A plain listener answering 308 to the https:// URL (only with TLS). */
+  httpRedirectPort?: number;
+  /** Strict-Transport-Security max-age on HTTPS responses; 0 = no header. */
+  hstsMaxAge: number;
 }
 
 export class ConfigError extends Error {
@@ -188,9 +195,22 @@ export function loadConfig(env: Env = process.env): Config {
   if (databasePooler === "transaction" && !databaseListenUrl) {
     throw new ConfigError("DATABASE_LISTEN_URL", "is required when DATABASE_POOLER=transaction: a direct Postgres URL (not through PgBouncer) for LISTEN/NOTIFY");
   }
+  const tlsCertFile = str(env, "TLS_CERT_FILE");
+  const tlsKeyFile = str(env, "TLS_KEY_FILE");
+  if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) {
+    throw new ConfigError(tlsCertFile ? "TLS_KEY_FILE" : "TLS_CERT_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together (both set = HTTPS)");
+  }
+  const httpRedirectPort = str(env, "HTTP_REDIRECT_PORT") === undefined ? undefined : int(env, "HTTP_REDIRECT_PORT", 0, 0, 65535);
+  if (httpRedirectPort !== undefined && !tlsCertFile) {
+    throw new ConfigError("HTTP_REDIRECT_PORT", "needs TLS_CERT_FILE and TLS_KEY_FILE (it redirects to HTTPS)");
+  }
+  const port = int(env, "PORT", 8080, 0, 65535);
+  if (httpRedirectPort !== undefined && httpRedirectPort !== 0 && httpRedirectPort === port) {
+    throw new ConfigError("HTTP_REDIRECT_PORT", "must differ from PORT");
+  }
   const streamTtl = str(env, "STREAM_TOKEN_TTL") === undefined ? undefined : int(env, "STREAM_TOKEN_TTL", 0, 60, 10 * 365 * 86400);
   return {
-    port: int(env, "PORT", 8080, 0, 65535),
+    port,
     host: str(env, "HOST") ?? "0.0.0.0",
     reusePort: bool(env, "REUSE_PORT", false),
     databaseUrl,
@@ -240,5 +260,9 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowPrivate: bool(env, "WEBHOOK_ALLOW_PRIVATE", false),
     metricsToken,
     maxStreamsPerUser: int(env, "MAX_STREAMS_PER_USER", 10, 1, 10000),
+    tlsCertFile,
+    tlsKeyFile,
+    httpRedirectPort,
+    hstsMaxAge: int(env, "HSTS_MAX_AGE", 31536000, 0, 10 * 31536000),
   };
 }

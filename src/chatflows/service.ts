@@ -2,28 +2,16 @@ import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflowAccess, chatflows, type Chatflow } from "./schema";
 import { users } from "../identity/schema";
-import { AppError } from "../http/errors";
+import { CHATFLOW_ERRORS } from "./errors";
 import type { UserState } from "../kernel/principal";
-
-
-export interface AdminChatflowView {
-  id: string;
-  name: string;
-  cost: number;
-  enabled: boolean;
-  created_at: string;
-  updated_at: string;
-  synced_at: string | null;
-  override_allow: string[] | null;
-  user_count: number;
-}
+import type { AdminChatflow, ChatflowInput, ChatflowPatch } from "./model";
 
 /** Duplicates dropped, order kept; undefined stays undefined (PATCH: unchanged). */
 const keyList = (keys: string[] | null | undefined) => (keys ? [...new Set(keys)] : keys);
 
 const userCount = sql<number>`(select count(*)::int from ${chatflowAccess} where ${chatflowAccess.chatflowId} = ${chatflows.id})`;
 
-function view(c: Chatflow, count: number): AdminChatflowView {
+function view(c: Chatflow, count: number): AdminChatflow {
   return {
     id: c.id,
     name: c.name,
@@ -37,27 +25,19 @@ function view(c: Chatflow, count: number): AdminChatflowView {
   };
 }
 
-async function getView(db: DB, id: string): Promise<AdminChatflowView> {
+async function getView(db: DB, id: string): Promise<AdminChatflow> {
   const [row] = await db.select({ c: chatflows, n: userCount }).from(chatflows).where(eq(chatflows.id, id));
-  if (!row) throw new AppError("NOT_FOUND", "Chatflow not found");
+  if (!row) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
   return view(row.c, row.n);
 }
 
-export interface ChatflowInput {
-  id: string;
-  name: string;
-  cost?: number;
-  enabled?: boolean;
-  override_allow?: string[] | null;
-}
-
-export async function createChatflow(db: DB, input: ChatflowInput): Promise<AdminChatflowView> {
+export async function createChatflow(db: DB, input: ChatflowInput): Promise<AdminChatflow> {
   const inserted = await db
     .insert(chatflows)
     .values({ id: input.id, name: input.name, cost: input.cost ?? 1, enabled: input.enabled ?? true, overrideAllow: keyList(input.override_allow) ?? null })
     .onConflictDoNothing()
     .returning();
-  if (inserted.length === 0) throw new AppError("CONFLICT", "Chatflow already exists");
+  if (inserted.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_EXISTS();
   return view(inserted[0]!, 0);
 }
 
@@ -72,7 +52,7 @@ export async function listChatflows(db: DB, page: { limit: number; offset: numbe
   return { chatflows: rows.map((r) => view(r.c, r.n)), count: Number(total?.n ?? 0), ...page };
 }
 
-export async function updateChatflow(db: DB, id: string, patch: Omit<Partial<ChatflowInput>, "id">): Promise<AdminChatflowView> {
+export async function updateChatflow(db: DB, id: string, patch: ChatflowPatch): Promise<AdminChatflow> {
   const set: Partial<typeof chatflows.$inferInsert> = {};
   if (patch.override_allow !== undefined) set.overrideAllow = keyList(patch.override_allow);
   if (patch.name !== undefined) set.name = patch.name;
@@ -83,21 +63,21 @@ export async function updateChatflow(db: DB, id: string, patch: Omit<Partial<Cha
     .set({ ...set, updatedAt: sql`now()` })
     .where(eq(chatflows.id, id))
     .returning({ id: chatflows.id });
-  if (updated.length === 0) throw new AppError("NOT_FOUND", "Chatflow not found");
+  if (updated.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
   return getView(db, id);
 }
 
 /** Grants go with the chatflow (ON DELETE CASCADE); sessions and reservations keep its id as history. */
 export async function deleteChatflow(db: DB, id: string): Promise<void> {
   const deleted = await db.delete(chatflows).where(eq(chatflows.id, id)).returning({ id: chatflows.id });
-  if (deleted.length === 0) throw new AppError("NOT_FOUND", "Chatflow not found");
+  if (deleted.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
 }
 
 async function requireChatflowAndUser(db: DB, chatflowId: string, userId: string): Promise<void> {
   const [flow] = await db.select({ id: chatflows.id }).from(chatflows).where(eq(chatflows.id, chatflowId));
-  if (!flow) throw new AppError("NOT_FOUND", "Chatflow not found");
+  if (!flow) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
   const [user] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId));
-  if (!user) throw new AppError("NOT_FOUND", "User not found");
+  if (!user) throw CHATFLOW_ERRORS.USER_NOT_FOUND();
 }
 
 /** Idempotent: `created` tells a new grant from one that already existed. */
@@ -124,7 +104,7 @@ export async function revokeAccess(db: DB, chatflowId: string, userId: string): 
 /** The users granted a chatflow (admins may use every chatflow without a grant), by email. */
 export async function listGrantedUsers(db: DB, chatflowId: string, page: { limit: number; offset: number }) {
   const [flow] = await db.select({ id: chatflows.id }).from(chatflows).where(eq(chatflows.id, chatflowId));
-  if (!flow) throw new AppError("NOT_FOUND", "Chatflow not found");
+  if (!flow) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
   const rows = await db
     .select({ id: users.id, email: users.email, name: users.name, role: users.role, granted_at: chatflowAccess.createdAt })
     .from(chatflowAccess)

@@ -6,10 +6,12 @@ import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, 
 import { clientAddress } from "./throttle";
 import { updateUser } from "./user-admin";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
+import { errorFamily } from "../http/errors";
 
 /** `/api/auth` token and user management (api-keys-and-users.md). */
 export function authRoutes(ctx: IdentityContext) {
   return new Elysia({ prefix: "/api/auth", tags: ["identity"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .post(
       "/token",

@@ -38,6 +38,8 @@ export interface Core {
   deriveKey(purpose: string): Promise<Uint8Array<ArrayBuffer>>;
   /** The kernel's own background work (the revocation bus). */
   workers: Worker[];
+  /** Extra facts /readyz reports (informational, never affecting readiness), e.g. the TLS expiry. */
+  readiness: (() => Record<string, string>)[];
 }
 
 export async function createCore(config: Config, database: Database, log?: Logger): Promise<Core> {
@@ -68,5 +70,6 @@ export async function createCore(config: Config, database: Database, log?: Logge
     shutdown: new AbortController(),
     deriveKey: (purpose) => derivePurposeKey(master, purpose),
     workers: [{ name: "revocations", stop: () => bus.stop() }],
+    readiness: [],
   };
 }

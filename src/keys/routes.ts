@@ -2,11 +2,12 @@ import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import type { EventSink } from "../kernel/events";
 import type { AuthOptions } from "../kernel/guard";
-import { AppError } from "../http/errors";
+import { errorFamily } from "../http/errors";
+import { KEY_ERRORS } from "./errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
-import { keysModels } from "./model";
-import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey } from "./service";
+import { adminCreate, brainQuery, chatToken, created, keysModels, listed, listQuery, pageQuery, revoked, userCreate, validated } from "./model";
+import { createdView, createKey, KEY_REVOKED, listedView, listKeys, revokeKey } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "./schema";
@@ -26,6 +27,7 @@ const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", le
 export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink) {
   const { db, bus, signer } = ctx;
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .model(keysModels)
     .post(
@@ -36,36 +38,38 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
         set.status = 201;
         return createdView(made.row, made.key);
       },
-      { auth: adminAuth, body: "keys.adminCreate", response: { 201: "keys.created" }, detail: { summary: "Create an API key for a user (admin)" } },
+      { auth: adminAuth, body: adminCreate, response: { 201: created }, detail: { summary: "Create an API key for a user (admin)" } },
     )
     .get("/api-keys", async ({ query, set }) => listedPage(set, await listKeys(db, query.user_id, pageOf(query, KEYS_PAGE), query.after)), {
       auth: adminAuth,
-      query: "keys.listQuery",
-      response: "keys.listed",
+      query: listQuery,
+      response: listed,
       detail: { summary: "List API keys without their secrets (admin)" },
     })
     .delete(
       "/api-keys/:id",
       async ({ params }) => {
         await revokeKey(db, bus, params.id, undefined, events);
-        return { message: KEY_MESSAGES.revoked };
+        return { message: KEY_REVOKED };
       },
-      { auth: adminAuth, response: "keys.revoked", detail: { summary: "Revoke an API key (admin)" } },
+      { auth: adminAuth, response: revoked, detail: { summary: "Revoke an API key (admin)" } },
     )
     .get("/validate", ({ principal }) => ({ valid: true, level: principal.level!, name: principal.keyName! }), {
       apiKey: "read",
-      response: "keys.validated",
+      response: validated,
       detail: { summary: "Check an API key (X-API-Key)" },
     });
 
   const own = new Elysia({ tags: ["api keys"] })
+    .onTransform(errorFamily("brain"))
     .use(ctx.auth)
     .model(keysModels)
     .post(
       "/api-key",
-      async ({ body = {}, principal }) => {
+      async ({ body: given, principal }) => {
+        const body = given ?? {};
         const level = body.level ?? "write";
-        if (level === "admin" && principal.user.role !== "admin") throw new AppError("FORBIDDEN", KEY_MESSAGES.levelTooHigh);
+        if (level === "admin" && principal.user.role !== "admin") throw KEY_ERRORS.LEVEL_TOO_HIGH();
         const made = await createKey(db, {
           userId: principal.user.id,
           name: body.name ?? "API key",
@@ -76,26 +80,26 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
         }, events);
         return createdView(made.row, made.key);
       },
-      { access: true, body: "keys.userCreate", response: "keys.created", detail: { summary: "Create an API key for yourself" } },
+      { access: true, body: userCreate, response: created, detail: { summary: "Create an API key for yourself" } },
     )
     .get("/api-keys", async ({ principal, query, set }) => listedPage(set, await listKeys(db, principal.user.id, pageOf(query, KEYS_PAGE), query.after)), {
       access: true,
-      query: "keys.pageQuery",
-      response: "keys.listed",
+      query: pageQuery,
+      response: listed,
       detail: { summary: "List your API keys" },
     })
     .delete(
       "/api-key/:key_id",
       async ({ params, principal }) => {
         await revokeKey(db, bus, params.key_id, principal.user.id, events);
-        return { message: KEY_MESSAGES.revoked };
+        return { message: KEY_REVOKED };
       },
-      { access: true, response: "keys.revoked", detail: { summary: "Revoke one of your API keys" } },
+      { access: true, response: revoked, detail: { summary: "Revoke one of your API keys" } },
     )
     .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(access, signer, principal, query.brain_id), {
       apiKey: "write",
-      query: "keys.brainQuery",
-      response: "keys.chatToken",
+      query: brainQuery,
+      response: chatToken,
       detail: { summary: "A 30-minute chat token for one brain (API key of level write)" },
     });
 

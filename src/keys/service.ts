@@ -3,7 +3,7 @@ import type { DB } from "../db/client";
 import { apiKeys, type ApiKey } from "./schema";
 import { users } from "../identity/schema";
 import type { KeyLevel } from "../kernel/principal";
-import { AppError } from "../http/errors";
+import { KEY_ERRORS } from "./errors";
 import type { RevocationBus } from "../kernel/revocations";
 import { NO_EVENTS, type EventSink } from "../kernel/events";
 import { newId } from "../ids";
@@ -11,14 +11,8 @@ import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";
 import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
 
-export const KEY_MESSAGES = {
-  revoked: "API key successfully revoked",
-  keyNotFound: "API key not found",
-  userNotFound: "User not found",
-  badDomain: "allowed_domains must be a list of host names or *.host patterns",
-  pastExpiry: "expires_at must be in the future",
-  levelTooHigh: "You can create API keys up to level write",
-} as const;
+/** What a revocation answers (a success, not an error). */
+export const KEY_REVOKED = "API key successfully revoked";
 
 // A revoked key's entry must outlive every cache that may still hold the key (5 min) and every
 // chat token minted with it (30 min); after that the row's revoked_at is the truth.
@@ -65,15 +59,15 @@ export function listedView(row: ApiKey) {
 
 function parseDomains(list: string[] = []): string[] {
   const out = list.map(normaliseDomain);
-  if (out.some((d) => d === undefined)) throw new AppError("VALIDATION", KEY_MESSAGES.badDomain);
+  if (out.some((d) => d === undefined)) throw KEY_ERRORS.BAD_DOMAIN();
   return [...new Set(out as string[])];
 }
 
 function parseExpiry(value: string | null | undefined): Date | null {
   if (value == null) return null;
   const at = new Date(value);
-  if (Number.isNaN(at.getTime())) throw new AppError("VALIDATION", "expires_at must be an ISO 8601 date-time");
-  if (at.getTime() <= Date.now()) throw new AppError("VALIDATION", KEY_MESSAGES.pastExpiry);
+  if (Number.isNaN(at.getTime())) throw KEY_ERRORS.BAD_EXPIRY();
+  if (at.getTime() <= Date.now()) throw KEY_ERRORS.PAST_EXPIRY();
   return at;
 }
 
@@ -92,7 +86,7 @@ export async function createKey(db: DB, input: NewKeyInput, events: EventSink = 
   const allowedDomains = parseDomains(input.allowedDomains);
   const expiresAt = parseExpiry(input.expiresAt);
   const [owner] = await db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
-  if (!owner) throw new AppError("NOT_FOUND", KEY_MESSAGES.userNotFound);
+  if (!owner) throw KEY_ERRORS.USER_NOT_FOUND();
   const environment = input.environment ?? "live";
   const made = generateKey(environment);
   const row = await db.transaction(async (tx) => {
@@ -151,7 +145,7 @@ export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, owner
       .returning();
     if (!row) {
       const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(where);
-      if (!existing) throw new AppError("NOT_FOUND", KEY_MESSAGES.keyNotFound);
+      if (!existing) throw KEY_ERRORS.KEY_NOT_FOUND();
       return;
     }
     await bus.publish([{ kind: "api_key", subject: row.id, expiresAt: new Date(Date.now() + REVOCATION_HORIZON_MS) }], tx as unknown as DB);

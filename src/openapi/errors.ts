@@ -1,7 +1,7 @@
 // The error responses every operation documents, derived from what the operation is (secured,
 // takes input, has path parameters) plus a short list of outcomes particular to some routes.
 // Bodies and examples come from the same renderer the server answers with, so they cannot drift.
-import { AppError, ERROR_STATUS, familyOf, MESSAGES, render, statusOf, type ErrorCode, type Family } from "../http/errors";
+import { AppError, ERROR_STATUS, HTTP_ERRORS, render, statusOf, type ErrorCode, type Family } from "../http/errors";
 
 type Json = Record<string, any>;
 
@@ -62,7 +62,7 @@ const WHY: Partial<Record<ErrorCode, string>> = {
 
 const EXAMPLE_MESSAGE: Partial<Record<ErrorCode, string>> = {
   BAD_REQUEST: "Malformed request body",
-  FORBIDDEN: MESSAGES.forbidden,
+  FORBIDDEN: HTTP_ERRORS.FORBIDDEN.message,
   NOT_FOUND: "Not Found",
   VALIDATION: "body.email: Expected string",
   RATE_LIMITED: "Too many attempts, try again later",
@@ -90,6 +90,8 @@ export interface OperationShape {
   hasBody: boolean;
   hasParams: boolean;
   hasPathParams: boolean;
+  /** The error family the route's group declared. */
+  family: Family;
 }
 
 /** The error codes an operation can answer with. */
@@ -108,7 +110,7 @@ export function errorCodesOf(op: OperationShape): ErrorCode[] {
 
 /** Response objects by status for an operation's error codes, in its family's body. */
 export function errorResponses(op: OperationShape): Record<string, Json> {
-  const family = familyOf(op.path);
+  const family = op.family;
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of errorCodesOf(op)) {
     const status = statusOf(code, family);
@@ -119,7 +121,7 @@ export function errorResponses(op: OperationShape): Record<string, Json> {
     const examples: Record<string, Json> = {};
     let headers: Record<string, string> = {};
     for (const code of codes) {
-      const message = code === "UNAUTHENTICATED" ? MESSAGES.invalidJwt : (EXAMPLE_MESSAGE[code] ?? WHY[code] ?? code);
+      const message = code === "UNAUTHENTICATED" ? HTTP_ERRORS.INVALID_JWT.message : (EXAMPLE_MESSAGE[code] ?? WHY[code] ?? code);
       const r = render(new AppError(code, message), family, "3f2c9a1e-0d4b-4c8e-9a57-1b2f6c3d4e5f");
       examples[code.toLowerCase()] = { summary: WHY[code] ?? code, value: r.body };
       headers = { ...headers, ...r.headers };

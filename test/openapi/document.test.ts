@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { familyOf } from "../../src/http/errors";
+import { familyOfPath as familyOf } from "../http/path-families";
 import { makeApp, type TestApp } from "../helpers";
 
 let t: TestApp;

@@ -1,0 +1,15 @@
+import type { Family } from "../../src/http/errors";
+
+/**
+ * The error family each path prefix answered with before route groups declared theirs (the old
+ * `familyOf` of src/http/errors.ts, frozen): the oracle that declared families change nothing.
+ */
+export function familyOfPath(path: string): Family {
+  if (path.startsWith("/stream-chat")) return "stream";
+  if (path.startsWith("/api/admin")) return "admin";
+  if (path.startsWith("/api/messages") || path.startsWith("/api/contacts") || path.startsWith("/api/templates")) {
+    return "messaging";
+  }
+  if (path.startsWith("/chat") || path.startsWith("/api-key")) return "brain";
+  return "detail";
+}
