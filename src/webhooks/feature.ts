@@ -6,6 +6,7 @@ import type { DB } from "../db/client";
 import { webhookQueueKind, type WebhookJob } from "./delivery";
 import { observeBalance, scanKeyExpiry, scanLowCredits } from "./monitors";
 import { webhooksRoutes } from "./routes";
+import { WEBHOOK_ERRORS } from "./errors";
 import { SecretBox } from "./secret-box";
 import { WebhookService } from "./service";
 import type { TargetPolicy } from "./target";
@@ -41,6 +42,7 @@ async function setup(core: Core) {
 /** Signed event webhooks (Standard Webhooks), delivered through the leased outbox queue. */
 export const webhooksFeature = defineFeature({
   name: "webhooks",
+  errors: WEBHOOK_ERRORS,
   setup,
   routes: (core, services) => webhooksRoutes(core, services.events),
 });

@@ -1,4 +1,5 @@
 import { Elysia, t } from "elysia";
+import { errorFamily } from "../http/errors";
 import type { Core } from "../kernel/core";
 import { pageOf } from "../http/paging";
 import { createInput, deliveriesResponse, delivery, idParams, listResponse, pageQuery, patchInput, webhook, webhookWithSecret, WEBHOOKS_PAGE } from "./model";
@@ -7,6 +8,7 @@ import { webhookView, type WebhookService } from "./service";
 /** Event webhooks (issue 18): admin only, admin error bodies (`{message, status}`). */
 export function webhooksRoutes(ctx: Core, svc: WebhookService) {
   return new Elysia({ prefix: "/api/admin/webhooks", tags: ["webhooks"] })
+    .onTransform(errorFamily("admin"))
     .use(ctx.auth)
     .post(
       "",

@@ -1,6 +1,5 @@
 import { and, count, desc, eq, or, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { AppError } from "../http/errors";
 import type { Logger } from "../http/logger";
 import type { Page } from "../http/paging";
 import { newId } from "../ids";
@@ -8,6 +7,7 @@ import { EVENT_TYPES, type EventSink, type EventType } from "../kernel/events";
 import { newSigningSecret, type SecretBox } from "./secret-box";
 import { webhookDeliveries, webhooks, type Webhook, type WebhookDelivery } from "./schema";
 import { checkTarget, type TargetPolicy } from "./target";
+import { WEBHOOK_ERRORS } from "./errors";
 
 const SUBSCRIBABLE = EVENT_TYPES.filter((e) => e !== "webhook.test");
 const PREFIXES = new Set(SUBSCRIBABLE.map((e) => e.split(".")[0]!));
@@ -84,11 +84,11 @@ export class WebhookService implements EventSink {
   private checkInput(p: Partial<WebhookInput>): void {
     if (p.url !== undefined) {
       const c = checkTarget(p.url, this.d.policy);
-      if (!c.ok) throw new AppError("VALIDATION", c.reason);
+      if (!c.ok) throw WEBHOOK_ERRORS.BAD_TARGET(c.reason);
     }
     if (p.events !== undefined) {
       const problem = eventsProblem(p.events);
-      if (problem) throw new AppError("VALIDATION", problem);
+      if (problem) throw WEBHOOK_ERRORS.BAD_EVENTS(problem);
     }
   }
 
@@ -114,7 +114,7 @@ export class WebhookService implements EventSink {
 
   async get(id: string): Promise<Webhook> {
     const [row] = await this.d.db.select().from(webhooks).where(eq(webhooks.id, id));
-    if (!row) throw new AppError("NOT_FOUND", "Webhook not found");
+    if (!row) throw WEBHOOK_ERRORS.NOT_FOUND();
     return row;
   }
 
@@ -134,13 +134,13 @@ export class WebhookService implements EventSink {
       })
       .where(eq(webhooks.id, id))
       .returning();
-    if (!row) throw new AppError("NOT_FOUND", "Webhook not found");
+    if (!row) throw WEBHOOK_ERRORS.NOT_FOUND();
     return secret ? { ...webhookView(row), secret } : webhookView(row);
   }
 
   async remove(id: string): Promise<void> {
     const gone = await this.d.db.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id });
-    if (gone.length === 0) throw new AppError("NOT_FOUND", "Webhook not found");
+    if (gone.length === 0) throw WEBHOOK_ERRORS.NOT_FOUND();
   }
 
   /** Queues a `webhook.test` event to this endpoint only (enabled or not is its own check). */
