@@ -16,6 +16,7 @@ import { errorSummary, type Logger } from "./http/logger";
 import { RouteTable } from "./http/route-table";
 import { identityFeature } from "./identity/feature";
 import { type Core, createCore, type Worker } from "./kernel/core";
+import type { EventHooks } from "./kernel/events";
 import type { Started } from "./kernel/feature";
 import { keysFeature } from "./keys/feature";
 import { messagingFeature } from "./messaging/feature";
@@ -23,6 +24,7 @@ import { oauthFeature } from "./oauth/feature";
 import { openApiFeature } from "./openapi/feature";
 import { signingKeysFeature } from "./signing-keys/feature";
 import { streamChatFeature } from "./stream-chat/feature";
+import { webhooksFeature } from "./webhooks/feature";
 
 async function setupFeatures(core: Core, workers: Worker[]) {
   const start = async <S>(started: Started<S> | Promise<Started<S>>): Promise<S> => {
@@ -31,15 +33,18 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     return r.services;
   };
   const signingKeys = await start(signingKeysFeature.setup!(core, {}));
-  const identity = await start(identityFeature.setup!(core, {}));
-  const adminTokens = await start(adminTokensFeature.setup!(core, {}));
+  // Before the features that announce their changes through its event sink.
+  const webhooks = await start(webhooksFeature.setup!(core, {}));
+  const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
+  const identity = await start(identityFeature.setup!(core, hooks));
+  const adminTokens = await start(adminTokensFeature.setup!(core, hooks));
   const chatflows = await start(chatflowsFeature.setup!(core, {}));
-  const keys = await start(keysFeature.setup!(core, { chatflows }));
+  const keys = await start(keysFeature.setup!(core, { chatflows, ...hooks }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
-  const credits = await start(creditsFeature.setup!(core, {}));
+  const credits = await start(creditsFeature.setup!(core, hooks));
   const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { signingKeys, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { signingKeys, webhooks, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -70,21 +75,23 @@ export const stopContext = (ctx: AppContext): Promise<void> => stopWorkers(ctx);
 export function createApp(ctx: AppContext) {
   const s = ctx.services;
   const table = new RouteTable();
+  const hooks: EventHooks = { events: s.webhooks.events, balances: s.webhooks.balances };
   const app = new Elysia({ name: "chatgate" })
     .use(corePlugin(ctx, table))
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
-    .use(identityFeature.routes!(ctx, s.identity, {}))
-    .use(adminTokensFeature.routes!(ctx, s.adminTokens, {}))
-    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows }))
+    .use(identityFeature.routes!(ctx, s.identity, hooks))
+    .use(adminTokensFeature.routes!(ctx, s.adminTokens, hooks))
+    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, ...hooks }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
-    .use(creditsFeature.routes!(ctx, s.credits, {}))
+    .use(creditsFeature.routes!(ctx, s.credits, hooks))
     .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
     .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))
     .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
+    .use(webhooksFeature.routes!(ctx, s.webhooks, {}))
     .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);
   return app;

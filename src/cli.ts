@@ -44,6 +44,8 @@ const ENVIRONMENT: [name: string, meaning: string, def: string][] = [
   ["MESSAGE_POLL_MS", "outbox poll interval", "1000"],
   ["MESSAGE_SEND_TIMEOUT_MS", "one delivery attempt", "10000"],
   ["MAX_RECIPIENTS", "recipients per send request", "1000"],
+  ["WEBHOOK_ALLOW_HTTP", "event webhooks may target loopback (http:// too)", "false"],
+  ["WEBHOOK_ALLOW_PRIVATE", "event webhooks may target private and link-local addresses", "false"],
   ["MAX_STREAMS_PER_USER", "concurrent SSE streams per user on one instance", "10"],
   ["METRICS_TOKEN", "bearer token /metrics requires", "unset (public)"],
   ["TLS_CERT_FILE / TLS_KEY_FILE", "PEM certificate (chain allowed) and key: HTTPS (TLS 1.2/1.3) on PORT; SIGHUP reloads them", "unset (plain HTTP)"],

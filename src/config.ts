@@ -68,6 +68,10 @@ export interface Config {
   /** One delivery attempt (webhook POST or Stream calls) is abandoned after this. */
   messageSendTimeoutMs: number;
   maxRecipients: number;
+  /** Event webhooks: also admit http:// and https:// targets on loopback (local receivers, tests). */
+  webhookAllowHttp: boolean;
+  /** Event webhooks: admit targets on private and link-local addresses (an operator's own network). */
+  webhookAllowPrivate: boolean;
   /** Bearer token /metrics requires when set (admins' access tokens work too). */
   metricsToken?: string;
   /** Concurrent SSE streams (predict, brain question stream) one user may hold. */
@@ -265,6 +269,8 @@ export function loadConfig(env: Env = process.env): Config {
     messageRetryBaseMs: int(env, "MESSAGE_RETRY_BASE_MS", 5000, 1, 3600000),
     messageSendTimeoutMs: int(env, "MESSAGE_SEND_TIMEOUT_MS", 10000, 100, 120000),
     maxRecipients: int(env, "MAX_RECIPIENTS", 1000, 1, 100000),
+    webhookAllowHttp: bool(env, "WEBHOOK_ALLOW_HTTP", false),
+    webhookAllowPrivate: bool(env, "WEBHOOK_ALLOW_PRIVATE", false),
     metricsToken,
     maxStreamsPerUser: int(env, "MAX_STREAMS_PER_USER", 10, 1, 10000),
     tlsCertFile,

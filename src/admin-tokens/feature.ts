@@ -1,3 +1,4 @@
+import type { EventHooks } from "../kernel/events";
 import { defineFeature } from "../kernel/feature";
 import { ApiTokenRows } from "./registry";
 import { adminTokensRoutes } from "./routes";
@@ -7,10 +8,10 @@ import { ADMIN_TOKEN_ERRORS } from "./errors";
 export const adminTokensFeature = defineFeature({
   name: "admin-tokens",
   errors: ADMIN_TOKEN_ERRORS,
-  setup(core) {
+  setup(core, _hooks: EventHooks) {
     const rows = new ApiTokenRows(core.db, core.bus);
     core.authn.plug({ apiTokens: rows });
     return { services: { rows }, workers: [rows.lastUsed.start("api-token-last-used", core.log)] };
   },
-  routes: (core) => adminTokensRoutes(core),
+  routes: (core, _services, hooks) => adminTokensRoutes(core, hooks.events),
 });

@@ -1,12 +1,14 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
+import type { EventSink } from "../kernel/events";
 import { pageOf } from "../http/paging";
 import { issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, revokeResponse, tokenIdParams } from "./model";
 import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
 import { errorFamily } from "../http/errors";
 
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
-export function adminTokensRoutes(ctx: Core) {
+export function adminTokensRoutes(core: Core, events: EventSink) {
+  const ctx = { ...core, events };
   return new Elysia({ prefix: "/api/admin/tokens", tags: ["admin-tokens"] })
     .onTransform(errorFamily("admin"))
     .use(ctx.auth)

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Core } from "../kernel/core";
+import type { EventSink } from "../kernel/events";
 import { apiTokens, type ApiToken } from "./schema";
 import { ADMIN_TOKEN_ERRORS } from "./errors";
 import { newId } from "../ids";
@@ -9,7 +10,7 @@ import type { UserState } from "../kernel/principal";
 import { findUserById } from "../identity/users";
 import type { ApiTokenView } from "./model";
 
-type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log">;
+type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log"> & { events: EventSink };
 
 // ISO-8601 date, or date-time with an explicit zone (a zoneless time would depend on the host).
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
@@ -37,7 +38,10 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown): 
   const name = user.name || user.email;
   const nowSec = Math.floor(Date.now() / 1000);
   const ttl = expiresAt ? Math.max(1, Math.floor(expiresAt.getTime() / 1000) - nowSec) : null;
-  await ctx.db.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
+  await ctx.db.transaction(async (tx) => {
+    await tx.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
+    await ctx.events.emit(tx, "api_token.issued", { id, user_id: user.id, name, by: admin.id, expires_at: expiresAt?.toISOString() ?? null });
+  });
   const token = await ctx.signer.sign("api", { sub: user.id, jti: id, name }, ttl);
   identityMetrics(ctx.metrics).tokensIssued.inc({ kind: "api" });
   // `id`, not `token_id`: the logger redacts every field whose name contains "token".
@@ -84,7 +88,10 @@ export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string): Pr
       .set({ revokedAt: sql`now()` })
       .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
       .returning({ id: apiTokens.id });
-    if (changed.length > 0) await ctx.bus.publish([apiTokenRevoked(id)], tx);
+    if (changed.length > 0) {
+      await ctx.bus.publish([apiTokenRevoked(id)], tx);
+      await ctx.events.emit(tx, "api_token.revoked", { id, by: admin.id });
+    }
   });
   ctx.log.info("api token revoked", { id, by: admin.id });
 }

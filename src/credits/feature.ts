@@ -1,3 +1,4 @@
+import type { EventHooks } from "../kernel/events";
 import { defineFeature } from "../kernel/feature";
 import { startReconciler } from "./reconciler";
 import { creditsRoutes } from "./routes";
@@ -16,10 +17,10 @@ export interface CreditsServices {
 export const creditsFeature = defineFeature({
   name: "credits",
   errors: CREDIT_ERRORS,
-  setup(core) {
+  setup(core, _hooks: EventHooks) {
     const credits = new Credits(core.db, core.metrics);
     const services: CreditsServices = { credits };
     return { services, workers: [startReconciler(credits, core.log, RECONCILE_INTERVAL_MS)] };
   },
-  routes: (core, services) => creditsRoutes(core, services.credits),
+  routes: (core, services, hooks) => creditsRoutes(core, services.credits, hooks.balances),
 });

@@ -1,11 +1,12 @@
 import { Elysia } from "elysia";
 import { errorFamily } from "../http/errors";
 import type { Core } from "../kernel/core";
+import type { BalanceWatch } from "../kernel/events";
 import { balance, creditModels, grantInput, ledgerPage, ledgerQuery, userParams } from "./model";
 import type { Credits } from "./service";
 
 // Two groups: the caller's balance answers in the `detail` body, the admin routes in the admin one.
-export function creditsRoutes(ctx: Core, credits: Credits) {
+export function creditsRoutes(ctx: Core, credits: Credits, balances: BalanceWatch) {
   const own = new Elysia({ tags: ["credits"] })
     .onTransform(errorFamily("detail"))
     .use(ctx.auth)
@@ -27,7 +28,7 @@ export function creditsRoutes(ctx: Core, credits: Credits) {
     })
     .post(
       "/api/admin/users/:id/credits",
-      ({ params, body, principal }) => credits.grant({ userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }),
+      ({ params, body, principal }) => credits.grant({ userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }, balances),
       {
         admin: true,
         params: userParams,

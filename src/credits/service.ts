@@ -5,6 +5,7 @@ import { users } from "../identity/schema";
 import { CREDIT_ERRORS } from "./errors";
 import type { Counter, Metrics } from "../http/metrics";
 import { newId } from "../ids";
+import type { BalanceWatch } from "../kernel/events";
 import { reconcileOnce, type ReconcileResult } from "./reconciler";
 import { Reservation, type ReservationOwner } from "./reservation";
 import type { Balance, LedgerEntry } from "./model";
@@ -102,8 +103,9 @@ export class Credits implements ReservationOwner {
     return getBalance(this.db, userId);
   }
 
-  grant(input: GrantInput): Promise<Balance> {
-    return grantCredits(this.db, input);
+  /** `balances`: credits.low is checked in the grant's transaction. */
+  grant(input: GrantInput, balances?: BalanceWatch): Promise<Balance> {
+    return grantCredits(this.db, input, balances);
   }
 
   ledger(userId: string, page: { limit: number; offset: number }): Promise<{ entries: LedgerEntry[]; count: number }> {
@@ -131,7 +133,7 @@ export interface GrantInput {
 }
 
 /** Changes a balance by an admin's decision, with its ledger row, in one transaction. */
-async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
+async function grantCredits(db: DB, input: GrantInput, balances?: BalanceWatch): Promise<Balance> {
   const { userId, amount, reason, createdBy } = input;
   if (!Number.isSafeInteger(amount) || amount === 0) throw CREDIT_ERRORS.BAD_AMOUNT();
   await db.transaction(async (tx) => {
@@ -154,6 +156,8 @@ async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
       if (taken.length === 0) throw CREDIT_ERRORS.BELOW_ZERO();
     }
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
+    // credits.low (or its re-arming) in the same transaction as the change.
+    await balances?.observe(tx, userId);
   });
   return getBalance(db, userId);
 }

@@ -46,7 +46,11 @@ export function authRoutes(ctx: IdentityContext) {
     .post(
       "/users",
       async ({ body, set }) => {
-        const u = await createUser(ctx.db, body);
+        const u = await ctx.db.transaction(async (tx) => {
+          const made = await createUser(tx, body);
+          await ctx.events.emit(tx, "user.created", { user_id: made.id, email: made.email, role: made.role });
+          return made;
+        });
         set.status = 201;
         return { id: u.id, email: u.email, name: u.name, created_at: u.createdAt.toISOString(), role: u.role, username: u.username, customer_id: u.customerId };
       },

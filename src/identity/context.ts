@@ -1,5 +1,11 @@
 import type { Core } from "../kernel/core";
+import type { EventHooks } from "../kernel/events";
 import type { UserCache } from "./user-cache";
 
 /** What identity's services need: the kernel plus the feature's own user cache. */
-export type IdentityContext = Core & { users: UserCache };
+export type IdentityContext = Core &
+  EventHooks & {
+    users: UserCache;
+    /** login.throttled is announced once per account and window on this instance: key → until (ms). */
+    throttleNoticed: Map<string, number>;
+  };

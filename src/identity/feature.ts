@@ -4,6 +4,7 @@ import { defineFeature } from "../kernel/feature";
 import { authRoutes } from "./auth-routes";
 import { chatAuthRoutes } from "./chat-auth-routes";
 import type { IdentityContext } from "./context";
+import type { EventHooks } from "../kernel/events";
 import { identityModels } from "./model";
 import { UserCache } from "./user-cache";
 import { errorSummary } from "../http/logger";
@@ -33,7 +34,7 @@ export async function sweepIdentity(ctx: Pick<Core, "db" | "bus" | "config">): P
 export const identityFeature = defineFeature({
   name: "identity",
   errors: IDENTITY_ERRORS,
-  setup(core: Core) {
+  setup(core: Core, _hooks: EventHooks) {
     const users = new UserCache(core.db, core.bus);
     core.authn.plug({ users });
     // Computed now, not on the first unknown-user login, whose answer would otherwise be slower.
@@ -44,8 +45,8 @@ export const identityFeature = defineFeature({
     timer.unref?.();
     return { services: { users }, workers: [{ name: "identity-sweeper", stop: async () => clearInterval(timer) }] };
   },
-  routes(core, services) {
-    const ctx: IdentityContext = { ...core, users: services.users };
+  routes(core, services, hooks) {
+    const ctx: IdentityContext = { ...core, ...hooks, users: services.users, throttleNoticed: new Map() };
     return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx));
   },
 });

@@ -8,7 +8,7 @@ import type { Page } from "../http/paging";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
 import type { RefreshTokenInfo, RevokeRequest, RevokeResponse } from "./model";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "events">;
 
 /** The route adds the message. */
 type RevokeResult = Omit<RevokeResponse, "message">;
@@ -30,7 +30,7 @@ export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRe
     const withKeys = req.include_api_keys === true;
     const out = await ctx.db.transaction(async (tx) => {
       const revoked_count = await endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true });
-      return withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId) } : { revoked_count };
+      return withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId, ctx.events) } : { revoked_count };
     });
     ctx.users.invalidate(userId);
     return out;

@@ -1,4 +1,5 @@
 import type { ChatflowAccessPolicy } from "../chatflows/access";
+import type { EventHooks } from "../kernel/events";
 import { defineFeature } from "../kernel/feature";
 import { keysRoutes } from "./routes";
 import { ApiKeyVerifier } from "./verifier";
@@ -8,10 +9,10 @@ import { KEY_ERRORS } from "./errors";
 export const keysFeature = defineFeature({
   name: "keys",
   errors: KEY_ERRORS,
-  setup(core, _deps: { chatflows: { access: ChatflowAccessPolicy } }) {
+  setup(core, _deps: { chatflows: { access: ChatflowAccessPolicy } } & EventHooks) {
     const verifier = new ApiKeyVerifier(core.db, core.config, core.bus);
     core.authn.plug({ keys: verifier });
     return { services: { verifier }, workers: [verifier.startLastUsedWriter(core.log)] };
   },
-  routes: (core, _services, deps) => keysRoutes(core, deps.chatflows.access),
+  routes: (core, _services, deps) => keysRoutes(core, deps.chatflows.access, deps.events),
 });

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
+import type { EventSink } from "../kernel/events";
 import type { AuthOptions } from "../kernel/guard";
 import { errorFamily } from "../http/errors";
 import { KEY_ERRORS } from "./errors";
@@ -23,7 +24,7 @@ function listedPage(set: { headers: Record<string, string | number> }, page: { r
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink) {
   const { db, bus, signer } = ctx;
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
     .onTransform(errorFamily("detail"))
@@ -33,7 +34,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
       "/api-keys",
       async ({ body, set }) => {
         const { name, user_id, level, allowed_domains, environment, expires_at, scopes } = body;
-        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes });
+        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes }, events);
         set.status = 201;
         return createdView(made.row, made.key);
       },
@@ -48,7 +49,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     .delete(
       "/api-keys/:id",
       async ({ params }) => {
-        await revokeKey(db, bus, params.id);
+        await revokeKey(db, bus, params.id, undefined, events);
         return { message: KEY_REVOKED };
       },
       { auth: adminAuth, response: revoked, detail: { summary: "Revoke an API key (admin)" } },
@@ -76,7 +77,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
           environment: body.environment,
           allowedDomains: body.allowed_domains,
           expiresAt: body.expires_at,
-        });
+        }, events);
         return createdView(made.row, made.key);
       },
       { access: true, body: userCreate, response: created, detail: { summary: "Create an API key for yourself" } },
@@ -90,7 +91,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     .delete(
       "/api-key/:key_id",
       async ({ params, principal }) => {
-        await revokeKey(db, bus, params.key_id, principal.user.id);
+        await revokeKey(db, bus, params.key_id, principal.user.id, events);
         return { message: KEY_REVOKED };
       },
       { access: true, response: revoked, detail: { summary: "Revoke one of your API keys" } },

@@ -5,6 +5,7 @@ import { users } from "../identity/schema";
 import type { KeyLevel } from "../kernel/principal";
 import { KEY_ERRORS } from "./errors";
 import type { RevocationBus } from "../kernel/revocations";
+import { NO_EVENTS, type EventSink } from "../kernel/events";
 import { newId } from "../ids";
 import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";
@@ -74,15 +75,26 @@ function parseExpiry(value: string | null | undefined): Date | null {
   return at;
 }
 
+/** What events say about a key: never its secret or hash. */
+export const keyEventData = (k: ApiKey) => ({
+  key_id: k.id,
+  user_id: k.userId,
+  name: k.name,
+  level: k.level,
+  environment: k.environment,
+  expires_at: k.expiresAt?.toISOString() ?? null,
+});
+
 /** Creates a key; the returned `key` exists nowhere else (only its hash is stored). */
-export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiKey; key: string }> {
+export async function createKey(db: DB, input: NewKeyInput, events: EventSink = NO_EVENTS): Promise<{ row: ApiKey; key: string }> {
   const allowedDomains = parseDomains(input.allowedDomains);
   const expiresAt = parseExpiry(input.expiresAt);
   const [owner] = await db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
   if (!owner) throw KEY_ERRORS.USER_NOT_FOUND();
   const environment = input.environment ?? "live";
   const made = generateKey(environment);
-  const [row] = await db
+  const row = await db.transaction(async (tx) => {
+    const [row] = await tx
     .insert(apiKeys)
     .values({
       id: newId("key"),
@@ -97,7 +109,10 @@ export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiK
       scopes: [...new Set(input.scopes ?? [])],
     })
     .returning();
-  return { row: row!, key: made.key };
+    await events.emit(tx, "api_key.created", keyEventData(row!));
+    return row!;
+  });
+  return { row, key: made.key };
 }
 
 /** One page, newest first (after a cursor, or at an offset), the total (one user's, or all) and the next page's cursor. */
@@ -125,20 +140,21 @@ export async function listKeys(db: DB, userId: string | undefined, page: Page, a
  * only that user's keys are found (another user's key is "not found", not "forbidden").
  * Revoking a revoked key answers the same, without a second announcement.
  */
-export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string): Promise<void> {
+export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string, events: EventSink = NO_EVENTS): Promise<void> {
   const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
   await db.transaction(async (tx) => {
     const [row] = await tx
       .update(apiKeys)
       .set({ revokedAt: sql`now()` })
       .where(and(where, isNull(apiKeys.revokedAt)))
-      .returning({ id: apiKeys.id });
+      .returning();
     if (!row) {
       const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(where);
       if (!existing) throw KEY_ERRORS.KEY_NOT_FOUND();
       return;
     }
     await bus.publish([{ kind: "api_key", subject: row.id, expiresAt: new Date(Date.now() + REVOCATION_HORIZON_MS) }], tx as unknown as DB);
+    await events.emit(tx as unknown as DB, "api_key.revoked", keyEventData(row));
   });
 }
 
@@ -147,12 +163,13 @@ export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, owner
  * `include_api_keys`, an admin's `revoke_api_keys`), announcing each on the bus like revokeKey.
  * Returns how many were revoked.
  */
-export async function revokeKeysOf(tx: DB, bus: RevocationBus, userId: string): Promise<number> {
+export async function revokeKeysOf(tx: DB, bus: RevocationBus, userId: string, events: EventSink = NO_EVENTS): Promise<number> {
   const rows = await tx
     .update(apiKeys)
     .set({ revokedAt: sql`now()` })
     .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
+    .returning();
+  for (const r of rows) await events.emit(tx, "api_key.revoked", keyEventData(r));
   const expiresAt = new Date(Date.now() + REVOCATION_HORIZON_MS);
   if (rows.length > 0) await bus.publish(rows.map((r) => ({ kind: "api_key" as const, subject: r.id, expiresAt })), tx);
   return rows.length;

@@ -9,3 +9,4 @@ export * from "../../idempotency/schema";
 export * from "../../chat/schema";
 export * from "../../messaging/schema";
 export * from "../../signing-keys/schema";
+export * from "../../webhooks/schema";
