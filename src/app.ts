@@ -20,6 +20,7 @@ import type { Started } from "./kernel/feature";
 import { keysFeature } from "./keys/feature";
 import { messagingFeature } from "./messaging/feature";
 import { openApiFeature } from "./openapi/feature";
+import { rateLimitsFeature } from "./rate-limits/feature";
 import { streamChatFeature } from "./stream-chat/feature";
 
 async function setupFeatures(core: Core, workers: Worker[]) {
@@ -28,15 +29,16 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     workers.push(...(r.workers ?? []));
     return r.services;
   };
-  const identity = await start(identityFeature.setup!(core, {}));
+  const rateLimits = await start(rateLimitsFeature.setup!(core, {}));
+  const identity = await start(identityFeature.setup!(core, { rateLimits }));
   const adminTokens = await start(adminTokensFeature.setup!(core, {}));
   const chatflows = await start(chatflowsFeature.setup!(core, {}));
-  const keys = await start(keysFeature.setup!(core, { chatflows }));
+  const keys = await start(keysFeature.setup!(core, { chatflows, rateLimits }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
   const credits = await start(creditsFeature.setup!(core, {}));
   const chat = await start(chatFeature.setup!(core, { chatflows }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { rateLimits, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -71,9 +73,9 @@ export function createApp(ctx: AppContext) {
     .use(corePlugin(ctx, table))
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
-    .use(identityFeature.routes!(ctx, s.identity, {}))
+    .use(identityFeature.routes!(ctx, s.identity, { rateLimits: s.rateLimits }))
     .use(adminTokensFeature.routes!(ctx, s.adminTokens, {}))
-    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows }))
+    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
     .use(creditsFeature.routes!(ctx, s.credits, {}))

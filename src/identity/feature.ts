@@ -11,6 +11,7 @@ import { and, like, lt, notLike, sql } from "drizzle-orm";
 import { loginFailures, refreshTokens } from "../db/schema";
 import { dummyPasswordHash } from "./passwords";
 import { KNOWN_ADDRESS_DAYS } from "./throttle";
+import type { PolicyStore } from "../rate-limits/policies";
 
 const SWEEP_MS = 10 * 60_000;
 
@@ -42,8 +43,8 @@ export const identityFeature = defineFeature({
     timer.unref?.();
     return { services: { users }, workers: [{ name: "identity-sweeper", stop: async () => clearInterval(timer) }] };
   },
-  routes(core, services) {
+  routes(core, services, deps: { rateLimits: { policies: PolicyStore } }) {
     const ctx: IdentityContext = { ...core, users: services.users };
-    return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx));
+    return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx, deps.rateLimits.policies));
   },
 });

@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { cursorField, pageFields } from "../http/paging";
+import { rateLimitBody, rateLimitField } from "../rate-limits/model";
 
 export const loginUser = t.Object({
   id: t.String(),
@@ -13,7 +14,12 @@ export const loginUser = t.Object({
 
 export const adminUserView = t.Composite([
   loginUser,
-  t.Object({ disabled: t.Boolean(), disabled_at: t.Union([t.String({ format: "date-time" }), t.Null()]) }),
+  t.Object({
+    disabled: t.Boolean(),
+    disabled_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+    /** The user's own quota (null: RATE_LIMIT_USER applies); in PATCH answers that set it. */
+    rate_limit: t.Optional(t.Nullable(rateLimitBody)),
+  }),
 ]);
 
 // Lengths here only bound the input; the password rules (8..1024, no control characters) are
@@ -113,6 +119,7 @@ export const patchUserRequest = t.Object({
   password: t.Optional(t.String({ error: "password: must be a string" })),
   disabled: t.Optional(t.Boolean({ error: "disabled: must be true or false" })),
   revoke_api_keys: t.Optional(t.Boolean({ error: "revoke_api_keys: must be true or false", description: "Also revoke every API key of the user" })),
+  rate_limit: rateLimitField,
 });
 
 export const USERS_PAGE = 100;

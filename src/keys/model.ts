@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { cursorField, pageFields } from "../http/paging";
+import { rateLimitBody, rateLimitField } from "../rate-limits/model";
 
 /** Keys per page when the request names no limit (the total is in X-Total-Count). */
 export const KEYS_PAGE = 100;
@@ -23,6 +24,7 @@ export const keysModels = {
     allowed_domains: t.Optional(domains),
     environment: t.Optional(environment),
     expires_at: t.Optional(expiresAt),
+    rate_limit: rateLimitField,
   }),
   // Optional as a whole: the brain contract's clients call `POST /api-key` with no body at all.
   "keys.userCreate": t.Optional(
@@ -32,8 +34,12 @@ export const keysModels = {
       allowed_domains: t.Optional(domains),
       environment: t.Optional(environment),
       expires_at: t.Optional(expiresAt),
+      rate_limit: rateLimitField,
     }),
   ),
+  /** null: the key has no quota of its own (its owner's applies). */
+  "keys.patch": t.Object({ rate_limit: t.Nullable(rateLimitBody) }, { additionalProperties: false }),
+  "keys.patched": t.Object({ id: t.String(), rate_limit: t.Nullable(rateLimitBody) }),
   /** The only response that ever carries the key itself. */
   "keys.created": t.Object({
     id: t.String(),
@@ -43,6 +49,8 @@ export const keysModels = {
     created_at: t.String(),
     expires_at: t.Nullable(t.String()),
     allowed_domains: t.Array(t.String()),
+    /** Present when the request set one. */
+    rate_limit: t.Optional(t.Nullable(rateLimitBody)),
   }),
   "keys.listed": t.Array(
     t.Object({

@@ -5,10 +5,14 @@ import { AppError } from "../http/errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
 import { keysModels } from "./model";
-import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey } from "./service";
+import { createdView, createKey, keyExists, KEY_MESSAGES, listedView, listKeys, revokeKey, type NewKeyInput } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "../db/schema";
+import type { DB } from "../db/client";
+import type { PolicyStore } from "../rate-limits/policies";
+import { toBody, toQuota } from "../rate-limits/policies";
+import type { RateLimitBody } from "../rate-limits/model";
 
 // The documented answer is a bare array: the total travels in a header, so clients that read
 // the array keep working and pagers can use X-Total-Count.
@@ -22,18 +26,31 @@ function listedPage(set: { headers: Record<string, string | number> }, page: { r
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, limits: PolicyStore) {
   const { db, bus, signer } = ctx;
+  // The key and its quota are written together: a key never exists without the limit asked for.
+  const create = async (input: NewKeyInput, rateLimit: RateLimitBody | null | undefined) => {
+    if (rateLimit == null) {
+      const made = await createKey(db, input);
+      return createdView(made.row, made.key);
+    }
+    const made = await db.transaction(async (tx) => {
+      const m = await createKey(tx as unknown as DB, input);
+      await limits.set("key", m.row.id, toQuota(rateLimit), tx as unknown as DB);
+      return m;
+    });
+    return { ...createdView(made.row, made.key), rate_limit: rateLimit };
+  };
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
     .use(ctx.auth)
     .model(keysModels)
     .post(
       "/api-keys",
       async ({ body, set }) => {
-        const { name, user_id, level, allowed_domains, environment, expires_at } = body;
-        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at });
+        const { name, user_id, level, allowed_domains, environment, expires_at, rate_limit } = body;
+        const created = await create({ userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at }, rate_limit);
         set.status = 201;
-        return createdView(made.row, made.key);
+        return created;
       },
       { auth: adminAuth, body: "keys.adminCreate", response: { 201: "keys.created" }, detail: { summary: "Create an API key for a user (admin)" } },
     )
@@ -43,6 +60,20 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
       response: "keys.listed",
       detail: { summary: "List API keys without their secrets (admin)" },
     })
+    .patch(
+      "/api-keys/:id",
+      async ({ params, body }) => {
+        await keyExists(db, params.id);
+        await limits.set("key", params.id, toQuota(body.rate_limit));
+        return { id: params.id, rate_limit: toBody(await limits.get("key", params.id)) };
+      },
+      {
+        auth: adminAuth,
+        body: "keys.patch",
+        response: "keys.patched",
+        detail: { summary: "Set an API key's rate limit, or null for none of its own (admin)" },
+      },
+    )
     .delete(
       "/api-keys/:id",
       async ({ params }) => {
@@ -65,15 +96,17 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
       async ({ body = {}, principal }) => {
         const level = body.level ?? "write";
         if (level === "admin" && principal.user.role !== "admin") throw new AppError("FORBIDDEN", KEY_MESSAGES.levelTooHigh);
-        const made = await createKey(db, {
-          userId: principal.user.id,
-          name: body.name ?? "API key",
-          level,
-          environment: body.environment,
-          allowedDomains: body.allowed_domains,
-          expiresAt: body.expires_at,
-        });
-        return createdView(made.row, made.key);
+        return create(
+          {
+            userId: principal.user.id,
+            name: body.name ?? "API key",
+            level,
+            environment: body.environment,
+            allowedDomains: body.allowed_domains,
+            expiresAt: body.expires_at,
+          },
+          body.rate_limit,
+        );
       },
       { access: true, body: "keys.userCreate", response: "keys.created", detail: { summary: "Create an API key for yourself" } },
     )

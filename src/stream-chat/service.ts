@@ -2,12 +2,12 @@ import type { UserState } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { AuditWriter } from "./audit";
-import type { SlidingWindowLimiter } from "./rate-limit";
 import type { StreamUserTokens } from "./user-token";
 
 export const STREAM_MESSAGES = {
   customerMismatch: "Customer ID does not match authenticated user",
   notConfigured: "Stream Chat is not configured",
+  // STREAM_TOKEN_RATE is enforced before the handler, by the rate-limits feature (its message is this one).
   rateLimited: "Too many Stream token requests; try again later",
   badCustomerId: "customer_id must be a positive integer",
   auditFailed: "Stream token could not be recorded; try again",
@@ -40,7 +40,6 @@ export class StreamTokenService {
   constructor(
     private readonly tokens: StreamUserTokens | undefined,
     private readonly ttlSec: number | undefined,
-    private readonly limiter: SlidingWindowLimiter,
     private readonly audit: AuditWriter,
     private readonly log: Logger,
   ) {}
@@ -48,8 +47,6 @@ export class StreamTokenService {
   async issue(user: UserState, customerId: number, meta: IssueMeta): Promise<{ token: string }> {
     if (customerId !== user.customerId) throw new AppError("FORBIDDEN", STREAM_MESSAGES.customerMismatch);
     if (!this.tokens) throw new AppError("UNAVAILABLE", STREAM_MESSAGES.notConfigured);
-    const wait = this.limiter.take(user.id);
-    if (wait > 0) throw new AppError("RATE_LIMITED", STREAM_MESSAGES.rateLimited, { "Retry-After": String(wait) });
     const now = new Date();
     // No audit row, no token: a failed batch fails every issuance waiting on it, as a retryable 503
     // whatever the database said (the row is what the issuance is accountable by).
