@@ -10,7 +10,7 @@ import type { Quota } from "../config";
 
 export type Outcome =
   | { ok: true; remaining: number; resetS: number }
-  | { ok: false; remaining: 0; resetS: number };
+  | { ok: false; remaining: number; resetS: number };
 
 interface Lease {
   windowStartMs: number;
@@ -60,7 +60,9 @@ export class QuotaLedger {
         return { ok: true, remaining: this.remaining(lease), resetS: resetOf(lease, now) };
       }
       // Every unit of this window is leased: refuse without asking the database again.
-      if (lease && (lease.granted >= lease.limit || cost > lease.limit)) return { ok: false, remaining: 0, resetS: resetOf(lease, now) };
+      if (lease && (lease.granted >= lease.limit || cost > lease.limit)) {
+        return { ok: false, remaining: this.remaining(lease), resetS: resetOf(lease, now) };
+      }
       const inFlight = this.pending.get(key);
       if (inFlight) {
         await inFlight;
