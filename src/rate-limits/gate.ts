@@ -7,11 +7,11 @@ import { closest, rateLimitHeaders, type PolicyName, type PolicyState } from "./
 import type { Outcome, QuotaLedger } from "./ledger";
 import type { PolicyStore } from "./policies";
 
-/** Routes that weigh RATE_LIMIT_PREDICT_COST: they call the upstream model (README lists them). */
-export const WEIGHTY_ROUTES = new Set(["POST /api/v1/chat/predict", "POST /chat/:chat_id/question/stream"]);
+/** POST routes that weigh RATE_LIMIT_PREDICT_COST: they call the upstream model (README lists them). */
+export const WEIGHTY_PATHS = new Set(["/api/v1/chat/predict", "/chat/:chat_id/question/stream"]);
 
-/** The route whose issuance STREAM_TOKEN_RATE limits per user (it was an in-memory limiter). */
-export const STREAM_TOKEN_ROUTE = "POST /stream-chat/token";
+/** The POST route whose issuance STREAM_TOKEN_RATE limits per user (it was an in-memory limiter). */
+export const STREAM_TOKEN_PATH = "/stream-chat/token";
 
 /** The Stream contract's own words for its 429 (stream-chat-token.md). */
 const STREAM_TOKEN_MESSAGE = "Too many Stream token requests; try again later";
@@ -43,9 +43,27 @@ export class RateLimitGate implements RequestGate {
 
   constructor(private readonly deps: GateDeps) {}
 
-  async admit(req: GateRequest): Promise<Record<string, string> | undefined> {
-    const applied = await this.policiesFor(req);
-    if (applied.length === 0) return undefined;
+  admit(req: GateRequest): Record<string, string> | undefined | Promise<Record<string, string> | undefined> {
+    // Steady state: quotas cached and leases in hand, answered without a promise.
+    const known = this.knownPolicies(req);
+    if (known) {
+      if (known.length === 0) return undefined;
+      const states: PolicyState[] = [];
+      let i = 0;
+      for (; i < known.length; i++) {
+        const p = known[i]!;
+        const out = this.deps.ledger.takeLocal(p.key, p.quota, p.cost);
+        if (!out) break;
+        states.push({ name: p.name, limit: p.quota.limit, windowS: p.quota.windowS, remaining: out.remaining, resetS: out.resetS });
+      }
+      if (i === known.length) return rateLimitHeaders(closest(states)!);
+      for (let j = 0; j < i; j++) this.deps.ledger.refund(known[j]!.key, known[j]!.cost);
+      return this.charge(known);
+    }
+    return this.policiesFor(req).then((applied) => (applied.length === 0 ? undefined : this.charge(applied)));
+  }
+
+  private async charge(applied: Applied[]): Promise<Record<string, string> | undefined> {
     const states: PolicyState[] = [];
     const taken: Applied[] = [];
     for (const p of applied) {
@@ -66,27 +84,45 @@ export class RateLimitGate implements RequestGate {
     return rateLimitHeaders(closest(states)!);
   }
 
-  private async policiesFor(req: GateRequest): Promise<Applied[]> {
-    const { config, policies } = this.deps;
-    const route = `${req.request.method} ${req.route}`;
-    const cost = WEIGHTY_ROUTES.has(route) ? config.rateLimitPredictCost : 1;
+  /** The policies of a request when every quota they need is cached, else undefined. */
+  private knownPolicies(req: GateRequest): Applied[] | undefined {
     const p = req.principal;
-    if (!p) {
-      const quota = config.rateLimitAddress;
-      if (!quota || UNLIMITED.some((re) => re.test(req.route))) return [];
-      const address = clientAddress(config, req.server, req.request);
-      return [{ name: "address", key: `address:${address}`, quota, cost }];
-    }
+    if (!p) return this.addressPolicies(req);
+    const keyQuota = p.kind === "apiKey" ? this.deps.policies.peek("key", p.tokenId) : null;
+    const userQuota = this.deps.policies.peek("user", p.user.id);
+    if (keyQuota === undefined || userQuota === undefined) return undefined;
+    return this.assemble(req, p, keyQuota, userQuota);
+  }
+
+  private async policiesFor(req: GateRequest): Promise<Applied[]> {
+    const p = req.principal;
+    if (!p) return this.addressPolicies(req);
+    const { policies } = this.deps;
+    const [keyQuota, userQuota] = await Promise.all([p.kind === "apiKey" ? policies.get("key", p.tokenId) : null, policies.get("user", p.user.id)]);
+    return this.assemble(req, p, keyQuota, userQuota);
+  }
+
+  private addressPolicies(req: GateRequest): Applied[] {
+    const { config } = this.deps;
+    const quota = config.rateLimitAddress;
+    if (!quota || UNLIMITED.some((re) => re.test(req.route))) return [];
+    const address = clientAddress(config, req.server, req.request);
+    return [{ name: "address", key: `address:${address}`, quota, cost: this.costOf(req) }];
+  }
+
+  private assemble(req: GateRequest, p: Principal, keyQuota: Quota | null, userQuota: Quota | null): Applied[] {
+    const { config } = this.deps;
+    const cost = this.costOf(req);
     const out: Applied[] = [];
-    const [keyQuota, userQuota] = await Promise.all([
-      p.kind === "apiKey" ? policies.get("key", p.tokenId) : null,
-      policies.get("user", p.user.id),
-    ]);
     if (keyQuota) out.push({ name: "key", key: `key:${p.tokenId}`, quota: keyQuota, cost });
     const user = userQuota ?? config.rateLimitUser;
     if (user) out.push({ name: "user", key: `user:${p.user.id}`, quota: user, cost });
-    if (route === STREAM_TOKEN_ROUTE) out.push(streamTokenPolicy(p, config.streamTokenRatePerMin));
+    if (req.request.method === "POST" && req.route === STREAM_TOKEN_PATH) out.push(streamTokenPolicy(p, config.streamTokenRatePerMin));
     return out;
+  }
+
+  private costOf(req: GateRequest): number {
+    return req.request.method === "POST" && WEIGHTY_PATHS.has(req.route) ? this.deps.config.rateLimitPredictCost : 1;
   }
 
   private count(name: PolicyName): void {

@@ -45,6 +45,15 @@ export class QuotaLedger {
 
   constructor(private readonly db: DB) {}
 
+  /** Spends from this instance's lease without waiting, or undefined when that needs the database. */
+  takeLocal(key: string, quota: Quota, cost: number): Outcome | undefined {
+    const lease = this.leases.get(key);
+    const now = Date.now();
+    if (!lease || now >= lease.endsAt || lease.limit !== quota.limit || lease.local < cost) return undefined;
+    lease.local -= cost;
+    return { ok: true, remaining: this.remaining(lease), resetS: resetOf(lease, now) };
+  }
+
   /** Spends `cost` units of the quota under `key`, or says how long until its window ends. */
   async take(key: string, quota: Quota, cost: number): Promise<Outcome> {
     // Each pass spends, refuses, or leases (which moves the row towards its limit): it ends.

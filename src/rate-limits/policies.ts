@@ -13,9 +13,15 @@ const CACHE_MS = 5_000;
  * A change on this instance is seen at once; on the others after at most CACHE_MS.
  */
 export class PolicyStore {
-  private readonly cache = new Map<string, { at: number; quota: Promise<Quota | null> }>();
+  private readonly cache = new Map<string, { at: number; quota: Promise<Quota | null>; value?: Quota | null }>();
 
   constructor(private readonly db: DB) {}
+
+  /** The cached quota when fresh and read (no promise on the hot path), else undefined. */
+  peek(kind: SubjectKind, id: string): Quota | null | undefined {
+    const hit = this.cache.get(`${kind}:${id}`);
+    return hit && Date.now() - hit.at < CACHE_MS ? hit.value : undefined;
+  }
 
   get(kind: SubjectKind, id: string): Promise<Quota | null> {
     const k = `${kind}:${id}`;
@@ -23,10 +29,14 @@ export class PolicyStore {
     const hit = this.cache.get(k);
     if (hit && now - hit.at < CACHE_MS) return hit.quota;
     const quota = this.read(kind, id);
+    const entry: { at: number; quota: Promise<Quota | null>; value?: Quota | null } = { at: now, quota };
     // A failed read is not remembered: the next request asks again.
-    quota.catch(() => this.cache.delete(k));
+    quota.then(
+      (v) => (entry.value = v),
+      () => this.cache.delete(k),
+    );
     if (this.cache.size > 100_000) this.cache.clear();
-    this.cache.set(k, { at: now, quota });
+    this.cache.set(k, entry);
     return quota;
   }
 
