@@ -74,6 +74,7 @@ export function createApp(ctx: AppContext) {
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
     .use(identityFeature.routes!(ctx, s.identity, { rateLimits: s.rateLimits }))
+    .use(rateLimitsFeature.routes!(ctx, s.rateLimits, {}))
     .use(adminTokensFeature.routes!(ctx, s.adminTokens, {}))
     .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))

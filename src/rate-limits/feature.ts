@@ -4,6 +4,7 @@ import { errorSummary } from "../http/logger";
 import { RateLimitGate } from "./gate";
 import { QuotaLedger } from "./ledger";
 import { PolicyStore } from "./policies";
+import { rateLimitRoutes } from "./routes";
 
 const PRUNE_MS = 5 * 60_000;
 
@@ -34,4 +35,8 @@ function setup(core: Core) {
 
 export type RateLimitServices = ReturnType<typeof setup>["services"];
 
-export const rateLimitsFeature = defineFeature({ name: "rate-limits", setup });
+export const rateLimitsFeature = defineFeature({
+  name: "rate-limits",
+  setup,
+  routes: (core, services) => rateLimitRoutes(core, services.policies),
+});

@@ -143,6 +143,20 @@ describe("per user", () => {
   });
 });
 
+test("GET /api/auth/rate-limits: own quotas of the named keys or users and the defaults (admin only)", async () => {
+  const admin = await adminOf(t);
+  const limited = await createKey(t, { body: { rate_limit: { limit: 9, window_s: 30 } } });
+  const free = await createKey(t);
+  const res = await t.request("GET", `/api/auth/rate-limits?subject_kind=key&subject_ids=${limited.id},${free.id}`, { token: admin.accessToken });
+  expect(res.status).toBe(200);
+  expect(await json(res)).toEqual({
+    defaults: { user: null, address: null, stream_token: { limit: 30, window_s: 60 }, predict_cost: 10 },
+    policies: [{ subject_id: limited.id, rate_limit: { limit: 9, window_s: 30 } }],
+  });
+  expect((await t.request("GET", `/api/auth/rate-limits?subject_kind=key&subject_ids=${limited.id}`, { token: limited.owner.accessToken })).status).toBe(403);
+  expect((await t.request("GET", "/api/auth/rate-limits?subject_kind=team&subject_ids=x", { token: admin.accessToken })).status).toBe(422);
+});
+
 describe("per client address", () => {
   test("logins count per address (RATE_LIMIT_ADDRESS); other addresses and probes are not limited", async () => {
     const app = await makeApp({ RATE_LIMIT_ADDRESS: "3/60", TRUST_PROXY: "true" });
