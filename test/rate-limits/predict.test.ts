@@ -42,3 +42,15 @@ test("a prediction over the limit is 429 before Flowise is called and before any
   expect(sessions.status).toBe(200);
   expect(sessions.headers.get("ratelimit")).toMatch(/^"user";r=4;t=\d+$/);
 });
+
+test("a streamed prediction carries the fields too, and weighs the same", async () => {
+  const u = await seedUser(s.t);
+  await seedChatflow(s.t.ctx.db, FLOW, { cost: 1, grant: [u.user.id] });
+  await setBalance(s.t.ctx.db, u.user.id, 100);
+  const res = await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "q", streaming: true }, u.accessToken);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+  expect(res.headers.get("ratelimit-policy")).toBe('"user";q=25;w=60');
+  expect(res.headers.get("ratelimit")).toMatch(/^"user";r=15;t=\d+$/);
+  await res.text();
+});
