@@ -1,7 +1,7 @@
 import type { Config, Quota } from "../config";
 import { AppError } from "../http/errors";
 import type { Counter } from "../http/metrics";
-import { clientAddress } from "../identity/throttle";
+import { clientAddress } from "../http/client-address";
 import type { GateRequest, Principal, RequestGate } from "../kernel/principal";
 import { closest, rateLimitHeaders, type PolicyName, type PolicyState } from "./headers";
 import type { Outcome, QuotaLedger } from "./ledger";
