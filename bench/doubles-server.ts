@@ -15,7 +15,7 @@ const flowise = await startFlowiseDouble({
 });
 for (const f of spec.flows) flowise.setAnswer({ tokenCount: FLOWISE_TOKENS, delayMs: f.delayMs }, f.id);
 const openai = await startOpenAiDouble();
-process.stdout.write(JSON.stringify({ flowise: flowise.url, openai: openai.url }) + "\n");
+process.stdout.write(`${JSON.stringify({ flowise: flowise.url, openai: openai.url })}\n`);
 
 const stop = async () => {
   await Promise.allSettled([flowise.stop(), openai.stop()]);

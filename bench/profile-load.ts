@@ -14,5 +14,5 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write(JSON.stringify({ failed, ms: performance.now() - t0 }) + "\n");
+process.stdout.write(`${JSON.stringify({ failed, ms: performance.now() - t0 })}\n`);
 export {};

@@ -134,7 +134,7 @@ export async function seed(o: SeedOptions): Promise<Seed> {
   const owner = s.users[0];
   for (let i = 0; owner?.accessToken && i < o.contacts; i++) {
     const a = await call(o.base, "POST", "/api/contacts", { token: owner.accessToken, json: { name: `Bench contact ${i}`, email: `contact-${i}@bench.local` } });
-    const id = (field<{ id?: string }>(a, "contact") ?? {}).id ?? field<string>(a, "id");
+    const id = field<{ id?: string }>(a, "contact")?.id ?? field<string>(a, "id");
     if (!ok(a) || !id) {
       s.notes.push(`contacts: ${refusal("POST", "/api/contacts", a)}`);
       break;

@@ -13,7 +13,7 @@ await migrate(database.db);
 const ctx = await createContext(config, database, createLogger("error"));
 const res = await createApp(ctx).handle(new Request("http://localhost/swagger/json"));
 if (res.status !== 200) throw new Error(`/swagger/json answered ${res.status}`);
-const text = JSON.stringify(await res.json(), null, 2) + "\n";
+const text = `${JSON.stringify(await res.json(), null, 2)}\n`;
 if (out) await Bun.write(out, text);
 else process.stdout.write(text);
 await stopContext(ctx);

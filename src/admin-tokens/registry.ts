@@ -1,7 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { LastUsedWriter } from "../db/last-used";
-import { apiTokens } from "../db/schema";
+import { apiTokens } from "./schema";
 import type { ApiTokenRegistry } from "../kernel/principal";
 import type { RevocationBus } from "../kernel/revocations";
 

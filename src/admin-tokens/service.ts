@@ -1,6 +1,6 @@
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Core } from "../kernel/core";
-import { apiTokens, type ApiToken } from "../db/schema";
+import { apiTokens, type ApiToken } from "./schema";
 import { AppError } from "../http/errors";
 import { newId } from "../ids";
 import { identityMetrics } from "../identity/metrics";

@@ -1,14 +1,14 @@
 // The brain (Quivr-style) chat API over the same pipeline as /api/v1/chat/predict: a chat is a
 // chat session, a brain is a chatflow, and the question stream is the predict stream re-framed.
 import { eq } from "drizzle-orm";
-import { chatflows } from "../db/schema";
+import { chatflows } from "../chatflows/schema";
 import type { Principal } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { openPrediction, resolveChatflow, withStreamSlot, type ChatDeps, type OpenPrediction } from "../chat/pipeline";
 import { getOrCreateSession, ownedSession, sessionMessages } from "../chat/sessions";
 import { dataFrame } from "../chat/sse";
 import { streamPrediction, type StreamEncoder, type StreamState } from "../chat/stream-run";
-import type { Chatflow } from "../db/schema";
+import type { Chatflow } from "../chatflows/schema";
 
 export const BRAIN_MESSAGES = {
   // Same words as POST /api-key/chat-token uses for the same outcomes.

@@ -4,7 +4,8 @@
 // before an answer refunds.
 import type { Config } from "../config";
 import type { DB } from "../db/client";
-import type { Chatflow, ChatSession } from "../db/schema";
+import type { ChatSession } from "./schema";
+import type { Chatflow } from "../chatflows/schema";
 import { markStarted } from "../credits/service";
 import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";

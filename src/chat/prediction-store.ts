@@ -6,7 +6,7 @@
 // transaction waiting on a network round trip (issue 16, "hot rows").
 import { sql } from "drizzle-orm";
 import { rowsOf, type DB } from "../db/client";
-import type { ChatSession } from "../db/schema";
+import type { ChatSession } from "./schema";
 import { countRefunded, countReserved, predictionReason, refundReservation, settleReservation } from "../credits/service";
 import { AppError } from "../http/errors";
 import { newId } from "../ids";

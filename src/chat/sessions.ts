@@ -2,7 +2,7 @@
 // else asking for it gets 404, the same answer as for an id that does not exist.
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { chatMessages, chatSessions, type ChatSession } from "../db/schema";
+import { chatMessages, chatSessions, type ChatSession } from "./schema";
 import { AppError } from "../http/errors";
 import { newId } from "../ids";
 

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { chatflowAccess, chatflows, type Chatflow } from "../db/schema";
+import { chatflowAccess, chatflows, type Chatflow } from "./schema";
 import type { UserState } from "../kernel/principal";
 
 export type ChatflowAccess =

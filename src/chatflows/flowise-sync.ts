@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { chatflows } from "../db/schema";
+import { chatflows } from "./schema";
 import { AppError } from "../http/errors";
 import { tracedFetch } from "../ops/tracing";
 import { MAX_CHATFLOW_NAME } from "./model";

@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { chatflowAccess, chatflows, users, type Chatflow } from "../db/schema";
+import { chatflowAccess, chatflows, type Chatflow } from "./schema";
+import { users } from "../identity/schema";
 import { AppError } from "../http/errors";
 import type { UserState } from "../kernel/principal";
 

@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, isNull, sql } from "drizzle-orm";
 import { rowsOf, type DB } from "../db/client";
-import { creditBalances, creditLedger, creditReservations, users } from "../db/schema";
+import { creditBalances, creditLedger, creditReservations } from "./schema";
+import { users } from "../identity/schema";
 import { AppError } from "../http/errors";
 import type { Counter, Metrics } from "../http/metrics";
 import { newId } from "../ids";

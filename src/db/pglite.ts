@@ -15,11 +15,11 @@
 import { PGlite } from "@electric-sql/pglite";
 import { prepareDataDir } from "./data-dir";
 // Non-TS assets: Bun's `type: 'file'` import yields a path string.
-// @ts-ignore -- no type declarations for .wasm/.data files
+// @ts-expect-error -- no type declarations for .wasm/.data files
 import pgliteWasmPath from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
-// @ts-ignore -- no type declarations for .wasm/.data files
+// @ts-expect-error -- no type declarations for .wasm/.data files
 import initdbWasmPath from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
-// @ts-ignore -- no type declarations for .wasm/.data files
+// @ts-expect-error -- no type declarations for .wasm/.data files
 import fsBundlePath from "@electric-sql/pglite/pglite.data" with { type: "file" };
 
 export interface Assets {

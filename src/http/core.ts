@@ -205,7 +205,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         headers: { ...(set.headers as Record<string, string>), ...out.headers, "content-type": "application/json" },
       });
     })
-    .onAfterResponse({ as: "global" }, ({ request, set, route, path }) => {
+    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
       const started = info.get(request);
       const seconds = started ? (performance.now() - started.start) / 1000 : 0;
       // 499 (nginx's "client closed request"): the error a gone client caused was never sent to it.

@@ -16,7 +16,7 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
-const stdoutSink: LogSink = (line) => process.stdout.write(line + "\n");
+const stdoutSink: LogSink = (line) => process.stdout.write(`${line}\n`);
 
 export function createLogger(level: LogLevel, sink: LogSink = stdoutSink): Logger {
   const min = ORDER[level];

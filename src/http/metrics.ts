@@ -76,7 +76,7 @@ export class Histogram {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [k, s] of this.series) {
       const pre = k ? `${k},` : "";
-      BUCKETS.forEach((b, i) => lines.push(`${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}`));
+      for (const [i, b] of BUCKETS.entries()) lines.push(`${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}`);
       lines.push(`${this.name}_bucket{${pre}le="+Inf"} ${s.count}`);
       lines.push(`${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`);
       lines.push(`${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
@@ -145,7 +145,7 @@ export class Metrics {
     this.extra.push(render);
   }
   render(): string {
-    return [...this.all.values()].map((m) => m.render()).join("\n") + "\n";
+    return `${[...this.all.values()].map((m) => m.render()).join("\n")}\n`;
   }
   /**
    * What /metrics serves: refreshes the gauges that read their value at scrape time (a failing

@@ -64,7 +64,7 @@ export function registerRuntimeMetrics(
   pool?: () => PoolStats,
 ): void {
   const r = processRegistry();
-  metrics.addSource(async () => (await r.metrics()) + "\n");
+  metrics.addSource(async () => `${await r.metrics()}\n`);
   if (!pool) return;
   metrics.gauge("chatgate_db_pool_connections_max", "Connections the database pool may open", (g) => g.set({}, pool().max));
   metrics.gauge("chatgate_db_pool_in_use", "Queries and transactions holding a pool connection now", (g) => g.set({}, pool().inUse));

@@ -1,6 +1,6 @@
 import { and, eq, lt, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { idempotencyKeys } from "../db/schema";
+import { idempotencyKeys } from "./schema";
 import { sha256Hex } from "../ids";
 
 export type IdempotencyBegin =

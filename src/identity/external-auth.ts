@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
-import { users, type User } from "../db/schema";
+import { users, type User } from "./schema";
 import { AppError } from "../http/errors";
 import { assertLoginPassword, completeLogin, failLogin, passwordLogin, throttledLogin, type LoginInput, type LoginOutcome } from "./login";
 import { userChanged } from "./session-ends";

@@ -8,7 +8,7 @@ import { identityModels } from "./model";
 import { UserCache } from "./user-cache";
 import { errorSummary } from "../http/logger";
 import { and, like, lt, notLike, sql } from "drizzle-orm";
-import { loginFailures, refreshTokens } from "../db/schema";
+import { loginFailures, refreshTokens } from "./schema";
 import { dummyPasswordHash } from "./passwords";
 import { KNOWN_ADDRESS_DAYS } from "./throttle";
 import type { PolicyStore } from "../rate-limits/policies";

@@ -1,5 +1,5 @@
 import type { IdentityContext } from "./context";
-import type { User } from "../db/schema";
+import type { User } from "./schema";
 import { AppError } from "../http/errors";
 import { identityMetrics } from "./metrics";
 import { dummyPasswordHash, PASSWORD_MAX, verifyPassword } from "./passwords";
@@ -28,6 +28,7 @@ export interface LoginOutcome {
 export function assertLoginPassword(password: string): void {
   if (password.length > PASSWORD_MAX) throw new AppError("VALIDATION", `Password must be at most ${PASSWORD_MAX} characters`);
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(password)) throw new AppError("VALIDATION", "Password must not contain control characters");
 }
 

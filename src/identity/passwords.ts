@@ -66,6 +66,7 @@ export function passwordProblem(password: string): string | undefined {
   if (password.length < PASSWORD_MIN) return `Password must be at least ${PASSWORD_MIN} characters`;
   if (password.length > PASSWORD_MAX) return `Password must be at most ${PASSWORD_MAX} characters`;
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(password)) return "Password must not contain control characters";
   if (password.trim() === "") return PASSWORD_MESSAGES.whitespace;
   return guessability(password);

@@ -1,6 +1,6 @@
 import { and, count, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
-import { refreshTokens, users } from "../db/schema";
+import { refreshTokens, users } from "./schema";
 import { AppError, MESSAGES } from "../http/errors";
 import { sha256Hex } from "../ids";
 import { identityMetrics } from "./metrics";

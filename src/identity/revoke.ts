@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gt, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
-import { refreshTokens } from "../db/schema";
+import { refreshTokens } from "./schema";
 import type { Principal } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { revokeKeysOf } from "../keys/service";

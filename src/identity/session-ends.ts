@@ -1,7 +1,8 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
-import { apiTokens, refreshTokens, users } from "../db/schema";
+import { refreshTokens, users } from "./schema";
+import { apiTokens } from "../admin-tokens/schema";
 import type { RevocationEvent } from "../kernel/revocations";
 
 type Ctx = Pick<IdentityContext, "config" | "bus">;

@@ -1,6 +1,6 @@
 import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
-import { refreshTokens } from "../db/schema";
+import { refreshTokens } from "./schema";
 import { newId, sha256Hex } from "../ids";
 import type { UserState } from "../kernel/principal";
 

@@ -1,7 +1,7 @@
 import { inArray, sql } from "drizzle-orm";
 import type { Config } from "../config";
 import { rowsOf, type DB } from "../db/client";
-import { loginFailures } from "../db/schema";
+import { loginFailures } from "./schema";
 
 /**
  * Failures are counted per (account, address) and per address, each up to LOGIN_MAX_FAILURES, and

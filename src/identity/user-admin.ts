@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
-import { users, type User } from "../db/schema";
+import { users, type User } from "./schema";
 import type { UserState } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { revokeKeysOf } from "../keys/service";

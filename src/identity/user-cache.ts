@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { users, type User } from "../db/schema";
+import { users, type User } from "./schema";
 import type { UserSource, UserState } from "../kernel/principal";
 import type { RevocationBus } from "../kernel/revocations";
 

@@ -1,7 +1,7 @@
 import { asc, count, desc, eq, or, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
-import { users, type User } from "../db/schema";
+import { users, type User } from "./schema";
 import { AppError } from "../http/errors";
 import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
 import { newId } from "../ids";

@@ -12,6 +12,7 @@ const MAX_TOKEN_LENGTH = 4096;
 const ALLOWED_HEADER = new Set(["alg", "typ"]);
 
 // Ids are short printable text; control characters (NUL) would only fail later, in the database.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CLAIM_STRING = /^[^\u0000-\u001f\u007f]{1,256}$/;
 
 function isCanonical(segment: string): boolean {

@@ -1,6 +1,6 @@
 import { asc, gt, inArray, lt, sql } from "drizzle-orm";
 import type { Database, DB } from "../db/client";
-import { revocations } from "../db/schema";
+import { revocations } from "./schema";
 import { errorSummary, type Logger } from "../http/logger";
 
 /** `user` and `chatflow` events only invalidate caches; the others refuse tokens. */

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { settings } from "../db/schema";
+import { settings } from "./schema";
 import { assertPrivate, secretFilePath } from "../db/data-dir";
 
 export const TOKEN_KINDS = ["access", "refresh", "api", "chat"] as const;
@@ -45,7 +45,7 @@ export async function loadMasterSecret(
   // Exclusive create, owner-only, synced before the database copy is deleted.
   const fd = openSync(file, "wx", 0o600);
   try {
-    writeFileSync(fd, value + "\n");
+    writeFileSync(fd, `${value}\n`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

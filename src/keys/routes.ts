@@ -8,7 +8,7 @@ import { keysModels } from "./model";
 import { createdView, createKey, keyExists, KEY_MESSAGES, listedView, listKeys, revokeKey, type NewKeyInput } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
-import type { ApiKey } from "../db/schema";
+import type { ApiKey } from "./schema";
 import type { DB } from "../db/client";
 import type { PolicyStore } from "../rate-limits/policies";
 import { toBody, toQuota } from "../rate-limits/policies";

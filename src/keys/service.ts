@@ -1,6 +1,7 @@
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { apiKeys, users, type ApiKey } from "../db/schema";
+import { apiKeys, type ApiKey } from "./schema";
+import { users } from "../identity/schema";
 import type { KeyLevel } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import type { RevocationBus } from "../kernel/revocations";

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Worker } from "../kernel/core";
 import type { DB } from "../db/client";
-import { apiKeys } from "../db/schema";
+import { apiKeys } from "./schema";
 import type { KeyCheck, KeyLevel, KeyVerifier } from "../kernel/principal";
 import { LastUsedWriter } from "../db/last-used";
 import type { Logger } from "../http/logger";

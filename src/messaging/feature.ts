@@ -6,7 +6,7 @@ import { contactsRoutes } from "./contacts-routes";
 import { messagesRoutes } from "./messages-routes";
 import { messagingModels } from "./model";
 import { templatesRoutes } from "./templates-routes";
-import { messages } from "../db/schema";
+import { messages } from "./schema";
 import { messagingMetrics } from "./metrics";
 import { Outbox } from "./outbox";
 import type { Transport } from "./transports/transport";

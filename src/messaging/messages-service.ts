@@ -1,6 +1,6 @@
 import { and, count, desc, eq } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { messages, type Message } from "../db/schema";
+import { messages, type Message } from "./schema";
 import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";
 import { ownedBy } from "./owner";

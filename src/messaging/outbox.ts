@@ -1,7 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Worker } from "../kernel/core";
 import { rowsOf, type DB } from "../db/client";
-import { contacts, messages } from "../db/schema";
+import { contacts, messages } from "./schema";
 import type { Logger } from "../http/logger";
 import type { MessagingMetrics } from "./metrics";
 import { describeError, type DeliveryResult, type OutboundMessage, type Transport } from "./transports/transport";

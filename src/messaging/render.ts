@@ -1,4 +1,4 @@
-import type { Contact } from "../db/schema";
+import type { Contact } from "./schema";
 
 // `{{ name }}` or `{{contact.field}}`; names are word characters, dots and dashes.
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;

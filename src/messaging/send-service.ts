@@ -1,6 +1,6 @@
 import { and, inArray } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { contacts, messages, type Contact } from "../db/schema";
+import { contacts, messages, type Contact } from "./schema";
 import { beginIdempotent, completeIdempotent, releaseIdempotent, requestHash, type IdempotencyScope } from "../idempotency/service";
 import { newId } from "../ids";
 import type { UserState } from "../kernel/principal";

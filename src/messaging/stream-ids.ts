@@ -1,6 +1,6 @@
 import { and, ne, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { contacts } from "../db/schema";
+import { contacts } from "./schema";
 import { AppError } from "../http/errors";
 import type { UserState } from "../kernel/principal";
 
@@ -33,7 +33,7 @@ export async function withStreamIdClaim<T>(db: DB, user: UserState, streamUserId
   if (reservedForOthers(user, streamUserId)) throw streamIdErrors.reserved();
   return db.transaction(async (txn) => {
     const tx = txn as unknown as DB;
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${"stream-id:" + streamUserId.toLowerCase()}))`);
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`stream-id:${streamUserId.toLowerCase()}`}))`);
     const [other] = await tx.select({ id: contacts.id }).from(contacts).where(and(sql`lower(${contacts.streamUserId}) = ${streamUserId.toLowerCase()}`, ne(contacts.ownerId, user.id))).limit(1);
     if (other) throw streamIdErrors.claimed();
     return write(tx);

@@ -1,6 +1,6 @@
 import { and, count, desc, eq } from "drizzle-orm";
 import type { DB } from "../db/client";
-import { templates, type Template } from "../db/schema";
+import { templates, type Template } from "./schema";
 import { newId } from "../ids";
 import type { UserState } from "../kernel/principal";
 import { messagingErrors } from "./errors";

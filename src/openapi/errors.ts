@@ -100,7 +100,7 @@ export function errorCodesOf(op: OperationShape): ErrorCode[] {
   if (op.hasBody) codes.add("BAD_REQUEST").add("PAYLOAD_TOO_LARGE").add("UNSUPPORTED_MEDIA_TYPE");
   if (op.hasPathParams) codes.add("NOT_FOUND");
   const key = `${op.method.toUpperCase()} ${op.path}`;
-  for (const [re, extra] of EXTRA) if (re.test(key)) extra.forEach((c) => codes.add(c));
+  for (const [re, extra] of EXTRA) if (re.test(key)) for (const c of extra) codes.add(c);
   codes.add("INTERNAL");
   if (!UNTOUCHED_BY_DATABASE.has(op.path)) codes.add("UNAVAILABLE");
   return [...codes];

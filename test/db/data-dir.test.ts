@@ -126,7 +126,7 @@ describe("master secret", () => {
     expect(() => loadConfig({ DATABASE_URL: url })).toThrow(ConfigError);
     expect(() => loadConfig({ DATABASE_URL: url })).toThrow(/JWT_SECRET/);
     const file = join(work, "secret-file");
-    writeFileSync(file, "s".repeat(48) + "\n", { mode: 0o600 });
+    writeFileSync(file, `${"s".repeat(48)}\n`, { mode: 0o600 });
     expect(loadConfig({ DATABASE_URL: url, JWT_SECRET_FILE: file }).jwtSecret).toBe("s".repeat(48));
     expect(() => loadConfig({ DATABASE_URL: url, JWT_SECRET_FILE: join(work, "missing") })).toThrow(/JWT_SECRET_FILE/);
     const proc = Bun.spawn([process.execPath, join(root, "src/index.ts"), "migrate"], {

@@ -31,7 +31,7 @@ describe("key format", () => {
     }
     expect(typos).toBe(30);
     expect(parseKey(key.slice(0, -1))).toBeUndefined();
-    expect(parseKey(key + "a")).toBeUndefined();
+    expect(parseKey(`${key}a`)).toBeUndefined();
     expect(parseKey(key.replace("sk_live_", "sk_test_"))).toBe("test"); // checksum covers the random part only
     expect(parseKey(key.replace("sk_live_", "sk_prod_"))).toBeUndefined();
     expect(parseKey("sk_live_abcdefghijklmnopqrst")).toBeUndefined();

@@ -84,7 +84,7 @@ describe("database use", () => {
     try {
       const k = generateKey("live").key;
       const typo = k.slice(0, 20) + (k[20] === "a" ? "b" : "a") + k.slice(21);
-      for (const bad of [typo, k.slice(0, -1), "sk_live_abcdefghijklmnopqrst", "sk_live_" + "x".repeat(30)]) {
+      for (const bad of [typo, k.slice(0, -1), "sk_live_abcdefghijklmnopqrst", `sk_live_${"x".repeat(30)}`]) {
         const res = await validate({ "x-api-key": bad });
         expect(res.status).toBe(401);
       }

@@ -40,6 +40,7 @@ afterAll(async () => {
   await flowise.stop();
 });
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const ascii = fc.string({ unit: "binary-ascii", maxLength: 40 }).map((s) => s.replace(/[\x00-\x1f\x7f]/g, ""));
 const hostileString = fc.oneof(
   fc.string({ maxLength: 30 }),

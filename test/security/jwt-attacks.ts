@@ -19,6 +19,7 @@ const KID_INJECTIONS = [
   "1; DROP TABLE users--",
   "key|/usr/bin/id",
   "$(id)",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal Log4Shell probe, not a template
   "${jndi:ldap://127.0.0.1/a}",
   "\u0000",
   "",

@@ -3,7 +3,7 @@
 // configured secrets. A token's signature alone, or a key without its prefix, counts as a leak.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFlowiseDouble, type FlowiseDouble } from "../doubles/flowise";
-import { json, makeApp, seedUser, settle, TEST_JWT_SECRET, type SeededUser, type TestApp } from "../helpers";
+import { makeApp, seedUser, settle, TEST_JWT_SECRET, type SeededUser, type TestApp } from "../helpers";
 
 const STREAM_SECRET = "stream-secret-for-the-log-scan-0123456789";
 const FLOWISE_KEY = "flowise-key-for-the-log-scan-0123456789";

@@ -53,7 +53,7 @@ async function send(method: string, path: string, body: unknown, token: string |
 
 async function parse<T>(res: Response): Promise<T> {
   const text = await res.text();
-  let body: unknown = undefined;
+  let body: unknown;
   try {
     body = text ? JSON.parse(text) : undefined;
   } catch {

@@ -31,7 +31,7 @@ export function clear(el: Node, ...children: Child[]): void {
 export function when(iso: string | null | undefined | number | Date): string {
   if (iso === null || iso === undefined || iso === "") return "—";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  return Number.isNaN(d.getTime()) ? String(iso) : `${d.toISOString().replace("T", " ").slice(0, 19)} UTC`;
 }
 
 /** A table whose cells are built by the caller from each row. */

@@ -1,5 +1,5 @@
 import { StreamChat } from "stream-chat";
-import type { Contact } from "../../db/schema";
+import type { Contact } from "../schema";
 import { sha256Hex } from "../../ids";
 import { describeError, type DeliveryResult, type OutboundMessage, type Transport } from "./transport";
 

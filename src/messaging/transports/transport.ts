@@ -1,5 +1,5 @@
 import { errorSummary } from "../../http/logger";
-import type { Contact } from "../../db/schema";
+import type { Contact } from "../schema";
 
 /** A claimed message with what a transport needs to deliver it. */
 export interface OutboundMessage {

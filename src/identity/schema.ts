@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { check, index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -55,48 +55,12 @@ export const refreshTokens = pgTable(
   ],
 );
 
-// Append-only feed of revocations; instances replay it at start and follow it via LISTEN/NOTIFY.
-export const revocations = pgTable(
-  "revocations",
-  {
-    seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity().primaryKey(),
-    kind: text("kind", { enum: ["access", "session", "user", "api_key", "api_token", "chatflow"] }).notNull(),
-    subject: text("subject").notNull(),
-    createdAt: ts("created_at").notNull().defaultNow(),
-    // After this instant no token the entry could refuse is still valid, so it may be forgotten.
-    expiresAt: ts("expires_at").notNull(),
-  },
-  (t) => [index("revocations_expires_idx").on(t.expiresAt)],
-);
-
 export const loginFailures = pgTable("login_failures", {
   key: text("key").primaryKey(),
   windowStart: ts("window_start").notNull(),
   count: integer("count").notNull(),
 });
 
-export const apiTokens = pgTable(
-  "api_tokens",
-  {
-    id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    name: text("name").notNull(),
-    createdBy: text("created_by").notNull(),
-    createdAt: ts("created_at").notNull().defaultNow(),
-    expiresAt: ts("expires_at"),
-    revokedAt: ts("revoked_at"),
-    lastUsedAt: ts("last_used_at"),
-  },
-  (t) => [index("api_tokens_user_idx").on(t.userId, t.createdAt, t.id), index("api_tokens_created_idx").on(t.createdAt, t.id)],
-);
-
-export const settings = pgTable("settings", {
-  key: text("key").primaryKey(),
-  value: text("value").notNull(),
-  updatedAt: ts("updated_at").notNull().defaultNow(),
-});
-
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type RefreshToken = typeof refreshTokens.$inferSelect;
-export type ApiToken = typeof apiTokens.$inferSelect;

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { users } from "./identity";
+import { check, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { users } from "../identity/schema";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -28,19 +28,6 @@ export const apiKeys = pgTable(
     index("api_keys_created_idx").on(t.createdAt, t.id),
     check("api_keys_level_check", sql`${t.level} in ('read', 'write', 'admin')`),
   ],
-);
-
-export const streamTokenAudit = pgTable(
-  "stream_token_audit",
-  {
-    id: bigint("id", { mode: "number" }).generatedAlwaysAsIdentity().primaryKey(),
-    userId: text("user_id").notNull(),
-    customerId: integer("customer_id").notNull(),
-    ip: text("ip"),
-    userAgent: text("user_agent"),
-    createdAt: ts("created_at").notNull().defaultNow(),
-  },
-  (t) => [index("stream_token_audit_user_idx").on(t.userId, t.createdAt)],
 );
 
 export type ApiKey = typeof apiKeys.$inferSelect;

@@ -1,5 +1,5 @@
 import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
-import { users } from "./identity";
+import { users } from "../identity/schema";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
