@@ -19,7 +19,15 @@ try {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const admin = { email: "admin@bench.local", password: secret() };
-  const env = baseEnv({ HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "warn", ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password, JWT_SECRET: secret(), DATA_DIR: join(tmp, "data") });
+  const env = baseEnv({
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    LOG_LEVEL: "warn",
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    JWT_SECRET: secret(),
+    DATA_DIR: join(tmp, "data"),
+  });
   const { p } = await startBinary(join(REPO, "dist/chatgate"), env, tmp, base);
   // The first admin may still be being hashed right after /readyz on a fresh database (run.ts
   // starts the binary once before seeding): ask again for a few seconds.
@@ -31,7 +39,17 @@ try {
   const rows: Row[] = [];
   const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
   for (const n of seeded.notes) log(`seed: ${n}`);
-  await rateLimitedValidate({ base, pid: p.proc.pid, seed: seeded, connections: Number(process.env.BENCH_CONNECTIONS ?? 50), duration: SHORT ? 1 : 3, raw: {}, upstream: { flowise: "", flowiseKey: "", openai: "" }, rows, log });
+  await rateLimitedValidate({
+    base,
+    pid: p.proc.pid,
+    seed: seeded,
+    connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
+    duration: SHORT ? 1 : 3,
+    raw: {},
+    upstream: { flowise: "", flowiseKey: "", openai: "" },
+    rows,
+    log,
+  });
   process.stdout.write(`${renderTable(rows)}\n`);
 } finally {
   await stopAll();

@@ -8,7 +8,11 @@ import type { RequestIpSource } from "../kernel/principal";
 export function clientAddress(config: Pick<Config, "trustProxy">, server: RequestIpSource | null | undefined, request: Request): string {
   if (config.trustProxy) {
     const forwarded = request.headers.get("x-forwarded-for");
-    const last = forwarded?.split(",").map((s) => s.trim()).filter(Boolean).pop();
+    const last = forwarded
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .pop();
     if (last && last.length <= 64) return last;
   }
   try {

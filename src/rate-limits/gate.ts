@@ -72,10 +72,7 @@ export class RateLimitGate implements RequestGate {
       if (!out.ok) {
         for (const t of taken) this.deps.ledger.refund(t.key, t.cost);
         this.count(p.name);
-        const message =
-          p.name === "stream_token"
-            ? STREAM_TOKEN_MESSAGE
-            : `Rate limit exceeded (${p.name}: ${p.quota.limit} per ${p.quota.windowS} s); retry in ${out.resetS} s`;
+        const message = p.name === "stream_token" ? STREAM_TOKEN_MESSAGE : `Rate limit exceeded (${p.name}: ${p.quota.limit} per ${p.quota.windowS} s); retry in ${out.resetS} s`;
         throw new AppError("RATE_LIMITED", message, { ...rateLimitHeaders(state), "Retry-After": String(out.resetS) });
       }
       taken.push(p);

@@ -8,9 +8,7 @@ import { sql } from "drizzle-orm";
 import { rowsOf, type DB } from "../db/client";
 import type { Quota } from "../config";
 
-export type Outcome =
-  | { ok: true; remaining: number; resetS: number }
-  | { ok: false; remaining: number; resetS: number };
+export type Outcome = { ok: true; remaining: number; resetS: number } | { ok: false; remaining: number; resetS: number };
 
 interface Lease {
   windowStartMs: number;

@@ -77,7 +77,6 @@ export class PolicyStore {
   }
 }
 
-export const toQuota = (body: { limit: number; window_s: number } | null): Quota | null =>
-  body === null ? null : { limit: body.limit, windowS: body.window_s };
+export const toQuota = (body: { limit: number; window_s: number } | null): Quota | null => (body === null ? null : { limit: body.limit, windowS: body.window_s });
 
 export const toBody = (q: Quota | null | undefined) => (q ? { limit: q.limit, window_s: q.windowS } : null);

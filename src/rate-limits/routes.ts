@@ -27,7 +27,14 @@ export function rateLimitRoutes(core: Core, policies: PolicyStore) {
   return new Elysia({ prefix: "/api/auth", tags: ["rate limits"] }).use(core.auth).get(
     "/rate-limits",
     async ({ query: q }) => {
-      const ids = [...new Set(q.subject_ids.split(",").map((s) => s.trim()).filter(Boolean))].slice(0, 1000);
+      const ids = [
+        ...new Set(
+          q.subject_ids
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ),
+      ].slice(0, 1000);
       const found = await policies.many(q.subject_kind, ids);
       return {
         defaults: {

@@ -162,8 +162,7 @@ describe("per client address", () => {
     const app = await makeApp({ RATE_LIMIT_ADDRESS: "3/60", TRUST_PROXY: "true" });
     try {
       const u = await seedUser(app);
-      const login = (from: string) =>
-        app.request("POST", "/api/auth/token", { headers: { "x-forwarded-for": from }, body: { username: u.user.email, password: u.password } });
+      const login = (from: string) => app.request("POST", "/api/auth/token", { headers: { "x-forwarded-for": from }, body: { username: u.user.email, password: u.password } });
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) statuses.push((await login("203.0.113.9")).status);
       expect(statuses).toEqual([200, 200, 200, 429]);

@@ -61,8 +61,7 @@ describe("a quota shared by two instances", () => {
     const three = new QuotaLedger(b.ctx.db);
     const fresh = await three.take(key, quota, 1);
     expect(fresh).toMatchObject({ ok: true });
-    const granted = async () =>
-      rowsOf<{ granted: number }>(await a.ctx.db.execute(sql`select granted from rate_limit_windows where policy_key = ${key}`))[0]!.granted;
+    const granted = async () => rowsOf<{ granted: number }>(await a.ctx.db.execute(sql`select granted from rate_limit_windows where policy_key = ${key}`))[0]!.granted;
     expect(await granted()).toBe(1);
     // Leases grow while they go fast; whatever is leased and unspent is returned.
     for (let i = 0; i < 4; i++) await three.take(key, quota, 1);
