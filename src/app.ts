@@ -23,6 +23,7 @@ import { messagingFeature } from "./messaging/feature";
 import { oauthFeature } from "./oauth/feature";
 import { openApiFeature } from "./openapi/feature";
 import { signingKeysFeature } from "./signing-keys/feature";
+import { rateLimitsFeature } from "./rate-limits/feature";
 import { streamChatFeature } from "./stream-chat/feature";
 import { webhooksFeature } from "./webhooks/feature";
 
@@ -36,15 +37,16 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   // Before the features that announce their changes through its event sink.
   const webhooks = await start(webhooksFeature.setup!(core, {}));
   const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
-  const identity = await start(identityFeature.setup!(core, hooks));
+  const rateLimits = await start(rateLimitsFeature.setup!(core, {}));
+  const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits }));
   const adminTokens = await start(adminTokensFeature.setup!(core, hooks));
   const chatflows = await start(chatflowsFeature.setup!(core, {}));
-  const keys = await start(keysFeature.setup!(core, { chatflows, ...hooks }));
+  const keys = await start(keysFeature.setup!(core, { chatflows, rateLimits, ...hooks }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
   const credits = await start(creditsFeature.setup!(core, hooks));
   const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { signingKeys, webhooks, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { signingKeys, webhooks, rateLimits, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -80,9 +82,10 @@ export function createApp(ctx: AppContext) {
     .use(corePlugin(ctx, table))
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
-    .use(identityFeature.routes!(ctx, s.identity, hooks))
+    .use(identityFeature.routes!(ctx, s.identity, { ...hooks, rateLimits: s.rateLimits }))
+    .use(rateLimitsFeature.routes!(ctx, s.rateLimits, {}))
     .use(adminTokensFeature.routes!(ctx, s.adminTokens, hooks))
-    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, ...hooks }))
+    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits, ...hooks }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
     .use(creditsFeature.routes!(ctx, s.credits, hooks))

@@ -5,11 +5,12 @@ import { passwordLogin } from "./login";
 import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, patchUserRequest, tokenResponse, USERS_PAGE, userIdParams, usersQuery, usersResponse } from "./model";
 import { clientAddress } from "./throttle";
 import { updateUser } from "./user-admin";
+import { toBody, toQuota, type PolicyStore } from "../rate-limits/policies";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
 import { errorFamily } from "../http/errors";
 
 /** `/api/auth` token and user management (api-keys-and-users.md). */
-export function authRoutes(ctx: IdentityContext) {
+export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
   return new Elysia({ prefix: "/api/auth", tags: ["identity"] })
     .onTransform(errorFamily("detail"))
     .use(ctx.auth)
@@ -63,8 +64,14 @@ export function authRoutes(ctx: IdentityContext) {
     }, { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } })
     .patch(
       "/users/:id",
-      async ({ params, body, principal }) => adminUser(await updateUser(ctx, principal.user, params.id, body)),
-      { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role or password, or disable (admin)" } },
+      async ({ params, body, principal }) => {
+        const { rate_limit, ...patch } = body;
+        const user = adminUser(await updateUser(ctx, principal.user, params.id, patch));
+        if (rate_limit === undefined) return user;
+        await limits.set("user", user.id, toQuota(rate_limit));
+        return { ...user, rate_limit: toBody(await limits.get("user", user.id)) };
+      },
+      { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role, password or rate limit, or disable (admin)" } },
     )
     .get("/me", ({ principal }) => publicUser(principal.user), {
       access: true,

@@ -13,6 +13,7 @@ import { loginFailures, refreshTokens } from "./schema";
 import { dummyPasswordHash } from "./passwords";
 import { KNOWN_ADDRESS_DAYS } from "./throttle";
 import { IDENTITY_ERRORS } from "./errors";
+import type { PolicyStore } from "../rate-limits/policies";
 
 const SWEEP_MS = 10 * 60_000;
 
@@ -34,7 +35,7 @@ export async function sweepIdentity(ctx: Pick<Core, "db" | "bus" | "config">): P
 export const identityFeature = defineFeature({
   name: "identity",
   errors: IDENTITY_ERRORS,
-  setup(core: Core, _hooks: EventHooks) {
+  setup(core: Core, _deps: EventHooks & { rateLimits: { policies: PolicyStore } }) {
     const users = new UserCache(core.db, core.bus);
     core.authn.plug({ users });
     // Computed now, not on the first unknown-user login, whose answer would otherwise be slower.
@@ -45,8 +46,8 @@ export const identityFeature = defineFeature({
     timer.unref?.();
     return { services: { users }, workers: [{ name: "identity-sweeper", stop: async () => clearInterval(timer) }] };
   },
-  routes(core, services, hooks) {
-    const ctx: IdentityContext = { ...core, ...hooks, users: services.users, throttleNoticed: new Map() };
-    return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx));
+  routes(core, services, deps) {
+    const ctx: IdentityContext = { ...core, events: deps.events, balances: deps.balances, users: services.users, throttleNoticed: new Map() };
+    return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx, deps.rateLimits.policies));
   },
 });

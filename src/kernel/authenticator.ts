@@ -1,5 +1,5 @@
 import { issuedAtMs, peekKind, type Claims, type TokenSigner } from "./jwt";
-import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type UserState } from "./principal";
+import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type RequestGate, type UserState } from "./principal";
 import type { RevocationBus } from "./revocations";
 import type { TokenKind } from "./signing-keys";
 
@@ -50,6 +50,11 @@ export class Authenticator {
 
   plug(checks: Partial<CredentialChecks>): void {
     this.checks = { ...this.checks, ...checks };
+  }
+
+  /** The admission check the core runs after a route's guard (see src/http/preflight.ts). */
+  get gate(): RequestGate {
+    return this.checks.gate;
   }
 
   async authenticate(request: Request, accept: Credential[]): Promise<AuthResult> {

@@ -6,11 +6,15 @@ import { errorFamily } from "../http/errors";
 import { KEY_ERRORS } from "./errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
-import { adminCreate, brainQuery, chatToken, created, keysModels, listed, listQuery, pageQuery, revoked, userCreate, validated } from "./model";
-import { createdView, createKey, KEY_REVOKED, listedView, listKeys, revokeKey } from "./service";
+import { adminCreate, brainQuery, chatToken, created, keysModels, listed, listQuery, pageQuery, patch, patched, revoked, userCreate, validated } from "./model";
+import { createdView, createKey, keyExists, KEY_REVOKED, listedView, listKeys, revokeKey, type NewKeyInput } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "./schema";
+import type { DB } from "../db/client";
+import type { PolicyStore } from "../rate-limits/policies";
+import { toBody, toQuota } from "../rate-limits/policies";
+import type { RateLimitBody } from "../rate-limits/model";
 
 // The documented answer is a bare array: the total travels in a header, so clients that read
 // the array keep working and pagers can use X-Total-Count.
@@ -24,8 +28,21 @@ function listedPage(set: { headers: Record<string, string | number> }, page: { r
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink, limits: PolicyStore) {
   const { db, bus, signer } = ctx;
+  // The key and its quota are written together: a key never exists without the limit asked for.
+  const create = async (input: NewKeyInput, rateLimit: RateLimitBody | null | undefined) => {
+    if (rateLimit == null) {
+      const made = await createKey(db, input, events);
+      return createdView(made.row, made.key);
+    }
+    const made = await db.transaction(async (tx) => {
+      const m = await createKey(tx as unknown as DB, input, events);
+      await limits.set("key", m.row.id, toQuota(rateLimit), tx as unknown as DB);
+      return m;
+    });
+    return { ...createdView(made.row, made.key), rate_limit: rateLimit };
+  };
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
     .onTransform(errorFamily("detail"))
     .use(ctx.auth)
@@ -33,10 +50,10 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
     .post(
       "/api-keys",
       async ({ body, set }) => {
-        const { name, user_id, level, allowed_domains, environment, expires_at, scopes } = body;
-        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes }, events);
+        const { name, user_id, level, allowed_domains, environment, expires_at, scopes, rate_limit } = body;
+        const made = await create({ userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes }, rate_limit);
         set.status = 201;
-        return createdView(made.row, made.key);
+        return made;
       },
       { auth: adminAuth, body: adminCreate, response: { 201: created }, detail: { summary: "Create an API key for a user (admin)" } },
     )
@@ -46,6 +63,20 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
       response: listed,
       detail: { summary: "List API keys without their secrets (admin)" },
     })
+    .patch(
+      "/api-keys/:id",
+      async ({ params, body }) => {
+        await keyExists(db, params.id);
+        await limits.set("key", params.id, toQuota(body.rate_limit));
+        return { id: params.id, rate_limit: toBody(await limits.get("key", params.id)) };
+      },
+      {
+        auth: adminAuth,
+        body: patch,
+        response: patched,
+        detail: { summary: "Set an API key's rate limit, or null for none of its own (admin)" },
+      },
+    )
     .delete(
       "/api-keys/:id",
       async ({ params }) => {
@@ -70,15 +101,17 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
         const body = given ?? {};
         const level = body.level ?? "write";
         if (level === "admin" && principal.user.role !== "admin") throw KEY_ERRORS.LEVEL_TOO_HIGH();
-        const made = await createKey(db, {
-          userId: principal.user.id,
-          name: body.name ?? "API key",
-          level,
-          environment: body.environment,
-          allowedDomains: body.allowed_domains,
-          expiresAt: body.expires_at,
-        }, events);
-        return createdView(made.row, made.key);
+        return create(
+          {
+            userId: principal.user.id,
+            name: body.name ?? "API key",
+            level,
+            environment: body.environment,
+            allowedDomains: body.allowed_domains,
+            expiresAt: body.expires_at,
+          },
+          body.rate_limit,
+        );
       },
       { access: true, body: userCreate, response: created, detail: { summary: "Create an API key for yourself" } },
     )

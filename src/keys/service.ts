@@ -115,6 +115,12 @@ export async function createKey(db: DB, input: NewKeyInput, events: EventSink = 
   return { row, key: made.key };
 }
 
+/** 404 unless a key with this id exists (revoked keys included: their quota may still be set). */
+export async function keyExists(db: DB, keyId: string): Promise<void> {
+  const [row] = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, keyId));
+  if (!row) throw KEY_ERRORS.KEY_NOT_FOUND();
+}
+
 /** One page, newest first (after a cursor, or at an offset), the total (one user's, or all) and the next page's cursor. */
 export async function listKeys(db: DB, userId: string | undefined, page: Page, after?: string): Promise<{ rows: ApiKey[]; total: number; next: string | null }> {
   const from = after ? decodeCursor(after) : undefined;

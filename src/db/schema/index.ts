@@ -10,3 +10,4 @@ export * from "../../chat/schema";
 export * from "../../messaging/schema";
 export * from "../../signing-keys/schema";
 export * from "../../webhooks/schema";
+export * from "../../rate-limits/schema";
