@@ -23,7 +23,7 @@ describe("requests that need no database do not wait behind one that does", () =
   let server: { stop(force?: boolean): unknown };
 
   beforeAll(async () => {
-    t = await makeApp();
+    t = await makeApp({}, { dataDir: "memory://" }); // the embedded database is the point, also when TEST_DATABASE_URL is set
     key = (await createKey(t)).key;
     const listening = t.app.listen({ port: 0, hostname: "127.0.0.1" });
     server = listening.server!;
