@@ -3,8 +3,8 @@ import type { Database, DB } from "../db/client";
 import { revocations } from "./schema";
 import { errorSummary, type Logger } from "../http/logger";
 
-/** `user` and `chatflow` events only invalidate caches; the others refuse tokens. */
-export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow";
+/** `user`, `chatflow` and `api_key_changed` (a roll) events only invalidate caches; the others refuse tokens. */
+export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow" | "api_key_changed";
 
 export interface RevocationEvent {
   kind: RevocationKind;

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { MAX_KEY_ROLL_GRACE_SEC } from "../config";
 import { cursorField, pageFields } from "../http/paging";
 
 /** Keys per page when the request names no limit (the total is in X-Total-Count). */
@@ -43,6 +44,25 @@ export const keysModels = {
     created_at: t.String(),
     expires_at: t.Nullable(t.String()),
     allowed_domains: t.Array(t.String()),
+  }),
+  // Optional as a whole: no body rolls with the configured grace (KEY_ROLL_GRACE).
+  "keys.roll": t.Optional(
+    t.Object({
+      grace_s: t.Optional(
+        t.Integer({ minimum: 0, maximum: MAX_KEY_ROLL_GRACE_SEC, error: `grace_s must be a whole number of seconds from 0 to ${MAX_KEY_ROLL_GRACE_SEC}` }),
+      ),
+    }),
+  ),
+  /** The new secret, shown once, and when the one it replaced stops working. */
+  "keys.rolled": t.Object({
+    id: t.String(),
+    name: t.String(),
+    level,
+    key: t.String(),
+    created_at: t.String(),
+    expires_at: t.Nullable(t.String()),
+    allowed_domains: t.Array(t.String()),
+    previous_key_expires_at: t.String(),
   }),
   "keys.listed": t.Array(
     t.Object({

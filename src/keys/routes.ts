@@ -5,7 +5,7 @@ import { AppError } from "../http/errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
 import { keysModels } from "./model";
-import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey } from "./service";
+import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey, rolledView, rollKey } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "./schema";
@@ -24,6 +24,7 @@ const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", le
 
 export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
   const { db, bus, signer } = ctx;
+  const graceOf = (body: { grace_s?: number } | undefined) => body?.grace_s ?? ctx.config.keyRollGraceSec;
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
     .use(ctx.auth)
     .model(keysModels)
@@ -50,6 +51,15 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
         return { message: KEY_MESSAGES.revoked };
       },
       { auth: adminAuth, response: "keys.revoked", detail: { summary: "Revoke an API key (admin)" } },
+    )
+    .post(
+      "/api-keys/:id/roll",
+      async ({ params, body, set }) => {
+        const made = await rollKey(db, bus, params.id, graceOf(body));
+        set.status = 201;
+        return rolledView(made.row, made.key);
+      },
+      { auth: adminAuth, body: "keys.roll", response: { 201: "keys.rolled" }, detail: { summary: "Give an API key a new secret; the old one works for grace_s more (admin)" } },
     )
     .get("/validate", ({ principal }) => ({ valid: true, level: principal.level!, name: principal.keyName! }), {
       apiKey: "read",
@@ -90,6 +100,15 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
         return { message: KEY_MESSAGES.revoked };
       },
       { access: true, response: "keys.revoked", detail: { summary: "Revoke one of your API keys" } },
+    )
+    .post(
+      "/api-key/:key_id/roll",
+      async ({ params, body, principal, set }) => {
+        const made = await rollKey(db, bus, params.key_id, graceOf(body), principal.user.id);
+        set.status = 201;
+        return rolledView(made.row, made.key);
+      },
+      { access: true, body: "keys.roll", response: { 201: "keys.rolled" }, detail: { summary: "Give one of your API keys a new secret; the old one works for grace_s more" } },
     )
     .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(access, signer, principal, query.brain_id), {
       apiKey: "write",

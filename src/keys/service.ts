@@ -17,6 +17,7 @@ export const KEY_MESSAGES = {
   badDomain: "allowed_domains must be a list of host names or *.host patterns",
   pastExpiry: "expires_at must be in the future",
   levelTooHigh: "You can create API keys up to level write",
+  rollRevoked: "A revoked API key cannot be rolled",
 } as const;
 
 // A revoked key's entry must outlive every cache that may still hold the key (5 min) and every
@@ -99,6 +100,42 @@ export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiK
     })
     .returning();
   return { row: row!, key: made.key };
+}
+
+export function rolledView(row: ApiKey, key: string) {
+  return { ...createdView(row, key), previous_key_expires_at: iso(row.previousExpiresAt)! };
+}
+
+// How long other instances must drop a rolled key's cache entries for: longer than any cache
+// (positive entries are re-read after 5 min) could still hold the pre-roll row.
+const ROLL_NOTICE_MS = 10 * 60_000;
+
+/**
+ * Gives the key a new secret and keeps the old one valid for `graceS` seconds (0: refused at
+ * once). The id, level, domains, expiry, usage and last-used stay. A secret replaced earlier and
+ * still in its grace is dropped: only the secret just replaced is kept. The row is locked so two
+ * rolls cannot both keep "the previous" secret; the bus tells every instance to re-read the key.
+ */
+export async function rollKey(db: DB, bus: RevocationBus, keyId: string, graceS: number, ownerId?: string): Promise<{ row: ApiKey; key: string }> {
+  const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
+  return db.transaction(async (tx) => {
+    const [current] = await tx.select().from(apiKeys).where(where).for("update");
+    if (!current) throw new AppError("NOT_FOUND", KEY_MESSAGES.keyNotFound);
+    if (current.revokedAt) throw new AppError("CONFLICT", KEY_MESSAGES.rollRevoked);
+    const made = generateKey(current.environment);
+    const [row] = await tx
+      .update(apiKeys)
+      .set({
+        keyHash: made.hash,
+        start: made.start,
+        previousKeyHash: current.keyHash,
+        previousExpiresAt: sql`now() + make_interval(secs => ${graceS})`,
+      })
+      .where(eq(apiKeys.id, keyId))
+      .returning();
+    await bus.publish([{ kind: "api_key_changed", subject: keyId, expiresAt: new Date(Date.now() + ROLL_NOTICE_MS) }], tx as unknown as DB);
+    return { row: row!, key: made.key };
+  });
 }
 
 /** One page, newest first (after a cursor, or at an offset), the total (one user's, or all) and the next page's cursor. */
