@@ -3,6 +3,7 @@
 // the typed record of what every setup returned (see docs/ARCHITECTURE.md).
 import { Elysia } from "elysia";
 import { adminTokensFeature } from "./admin-tokens/feature";
+import { auditFeature } from "./audit/feature";
 import { brainFeature } from "./brain/feature";
 import { chatFeature } from "./chat/feature";
 import { chatflowsFeature } from "./chatflows/feature";
@@ -28,15 +29,16 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     workers.push(...(r.workers ?? []));
     return r.services;
   };
+  const audit = await start(auditFeature.setup!(core, {}));
   const identity = await start(identityFeature.setup!(core, {}));
   const adminTokens = await start(adminTokensFeature.setup!(core, {}));
   const chatflows = await start(chatflowsFeature.setup!(core, {}));
-  const keys = await start(keysFeature.setup!(core, { chatflows }));
+  const keys = await start(keysFeature.setup!(core, { chatflows, audit }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
   const credits = await start(creditsFeature.setup!(core, {}));
   const chat = await start(chatFeature.setup!(core, { chatflows }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -73,13 +75,14 @@ export function createApp(ctx: AppContext) {
     .use(healthFeature.routes!(ctx, undefined, {}))
     .use(identityFeature.routes!(ctx, s.identity, {}))
     .use(adminTokensFeature.routes!(ctx, s.adminTokens, {}))
-    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows }))
+    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, audit: s.audit }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
     .use(creditsFeature.routes!(ctx, s.credits, {}))
     .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
+    .use(auditFeature.routes!(ctx, s.audit, {}))
     .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);
   return app;

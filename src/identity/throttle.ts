@@ -56,7 +56,7 @@ export async function rememberAddress(db: DB, keys: ThrottleKeys): Promise<void>
     on conflict (key) do update set window_start = now()`);
 }
 
-interface RequestIpSource {
+export interface RequestIpSource {
   requestIP(request: Request): { address: string } | null;
 }
 

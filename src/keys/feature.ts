@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/service";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { defineFeature } from "../kernel/feature";
 import { keysRoutes } from "./routes";
@@ -6,10 +7,10 @@ import { ApiKeyVerifier } from "./verifier";
 /** `sk_live_`/`sk_test_` API keys, their levels, and the brain's 30-minute chat token. */
 export const keysFeature = defineFeature({
   name: "keys",
-  setup(core, _deps: { chatflows: { access: ChatflowAccessPolicy } }) {
+  setup(core, _deps: { chatflows: { access: ChatflowAccessPolicy }; audit: { recorder: Recorder } }) {
     const verifier = new ApiKeyVerifier(core.db, core.config, core.bus);
     core.authn.plug({ keys: verifier });
     return { services: { verifier }, workers: [verifier.startLastUsedWriter(core.log)] };
   },
-  routes: (core, _services, deps) => keysRoutes(core, deps.chatflows.access),
+  routes: (core, _services, deps) => keysRoutes(core, deps.chatflows.access, deps.audit.recorder),
 });

@@ -9,6 +9,10 @@ import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey, 
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "./schema";
+import { actorOf, type AuditTrail, type Recorder } from "../audit/service";
+import type { Principal } from "../kernel/principal";
+import { requestIdOf } from "../http/core";
+import { clientAddress, type RequestIpSource } from "../identity/throttle";
 
 // The documented answer is a bare array: the total travels in a header, so clients that read
 // the array keep working and pagers can use X-Total-Count.
@@ -22,17 +26,22 @@ function listedPage(set: { headers: Record<string, string | number> }, page: { r
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Recorder) {
   const { db, bus, signer } = ctx;
+  const trail = (c: { principal: Principal; request: Request; server: RequestIpSource | null }): AuditTrail => ({
+    record,
+    actor: actorOf(c.principal, clientAddress(ctx.config, c.server, c.request), requestIdOf(c.request)),
+  });
   const graceOf = (body: { grace_s?: number } | undefined) => body?.grace_s ?? ctx.config.keyRollGraceSec;
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
     .use(ctx.auth)
     .model(keysModels)
     .post(
       "/api-keys",
-      async ({ body, set }) => {
-        const { name, user_id, level, allowed_domains, environment, expires_at } = body;
-        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at });
+      async (c) => {
+        const { name, user_id, level, allowed_domains, environment, expires_at } = c.body;
+        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at }, trail(c));
+        const { set } = c;
         set.status = 201;
         return createdView(made.row, made.key);
       },
@@ -46,16 +55,17 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     })
     .delete(
       "/api-keys/:id",
-      async ({ params }) => {
-        await revokeKey(db, bus, params.id);
+      async (c) => {
+        await revokeKey(db, bus, c.params.id, undefined, trail(c));
         return { message: KEY_MESSAGES.revoked };
       },
       { auth: adminAuth, response: "keys.revoked", detail: { summary: "Revoke an API key (admin)" } },
     )
     .post(
       "/api-keys/:id/roll",
-      async ({ params, body, set }) => {
-        const made = await rollKey(db, bus, params.id, graceOf(body));
+      async (c) => {
+        const { params, body, set } = c;
+        const made = await rollKey(db, bus, params.id, graceOf(body), undefined, trail(c));
         set.status = 201;
         return rolledView(made.row, made.key);
       },
@@ -72,7 +82,8 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     .model(keysModels)
     .post(
       "/api-key",
-      async ({ body = {}, principal }) => {
+      async (c) => {
+        const { body = {}, principal } = c;
         const level = body.level ?? "write";
         if (level === "admin" && principal.user.role !== "admin") throw new AppError("FORBIDDEN", KEY_MESSAGES.levelTooHigh);
         const made = await createKey(db, {
@@ -82,7 +93,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
           environment: body.environment,
           allowedDomains: body.allowed_domains,
           expiresAt: body.expires_at,
-        });
+        }, trail(c));
         return createdView(made.row, made.key);
       },
       { access: true, body: "keys.userCreate", response: "keys.created", detail: { summary: "Create an API key for yourself" } },
@@ -95,16 +106,17 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy) {
     })
     .delete(
       "/api-key/:key_id",
-      async ({ params, principal }) => {
-        await revokeKey(db, bus, params.key_id, principal.user.id);
+      async (c) => {
+        await revokeKey(db, bus, c.params.key_id, c.principal.user.id, trail(c));
         return { message: KEY_MESSAGES.revoked };
       },
       { access: true, response: "keys.revoked", detail: { summary: "Revoke one of your API keys" } },
     )
     .post(
       "/api-key/:key_id/roll",
-      async ({ params, body, principal, set }) => {
-        const made = await rollKey(db, bus, params.key_id, graceOf(body), principal.user.id);
+      async (c) => {
+        const { params, body, principal, set } = c;
+        const made = await rollKey(db, bus, params.key_id, graceOf(body), principal.user.id, trail(c));
         set.status = 201;
         return rolledView(made.row, made.key);
       },

@@ -6,6 +6,7 @@ import type { KeyLevel } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import type { RevocationBus } from "../kernel/revocations";
 import { newId } from "../ids";
+import { audit, type AuditTrail } from "../audit/service";
 import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";
 import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
@@ -78,14 +79,15 @@ function parseExpiry(value: string | null | undefined): Date | null {
 }
 
 /** Creates a key; the returned `key` exists nowhere else (only its hash is stored). */
-export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiKey; key: string }> {
+export async function createKey(db: DB, input: NewKeyInput, trail?: AuditTrail): Promise<{ row: ApiKey; key: string }> {
   const allowedDomains = parseDomains(input.allowedDomains);
   const expiresAt = parseExpiry(input.expiresAt);
   const [owner] = await db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
   if (!owner) throw new AppError("NOT_FOUND", KEY_MESSAGES.userNotFound);
   const environment = input.environment ?? "live";
   const made = generateKey(environment);
-  const [row] = await db
+  return db.transaction(async (tx) => {
+  const [row] = await tx
     .insert(apiKeys)
     .values({
       id: newId("key"),
@@ -99,7 +101,11 @@ export async function createKey(db: DB, input: NewKeyInput): Promise<{ row: ApiK
       expiresAt,
     })
     .returning();
-  return { row: row!, key: made.key };
+  const r = row!;
+  const changes = { user_id: [null, r.userId], name: [null, r.name], level: [null, r.level], environment: [null, r.environment], allowed_domains: [null, r.allowedDomains], expires_at: [null, iso(r.expiresAt)] } as const;
+  await audit(tx, trail, { action: "api_key.created", target: { type: "api_key", id: r.id }, changes: changes as unknown as Record<string, [unknown, unknown]> });
+  return { row: r, key: made.key };
+  });
 }
 
 export function rolledView(row: ApiKey, key: string) {
@@ -116,7 +122,7 @@ const ROLL_NOTICE_MS = 10 * 60_000;
  * still in its grace is dropped: only the secret just replaced is kept. The row is locked so two
  * rolls cannot both keep "the previous" secret; the bus tells every instance to re-read the key.
  */
-export async function rollKey(db: DB, bus: RevocationBus, keyId: string, graceS: number, ownerId?: string): Promise<{ row: ApiKey; key: string }> {
+export async function rollKey(db: DB, bus: RevocationBus, keyId: string, graceS: number, ownerId?: string, trail?: AuditTrail): Promise<{ row: ApiKey; key: string }> {
   const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(apiKeys).where(where).for("update");
@@ -134,6 +140,12 @@ export async function rollKey(db: DB, bus: RevocationBus, keyId: string, graceS:
       .where(eq(apiKeys.id, keyId))
       .returning();
     await bus.publish([{ kind: "api_key_changed", subject: keyId, expiresAt: new Date(Date.now() + ROLL_NOTICE_MS) }], tx as unknown as DB);
+    // The secrets' first characters only (the listing shows them too): never a secret.
+    await audit(tx, trail, {
+      action: "api_key.rolled",
+      target: { type: "api_key", id: keyId },
+      changes: { start: [current.start, made.start], previous_key_expires_at: [iso(current.previousExpiresAt), iso(row!.previousExpiresAt)] },
+    });
     return { row: row!, key: made.key };
   });
 }
@@ -163,20 +175,21 @@ export async function listKeys(db: DB, userId: string | undefined, page: Page, a
  * only that user's keys are found (another user's key is "not found", not "forbidden").
  * Revoking a revoked key answers the same, without a second announcement.
  */
-export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string): Promise<void> {
+export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string, trail?: AuditTrail): Promise<void> {
   const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
   await db.transaction(async (tx) => {
     const [row] = await tx
       .update(apiKeys)
       .set({ revokedAt: sql`now()` })
       .where(and(where, isNull(apiKeys.revokedAt)))
-      .returning({ id: apiKeys.id });
+      .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
     if (!row) {
       const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(where);
       if (!existing) throw new AppError("NOT_FOUND", KEY_MESSAGES.keyNotFound);
       return;
     }
     await bus.publish([{ kind: "api_key", subject: row.id, expiresAt: new Date(Date.now() + REVOCATION_HORIZON_MS) }], tx as unknown as DB);
+    await audit(tx, trail, { action: "api_key.revoked", target: { type: "api_key", id: row.id }, changes: { revoked_at: [null, iso(row.revokedAt)] } });
   });
 }
 

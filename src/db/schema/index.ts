@@ -8,3 +8,4 @@ export * from "../../credits/schema";
 export * from "../../idempotency/schema";
 export * from "../../chat/schema";
 export * from "../../messaging/schema";
+export * from "../../audit/schema";
