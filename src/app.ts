@@ -30,7 +30,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     return r.services;
   };
   const audit = await start(auditFeature.setup!(core, {}));
-  const identity = await start(identityFeature.setup!(core, {}));
+  const identity = await start(identityFeature.setup!(core, { audit }));
   const adminTokens = await start(adminTokensFeature.setup!(core, {}));
   const chatflows = await start(chatflowsFeature.setup!(core, {}));
   const keys = await start(keysFeature.setup!(core, { chatflows, audit }));
@@ -73,7 +73,7 @@ export function createApp(ctx: AppContext) {
     .use(corePlugin(ctx, table))
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
-    .use(identityFeature.routes!(ctx, s.identity, {}))
+    .use(identityFeature.routes!(ctx, s.identity, { audit: s.audit }))
     .use(adminTokensFeature.routes!(ctx, s.adminTokens, {}))
     .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, audit: s.audit }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))

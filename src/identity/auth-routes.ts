@@ -4,6 +4,7 @@ import { pageOf } from "../http/paging";
 import { passwordLogin } from "./login";
 import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, patchUserRequest, tokenResponse, USERS_PAGE, userIdParams, usersQuery, usersResponse } from "./model";
 import { clientAddress } from "./throttle";
+import { trailOf } from "./trail";
 import { updateUser } from "./user-admin";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
 
@@ -19,6 +20,7 @@ export function authRoutes(ctx: IdentityContext) {
           password: body.password,
           address: clientAddress(ctx.config, server, request),
           userAgent: request.headers.get("user-agent"),
+          trail: trailOf(ctx, { request, server }),
         });
         return {
           access_token: session.accessToken,
@@ -43,8 +45,9 @@ export function authRoutes(ctx: IdentityContext) {
     )
     .post(
       "/users",
-      async ({ body, set }) => {
-        const u = await createUser(ctx.db, body);
+      async (c) => {
+        const { body, set } = c;
+        const u = await createUser(ctx.db, body, trailOf(ctx, c));
         set.status = 201;
         return { id: u.id, email: u.email, name: u.name, created_at: u.createdAt.toISOString(), role: u.role, username: u.username, customer_id: u.customerId };
       },
@@ -57,7 +60,7 @@ export function authRoutes(ctx: IdentityContext) {
     }, { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } })
     .patch(
       "/users/:id",
-      async ({ params, body, principal }) => adminUser(await updateUser(ctx, principal.user, params.id, body)),
+      async (c) => adminUser(await updateUser(ctx, c.principal.user, c.params.id, c.body, trailOf(ctx, c))),
       { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role or password, or disable (admin)" } },
     )
     .get("/me", ({ principal }) => publicUser(principal.user), {

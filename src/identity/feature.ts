@@ -11,6 +11,7 @@ import { and, like, lt, notLike, sql } from "drizzle-orm";
 import { loginFailures, refreshTokens } from "./schema";
 import { dummyPasswordHash } from "./passwords";
 import { KNOWN_ADDRESS_DAYS } from "./throttle";
+import type { Recorder } from "../audit/service";
 
 const SWEEP_MS = 10 * 60_000;
 
@@ -31,7 +32,7 @@ export async function sweepIdentity(ctx: Pick<Core, "db" | "bus" | "config">): P
 /** Logins, sessions, refresh families, revocation, users (flowise-proxy and api-keys contracts). */
 export const identityFeature = defineFeature({
   name: "identity",
-  setup(core: Core) {
+  setup(core: Core, _deps: { audit: { recorder: Recorder } }) {
     const users = new UserCache(core.db, core.bus);
     core.authn.plug({ users });
     // Computed now, not on the first unknown-user login, whose answer would otherwise be slower.
@@ -42,8 +43,8 @@ export const identityFeature = defineFeature({
     timer.unref?.();
     return { services: { users }, workers: [{ name: "identity-sweeper", stop: async () => clearInterval(timer) }] };
   },
-  routes(core, services) {
-    const ctx: IdentityContext = { ...core, users: services.users };
+  routes(core, services, deps) {
+    const ctx: IdentityContext = { ...core, users: services.users, record: deps.audit.recorder };
     return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx));
   },
 });

@@ -5,6 +5,7 @@ import type { Principal } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import { revokeKeysOf } from "../keys/service";
 import type { Page } from "../http/paging";
+import { audit, type AuditTrail } from "../audit/service";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users">;
@@ -27,7 +28,7 @@ export interface RevokeResult {
  * included (the authenticator applies it to them), so their rows are revoked too and the admin
  * listing stays truthful. Neither: the current session and the access token presented.
  */
-export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined): Promise<RevokeResult> {
+export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined, trail?: AuditTrail): Promise<RevokeResult> {
   const userId = principal.user.id;
   if (req?.token_id !== undefined && req.all_tokens) throw new AppError("BAD_REQUEST", "Give either token_id or all_tokens, not both");
   // API keys are separate, long-lived credentials (integrations): only an explicit ask ends them.
@@ -37,7 +38,10 @@ export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRe
     const withKeys = req.include_api_keys === true;
     const out = await ctx.db.transaction(async (tx) => {
       const revoked_count = await endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true });
-      return withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId) } : { revoked_count };
+      const out: RevokeResult = withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId) } : { revoked_count };
+      const changes = { sessions_revoked: [null, revoked_count] as [unknown, unknown], ...(withKeys ? { api_keys_revoked: [null, out.api_keys_revoked] as [unknown, unknown] } : {}) };
+      await audit(tx, trail, { action: "user.revoked_all", target: { type: "user", id: userId }, changes });
+      return out;
     });
     ctx.users.invalidate(userId);
     return out;

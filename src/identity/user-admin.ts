@@ -7,6 +7,7 @@ import { revokeKeysOf } from "../keys/service";
 import { hashPassword, passwordProblem } from "./passwords";
 import { endAllSessions, userChanged } from "./session-ends";
 import { findUserById } from "./users";
+import { audit, type AuditTrail } from "../audit/service";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "log">;
 
@@ -19,12 +20,29 @@ export interface UserPatch {
   revoke_api_keys?: boolean;
 }
 
+type Change = { action: string; changes: Record<string, [unknown, unknown]> };
+
+/**
+ * One audit row per action the patch performs (a role change, a password reset, a disable or
+ * enable, revoking the keys, a rename): each is its own event, as the webhooks see them.
+ */
+function userChanges(before: User, patch: UserPatch, keysRevoked: number | undefined): Change[] {
+  const out: Change[] = [];
+  if (patch.role !== undefined && patch.role !== before.role) out.push({ action: "user.role_changed", changes: { role: [before.role, patch.role] } });
+  if (patch.password !== undefined) out.push({ action: "user.password_reset", changes: { password_set: [before.passwordHash !== null, true] } });
+  if (patch.disabled === true && before.disabledAt === null) out.push({ action: "user.disabled", changes: { disabled: [false, true] } });
+  if (patch.disabled === false && before.disabledAt !== null) out.push({ action: "user.enabled", changes: { disabled: [true, false] } });
+  if (patch.name !== undefined && patch.name !== before.name) out.push({ action: "user.updated", changes: { name: [before.name, patch.name] } });
+  if (keysRevoked !== undefined) out.push({ action: "user.api_keys_revoked", changes: { api_keys_revoked: [null, keysRevoked] } });
+  return out;
+}
+
 /**
  * Changes a user. A new password or disabling ends every session, refresh token and API token
  * of the user in the same transaction; any other change is announced so every instance re-reads it.
  * API keys are kept unless `revoke_api_keys` (a disabled user's keys are refused while disabled).
  */
-export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: UserPatch): Promise<User> {
+export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: UserPatch, trail?: AuditTrail): Promise<User> {
   if (patch.password !== undefined) {
     const problem = passwordProblem(patch.password);
     if (problem) throw new AppError("VALIDATION", problem);
@@ -51,7 +69,8 @@ export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: 
       .set({ ...set, updatedAt: sql`now()` })
       .where(eq(users.id, id))
       .returning();
-    if (patch.revoke_api_keys) await revokeKeysOf(tx, ctx.bus, id);
+    const keysRevoked = patch.revoke_api_keys ? await revokeKeysOf(tx, ctx.bus, id) : undefined;
+    for (const entry of userChanges(existing, patch, keysRevoked)) await audit(tx, trail, { ...entry, target: { type: "user", id } });
     if (disable || passwordHash !== undefined) {
       await endAllSessions(ctx, tx, id, { reason: disable ? "disabled" : "password_changed", apiTokens: true });
       return (await findUserById(tx, id))!;

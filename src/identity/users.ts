@@ -1,3 +1,4 @@
+import { audit, type AuditTrail } from "../audit/service";
 import { asc, count, desc, eq, or, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
@@ -22,14 +23,15 @@ export const isUniqueViolation = (e: unknown) => {
   return err?.code === "23505" || err?.cause?.code === "23505";
 };
 
-export async function createUser(db: DB, input: NewUserInput): Promise<User> {
+export async function createUser(db: DB, input: NewUserInput, trail?: AuditTrail): Promise<User> {
   if (input.password !== undefined) {
     const problem = passwordProblem(input.password);
     if (problem) throw new AppError("VALIDATION", problem);
   }
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   try {
-    const [row] = await db
+    return await db.transaction(async (tx) => {
+    const [row] = await tx
       .insert(users)
       .values({
         id: newId("usr"),
@@ -41,7 +43,11 @@ export async function createUser(db: DB, input: NewUserInput): Promise<User> {
         externalId: input.externalId ?? null,
       })
       .returning();
-    return row!;
+    const u = row!;
+    const changes = { email: [null, u.email], name: [null, u.name], username: [null, u.username], role: [null, u.role] } as Record<string, [unknown, unknown]>;
+    await audit(tx, trail, { action: "user.created", target: { type: "user", id: u.id }, changes });
+    return u;
+    });
   } catch (e) {
     if (isUniqueViolation(e)) throw new AppError("CONFLICT", "A user with this email or username already exists");
     throw e;
