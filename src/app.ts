@@ -31,11 +31,11 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   };
   const audit = await start(auditFeature.setup!(core, {}));
   const identity = await start(identityFeature.setup!(core, { audit }));
-  const adminTokens = await start(adminTokensFeature.setup!(core, {}));
+  const adminTokens = await start(adminTokensFeature.setup!(core, { audit }));
   const chatflows = await start(chatflowsFeature.setup!(core, {}));
   const keys = await start(keysFeature.setup!(core, { chatflows, audit }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
-  const credits = await start(creditsFeature.setup!(core, {}));
+  const credits = await start(creditsFeature.setup!(core, { audit }));
   const chat = await start(chatFeature.setup!(core, { chatflows }));
   const messaging = await start(messagingFeature.setup!(core, {}));
   return { audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
@@ -74,11 +74,11 @@ export function createApp(ctx: AppContext) {
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
     .use(identityFeature.routes!(ctx, s.identity, { audit: s.audit }))
-    .use(adminTokensFeature.routes!(ctx, s.adminTokens, {}))
+    .use(adminTokensFeature.routes!(ctx, s.adminTokens, { audit: s.audit }))
     .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, audit: s.audit }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
-    .use(creditsFeature.routes!(ctx, s.credits, {}))
+    .use(creditsFeature.routes!(ctx, s.credits, { audit: s.audit }))
     .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))

@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/service";
 import { defineFeature } from "../kernel/feature";
 import { ApiTokenRows } from "./registry";
 import { adminTokensRoutes } from "./routes";
@@ -5,10 +6,10 @@ import { adminTokensRoutes } from "./routes";
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
 export const adminTokensFeature = defineFeature({
   name: "admin-tokens",
-  setup(core) {
+  setup(core, _deps: { audit: { recorder: Recorder } }) {
     const rows = new ApiTokenRows(core.db, core.bus);
     core.authn.plug({ apiTokens: rows });
     return { services: { rows }, workers: [rows.lastUsed.start("api-token-last-used", core.log)] };
   },
-  routes: (core) => adminTokensRoutes(core),
+  routes: (core, _services, deps) => adminTokensRoutes(core, deps.audit.recorder),
 });

@@ -3,12 +3,15 @@ import type { Core } from "../kernel/core";
 import { pageOf } from "../http/paging";
 import { issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, revokeResponse, tokenIdParams } from "./model";
 import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
+import type { Recorder } from "../audit/service";
+import { trailOf } from "../identity/trail";
 
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
-export function adminTokensRoutes(ctx: Core) {
+export function adminTokensRoutes(ctx: Core, record: Recorder) {
+  const audited = { config: ctx.config, record };
   return new Elysia({ prefix: "/api/admin/tokens", tags: ["admin-tokens"] })
     .use(ctx.auth)
-    .post("", ({ body, principal }) => issueApiToken(ctx, principal.user, body), {
+    .post("", (c) => issueApiToken(ctx, c.principal.user, c.body, trailOf(audited, c)), {
       admin: true,
       body: issueRequest,
       response: issueResponse,
@@ -25,8 +28,8 @@ export function adminTokensRoutes(ctx: Core) {
     )
     .delete(
       "/:id",
-      async ({ params, principal }) => {
-        await revokeApiToken(ctx, principal.user, params.id);
+      async (c) => {
+        await revokeApiToken(ctx, c.principal.user, c.params.id, trailOf(audited, c));
         return { success: true as const, message: "Token revoked" };
       },
       { admin: true, params: tokenIdParams, response: revokeResponse, detail: { summary: "Revoke an API token at once (admin)" } },

@@ -1,3 +1,4 @@
+import { audit, type AuditTrail } from "../audit/service";
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Core } from "../kernel/core";
 import { apiTokens, type ApiToken } from "./schema";
@@ -27,7 +28,7 @@ function parseRequest(body: unknown): { userId: string; expiresAt: Date | null }
   return { userId, expiresAt: at };
 }
 
-export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown): Promise<{ success: true; token: string; name: string }> {
+export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown, trail?: AuditTrail): Promise<{ success: true; token: string; name: string }> {
   const { userId, expiresAt } = parseRequest(body);
   const user = await findUserById(ctx.db, userId);
   if (!user) throw new AppError("NOT_FOUND", "User not found");
@@ -36,7 +37,11 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown): 
   const name = user.name || user.email;
   const nowSec = Math.floor(Date.now() / 1000);
   const ttl = expiresAt ? Math.max(1, Math.floor(expiresAt.getTime() / 1000) - nowSec) : null;
-  await ctx.db.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
+  await ctx.db.transaction(async (tx) => {
+    await tx.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
+    const changes = { user_id: [null, user.id], expires_at: [null, expiresAt?.toISOString() ?? null] } as Record<string, [unknown, unknown]>;
+    await audit(tx, trail, { action: "api_token.issued", target: { type: "api_token", id }, changes });
+  });
   const token = await ctx.signer.sign("api", { sub: user.id, jti: id, name }, ttl);
   identityMetrics(ctx.metrics).tokensIssued.inc({ kind: "api" });
   // `id`, not `token_id`: the logger redacts every field whose name contains "token".
@@ -86,7 +91,7 @@ export async function listApiTokens(
 }
 
 /** Takes effect at once here and, through the revocation bus, on every other instance. */
-export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string): Promise<void> {
+export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string, trail?: AuditTrail): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const [row] = await tx.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.id, id));
     if (!row) throw new AppError("NOT_FOUND", "Token not found");
@@ -95,7 +100,9 @@ export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string): Pr
       .set({ revokedAt: sql`now()` })
       .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
       .returning({ id: apiTokens.id });
-    if (changed.length > 0) await ctx.bus.publish([apiTokenRevoked(id)], tx);
+    if (changed.length === 0) return;
+    await ctx.bus.publish([apiTokenRevoked(id)], tx);
+    await audit(tx, trail, { action: "api_token.revoked", target: { type: "api_token", id }, changes: { revoked: [false, true] } });
   });
   ctx.log.info("api token revoked", { id, by: admin.id });
 }

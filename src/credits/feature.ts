@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/service";
 import { defineFeature } from "../kernel/feature";
 import { startReconciler } from "./reconciler";
 import { creditsRoutes } from "./routes";
@@ -10,9 +11,9 @@ export const RECONCILE_INTERVAL_MS = 5000;
 /** Balances, the ledger, reservations and their reconciler. */
 export const creditsFeature = defineFeature({
   name: "credits",
-  setup(core) {
+  setup(core, _deps: { audit: { recorder: Recorder } }) {
     registerCreditMetrics(core.db, core.metrics);
     return { services: {}, workers: [startReconciler(core.db, core.log, RECONCILE_INTERVAL_MS)] };
   },
-  routes: (core) => creditsRoutes(core),
+  routes: (core, _services, deps) => creditsRoutes(core, deps.audit.recorder),
 });

@@ -2,9 +2,12 @@ import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import { creditModels, ledgerQuery, userParams } from "./model";
 import { getBalance, grantCredits, listLedger } from "./service";
+import type { Recorder } from "../audit/service";
+import { trailOf } from "../identity/trail";
 
-export function creditsRoutes(ctx: Core) {
+export function creditsRoutes(ctx: Core, record: Recorder) {
   const { db } = ctx;
+  const audited = { config: ctx.config, record };
   return new Elysia({ tags: ["credits"] })
     .use(ctx.auth)
     .model(creditModels)
@@ -21,7 +24,7 @@ export function creditsRoutes(ctx: Core) {
     })
     .post(
       "/api/admin/users/:id/credits",
-      ({ params, body, principal }) => grantCredits(db, { userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }),
+      (c) => grantCredits(db, { userId: c.params.id, amount: c.body.amount, reason: c.body.reason, createdBy: c.principal.user.id }, trailOf(audited, c)),
       {
         admin: true,
         params: userParams,

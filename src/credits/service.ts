@@ -1,3 +1,4 @@
+import { audit, type AuditTrail } from "../audit/service";
 import { and, desc, eq, gte, isNull, sql } from "drizzle-orm";
 import { rowsOf, type DB } from "../db/client";
 import { creditBalances, creditLedger, creditReservations } from "./schema";
@@ -154,7 +155,7 @@ export interface GrantInput {
 }
 
 /** Changes a balance by an admin's decision, with its ledger row, in one transaction. */
-export async function grantCredits(db: DB, input: GrantInput): Promise<Balance> {
+export async function grantCredits(db: DB, input: GrantInput, trail?: AuditTrail): Promise<Balance> {
   const { userId, amount, reason, createdBy } = input;
   if (!Number.isSafeInteger(amount) || amount === 0) throw new AppError("VALIDATION", "amount: must be a non-zero whole number");
   await db.transaction(async (tx) => {
@@ -177,6 +178,8 @@ export async function grantCredits(db: DB, input: GrantInput): Promise<Balance> 
       if (taken.length === 0) throw new AppError("CONFLICT", "Insufficient credits: the balance cannot go below zero");
     }
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
+    const action = amount > 0 ? "credits.granted" : "credits.corrected";
+    await audit(tx, trail, { action, target: { type: "user", id: userId }, changes: { amount: [null, amount], reason: [null, reason] } });
   });
   return getBalance(db, userId);
 }
