@@ -29,7 +29,7 @@ type Change = { action: string; changes: Record<string, [unknown, unknown]> };
 function userChanges(before: User, patch: UserPatch, keysRevoked: number | undefined): Change[] {
   const out: Change[] = [];
   if (patch.role !== undefined && patch.role !== before.role) out.push({ action: "user.role_changed", changes: { role: [before.role, patch.role] } });
-  if (patch.password !== undefined) out.push({ action: "user.password_reset", changes: { password_set: [before.passwordHash !== null, true] } });
+  if (patch.password !== undefined) out.push({ action: "user.password_reset", changes: { local_login: [before.passwordHash !== null, true] } });
   if (patch.disabled === true && before.disabledAt === null) out.push({ action: "user.disabled", changes: { disabled: [false, true] } });
   if (patch.disabled === false && before.disabledAt !== null) out.push({ action: "user.enabled", changes: { disabled: [true, false] } });
   if (patch.name !== undefined && patch.name !== before.name) out.push({ action: "user.updated", changes: { name: [before.name, patch.name] } });
