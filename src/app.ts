@@ -32,7 +32,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const audit = await start(auditFeature.setup!(core, {}));
   const identity = await start(identityFeature.setup!(core, { audit }));
   const adminTokens = await start(adminTokensFeature.setup!(core, { audit }));
-  const chatflows = await start(chatflowsFeature.setup!(core, {}));
+  const chatflows = await start(chatflowsFeature.setup!(core, { audit }));
   const keys = await start(keysFeature.setup!(core, { chatflows, audit }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
   const credits = await start(creditsFeature.setup!(core, { audit }));
@@ -77,7 +77,7 @@ export function createApp(ctx: AppContext) {
     .use(adminTokensFeature.routes!(ctx, s.adminTokens, { audit: s.audit }))
     .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, audit: s.audit }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
-    .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
+    .use(chatflowsFeature.routes!(ctx, s.chatflows, { audit: s.audit }))
     .use(creditsFeature.routes!(ctx, s.credits, { audit: s.audit }))
     .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))

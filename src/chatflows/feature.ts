@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/service";
 import { defineFeature } from "../kernel/feature";
 import { ChatflowAccessPolicy } from "./access";
 import { chatflowsRoutes } from "./routes";
@@ -5,7 +6,7 @@ import { chatflowsRoutes } from "./routes";
 /** Chatflows (brains), their cost and grants, synced from Flowise; who may ask which one. */
 export const chatflowsFeature = defineFeature({
   name: "chatflows",
-  setup(core) {
+  setup(core, _deps: { audit: { recorder: Recorder } }) {
     const access = new ChatflowAccessPolicy(core.db);
     // Admin changes on any instance reach every instance's cache through the bus.
     core.bus.onEvent((e) => {
@@ -13,5 +14,5 @@ export const chatflowsFeature = defineFeature({
     });
     return { services: { access } };
   },
-  routes: (core) => chatflowsRoutes(core),
+  routes: (core, _services, deps) => chatflowsRoutes(core, deps.audit.recorder),
 });

@@ -125,6 +125,24 @@ const cases: Case[] = [
       },
     }),
   ),
+  ...(["created", "changed", "deleted", "granted", "withdrawn"] as const).map(
+    (what): Case => ({
+      action: `chatflow.${what}`,
+      run: async () => {
+        const id = crypto.randomUUID();
+        const u = await seedUser(t);
+        const create = () => asAdmin("POST", "/api/admin/chatflows", { id, name: "Flow", cost: 2 });
+        if (what === "created") return { res: await create(), targetId: id, actorId: admin.user.id, changes: { name: [null, "Flow"], cost: [null, 2], enabled: [null, true] } };
+        await create();
+        if (what === "changed") return { res: await asAdmin("PATCH", `/api/admin/chatflows/${id}`, { cost: 3, name: "Flow" }), targetId: id, actorId: admin.user.id, changes: { cost: [2, 3] } };
+        if (what === "deleted") return { res: await asAdmin("DELETE", `/api/admin/chatflows/${id}`), targetId: id, actorId: admin.user.id, changes: { name: ["Flow", null] } };
+        const grant = () => asAdmin("PUT", `/api/admin/chatflows/${id}/users/${u.user.id}`);
+        if (what === "granted") return { res: await grant(), targetId: id, actorId: admin.user.id, changes: { user_id: [null, u.user.id] } };
+        await grant();
+        return { res: await asAdmin("DELETE", `/api/admin/chatflows/${id}/users/${u.user.id}`), targetId: id, actorId: admin.user.id, changes: { user_id: [u.user.id, null] } };
+      },
+    }),
+  ),
   {
     action: "login.failed",
     run: async () => {
