@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { clientAddress } from "../identity/throttle";
+import { requestIdOf } from "../http/core";
 import { parseCustomerId, STREAM_MESSAGES, type StreamTokenService } from "./service";
 
 // Declared loosely and checked by parseCustomerId: Elysia coerces numeric strings for number
@@ -26,6 +27,7 @@ export function streamChatRoutes(ctx: Core, tokens: StreamTokenService) {
         tokens.issue(principal.user, parseCustomerId(body.customer_id), {
           ip: auditAddress(ctx, server, request),
           userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
+          requestId: requestIdOf(request),
         }),
       {
         access: true,
