@@ -39,7 +39,7 @@ function adminChatflowRoutes(ctx: Core, record: Recorder) {
     })
     .post(
       "/sync",
-      () => syncChatflows(db, { url: config.flowiseUrl, apiKey: config.flowiseApiKey, timeoutMs: config.flowiseTimeoutMs }),
+      (c) => syncChatflows(db, { url: config.flowiseUrl, apiKey: config.flowiseApiKey, timeoutMs: config.flowiseTimeoutMs }, trailOf(audited, c)),
       {
         admin: true,
         response: "ChatflowSyncResult",
