@@ -71,20 +71,20 @@ export async function syncChatflows(db: DB, target: FlowiseTarget, trail?: Audit
   const unique = [...new Map(flows.map((f) => [f.id, f])).values()];
   if (unique.length === 0) return { created: 0, updated: 0, total: 0 };
   return db.transaction(async (tx) => {
-  const rows = await tx
-    .insert(chatflows)
-    .values(unique.map((f) => ({ id: f.id, name: f.name, syncedAt: sql`now()` })))
-    .onConflictDoUpdate({
-      target: chatflows.id,
-      set: { name: sql`excluded.name`, syncedAt: sql`now()`, updatedAt: sql`now()` },
-    })
-    // xmax is 0 for a row this statement inserted, non-zero for one it updated.
-    .returning({ id: chatflows.id, name: chatflows.name, cost: chatflows.cost, enabled: chatflows.enabled, inserted: sql<boolean>`(xmax = 0)` });
-  const fresh = rows.filter((r) => r.inserted === true || (r.inserted as unknown) === "t");
-  // A chatflow the sync created is audited like one an admin registered (renames by sync are not).
-  for (const r of fresh) {
-    await audit(tx, trail, { action: "chatflow.created", target: { type: "chatflow", id: r.id }, changes: { name: [null, r.name], cost: [null, r.cost], enabled: [null, r.enabled] } });
-  }
-  return { created: fresh.length, updated: rows.length - fresh.length, total: rows.length };
+    const rows = await tx
+      .insert(chatflows)
+      .values(unique.map((f) => ({ id: f.id, name: f.name, syncedAt: sql`now()` })))
+      .onConflictDoUpdate({
+        target: chatflows.id,
+        set: { name: sql`excluded.name`, syncedAt: sql`now()`, updatedAt: sql`now()` },
+      })
+      // xmax is 0 for a row this statement inserted, non-zero for one it updated.
+      .returning({ id: chatflows.id, name: chatflows.name, cost: chatflows.cost, enabled: chatflows.enabled, inserted: sql<boolean>`(xmax = 0)` });
+    const fresh = rows.filter((r) => r.inserted === true || (r.inserted as unknown) === "t");
+    // A chatflow the sync created is audited like one an admin registered (renames by sync are not).
+    for (const r of fresh) {
+      await audit(tx, trail, { action: "chatflow.created", target: { type: "chatflow", id: r.id }, changes: { name: [null, r.name], cost: [null, r.cost], enabled: [null, r.enabled] } });
+    }
+    return { created: fresh.length, updated: rows.length - fresh.length, total: rows.length };
   });
 }

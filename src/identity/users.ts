@@ -1,4 +1,4 @@
-import { audit, type AuditTrail } from "../audit/service";
+import { audit, diff, type AuditTrail } from "../audit/service";
 import { asc, count, desc, eq, or, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
@@ -31,22 +31,22 @@ export async function createUser(db: DB, input: NewUserInput, trail?: AuditTrail
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   try {
     return await db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(users)
-      .values({
-        id: newId("usr"),
-        email: input.email.trim(),
-        name: input.name ?? "",
-        username: input.username ?? null,
-        role: input.role ?? "user",
-        passwordHash,
-        externalId: input.externalId ?? null,
-      })
-      .returning();
-    const u = row!;
-    const changes = { email: [null, u.email], name: [null, u.name], username: [null, u.username], role: [null, u.role] } as Record<string, [unknown, unknown]>;
-    await audit(tx, trail, { action: "user.created", target: { type: "user", id: u.id }, changes });
-    return u;
+      const [row] = await tx
+        .insert(users)
+        .values({
+          id: newId("usr"),
+          email: input.email.trim(),
+          name: input.name ?? "",
+          username: input.username ?? null,
+          role: input.role ?? "user",
+          passwordHash,
+          externalId: input.externalId ?? null,
+        })
+        .returning();
+      const u = row!;
+      const changes = diff({}, { email: u.email, name: u.name, username: u.username, role: u.role });
+      await audit(tx, trail, { action: "user.created", target: { type: "user", id: u.id }, changes });
+      return u;
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw new AppError("CONFLICT", "A user with this email or username already exists");

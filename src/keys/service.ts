@@ -6,7 +6,7 @@ import type { KeyLevel } from "../kernel/principal";
 import { AppError } from "../http/errors";
 import type { RevocationBus } from "../kernel/revocations";
 import { newId } from "../ids";
-import { audit, type AuditTrail } from "../audit/service";
+import { audit, diff, type AuditTrail } from "../audit/service";
 import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";
 import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
@@ -87,24 +87,24 @@ export async function createKey(db: DB, input: NewKeyInput, trail?: AuditTrail):
   const environment = input.environment ?? "live";
   const made = generateKey(environment);
   return db.transaction(async (tx) => {
-  const [row] = await tx
-    .insert(apiKeys)
-    .values({
-      id: newId("key"),
-      userId: input.userId,
-      name: input.name,
-      level: input.level,
-      environment,
-      keyHash: made.hash,
-      start: made.start,
-      allowedDomains,
-      expiresAt,
-    })
-    .returning();
-  const r = row!;
-  const changes = { user_id: [null, r.userId], name: [null, r.name], level: [null, r.level], environment: [null, r.environment], allowed_domains: [null, r.allowedDomains], expires_at: [null, iso(r.expiresAt)] } as const;
-  await audit(tx, trail, { action: "api_key.created", target: { type: "api_key", id: r.id }, changes: changes as unknown as Record<string, [unknown, unknown]> });
-  return { row: r, key: made.key };
+    const [row] = await tx
+      .insert(apiKeys)
+      .values({
+        id: newId("key"),
+        userId: input.userId,
+        name: input.name,
+        level: input.level,
+        environment,
+        keyHash: made.hash,
+        start: made.start,
+        allowedDomains,
+        expiresAt,
+      })
+      .returning();
+    const r = row!;
+    const created = { user_id: r.userId, name: r.name, level: r.level, environment: r.environment, allowed_domains: r.allowedDomains, expires_at: iso(r.expiresAt) };
+    await audit(tx, trail, { action: "api_key.created", target: { type: "api_key", id: r.id }, changes: diff({}, created) });
+    return { row: r, key: made.key };
   });
 }
 
