@@ -10,10 +10,11 @@ import { ChatflowAccessPolicy } from "../src/chatflows/access";
 import { beginPrediction, endPrediction } from "../src/chat/prediction-store";
 import { getOrCreateSession, storeMessage } from "../src/chat/sessions";
 import { createChatflow, grantAccess } from "../src/chatflows/service";
-import { grantCredits, reserveCredits } from "../src/credits/service";
+import { Credits } from "../src/credits/service";
 import { openDatabase } from "../src/db/client";
 import { migrate } from "../src/db/migrate";
 import { createUser } from "../src/identity/users";
+import { Metrics } from "../src/http/metrics";
 import { percentile } from "./stream-client";
 
 const rounds = Number(process.argv[2] ?? 400);
@@ -23,11 +24,12 @@ const database = await openDatabase(url ? { databaseUrl: url, dataDir: "", schem
 try {
   await migrate(database.db);
   const db = database.db;
+  const credits = new Credits(db, new Metrics());
   const user = await createUser(db, { email: "steps@bench.local", password: "bench-password-1" });
   const chatflowId = crypto.randomUUID();
   await createChatflow(db, { id: chatflowId, name: "steps", cost: 1 });
   await grantAccess(db, chatflowId, user.id);
-  await grantCredits(db, { userId: user.id, amount: 2 * rounds + 10, reason: "bench", createdBy: null });
+  await credits.grant({ userId: user.id, amount: 2 * rounds + 10, reason: "bench", createdBy: null });
 
   const steps: Record<string, number[]> = {
     "access check": [], "earlier: credit reservation (transaction)": [], "earlier: session insert": [], "earlier: question insert": [], "earlier: total": [],
@@ -37,7 +39,7 @@ try {
     const t0 = performance.now();
     await new ChatflowAccessPolicy(db).forUser(user, chatflowId);
     const t1 = performance.now();
-    await reserveCredits(db, { userId: user.id, amount: 1, chatflowId, sessionId: null, ttlSec: 600 });
+    await credits.reserve({ userId: user.id, amount: 1, chatflowId, sessionId: null, ttlSec: 600 });
     const t2 = performance.now();
     const session = await getOrCreateSession(db, { userId: user.id, chatflowId, question: "How fast?" });
     const t3 = performance.now();
@@ -49,11 +51,11 @@ try {
     steps["earlier: question insert"]!.push(t4 - t3);
     steps["earlier: total"]!.push(t4 - t1);
     const t5 = performance.now();
-    const begun = await beginPrediction(db, { userId: user.id, chatflowId, amount: 1, ttlSec: 600, sessionId: crypto.randomUUID(), question: "How fast?" });
+    const begun = await beginPrediction(credits, { userId: user.id, chatflowId, amount: 1, ttlSec: 600, sessionId: crypto.randomUUID(), question: "How fast?" });
     const t6 = performance.now();
     if (!begun.ok) throw new Error("out of credits");
     await endPrediction(db, {
-      reservationId: begun.reservationId, sessionId: begun.session.id, questionId: begun.question.id, charged: true, refundReason: "",
+      reservation: begun.reservation, sessionId: begun.session.id, questionId: begun.question.id, charged: true, refundReason: "",
       answer: { id: `msg_${crypto.randomUUID()}`, content: "Fast.", status: "complete" }, failQuestion: false,
     });
     steps["now: one statement"]!.push(t6 - t5);

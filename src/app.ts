@@ -20,7 +20,9 @@ import { type Core, createCore, type Worker } from "./kernel/core";
 import type { Started } from "./kernel/feature";
 import { keysFeature } from "./keys/feature";
 import { messagingFeature } from "./messaging/feature";
+import { oauthFeature } from "./oauth/feature";
 import { openApiFeature } from "./openapi/feature";
+import { signingKeysFeature } from "./signing-keys/feature";
 import { streamChatFeature } from "./stream-chat/feature";
 
 async function setupFeatures(core: Core, workers: Worker[]) {
@@ -29,6 +31,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     workers.push(...(r.workers ?? []));
     return r.services;
   };
+  const signingKeys = await start(signingKeysFeature.setup!(core, {}));
   const audit = await start(auditFeature.setup!(core, {}));
   const identity = await start(identityFeature.setup!(core, { audit }));
   const adminTokens = await start(adminTokensFeature.setup!(core, { audit }));
@@ -36,9 +39,9 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const keys = await start(keysFeature.setup!(core, { chatflows, audit }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
   const credits = await start(creditsFeature.setup!(core, { audit }));
-  const chat = await start(chatFeature.setup!(core, { chatflows }));
+  const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { signingKeys, audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -79,9 +82,11 @@ export function createApp(ctx: AppContext) {
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, { audit: s.audit }))
     .use(creditsFeature.routes!(ctx, s.credits, { audit: s.audit }))
-    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows }))
+    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
+    .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))
+    .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
     .use(auditFeature.routes!(ctx, s.audit, {}))
     .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);

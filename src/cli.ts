@@ -13,7 +13,8 @@ const ENVIRONMENT: [name: string, meaning: string, def: string][] = [
   ["DATA_DIR", "PGlite data folder (memory:// for a throw-away database); holds first-admin-password", "./data"],
   ["JWT_SECRET / JWT_SECRET_FILE", "master secret (>= 32 bytes) or a file holding it; required with DATABASE_URL", "PGlite: generated once into <DATA_DIR>.jwt-secret"],
   ["JWT_SECRET_PREVIOUS / JWT_SECRET_PREVIOUS_FILE", "the secret before a rotation: verifies, never signs", "unset"],
-  ["JWT_ISSUER", "iss of every token", "chatgate"],
+  ["JWT_ALG", "HS256 | EdDSA | ES256: how access, chat and API tokens are signed (EdDSA/ES256: keys in the JWKS)", "HS256"],
+  ["JWT_ISSUER", "iss of every token (chatgate's public URL makes it the RFC 8414 issuer)", "chatgate"],
   ["ADMIN_EMAIL / ADMIN_PASSWORD", "first admin, created when there are no users", "admin@localhost / generated"],
   ["FLOWISE_URL / FLOWISE_API_KEY", "upstream Flowise", "unset"],
   ["FLOWISE_TIMEOUT", "seconds to Flowise's first byte", "60"],
@@ -47,6 +48,9 @@ const ENVIRONMENT: [name: string, meaning: string, def: string][] = [
   ["MAX_RECIPIENTS", "recipients per send request", "1000"],
   ["MAX_STREAMS_PER_USER", "concurrent SSE streams per user on one instance", "10"],
   ["METRICS_TOKEN", "bearer token /metrics requires", "unset (public)"],
+  ["TLS_CERT_FILE / TLS_KEY_FILE", "PEM certificate (chain allowed) and key: HTTPS (TLS 1.2/1.3) on PORT; SIGHUP reloads them", "unset (plain HTTP)"],
+  ["HTTP_REDIRECT_PORT", "plain listener answering 308 to the https:// URL (needs TLS)", "unset (none)"],
+  ["HSTS_MAX_AGE", "Strict-Transport-Security max-age on HTTPS responses (0 = no header)", "31536000"],
   ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP/HTTP collector base URL: turns tracing on (other OTEL_* variables apply)", "unset (off)"],
   ["OTEL_SERVICE_NAME", "service.name of the spans", "chatgate"],
   ["CHATGATE_PASSWORD", "user create: the password (instead of stdin)", "unset"],
@@ -62,6 +66,8 @@ Usage:
   chatgate user create --email E [--name N] [--role admin|user]
                                    the password comes from CHATGATE_PASSWORD, else the first
                                    line of stdin (--password P works but shows it to \`ps\`)
+  chatgate keys rotate             make a new signing key current (JWT_ALG=EdDSA|ES256); the
+                                   previous one verifies until its tokens have expired
   chatgate healthcheck             exit 0 when the local server's /readyz answers 200 (PORT)
   chatgate --help | --version
 
@@ -74,6 +80,7 @@ export type Command =
   | { kind: "serve" }
   | { kind: "migrate" }
   | { kind: "healthcheck" }
+  | { kind: "keys-rotate" }
   | { kind: "user-create"; email: string; password?: string; name?: string; role: "admin" | "user" }
   | { kind: "help" }
   | { kind: "version" }
@@ -101,6 +108,10 @@ export function parseArgs(argv: string[]): Command {
   if (cmd === undefined || cmd === "serve" || cmd === "migrate" || cmd === "healthcheck") {
     if (rest.length) return { kind: "usage-error", message: `unexpected argument: ${rest[0]}` };
     return { kind: cmd ?? "serve" };
+  }
+  if (cmd === "keys" && rest[0] === "rotate") {
+    if (rest.length > 1) return { kind: "usage-error", message: `unexpected argument: ${rest[1]}` };
+    return { kind: "keys-rotate" };
   }
   if (cmd === "user" && rest[0] === "create") {
     const f = flags(rest.slice(1), ["email", "password", "name", "role"]);

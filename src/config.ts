@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { passwordProblem } from "./identity/passwords";
+import { JWT_ALGS, type JwtAlg } from "./kernel/key-ring";
 
 // Environment is parsed once at start; a bad value stops start-up with a message naming the variable.
 
@@ -22,6 +23,8 @@ export interface Config {
   jwtSecret?: string;
   /** The master secret before a rotation: still accepted for verification, never used to sign. */
   jwtSecretPrevious?: string;
+  /** HS256 (default), or EdDSA / ES256: access, chat and API tokens signed with a key from the JWKS. */
+  jwtAlg: JwtAlg;
   adminEmail?: string;
   adminPassword?: string;
   flowiseUrl?: string;
@@ -73,6 +76,13 @@ export interface Config {
   keyRollGraceSec: number;
   /** Audit rows older than this are pruned in the background. */
   auditRetentionDays: number;
+  /** PEM certificate (chain allowed) and key: both set = HTTPS on PORT (src/ops/tls.ts). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** A plain listener answering 308 to the https:// URL (only with TLS). */
+  httpRedirectPort?: number;
+  /** Strict-Transport-Security max-age on HTTPS responses; 0 = no header. */
+  hstsMaxAge: number;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +164,15 @@ function secret(env: Env, name: string): string | undefined {
   return value;
 }
 
+/** Case matters in JWS names, but a lower-case spelling is no different choice. */
+function jwtAlg(env: Env): JwtAlg {
+  const raw = str(env, "JWT_ALG");
+  if (raw === undefined) return "HS256";
+  const alg = JWT_ALGS.find((a) => a.toLowerCase() === raw.toLowerCase());
+  if (!alg) throw new ConfigError("JWT_ALG", `must be one of ${JWT_ALGS.join(", ")}, got "${raw}"`);
+  return alg;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const jwtSecret = secret(env, "JWT_SECRET");
   const jwtSecretPrevious = secret(env, "JWT_SECRET_PREVIOUS");
@@ -191,9 +210,22 @@ export function loadConfig(env: Env = process.env): Config {
   if (databasePooler === "transaction" && !databaseListenUrl) {
     throw new ConfigError("DATABASE_LISTEN_URL", "is required when DATABASE_POOLER=transaction: a direct Postgres URL (not through PgBouncer) for LISTEN/NOTIFY");
   }
+  const tlsCertFile = str(env, "TLS_CERT_FILE");
+  const tlsKeyFile = str(env, "TLS_KEY_FILE");
+  if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) {
+    throw new ConfigError(tlsCertFile ? "TLS_KEY_FILE" : "TLS_CERT_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together (both set = HTTPS)");
+  }
+  const httpRedirectPort = str(env, "HTTP_REDIRECT_PORT") === undefined ? undefined : int(env, "HTTP_REDIRECT_PORT", 0, 0, 65535);
+  if (httpRedirectPort !== undefined && !tlsCertFile) {
+    throw new ConfigError("HTTP_REDIRECT_PORT", "needs TLS_CERT_FILE and TLS_KEY_FILE (it redirects to HTTPS)");
+  }
+  const port = int(env, "PORT", 8080, 0, 65535);
+  if (httpRedirectPort !== undefined && httpRedirectPort !== 0 && httpRedirectPort === port) {
+    throw new ConfigError("HTTP_REDIRECT_PORT", "must differ from PORT");
+  }
   const streamTtl = str(env, "STREAM_TOKEN_TTL") === undefined ? undefined : int(env, "STREAM_TOKEN_TTL", 0, 60, 10 * 365 * 86400);
   return {
-    port: int(env, "PORT", 8080, 0, 65535),
+    port,
     host: str(env, "HOST") ?? "0.0.0.0",
     reusePort: bool(env, "REUSE_PORT", false),
     databaseUrl,
@@ -203,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: str(env, "DATA_DIR") ?? "./data",
     jwtSecret,
     jwtSecretPrevious,
+    jwtAlg: jwtAlg(env),
     adminEmail,
     adminPassword,
     flowiseUrl: url(env, "FLOWISE_URL"),
@@ -243,5 +276,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxStreamsPerUser: int(env, "MAX_STREAMS_PER_USER", 10, 1, 10000),
     keyRollGraceSec: int(env, "KEY_ROLL_GRACE", 86400, 0, MAX_KEY_ROLL_GRACE_SEC),
     auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 365, 1, 36500),
+    tlsCertFile,
+    tlsKeyFile,
+    httpRedirectPort,
+    hstsMaxAge: int(env, "HSTS_MAX_AGE", 31536000, 0, 10 * 31536000),
   };
 }

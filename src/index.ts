@@ -1,8 +1,8 @@
 import pkg from "../package.json";
-import { createApp, createContext, stopContext } from "./app";
+import { createApp, createContext, stopContext, type AppContext } from "./app";
 import { parseArgs, readPassword, USAGE } from "./cli";
 import { ConfigError, loadConfig, type Config } from "./config";
-import { openDatabase } from "./db/client";
+import { openDatabase, type Database } from "./db/client";
 import { migrate } from "./db/migrate";
 import { AppError } from "./http/errors";
 import { checkFlowiseAtStart } from "./health/flowise-probe";
@@ -12,6 +12,7 @@ import { ensureBootstrapAdmin, createUser } from "./identity/users";
 import { writeFirstAdminPassword } from "./ops/first-admin";
 import { healthcheck } from "./ops/healthcheck";
 import { describeAddress, explainListenError, StartupError } from "./ops/listen";
+import { claimPort, loadCertificatePair, startRedirectListener, TlsCertificates, TlsError, tlsOptions, type CertificatePair } from "./ops/tls";
 import { startTracing, stopTracing } from "./ops/tracing";
 
 async function main(): Promise<number> {
@@ -20,7 +21,7 @@ async function main(): Promise<number> {
   if (command.kind === "version") return console.log(pkg.version), 0;
   if (command.kind === "usage-error") return console.error(`chatgate: ${command.message}\n\n${USAGE}`), 2;
 
-  if (command.kind === "healthcheck") return healthcheck(process.env.PORT);
+  if (command.kind === "healthcheck") return healthcheck(process.env.PORT, Boolean(process.env.TLS_CERT_FILE?.trim()));
 
   let config: Config;
   try {
@@ -37,6 +38,16 @@ async function main(): Promise<number> {
     // Before opening the database: a refused password should not cost a start-up.
     const problem = passwordProblem(newPassword);
     if (problem) return console.error(`chatgate: ${problem}`), 1;
+  }
+  // Before the database opens: a bad certificate should not cost a start-up either.
+  let pair: CertificatePair | undefined;
+  if (command.kind === "serve" && config.tlsCertFile) {
+    try {
+      pair = loadCertificatePair(config.tlsCertFile, config.tlsKeyFile!);
+    } catch (e) {
+      if (e instanceof TlsError) return console.error(`chatgate: invalid configuration: ${e.message}`), 1;
+      throw e;
+    }
   }
   const log = createLogger(config.logLevel);
   // Before the database opens, so its client is the traced one.
@@ -71,22 +82,45 @@ async function main(): Promise<number> {
   }
 
   const ctx = await createContext(config, database, log);
+  if (command.kind === "keys-rotate") return rotateSigningKey(ctx, database);
+  const certificates = pair && new TlsCertificates(pair, { certFile: config.tlsCertFile!, keyFile: config.tlsKeyFile! }, log);
+  if (certificates) {
+    ctx.readiness.push(() => certificates.readiness());
+    certificates.registerMetrics(ctx.metrics);
+  }
+  const serveOptions = {
+    hostname: config.host,
+    maxRequestBodySize: config.maxBodyBytes,
+    // SSE streams send a heartbeat every 15 s; the idle timeout must be longer.
+    idleTimeout: 60,
+  };
   let app: ReturnType<typeof createApp>;
+  let redirect: ReturnType<typeof startRedirectListener> | undefined;
   try {
     app = createApp(ctx).listen({
-      port: config.port,
-      hostname: config.host,
+      ...serveOptions,
+      // A certificate renewal binds a successor listener to the same port, which needs
+      // SO_REUSEPORT; claimPort keeps a taken port a start-up error when sharing was not asked for.
+      port: certificates && !config.reusePort ? claimPort(config.host, config.port) : config.port,
       // Elysia turns SO_REUSEPORT on by default, which lets a second process share a taken port
       // silently; sharing is an explicit choice here.
-      reusePort: config.reusePort,
-      maxRequestBodySize: config.maxBodyBytes,
-      // SSE streams send a heartbeat every 15 s; the idle timeout must be longer.
-      idleTimeout: 60,
+      reusePort: config.reusePort || Boolean(certificates),
+      ...(pair ? { tls: tlsOptions(pair) } : {}),
     });
   } catch (e) {
     await stopContext(ctx);
     await database.close();
     throw explainListenError(e, config.host, config.port);
+  }
+  if (config.httpRedirectPort !== undefined) {
+    try {
+      redirect = startRedirectListener({ host: config.host, port: config.httpRedirectPort, httpsPort: app.server!.port! });
+    } catch (e) {
+      await app.server!.stop(true);
+      await stopContext(ctx);
+      await database.close();
+      throw explainListenError(e, config.host, config.httpRedirectPort);
+    }
   }
   // Handlers first: whoever reads the banner may signal at once, and a signal arriving before
   // them would kill the process without the graceful stop.
@@ -97,7 +131,9 @@ async function main(): Promise<number> {
     log.info("shutting down", { signal, grace_ms: config.shutdownGraceMs });
     // Stop accepting; open requests and streams get the grace period. Shortly before it ends,
     // streams still open are told to close with an error frame; whatever remains is then cut.
-    const graceful = app.server!.stop(false);
+    redirect?.stop(true);
+    const draining = certificates?.drainingServers() ?? [];
+    const graceful = Promise.all([app.server!.stop(false), ...draining.map((d) => d.stop(false))]);
     const warnAt = Math.max(0, config.shutdownGraceMs - Math.min(1000, config.shutdownGraceMs / 2));
     const warn = setTimeout(() => ctx.shutdown.abort(), warnAt);
     const timedOut = await Promise.race([
@@ -105,7 +141,7 @@ async function main(): Promise<number> {
       Bun.sleep(config.shutdownGraceMs).then(() => true),
     ]);
     clearTimeout(warn);
-    if (timedOut) await app.server!.stop(true);
+    if (timedOut) await Promise.all([app.server!.stop(true), ...draining.map((d) => d.stop(true))]);
     await stopContext(ctx);
     await database.close();
     await stopTracing();
@@ -114,8 +150,23 @@ async function main(): Promise<number> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  if (certificates) {
+    const listening = {
+      get server() {
+        return app.server!;
+      },
+      set server(next) {
+        app.server = next;
+      },
+    };
+    process.on("SIGHUP", () => {
+      // A renewal during shutdown would open a listener nobody stops.
+      if (stopping) return;
+      certificates.reload(listening, (tls, port) => Bun.serve({ ...serveOptions, port, reusePort: true, tls, fetch: app.fetch }));
+    });
+  }
   const bootstrap = await ensureBootstrapAdmin(ctx);
-  const where = describeAddress(app.server!, config.host);
+  const where = describeAddress(app.server!, config.host, certificates ? "https" : "http");
   const first = bootstrap && {
     first_admin: bootstrap.email,
     // The generated password goes to a 0600 file, never to the log stream.
@@ -134,11 +185,32 @@ async function main(): Promise<number> {
     ...(database.kind === "pglite" ? { data_dir: config.dataDir } : {}),
     pid: process.pid,
     tracing: tracing ? "otlp" : "off",
+    ...(certificates
+      ? {
+          tls_certificate_expires_at: certificates.current.notAfter.toISOString(),
+          ...(redirect ? { http_redirect_port: redirect.port } : {}),
+        }
+      : {}),
     ...first,
   });
   void checkFlowiseAtStart(config, log);
 
   return -1;
+}
+
+/** `chatgate keys rotate`: every running instance hears of it through the revocation bus. */
+async function rotateSigningKey(ctx: AppContext, database: Database): Promise<number> {
+  try {
+    if (!ctx.services.signingKeys.store.enabled) {
+      console.error("chatgate: JWT_ALG is HS256: there are no signing keys to rotate (rotate the master secret instead)");
+      return 1;
+    }
+    console.log(JSON.stringify(await ctx.services.signingKeys.store.rotate()));
+    return 0;
+  } finally {
+    await stopContext(ctx);
+    await database.close();
+  }
 }
 
 main().then(

@@ -2,10 +2,12 @@ import type { Recorder } from "../audit/service";
 import { defineFeature } from "../kernel/feature";
 import { ApiTokenRows } from "./registry";
 import { adminTokensRoutes } from "./routes";
+import { ADMIN_TOKEN_ERRORS } from "./errors";
 
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
 export const adminTokensFeature = defineFeature({
   name: "admin-tokens",
+  errors: ADMIN_TOKEN_ERRORS,
   setup(core, _deps: { audit: { recorder: Recorder } }) {
     const rows = new ApiTokenRows(core.db, core.bus);
     core.authn.plug({ apiTokens: rows });

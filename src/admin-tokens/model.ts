@@ -10,6 +10,7 @@ export const issueRequest = t.Optional(
 );
 
 export const issueResponse = t.Object({ success: t.Literal(true), token: t.String(), name: t.String() });
+export type IssueResponse = typeof issueResponse.static;
 
 export const apiTokenView = t.Object({
   id: t.String(),
@@ -22,6 +23,7 @@ export const apiTokenView = t.Object({
   lastUsedAt: t.Union([t.String(), t.Null()]),
   active: t.Boolean(),
 });
+export type ApiTokenView = typeof apiTokenView.static;
 
 export const TOKENS_PAGE = 100;
 export const listQuery = t.Object({ userId: t.Optional(t.String({ maxLength: 100 })), ...pageFields(1000, TOKENS_PAGE) });
@@ -32,5 +34,6 @@ export const listResponse = t.Object({
   limit: t.Integer(),
   offset: t.Integer(),
 });
+export type ApiTokenList = typeof listResponse.static;
 export const tokenIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
 export const revokeResponse = t.Object({ success: t.Literal(true), message: t.String() });

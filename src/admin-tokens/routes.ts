@@ -5,11 +5,13 @@ import { issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, revo
 import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
 import type { Recorder } from "../audit/service";
 import { trailOf } from "../identity/trail";
+import { errorFamily } from "../http/errors";
 
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
 export function adminTokensRoutes(ctx: Core, record: Recorder) {
   const audited = { config: ctx.config, record };
   return new Elysia({ prefix: "/api/admin/tokens", tags: ["admin-tokens"] })
+    .onTransform(errorFamily("admin"))
     .use(ctx.auth)
     .post("", (c) => issueApiToken(ctx, c.principal.user, c.body, trailOf(audited, c)), {
       admin: true,

@@ -2,12 +2,13 @@ import { audit, type AuditTrail } from "../audit/service";
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Core } from "../kernel/core";
 import { apiTokens, type ApiToken } from "./schema";
-import { AppError } from "../http/errors";
+import { ADMIN_TOKEN_ERRORS } from "./errors";
 import { newId } from "../ids";
 import { identityMetrics } from "../identity/metrics";
 import { apiTokenRevoked } from "../identity/session-ends";
 import type { UserState } from "../kernel/principal";
 import { findUserById } from "../identity/users";
+import type { ApiTokenView } from "./model";
 
 type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log">;
 
@@ -18,21 +19,21 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{
 function parseRequest(body: unknown): { userId: string; expiresAt: Date | null } {
   const b = (body && typeof body === "object" && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
   const userId = b.userId;
-  if (userId === undefined || userId === null || userId === "") throw new AppError("BAD_REQUEST", "User ID is required");
-  if (typeof userId !== "string" || userId.length > 100) throw new AppError("BAD_REQUEST", "User ID must be a string");
+  if (userId === undefined || userId === null || userId === "") throw ADMIN_TOKEN_ERRORS.USER_ID_REQUIRED();
+  if (typeof userId !== "string" || userId.length > 100) throw ADMIN_TOKEN_ERRORS.USER_ID_NOT_STRING();
   const expiration = b.expiration;
   if (expiration === undefined || expiration === null) return { userId, expiresAt: null };
   const at = typeof expiration === "string" && ISO_8601.test(expiration) ? new Date(expiration) : undefined;
-  if (!at || Number.isNaN(at.getTime())) throw new AppError("BAD_REQUEST", "Expiration must be an ISO-8601 date or null");
-  if (at.getTime() <= Date.now()) throw new AppError("BAD_REQUEST", "Expiration must be in the future");
+  if (!at || Number.isNaN(at.getTime())) throw ADMIN_TOKEN_ERRORS.BAD_EXPIRATION();
+  if (at.getTime() <= Date.now()) throw ADMIN_TOKEN_ERRORS.PAST_EXPIRATION();
   return { userId, expiresAt: at };
 }
 
 export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown, trail?: AuditTrail): Promise<{ success: true; token: string; name: string }> {
   const { userId, expiresAt } = parseRequest(body);
   const user = await findUserById(ctx.db, userId);
-  if (!user) throw new AppError("NOT_FOUND", "User not found");
-  if (user.disabledAt) throw new AppError("BAD_REQUEST", "User is disabled");
+  if (!user) throw ADMIN_TOKEN_ERRORS.USER_NOT_FOUND();
+  if (user.disabledAt) throw ADMIN_TOKEN_ERRORS.USER_DISABLED();
   const id = newId("tok");
   const name = user.name || user.email;
   const nowSec = Math.floor(Date.now() / 1000);
@@ -47,18 +48,6 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown, t
   // `id`, not `token_id`: the logger redacts every field whose name contains "token".
   ctx.log.info("api token issued", { id, user_id: user.id, by: admin.id });
   return { success: true, token, name };
-}
-
-export interface ApiTokenView {
-  id: string;
-  userId: string;
-  name: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  active: boolean;
 }
 
 function view(r: ApiToken): ApiTokenView {
@@ -94,7 +83,7 @@ export async function listApiTokens(
 export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string, trail?: AuditTrail): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const [row] = await tx.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.id, id));
-    if (!row) throw new AppError("NOT_FOUND", "Token not found");
+    if (!row) throw ADMIN_TOKEN_ERRORS.TOKEN_NOT_FOUND();
     const changed = await tx
       .update(apiTokens)
       .set({ revokedAt: sql`now()` })

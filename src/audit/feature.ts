@@ -1,5 +1,6 @@
 import { errorSummary } from "../http/logger";
 import { defineFeature } from "../kernel/feature";
+import { AUDIT_ERRORS } from "./errors";
 import { auditRoutes } from "./routes";
 import { pruneEvents, record } from "./service";
 
@@ -11,6 +12,7 @@ const PRUNE_MS = 60 * 60_000;
  */
 export const auditFeature = defineFeature({
   name: "audit",
+  errors: AUDIT_ERRORS,
   setup(core) {
     const prune = () => pruneEvents(core.db, core.config.auditRetentionDays).catch((err) => core.log.warn("audit prune failed", { error: errorSummary(err) }));
     const timer = setInterval(prune, PRUNE_MS);

@@ -1,12 +1,14 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import { exportEvents } from "./export";
-import { AUDIT_PAGE, auditModels } from "./model";
+import { errorFamily } from "../http/errors";
+import { AUDIT_PAGE, auditModels, auditQuery } from "./model";
 import { listEvents } from "./service";
 
 /** Read-only: no route changes or deletes an audit row. */
 export function auditRoutes(ctx: Core) {
   return new Elysia({ prefix: "/api/admin", tags: ["audit"] })
+    .onTransform(errorFamily("admin"))
     .use(ctx.auth)
     .model(auditModels)
     .get(
@@ -18,7 +20,7 @@ export function auditRoutes(ctx: Core) {
       },
       {
         admin: true,
-        query: "audit.query",
+        query: auditQuery,
         detail: { summary: "The audit log, newest first; format=ndjson or csv streams the whole selection (admin)" },
       },
     );

@@ -1,9 +1,10 @@
 import { and, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import type { Principal } from "../kernel/principal";
-import { AppError } from "../http/errors";
+import { AUDIT_ERRORS } from "./errors";
 import { cursorAt, decodeCursor, encodeCursor } from "../http/paging";
 import { type AuditChanges, type AuditEvent, auditEvents } from "./schema";
+import type { AuditEventView, AuditPage } from "./model";
 
 /** Who did it, from where, in which request: built by the handler, passed to services as a value. */
 export interface AuditActor {
@@ -87,7 +88,7 @@ export interface AuditFilter {
   until?: string;
 }
 
-export function eventView(e: AuditEvent) {
+export function eventView(e: AuditEvent): AuditEventView {
   return {
     id: e.id,
     at: e.at.toISOString(),
@@ -100,18 +101,18 @@ export function eventView(e: AuditEvent) {
   };
 }
 
-export type EventView = ReturnType<typeof eventView>;
+export type EventView = AuditEventView;
 
 function cursorOf(raw: string) {
   try {
     return decodeCursor(raw);
   } catch {
-    throw new AppError("VALIDATION", "cursor: must be the next_cursor of a previous page");
+    throw AUDIT_ERRORS.BAD_CURSOR();
   }
 }
 
 /** One page newest first, keyset on (at, id), and the cursor of the next page (null at the end). */
-export async function listEvents(db: DB, f: AuditFilter, limit: number, cursor?: string): Promise<{ events: EventView[]; next_cursor: string | null }> {
+export async function listEvents(db: DB, f: AuditFilter, limit: number, cursor?: string): Promise<AuditPage> {
   const from = cursor ? cursorOf(cursor) : undefined;
   const rows = await db
     .select({ e: auditEvents, at: cursorAt(auditEvents.at) })

@@ -35,5 +35,6 @@ export const brainMessage = t.Object({
   brain_id: t.Union([t.String(), t.Null()]),
   metadata: t.Record(t.String(), t.Unknown()),
 });
+export type BrainMessage = typeof brainMessage.static;
 
 export const brainModels = { BrainChatCreate: createChatBody, BrainChat: chatCreated, BrainMessage: brainMessage, BrainQuestion: questionBody };

@@ -3,10 +3,12 @@ import { allowUpstreamWait, type ChatDeps } from "../chat/pipeline";
 import type { Core } from "../kernel/core";
 import { brainMessage, brainModels, chatCreated, chatParams, createChatBody, questionBody, questionQuery } from "./model";
 import { askBrain, chatHistory, createChat } from "./service";
+import { errorFamily } from "../http/errors";
 
 /** The brain API shares the chat feature's pipeline. */
 export function brainRoutes(ctx: Core, deps: ChatDeps) {
   return new Elysia({ tags: ["brain"] })
+    .onTransform(errorFamily("brain"))
     .use(ctx.auth)
     .model(brainModels)
     .post("/chat", ({ principal, body }) => createChat(deps, principal.user.id, body.name), {

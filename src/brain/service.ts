@@ -9,31 +9,12 @@ import { getOrCreateSession, ownedSession, sessionMessages } from "../chat/sessi
 import { dataFrame } from "../chat/sse";
 import { streamPrediction, type StreamEncoder, type StreamState } from "../chat/stream-run";
 import type { Chatflow } from "../chatflows/schema";
-
-export const BRAIN_MESSAGES = {
-  // Same words as POST /api-key/chat-token uses for the same outcomes.
-  notFound: "Brain not found",
-  noAccess: "You do not have access to this brain",
-  otherBrain: "This chat token was issued for another brain",
-  brainRequired: "brain_id: required (query parameter)",
-  blank: "question: must not be blank",
-} as const;
+import type { BrainMessage } from "./model";
+import { BRAIN_ERRORS } from "./errors";
 
 export async function createChat(deps: ChatDeps, userId: string, name: string) {
   const s = await getOrCreateSession(deps.db, { userId, chatflowId: null, name });
   return { chat_id: s.id, chat_name: s.name ?? name, user_id: s.userId, creation_time: s.createdAt.toISOString() };
-}
-
-interface BrainMessage {
-  chat_id: string;
-  message_id: string;
-  user_message: string;
-  message_time: string;
-  assistant: string;
-  prompt_title: string | null;
-  brain_name: string | null;
-  brain_id: string | null;
-  metadata: Record<string, unknown>;
 }
 
 /** Question/answer pairs, oldest first; a question whose answer failed has `assistant: ""`. */
@@ -105,17 +86,17 @@ export interface AskBrain {
 
 export async function askBrain(deps: ChatDeps, a: AskBrain): Promise<Response> {
   const { principal } = a;
-  if (a.question.trim() === "") throw new AppError("VALIDATION", BRAIN_MESSAGES.blank);
+  if (a.question.trim() === "") throw BRAIN_ERRORS.BLANK_QUESTION();
   let brainId = a.brainId;
   if (principal.kind === "chat") {
     // A chat token is good for its own brain only.
-    if (brainId !== undefined && brainId !== principal.brainId) throw new AppError("FORBIDDEN", BRAIN_MESSAGES.otherBrain);
+    if (brainId !== undefined && brainId !== principal.brainId) throw BRAIN_ERRORS.OTHER_BRAIN();
     brainId = principal.brainId;
   }
-  if (brainId === undefined) throw new AppError("VALIDATION", BRAIN_MESSAGES.brainRequired);
+  if (brainId === undefined) throw BRAIN_ERRORS.BRAIN_REQUIRED();
   const brain = await resolveChatflow(deps, principal.user, brainId).catch((err: unknown) => {
-    if (err instanceof AppError && err.code === "NOT_FOUND") throw new AppError("NOT_FOUND", BRAIN_MESSAGES.notFound);
-    if (err instanceof AppError && err.code === "FORBIDDEN") throw new AppError("FORBIDDEN", BRAIN_MESSAGES.noAccess);
+    if (err instanceof AppError && err.code === "NOT_FOUND") throw BRAIN_ERRORS.BRAIN_NOT_FOUND();
+    if (err instanceof AppError && err.code === "FORBIDDEN") throw BRAIN_ERRORS.NO_BRAIN_ACCESS();
     throw err;
   });
   return withStreamSlot(deps, principal.user, async (slot) => {

@@ -1,15 +1,19 @@
 import type { ChatflowAccessPolicy } from "../chatflows/access";
+import type { Credits } from "../credits/service";
 import { defineFeature } from "../kernel/feature";
 import type { ChatDeps } from "./pipeline";
 import { chatRoutes } from "./routes";
 import { StreamSlots } from "./stream-slots";
+import { CHAT_ERRORS } from "./errors";
 
 /** Predictions proxied to Flowise (JSON and SSE), chat sessions and their history. */
 export const chatFeature = defineFeature({
   name: "chat",
-  setup(core, deps: { chatflows: { access: ChatflowAccessPolicy } }) {
+  errors: CHAT_ERRORS,
+  setup(core, deps: { chatflows: { access: ChatflowAccessPolicy }; credits: { credits: Credits } }) {
     const pipeline: ChatDeps = {
       db: core.db,
+      credits: deps.credits.credits,
       config: core.config,
       log: core.log,
       predictions: core.metrics.counter("chatgate_predictions_total", "Predictions by mode (json, sse) and result"),

@@ -14,6 +14,7 @@ export const predictBody = t.Object({
   ),
   streaming: t.Optional(t.Boolean({ error: "streaming: must be true or false" })),
 });
+export type PredictBody = typeof predictBody.static;
 
 export const predictAnswer = t.Object(
   { session_id: t.String() },
@@ -28,6 +29,7 @@ export const sessionSummary = t.Object({
   topic: t.Union([t.String(), t.Null()]),
   created_at: t.String({ format: "date-time" }),
 });
+export type SessionSummary = typeof sessionSummary.static;
 
 export const sessionList = t.Object({ sessions: t.Array(sessionSummary), count: t.Integer() });
 

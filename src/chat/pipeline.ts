@@ -6,20 +6,23 @@ import type { Config } from "../config";
 import type { DB } from "../db/client";
 import type { ChatSession } from "./schema";
 import type { Chatflow } from "../chatflows/schema";
-import { markStarted } from "../credits/service";
+import type { Credits, Reservation } from "../credits/service";
 import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { Counter, Gauge } from "../http/metrics";
 import type { UserState } from "../kernel/principal";
 import { newId } from "../ids";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
-import { callFlowise, ClientGone, UPSTREAM_MESSAGES, type UpstreamCall } from "./upstream";
+import { callFlowise, ClientGone, type UpstreamCall } from "./upstream";
+import { CHAT_ERRORS } from "./errors";
 import { beginPrediction, endPrediction, settleOrRefund, type EndInput } from "./prediction-store";
 import { markQuestionFailed } from "./sessions";
 import type { StreamSlot, StreamSlots } from "./stream-slots";
 
 export interface ChatDeps {
   db: DB;
+  /** Reservations: one per prediction, settled or refunded when it ends. */
+  credits: Credits;
   config: Config;
   log: Logger;
   /** chatgate_predictions_total{mode, result} */
@@ -36,10 +39,6 @@ export interface ChatDeps {
 
 export type Mode = "json" | "sse";
 
-export const CHAT_MESSAGES = {
-  insufficientCredits: "Insufficient credits",
-} as const;
-
 /**
  * Bun closes a connection that stays idle for the server's idleTimeout (60 s in src/index.ts) even
  * while the handler works — seen for GETs; Bun 1.4 happens not to apply it once a POST body was
@@ -55,8 +54,8 @@ export function allowUpstreamWait(server: { timeout(request: Request, seconds: n
 /** The chatflow the user may use, and Flowise configured to run it (404/403, then 503). */
 export async function resolveChatflow(deps: ChatDeps, user: UserState, chatflowId: string): Promise<Chatflow> {
   const access = await deps.access.forUser(user, chatflowId);
-  if (!access.ok) throw new AppError(access.code, access.message);
-  if (!deps.config.flowiseUrl) throw new AppError("UNAVAILABLE", UPSTREAM_MESSAGES.unconfigured);
+  if (!access.ok) throw access.error();
+  if (!deps.config.flowiseUrl) throw CHAT_ERRORS.FLOWISE_UNCONFIGURED();
   return access.chatflow;
 }
 
@@ -77,14 +76,16 @@ export interface PredictionRequest {
 export interface OpenPrediction {
   request: PredictionRequest;
   session: ChatSession;
-  reservationId: string;
+  reservation: Reservation;
   question: { id: string; createdAt: Date };
   /** Fixed up front so every brain frame can name the answer it belongs to. */
   answerId: string;
   upstream: UpstreamCall;
-  /** Records, once, that answer content reached the client; awaited before the reservation is settled. */
-  markStarted(): void;
-  started: Promise<unknown>;
+  /**
+   * Records, once, that answer content is about to reach the client (a failure is logged, not
+   * thrown); the reservation's settle waits for it.
+   */
+  markStarted(): Promise<void>;
 }
 
 export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Promise<OpenPrediction> {
@@ -95,7 +96,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
   // cost the model's tokens, unpaid, at the will of a user without credits.
   let begun: Awaited<ReturnType<typeof beginPrediction>>;
   try {
-    begun = await beginPrediction(db, {
+    begun = await beginPrediction(deps.credits, {
       userId: req.user.id,
       chatflowId: req.chatflow.id,
       amount: req.chatflow.cost,
@@ -109,9 +110,9 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
   }
   if (!begun.ok) {
     deps.predictions.inc({ mode: req.mode, result: "payment_required" });
-    throw new AppError("PAYMENT_REQUIRED", CHAT_MESSAGES.insufficientCredits);
+    throw CHAT_ERRORS.INSUFFICIENT_CREDITS();
   }
-  const { reservationId, session, question } = begun;
+  const { reservation, session, question } = begun;
   try {
     const upstream = await callFlowise(
       config,
@@ -119,29 +120,27 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
       { question: req.question, streaming: req.streaming, chatId: session.id, ...(req.overrideConfig ? { overrideConfig: req.overrideConfig } : {}) },
       req.clientSignal,
     );
-    let started: Promise<unknown> = Promise.resolve();
-    let marked = false;
+    let marked: Promise<void> | undefined;
     return {
       request: req,
       session,
-      reservationId,
+      reservation,
       question,
       answerId: newId("msg"),
       upstream,
       markStarted() {
-        if (marked) return;
-        marked = true;
-        started = markStarted(db, reservationId).catch((err) => deps.log.warn("markStarted failed", { error: errorSummary(err) }));
-      },
-      get started() {
-        return started;
+        marked ??= reservation.markStarted().then(
+          () => {},
+          (err) => deps.log.warn("markStarted failed", { error: errorSummary(err) }),
+        );
+        return marked;
       },
     };
   } catch (err) {
     // No answer will follow: refunded, and the stored question must not read as an answered turn.
-    const end = { reservationId, sessionId: session.id, questionId: question.id, charged: false, refundReason: err instanceof ClientGone ? "client_gone" : "upstream_failed", failQuestion: true };
+    const end = { reservation, sessionId: session.id, questionId: question.id, charged: false, refundReason: err instanceof ClientGone ? "client_gone" : "upstream_failed", failQuestion: true };
     await endPrediction(db, end).catch((e) => {
-      deps.log.error("refund failed", { reservation_id: reservationId, error: errorSummary(e) });
+      deps.log.error("refund failed", { reservation_id: reservation.id, error: errorSummary(e) });
     });
     const result = resultOf(err);
     deps.predictions.inc({ mode: req.mode, result });
@@ -202,7 +201,7 @@ export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Out
   const charged = o.started;
   const stored = o.text !== "" || o.status === "complete" || o.status === "error";
   const end: EndInput = {
-    reservationId: p.reservationId,
+    reservation: p.reservation,
     sessionId: p.session.id,
     questionId: p.question.id,
     charged,
@@ -211,18 +210,17 @@ export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Out
     failQuestion: !charged && o.status !== "complete",
   };
   try {
-    // A stream's started mark is in flight or done; the settle must not overtake it.
-    await p.started;
+    // The reservation waits for a stream's in-flight started mark: the settle never overtakes it.
     await endPrediction(db, end);
   } catch (err) {
     // One statement means one failure for all: the answer (say, text Postgres refuses) must not
     // cost the settlement, so that goes alone. Else the reconciler settles or refunds it on expiry.
     log.error("storing the answer failed", { session_id: p.session.id, error: errorSummary(err) });
     try {
-      await settleOrRefund(db, end);
+      await settleOrRefund(end);
       if (end.failQuestion) await markQuestionFailed(db, p.question.id);
     } catch (e) {
-      log.error("settling the reservation failed", { reservation_id: p.reservationId, error: errorSummary(e) });
+      log.error("settling the reservation failed", { reservation_id: p.reservation.id, error: errorSummary(e) });
     }
   }
   deps.predictions.inc({ mode: p.request.mode, result: o.result });

@@ -1,20 +1,13 @@
 // POST /api/v1/chat/predict: JSON or a byte-exact relay of Flowise's event stream.
-import { completeIdempotent, beginIdempotent, releaseIdempotent, requestHash, type IdempotencyScope } from "../idempotency/service";
-import { AppError } from "../http/errors";
+import { isIdempotencyKey, withIdempotency, type IdempotencyClaim } from "../idempotency/with-idempotency";
+import type { Chatflow } from "../chatflows/schema";
+import { CHAT_ERRORS } from "./errors";
 import type { UserState } from "../kernel/principal";
 import { finishPrediction, openPrediction, resolveChatflow, withStreamSlot, type ChatDeps, type OpenPrediction } from "./pipeline";
 import { flowiseFrame, SSE_HEADERS } from "./sse";
 import { streamPrediction, type StreamEncoder, type StreamState } from "./stream-run";
-import type { StreamSlot } from "./stream-slots";
 import { answerText } from "./upstream";
-
-export interface PredictBody {
-  chatflow_id: string;
-  question: string;
-  overrideConfig?: Record<string, unknown>;
-  session_id?: string;
-  streaming?: boolean;
-}
+import type { PredictBody } from "./model";
 
 export interface PredictCall {
   user: UserState;
@@ -26,13 +19,11 @@ export interface PredictCall {
   requestId?: string;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
 /** Only the overrideConfig keys allowed (the chatflow's list, else FLOWISE_OVERRIDE_ALLOW) reach Flowise. */
 export function checkOverrides(allow: string[], override: Record<string, unknown> | undefined): void {
   if (!override) return;
   const refused = Object.keys(override).filter((k) => !allow.includes(k));
-  if (refused.length > 0) throw new AppError("VALIDATION", `overrideConfig: key(s) not allowed: ${refused.slice(0, 10).join(", ")}`);
+  if (refused.length > 0) throw CHAT_ERRORS.OVERRIDE_REFUSED(refused.slice(0, 10).join(", "));
 }
 
 /** The session_id frame, in Flowise's own form, that chatgate puts before `end`. */
@@ -86,26 +77,34 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
   const { db, config } = deps;
   const { user, body } = call;
   const mode = call.stream ? "sse" : "json";
-  if (body.question.trim() === "") throw new AppError("VALIDATION", "question: must not be blank");
-  if (call.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(call.idempotencyKey)) {
-    throw new AppError("VALIDATION", "Idempotency-Key: must be 1 to 255 visible ASCII characters");
+  if (body.question.trim() === "") throw CHAT_ERRORS.BLANK_QUESTION();
+  if (call.idempotencyKey !== undefined && !isIdempotencyKey(call.idempotencyKey)) {
+    throw CHAT_ERRORS.BAD_IDEMPOTENCY_KEY();
   }
   const chatflow = await resolveChatflow(deps, user, body.chatflow_id);
   checkOverrides(chatflow.overrideAllow ?? config.flowiseOverrideAllow, body.overrideConfig);
 
-  let idem: IdempotencyScope | undefined;
-  if (call.idempotencyKey !== undefined) {
-    idem = { scope: "chat.predict", userId: user.id, key: call.idempotencyKey };
-    const claim = await beginIdempotent(db, idem, requestHash(body));
-    if (claim.state === "conflict") throw new AppError("CONFLICT", "Idempotency-Key was already used with a different request body");
-    if (claim.state === "in_progress") throw new AppError("CONFLICT", "A request with this Idempotency-Key is still in progress");
-    if (claim.state === "replay") {
-      deps.predictions.inc({ mode, result: "replay" });
-      const stored = claim.response as Record<string, unknown>;
-      return call.stream ? framesResponse(jsonAsFrames(stored, String(stored.session_id))) : stored;
-    }
-  }
+  return withIdempotency(
+    {
+      db,
+      scope: "chat.predict",
+      userId: user.id,
+      key: call.idempotencyKey,
+      request: body,
+      conflict: CHAT_ERRORS.IDEMPOTENCY_CONFLICT,
+      inProgress: CHAT_ERRORS.IDEMPOTENCY_IN_PROGRESS,
+      replay(response) {
+        deps.predictions.inc({ mode, result: "replay" });
+        const stored = response as Record<string, unknown>;
+        return call.stream ? framesResponse(jsonAsFrames(stored, String(stored.session_id))) : stored;
+      },
+    },
+    (claim) => run(deps, call, chatflow, claim),
+  );
+}
 
+async function run(deps: ChatDeps, call: PredictCall, chatflow: Chatflow, claim: IdempotencyClaim): Promise<Response | Record<string, unknown>> {
+  const { user, body } = call;
   const open = () =>
     openPrediction(deps, {
       user,
@@ -114,30 +113,21 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
       overrideConfig: body.overrideConfig,
       sessionId: body.session_id,
       streaming: call.stream,
-      mode,
+      mode: call.stream ? "sse" : "json",
       clientSignal: call.signal,
       requestId: call.requestId,
     });
-  const streamed = (p: OpenPrediction, slot: StreamSlot) =>
-    streamPrediction(deps, p, relayEncoder(p.session.id), {
-      slot,
-      async done(_o, s, charged) {
-        if (!idem) return;
+  if (call.stream) {
+    return withStreamSlot(deps, user, async (slot) => {
+      const p = await open();
+      return streamPrediction(deps, p, relayEncoder(p.session.id), {
+        slot,
         // A charged answer, even a partial one, is what a retry gets: it is never charged twice.
-        if (charged) await completeIdempotent(db, idem, 200, streamedAnswer(p, s));
-        else await releaseIdempotent(db, idem);
-      },
+        done: (_o, s, charged) => (charged ? claim.complete(streamedAnswer(p, s)) : claim.release()),
+      });
     });
-
-  let p: OpenPrediction;
-  try {
-    if (call.stream) return await withStreamSlot(deps, user, async (slot) => streamed(await open(), slot));
-    p = await open();
-  } catch (err) {
-    if (idem) await releaseIdempotent(db, idem);
-    throw err;
   }
-
+  const p = await open();
   const answer = p.upstream.answer;
   if (answer.kind !== "json") throw new Error("unreachable: a non-streaming call answered a stream");
   const result = { ...answer.body, session_id: p.session.id };
@@ -145,11 +135,11 @@ export async function predict(deps: ChatDeps, call: PredictCall): Promise<Respon
   if (call.signal?.aborted) {
     // The client left as the answer arrived: it will never be written, so it is not charged.
     await finishPrediction(deps, p, { status: "incomplete", text, started: false, result: "aborted" });
-    if (idem) await releaseIdempotent(db, idem);
+    await claim.release();
     return result;
   }
   // The settle statement records the start too: the answer is written only after it returns.
   await finishPrediction(deps, p, { status: "complete", text, started: true, result: "ok" });
-  if (idem) await completeIdempotent(db, idem, 200, result);
+  await claim.complete(result);
   return result;
 }

@@ -7,10 +7,11 @@
 import { sql } from "drizzle-orm";
 import { rowsOf, type DB } from "../db/client";
 import type { ChatSession } from "./schema";
-import { countRefunded, countReserved, predictionReason, refundReservation, settleReservation } from "../credits/service";
-import { AppError } from "../http/errors";
+import type { Flip } from "../credits/reservation";
+import { predictionReason, type Credits, type Reservation } from "../credits/service";
 import { newId } from "../ids";
-import { SESSION_NOT_FOUND, topicOf } from "./sessions";
+import { topicOf } from "./sessions";
+import { CHAT_ERRORS } from "./errors";
 
 export interface BeginInput {
   userId: string;
@@ -23,7 +24,7 @@ export interface BeginInput {
 }
 
 export type Begun =
-  | { ok: true; reservationId: string; session: ChatSession; question: { id: string; createdAt: Date } }
+  | { ok: true; reservation: Reservation; session: ChatSession; question: { id: string; createdAt: Date } }
   | { ok: false; reason: "insufficient_credits" };
 
 interface BeginRow {
@@ -51,7 +52,8 @@ const dbCode = (e: unknown): unknown => (e as { code?: unknown })?.code ?? (e as
  * guard at the end divides by zero, which aborts the whole statement: the credits are never taken
  * without a reservation.
  */
-export async function beginPrediction(db: DB, input: BeginInput): Promise<Begun> {
+export async function beginPrediction(credits: Credits, input: BeginInput): Promise<Begun> {
+  const { db } = credits;
   const { userId, chatflowId, amount, sessionId } = input;
   if (!Number.isSafeInteger(amount) || amount < 0) throw new Error("beginPrediction: amount must be a whole number >= 0");
   const reservationId = newId("rsv");
@@ -105,23 +107,22 @@ export async function beginPrediction(db: DB, input: BeginInput): Promise<Begun>
       `),
     );
   } catch (err) {
-    if (dbCode(err) === "22012") throw new AppError("NOT_FOUND", SESSION_NOT_FOUND);
+    if (dbCode(err) === "22012") throw CHAT_ERRORS.SESSION_NOT_FOUND();
     throw err;
   }
   const row = rows[0]!;
-  if (row.foreign_session > 0) throw new AppError("NOT_FOUND", SESSION_NOT_FOUND);
+  if (row.foreign_session > 0) throw CHAT_ERRORS.SESSION_NOT_FOUND();
   if (!row.reservation_id || !row.session_id) return { ok: false, reason: "insufficient_credits" };
-  if (amount > 0) countReserved(db, amount);
   return {
     ok: true,
-    reservationId: row.reservation_id,
+    reservation: credits.reserved(row.reservation_id, amount),
     session: { id: row.session_id, userId, chatflowId: row.chatflow_id, name: row.name, topic: row.topic, createdAt: ms(row.session_created), updatedAt: ms(row.session_updated) },
     question: { id: questionId, createdAt: ms(row.question_created) },
   };
 }
 
 export interface EndInput {
-  reservationId: string;
+  reservation: Reservation;
   sessionId: string;
   questionId: string;
   /** Settle (the answer's content reached the client) or refund. */
@@ -137,18 +138,25 @@ export interface EndInput {
  * One statement: store the answer, flip the reservation from `held` (settled, with `started_at` set
  * when it was not yet, or refunded), give a refund back to the balance with its ledger row, and mark
  * the question failed. The status flip is the guard, so a refund racing the reconciler or a repeat
- * gives back at most once. Returns whether this call made the flip.
+ * gives back at most once. Returns whether this call made the flip. The statement is the
+ * reservation's close (`closeWith`), so the handle knows it is closed and counts the refund.
  */
-export async function endPrediction(db: DB, e: EndInput): Promise<boolean> {
+export function endPrediction(db: DB, e: EndInput): Promise<boolean> {
+  const refund = !e.charged;
+  return e.reservation.closeWith(refund, () => endStatement(db, e));
+}
+
+async function endStatement(db: DB, e: EndInput): Promise<Flip> {
   const a = e.answer;
   const refund = !e.charged;
+  const reservationId = e.reservation.id;
   const rows = rowsOf<{ flipped: number; amount: number | string | null }>(
     await db.execute(sql`
       with flipped as (
         update credit_reservations
         set status = ${refund ? "refunded" : "settled"}, settled_at = now(),
             started_at = case when ${refund}::boolean then started_at else coalesce(started_at, now()) end
-        where id = ${e.reservationId} and status = 'held'
+        where id = ${reservationId} and status = 'held'
         returning user_id, amount
       ), given_back as (
         update credit_balances set balance = credit_balances.balance + flipped.amount, updated_at = now()
@@ -167,18 +175,17 @@ export async function endPrediction(db: DB, e: EndInput): Promise<boolean> {
         update chat_messages set status = 'failed' where id = ${e.questionId} and role = 'user' and ${e.failQuestion}::boolean
       ), ledger as (
         insert into credit_ledger (user_id, delta, kind, reason, reservation_id)
-        select user_id, amount, 'refund', ${e.refundReason}, ${e.reservationId} from flipped where ${refund}::boolean and amount > 0
+        select user_id, amount, 'refund', ${e.refundReason}, ${reservationId} from flipped where ${refund}::boolean and amount > 0
       )
       select (select count(*) from flipped)::int as flipped, (select amount from flipped) as amount
     `),
   );
   const row = rows[0];
-  if (!row || row.flipped === 0) return false;
-  if (refund) countRefunded(db, Number(row.amount ?? 0), "request");
-  return true;
+  if (!row || row.flipped === 0) return { flipped: false };
+  return { flipped: true, refunded: refund ? Number(row.amount ?? 0) : 0 };
 }
 
 /** Settles or refunds alone: the fallback when the combined statement failed (e.g. an answer Postgres refuses). */
-export async function settleOrRefund(db: DB, e: Pick<EndInput, "reservationId" | "charged" | "refundReason">): Promise<boolean> {
-  return e.charged ? settleReservation(db, e.reservationId, { started: true }) : refundReservation(db, e.reservationId, e.refundReason);
+export function settleOrRefund(e: Pick<EndInput, "reservation" | "charged" | "refundReason">): Promise<boolean> {
+  return e.charged ? e.reservation.settle() : e.reservation.refund(e.refundReason);
 }

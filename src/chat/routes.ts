@@ -5,12 +5,14 @@ import { allowUpstreamWait, type ChatDeps } from "./pipeline";
 import { predict } from "./predict";
 import { listSessions, sessionHistory } from "./sessions";
 import { requestIdOf } from "../http/core";
+import { errorFamily } from "../http/errors";
 
 const wantsStream = (request: Request, streaming?: boolean) =>
   streaming === true || (request.headers.get("accept") ?? "").toLowerCase().includes("text/event-stream");
 
 function predictRoutes(ctx: Core, deps: ChatDeps) {
   return new Elysia({ tags: ["chat"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .model(chatModels)
     .post(
@@ -60,6 +62,7 @@ function predictRoutes(ctx: Core, deps: ChatDeps) {
 function sessionRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ tags: ["chat"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .get(
       "/api/v1/chat/sessions",

@@ -3,10 +3,10 @@
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatMessages, chatSessions, type ChatSession } from "./schema";
-import { AppError } from "../http/errors";
+import { CHAT_ERRORS } from "./errors";
 import { newId } from "../ids";
+import type { SessionSummary } from "./model";
 
-export const SESSION_NOT_FOUND = "Session not found";
 const TOPIC_MAX = 60;
 
 /** The first question, on one line, cut to ~60 characters. */
@@ -43,7 +43,7 @@ export async function getOrCreateSession(db: DB, input: SessionInput): Promise<C
     .returning();
   if (created) return created;
   const [row] = await db.select().from(chatSessions).where(eq(chatSessions.id, id));
-  if (!row || row.userId !== input.userId) throw new AppError("NOT_FOUND", SESSION_NOT_FOUND);
+  if (!row || row.userId !== input.userId) throw CHAT_ERRORS.SESSION_NOT_FOUND();
   if ((row.topic === null && input.question !== undefined) || (row.chatflowId === null && input.chatflowId !== null)) {
     const [updated] = await db
       .update(chatSessions)
@@ -62,7 +62,7 @@ export async function getOrCreateSession(db: DB, input: SessionInput): Promise<C
 /** The session when the user owns it; otherwise 404. */
 export async function ownedSession(db: DB, userId: string, sessionId: string): Promise<ChatSession> {
   const [row] = await db.select().from(chatSessions).where(and(eq(chatSessions.id, sessionId), eq(chatSessions.userId, userId)));
-  if (!row) throw new AppError("NOT_FOUND", SESSION_NOT_FOUND);
+  if (!row) throw CHAT_ERRORS.SESSION_NOT_FOUND();
   return row;
 }
 
@@ -87,13 +87,6 @@ export async function storeMessage(db: DB, m: MessageInput): Promise<{ id: strin
 /** A question no answer will follow (the prediction failed before any answer content). */
 export async function markQuestionFailed(db: DB, messageId: string): Promise<void> {
   await db.update(chatMessages).set({ status: "failed" }).where(and(eq(chatMessages.id, messageId), eq(chatMessages.role, "user")));
-}
-
-export interface SessionSummary {
-  session_id: string;
-  chatflow_id: string | null;
-  topic: string | null;
-  created_at: string;
 }
 
 export async function listSessions(db: DB, userId: string, page: { limit: number; offset: number }): Promise<{ sessions: SessionSummary[]; count: number }> {

@@ -1,4 +1,4 @@
-import { AppError } from "../http/errors";
+import { CHAT_ERRORS } from "./errors";
 
 export interface StreamSlot {
   /** Frees the slot; later calls do nothing. */
@@ -23,7 +23,7 @@ export class StreamSlots {
   take(userId: string): StreamSlot {
     const n = this.open.get(userId) ?? 0;
     if (n >= this.max) {
-      throw new AppError("RATE_LIMITED", `Too many open streams: at most ${this.max} per user at a time`, { "Retry-After": RETRY_AFTER_SEC });
+      throw CHAT_ERRORS.TOO_MANY_STREAMS.withHeaders({ "Retry-After": RETRY_AFTER_SEC }, this.max);
     }
     this.open.set(userId, n + 1);
     let released = false;

@@ -4,6 +4,7 @@
 import type { Config } from "../config";
 import { AppError } from "../http/errors";
 import { tracedFetch } from "../ops/tracing";
+import { CHAT_ERRORS } from "./errors";
 
 export interface FlowiseBody {
   question: string;
@@ -31,26 +32,14 @@ export interface UpstreamCall {
  */
 export class ClientGone extends AppError {
   constructor() {
-    super("BAD_REQUEST", "Client closed the request");
+    super(CHAT_ERRORS.CLIENT_GONE.status, CHAT_ERRORS.CLIENT_GONE.message);
   }
 }
 
 const UNREACHABLE = new Set(["ECONNREFUSED", "ConnectionRefused", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "FailedToOpenSocket"]);
 
-export const UPSTREAM_MESSAGES = {
-  unreachable: "Flowise is unreachable",
-  timeout: "Flowise did not answer in time",
-  keyRefused: "Flowise refused chatgate's API key",
-  busy: "Flowise is rate limiting requests; retry later",
-  garbage: "Flowise answered something other than JSON or an event stream",
-  badJson: "Flowise answered invalid JSON",
-  lost: "The connection to Flowise was lost",
-  shutdown: "chatgate is restarting; retry the question",
-  unconfigured: "Flowise is not configured (FLOWISE_URL is unset)",
-} as const;
-
 export async function callFlowise(config: Config, chatflowId: string, body: FlowiseBody, clientSignal?: AbortSignal): Promise<UpstreamCall> {
-  if (!config.flowiseUrl) throw new AppError("UNAVAILABLE", UPSTREAM_MESSAGES.unconfigured);
+  if (!config.flowiseUrl) throw CHAT_ERRORS.FLOWISE_UNCONFIGURED();
   const controller = new AbortController();
   let timedOut = false;
   const onClientGone = () => controller.abort(new ClientGone());
@@ -65,12 +54,12 @@ export async function callFlowise(config: Config, chatflowId: string, body: Flow
   const fail = (err: unknown): never => {
     clearTimeout(timer);
     dispose();
-    if (timedOut) throw new AppError("UPSTREAM_TIMEOUT", UPSTREAM_MESSAGES.timeout);
+    if (timedOut) throw CHAT_ERRORS.FLOWISE_TIMEOUT();
     if (clientSignal?.aborted) throw new ClientGone();
     if (err instanceof AppError) throw err;
     const code = (err as { code?: string })?.code;
-    if (code && UNREACHABLE.has(code)) throw new AppError("UNAVAILABLE", UPSTREAM_MESSAGES.unreachable);
-    throw new AppError("UPSTREAM_ERROR", UPSTREAM_MESSAGES.lost);
+    if (code && UNREACHABLE.has(code)) throw CHAT_ERRORS.FLOWISE_UNREACHABLE();
+    throw CHAT_ERRORS.FLOWISE_LOST();
   };
 
   const headers: Record<string, string> = {
@@ -102,10 +91,10 @@ export async function callFlowise(config: Config, chatflowId: string, body: Flow
       if (res.status === 429) {
         // Flowise limits chatgate as a whole, not this caller: a temporary unavailability.
         const retry = res.headers.get("retry-after");
-        throw new AppError("UNAVAILABLE", UPSTREAM_MESSAGES.busy, retry && /^\d{1,6}$/.test(retry) ? { "Retry-After": retry } : {});
+        throw CHAT_ERRORS.FLOWISE_BUSY.withHeaders(retry && /^\d{1,6}$/.test(retry) ? { "Retry-After": retry } : {});
       }
-      if (res.status === 401 || res.status === 403) throw new AppError("UPSTREAM_ERROR", `${UPSTREAM_MESSAGES.keyRefused} (HTTP ${res.status})`);
-      throw new AppError("UPSTREAM_ERROR", `Flowise answered HTTP ${res.status}`);
+      if (res.status === 401 || res.status === 403) throw CHAT_ERRORS.FLOWISE_KEY_REFUSED(res.status);
+      throw CHAT_ERRORS.FLOWISE_FAILED(res.status);
     }
     const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (type === "text/event-stream" && body.streaming && res.body) {
@@ -114,7 +103,7 @@ export async function callFlowise(config: Config, chatflowId: string, body: Flow
     }
     if (type !== "application/json") {
       await res.body?.cancel().catch(() => {});
-      throw new AppError("UPSTREAM_ERROR", UPSTREAM_MESSAGES.garbage);
+      throw CHAT_ERRORS.FLOWISE_GARBAGE();
     }
     const text = await res.text();
     clearTimeout(timer);
@@ -122,9 +111,9 @@ export async function callFlowise(config: Config, chatflowId: string, body: Flow
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new AppError("UPSTREAM_ERROR", UPSTREAM_MESSAGES.badJson);
+      throw CHAT_ERRORS.FLOWISE_BAD_JSON();
     }
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new AppError("UPSTREAM_ERROR", UPSTREAM_MESSAGES.badJson);
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw CHAT_ERRORS.FLOWISE_BAD_JSON();
     return call({ kind: "json", body: parsed as Record<string, unknown> });
   } catch (err) {
     return fail(err);

@@ -2,10 +2,12 @@ import { and, eq } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflowAccess, chatflows, type Chatflow } from "./schema";
 import type { UserState } from "../kernel/principal";
+import type { ErrorEntry } from "../http/errors";
+import { CHATFLOW_ERRORS } from "./errors";
 
 export type ChatflowAccess =
   | { ok: true; chatflow: Chatflow }
-  | { ok: false; code: "NOT_FOUND" | "FORBIDDEN"; message: string };
+  | { ok: false; error: ErrorEntry };
 
 // Every prediction and chat-token issuance asks this; on the embedded database a query costs
 // ~0.5 ms on the event loop. Answers are cached per instance, dropped for a chatflow whenever an
@@ -62,10 +64,10 @@ async function loadAccess(db: DB, user: Pick<UserState, "id" | "role">, chatflow
     .from(chatflows)
     .leftJoin(chatflowAccess, and(eq(chatflowAccess.chatflowId, chatflows.id), eq(chatflowAccess.userId, user.id)))
     .where(eq(chatflows.id, chatflowId));
-  if (!row) return { ok: false, code: "NOT_FOUND", message: "Chatflow not found" };
-  if (!row.chatflow.enabled) return { ok: false, code: "FORBIDDEN", message: "Chatflow is disabled" };
+  if (!row) return { ok: false, error: CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND };
+  if (!row.chatflow.enabled) return { ok: false, error: CHATFLOW_ERRORS.CHATFLOW_DISABLED };
   if (user.role !== "admin" && row.grantee === null) {
-    return { ok: false, code: "FORBIDDEN", message: "You do not have access to this chatflow" };
+    return { ok: false, error: CHATFLOW_ERRORS.NO_ACCESS };
   }
   return { ok: true, chatflow: row.chatflow };
 }

@@ -2,20 +2,14 @@ import { audit, type AuditTrail } from "../audit/service";
 import { sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflows } from "./schema";
-import { AppError } from "../http/errors";
+import { CHATFLOW_ERRORS } from "./errors";
 import { tracedFetch } from "../ops/tracing";
-import { MAX_CHATFLOW_NAME } from "./model";
+import { MAX_CHATFLOW_NAME, type SyncResult } from "./model";
 
 export interface FlowiseTarget {
   url?: string;
   apiKey?: string;
   timeoutMs: number;
-}
-
-export interface SyncResult {
-  created: number;
-  updated: number;
-  total: number;
 }
 
 interface FlowiseChatflow {
@@ -25,36 +19,36 @@ interface FlowiseChatflow {
 
 /** Fetches Flowise's chatflow list; every way it can fail becomes a 502/503/504 without the key in the text. */
 async function fetchChatflows(target: FlowiseTarget): Promise<FlowiseChatflow[]> {
-  if (!target.url) throw new AppError("UNAVAILABLE", "Flowise is not configured (FLOWISE_URL is unset)");
+  if (!target.url) throw CHATFLOW_ERRORS.FLOWISE_UNCONFIGURED();
   const headers: Record<string, string> = { accept: "application/json" };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   let res: Response;
   try {
     res = await tracedFetch("GET flowise chatflows", `${target.url}/api/v1/chatflows`, { headers, signal: AbortSignal.timeout(target.timeoutMs), redirect: "manual" });
   } catch (err) {
-    if ((err as Error)?.name === "TimeoutError") throw new AppError("UPSTREAM_TIMEOUT", "Flowise did not answer in time");
-    throw new AppError("UNAVAILABLE", "Flowise is unreachable");
+    if ((err as Error)?.name === "TimeoutError") throw CHATFLOW_ERRORS.FLOWISE_TIMEOUT();
+    throw CHATFLOW_ERRORS.FLOWISE_UNREACHABLE();
   }
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel();
-    throw new AppError("UPSTREAM_ERROR", `Flowise refused chatgate's API key (HTTP ${res.status})`);
+    throw CHATFLOW_ERRORS.FLOWISE_KEY_REFUSED(res.status);
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new AppError("UPSTREAM_ERROR", `Flowise answered HTTP ${res.status}`);
+    throw CHATFLOW_ERRORS.FLOWISE_FAILED(res.status);
   }
   let body: unknown;
   try {
     body = await res.json();
   } catch {
-    throw new AppError("UPSTREAM_ERROR", "Flowise answered something other than JSON");
+    throw CHATFLOW_ERRORS.FLOWISE_NOT_JSON();
   }
-  if (!Array.isArray(body)) throw new AppError("UPSTREAM_ERROR", "Flowise answered an unexpected chatflow list");
+  if (!Array.isArray(body)) throw CHATFLOW_ERRORS.FLOWISE_BAD_LIST();
   const flows: FlowiseChatflow[] = [];
   for (const item of body) {
     const { id, name } = (item ?? {}) as Record<string, unknown>;
     if (typeof id !== "string" || id === "" || id.length > 200 || typeof name !== "string") {
-      throw new AppError("UPSTREAM_ERROR", "Flowise answered an unexpected chatflow list");
+      throw CHATFLOW_ERRORS.FLOWISE_BAD_LIST();
     }
     flows.push({ id, name: name.trim().slice(0, MAX_CHATFLOW_NAME) || id });
   }

@@ -22,6 +22,7 @@ export const chatflowInput = t.Object({
   enabled: t.Optional(enabled),
   override_allow: t.Optional(overrideAllow),
 });
+export type ChatflowInput = typeof chatflowInput.static;
 
 export const chatflowPatch = t.Object({
   name: t.Optional(name),
@@ -29,6 +30,7 @@ export const chatflowPatch = t.Object({
   enabled: t.Optional(enabled),
   override_allow: t.Optional(overrideAllow),
 });
+export type ChatflowPatch = typeof chatflowPatch.static;
 
 export const adminChatflow = t.Object({
   id: t.String(),
@@ -41,6 +43,7 @@ export const adminChatflow = t.Object({
   override_allow: t.Union([t.Array(t.String()), t.Null()], { description: "overrideConfig keys accepted; null = the global FLOWISE_OVERRIDE_ALLOW" }),
   user_count: t.Integer({ description: "Users granted this chatflow" }),
 });
+export type AdminChatflow = typeof adminChatflow.static;
 
 export const adminChatflowList = t.Object({
   chatflows: t.Array(adminChatflow),
@@ -48,6 +51,7 @@ export const adminChatflowList = t.Object({
   limit: t.Integer(),
   offset: t.Integer(),
 });
+export type AdminChatflowList = typeof adminChatflowList.static;
 
 export const userChatflowList = t.Object({
   chatflows: t.Array(t.Object({ id: t.String(), name: t.String(), cost: t.Integer() })),
@@ -55,6 +59,7 @@ export const userChatflowList = t.Object({
 });
 
 export const syncResult = t.Object({ created: t.Integer(), updated: t.Integer(), total: t.Integer() });
+export type SyncResult = typeof syncResult.static;
 
 export const grantResult = t.Object({ chatflow_id: t.String(), user_id: t.String(), granted: t.Boolean() });
 
@@ -73,6 +78,7 @@ export const grantedUsers = t.Object({
   limit: t.Integer(),
   offset: t.Integer(),
 });
+export type GrantedUsers = typeof grantedUsers.static;
 
 export const deletedChatflow = t.Object({ id: t.String(), deleted: t.Literal(true) });
 

@@ -3,28 +3,16 @@ import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflowAccess, chatflows, type Chatflow } from "./schema";
 import { users } from "../identity/schema";
-import { AppError } from "../http/errors";
+import { CHATFLOW_ERRORS } from "./errors";
 import type { UserState } from "../kernel/principal";
-
-
-export interface AdminChatflowView {
-  id: string;
-  name: string;
-  cost: number;
-  enabled: boolean;
-  created_at: string;
-  updated_at: string;
-  synced_at: string | null;
-  override_allow: string[] | null;
-  user_count: number;
-}
+import type { AdminChatflow, ChatflowInput, ChatflowPatch } from "./model";
 
 /** Duplicates dropped, order kept; undefined stays undefined (PATCH: unchanged). */
 const keyList = (keys: string[] | null | undefined) => (keys ? [...new Set(keys)] : keys);
 
 const userCount = sql<number>`(select count(*)::int from ${chatflowAccess} where ${chatflowAccess.chatflowId} = ${chatflows.id})`;
 
-function view(c: Chatflow, count: number): AdminChatflowView {
+function view(c: Chatflow, count: number): AdminChatflow {
   return {
     id: c.id,
     name: c.name,
@@ -38,30 +26,22 @@ function view(c: Chatflow, count: number): AdminChatflowView {
   };
 }
 
-async function getView(db: DB, id: string): Promise<AdminChatflowView> {
+async function getView(db: DB, id: string): Promise<AdminChatflow> {
   const [row] = await db.select({ c: chatflows, n: userCount }).from(chatflows).where(eq(chatflows.id, id));
-  if (!row) throw new AppError("NOT_FOUND", "Chatflow not found");
+  if (!row) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
   return view(row.c, row.n);
-}
-
-export interface ChatflowInput {
-  id: string;
-  name: string;
-  cost?: number;
-  enabled?: boolean;
-  override_allow?: string[] | null;
 }
 
 const fieldsOf = (r: typeof chatflows.$inferSelect) => ({ name: r.name, cost: r.cost, enabled: r.enabled, override_allow: r.overrideAllow });
 
-export async function createChatflow(db: DB, input: ChatflowInput, trail?: AuditTrail): Promise<AdminChatflowView> {
+export async function createChatflow(db: DB, input: ChatflowInput, trail?: AuditTrail): Promise<AdminChatflow> {
   return db.transaction(async (tx) => {
     const inserted = await tx
       .insert(chatflows)
       .values({ id: input.id, name: input.name, cost: input.cost ?? 1, enabled: input.enabled ?? true, overrideAllow: keyList(input.override_allow) ?? null })
       .onConflictDoNothing()
       .returning();
-    if (inserted.length === 0) throw new AppError("CONFLICT", "Chatflow already exists");
+    if (inserted.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_EXISTS();
     const row = inserted[0]!;
     await audit(tx, trail, { action: "chatflow.created", target: { type: "chatflow", id: row.id }, changes: diff({}, fieldsOf(row)) });
     return view(row, 0);
@@ -79,7 +59,7 @@ export async function listChatflows(db: DB, page: { limit: number; offset: numbe
   return { chatflows: rows.map((r) => view(r.c, r.n)), count: Number(total?.n ?? 0), ...page };
 }
 
-export async function updateChatflow(db: DB, id: string, patch: Omit<Partial<ChatflowInput>, "id">, trail?: AuditTrail): Promise<AdminChatflowView> {
+export async function updateChatflow(db: DB, id: string, patch: ChatflowPatch, trail?: AuditTrail): Promise<AdminChatflow> {
   const set: Partial<typeof chatflows.$inferInsert> = {};
   if (patch.override_allow !== undefined) set.overrideAllow = keyList(patch.override_allow);
   if (patch.name !== undefined) set.name = patch.name;
@@ -87,7 +67,7 @@ export async function updateChatflow(db: DB, id: string, patch: Omit<Partial<Cha
   if (patch.enabled !== undefined) set.enabled = patch.enabled;
   await db.transaction(async (tx) => {
     const [before] = await tx.select().from(chatflows).where(eq(chatflows.id, id)).for("update");
-    if (!before) throw new AppError("NOT_FOUND", "Chatflow not found");
+    if (!before) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
     const [after] = await tx
       .update(chatflows)
       .set({ ...set, updatedAt: sql`now()` })
@@ -103,16 +83,16 @@ export async function updateChatflow(db: DB, id: string, patch: Omit<Partial<Cha
 export async function deleteChatflow(db: DB, id: string, trail?: AuditTrail): Promise<void> {
   await db.transaction(async (tx) => {
     const deleted = await tx.delete(chatflows).where(eq(chatflows.id, id)).returning();
-    if (deleted.length === 0) throw new AppError("NOT_FOUND", "Chatflow not found");
+    if (deleted.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
     await audit(tx, trail, { action: "chatflow.deleted", target: { type: "chatflow", id }, changes: { name: [deleted[0]!.name, null] } });
   });
 }
 
 async function requireChatflowAndUser(db: DB, chatflowId: string, userId: string): Promise<void> {
   const [flow] = await db.select({ id: chatflows.id }).from(chatflows).where(eq(chatflows.id, chatflowId));
-  if (!flow) throw new AppError("NOT_FOUND", "Chatflow not found");
+  if (!flow) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
   const [user] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId));
-  if (!user) throw new AppError("NOT_FOUND", "User not found");
+  if (!user) throw CHATFLOW_ERRORS.USER_NOT_FOUND();
 }
 
 /** Idempotent: `created` tells a new grant from one that already existed. */
@@ -146,7 +126,7 @@ export async function revokeAccess(db: DB, chatflowId: string, userId: string, t
 /** The users granted a chatflow (admins may use every chatflow without a grant), by email. */
 export async function listGrantedUsers(db: DB, chatflowId: string, page: { limit: number; offset: number }) {
   const [flow] = await db.select({ id: chatflows.id }).from(chatflows).where(eq(chatflows.id, chatflowId));
-  if (!flow) throw new AppError("NOT_FOUND", "Chatflow not found");
+  if (!flow) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
   const rows = await db
     .select({ id: users.id, email: users.email, name: users.name, role: users.role, granted_at: chatflowAccess.createdAt })
     .from(chatflowAccess)

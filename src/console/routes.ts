@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import { consoleScript, consoleStyle } from "./assets.gen";
 import { pageHeaders } from "../http/page-headers";
+import { errorFamily } from "../http/errors";
 
 // Everything the page loads comes from here; the API calls it makes are same-origin.
 export const CONSOLE_CSP = [
@@ -43,6 +44,7 @@ export function consoleRoutes(_ctx: Core) {
   const page = () => asset(PAGE, "text/html; charset=utf-8", "no-store");
   const hide = { detail: { hide: true } };
   return new Elysia({ name: "console" })
+    .onTransform(errorFamily("detail"))
     .get("/admin", page, hide)
     .get("/admin/", page, hide)
     .get("/admin/app.js", () => asset(consoleScript, "text/javascript; charset=utf-8", "no-cache"), hide)

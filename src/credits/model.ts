@@ -4,8 +4,10 @@ import { pageFields } from "../http/paging";
 export const balance = t.Object({
   user_id: t.String(),
   credits_remaining: t.Integer(),
+  // When the balance last changed (the user's creation when it never did).
   last_updated: t.String({ format: "date-time" }),
 });
+export type Balance = typeof balance.static;
 
 export const grantInput = t.Object({
   amount: t.Integer({
@@ -25,6 +27,7 @@ export const ledgerEntry = t.Object({
   created_by: t.Union([t.String(), t.Null()]),
   created_at: t.String({ format: "date-time" }),
 });
+export type LedgerEntry = typeof ledgerEntry.static;
 
 export const ledgerPage = t.Object({
   user_id: t.String(),
@@ -33,6 +36,7 @@ export const ledgerPage = t.Object({
   limit: t.Integer(),
   offset: t.Integer(),
 });
+export type LedgerPage = typeof ledgerPage.static;
 
 export const userParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200 }) });
 

@@ -2,7 +2,6 @@ import { sql } from "drizzle-orm";
 import type { Worker } from "../kernel/core";
 import { rowsOf, type DB } from "../db/client";
 import { errorSummary, type Logger } from "../http/logger";
-import { countRefunded } from "./service";
 
 export const EXPIRED_REASON = "reservation_expired";
 const BATCH = 500;
@@ -10,6 +9,8 @@ const BATCH = 500;
 export interface ReconcileResult {
   settled: number;
   refunded: number;
+  /** Credits given back by the refunds. */
+  refundedCredits: number;
 }
 
 /**
@@ -56,17 +57,16 @@ export async function reconcileOnce(db: DB): Promise<ReconcileResult> {
       )
       select id, user_id, amount from flipped`),
   ).map((r) => ({ id: r.id, userId: r.user_id, amount: Number(r.amount) }));
-  countRefunded(db, refunds.reduce((s, r) => s + r.amount, 0), "expired");
-  return { settled, refunded: refunds.length };
+  return { settled, refunded: refunds.length, refundedCredits: refunds.reduce((s, r) => s + r.amount, 0) };
 }
 
 /** Runs reconcileOnce every `intervalMs` until stopped; a failed pass is logged and retried next tick. */
-export function startReconciler(db: DB, log: Logger, intervalMs: number): Worker {
+export function startReconciler(credits: { reconcile(): Promise<ReconcileResult> }, log: Logger, intervalMs: number): Worker {
   let running: Promise<void> | null = null;
   let stopped = false;
   const tick = () => {
     if (running || stopped) return;
-    running = reconcileOnce(db)
+    running = credits.reconcile()
       .then((r) => {
         if (r.settled || r.refunded) log.info("reservations reconciled", { settled: r.settled, refunded: r.refunded });
       })

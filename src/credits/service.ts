@@ -1,20 +1,16 @@
 import { audit, type AuditTrail } from "../audit/service";
-import { and, desc, eq, gte, isNull, sql } from "drizzle-orm";
-import { rowsOf, type DB } from "../db/client";
+import { and, desc, eq, gte, sql } from "drizzle-orm";
+import type { DB } from "../db/client";
 import { creditBalances, creditLedger, creditReservations } from "./schema";
 import { users } from "../identity/schema";
-import { AppError } from "../http/errors";
+import { CREDIT_ERRORS } from "./errors";
 import type { Counter, Metrics } from "../http/metrics";
 import { newId } from "../ids";
+import { reconcileOnce, type ReconcileResult } from "./reconciler";
+import { Reservation, type ReservationOwner } from "./reservation";
+import type { Balance, LedgerEntry } from "./model";
 
-export interface Balance {
-  user_id: string;
-  credits_remaining: number;
-  /** ISO 8601: when the balance last changed (the user's creation when it never did). */
-  last_updated: string;
-}
-
-export type Reservation = { ok: true; reservationId: string } | { ok: false };
+export { Reservation } from "./reservation";
 
 export interface ReserveInput {
   userId: string;
@@ -24,125 +20,106 @@ export interface ReserveInput {
   ttlSec: number;
 }
 
-interface CreditCounters {
-  reserved: Counter;
-  refunded: Counter;
-}
-
-// Services take `db` only (part B calls them with nothing else), so each app's counters are
-// found through its db handle; an app registers them in setupCredits.
-const countersByDb = new WeakMap<DB, CreditCounters>();
-
-export function registerCreditMetrics(db: DB, metrics: Metrics): void {
-  countersByDb.set(db, {
-    reserved: metrics.counter("chatgate_credits_reserved_total", "Credits reserved for predictions"),
-    refunded: metrics.counter("chatgate_credits_refunded_total", "Credits refunded to users (upstream failures, expired reservations)"),
-  });
-}
-
-export function countRefunded(db: DB, amount: number, reason: string): void {
-  if (amount > 0) countersByDb.get(db)?.refunded.inc({ reason }, amount);
-}
-
-export function countReserved(db: DB, amount: number): void {
-  if (amount > 0) countersByDb.get(db)?.reserved.inc({}, amount);
-}
-
 export const predictionReason = (chatflowId: string) => `prediction:${chatflowId}`;
 
 /**
- * Takes `amount` credits off the balance for one prediction. The balance check is the WHERE of
- * one UPDATE, so concurrent callers (on any number of instances) can never overdraw it.
- * A free chatflow (amount 0) still gets a reservation row, so callers treat every prediction alike.
+ * Balances, grants, the ledger and reservations, built once per app with its database and
+ * metrics (credits/feature.ts). Reservations are handles (`Reservation`): the pipeline holds one
+ * per prediction and settles or refunds it through the handle.
  */
-export async function reserveCredits(db: DB, input: ReserveInput): Promise<Reservation> {
-  const { userId, amount, chatflowId, ttlSec } = input;
-  if (!Number.isSafeInteger(amount) || amount < 0) throw new Error("reserveCredits: amount must be a whole number >= 0");
-  const result = await db.transaction(async (tx): Promise<Reservation> => {
-    if (amount > 0) {
-      const taken = await tx
-        .update(creditBalances)
-        .set({ balance: sql`${creditBalances.balance} - ${amount}`, updatedAt: sql`now()` })
-        .where(and(eq(creditBalances.userId, userId), gte(creditBalances.balance, amount)))
-        .returning({ balance: creditBalances.balance });
-      if (taken.length === 0) return { ok: false };
-    }
-    const reservationId = newId("rsv");
-    await tx.insert(creditReservations).values({
-      id: reservationId,
-      userId,
-      amount,
-      chatflowId,
-      sessionId: input.sessionId ?? null,
-      expiresAt: sql`now() + make_interval(secs => ${Math.max(1, Math.floor(ttlSec))})`,
+export class Credits implements ReservationOwner {
+  private readonly reservedTotal: Counter;
+  private readonly refundedTotal: Counter;
+
+  constructor(
+    readonly db: DB,
+    metrics: Metrics,
+  ) {
+    this.reservedTotal = metrics.counter("chatgate_credits_reserved_total", "Credits reserved for predictions");
+    this.refundedTotal = metrics.counter("chatgate_credits_refunded_total", "Credits refunded to users (upstream failures, expired reservations)");
+  }
+
+  /**
+   * Takes `amount` credits off the balance for one prediction; null when the balance is short.
+   * The balance check is the WHERE of one UPDATE, so concurrent callers (on any number of
+   * instances) can never overdraw it. A free chatflow (amount 0) still gets a reservation row, so
+   * callers treat every prediction alike.
+   */
+  async reserve(input: ReserveInput): Promise<Reservation | null> {
+    const { userId, amount, chatflowId, ttlSec } = input;
+    if (!Number.isSafeInteger(amount) || amount < 0) throw new Error("reserve: amount must be a whole number >= 0");
+    const id = await this.db.transaction(async (tx): Promise<string | null> => {
+      if (amount > 0) {
+        const taken = await tx
+          .update(creditBalances)
+          .set({ balance: sql`${creditBalances.balance} - ${amount}`, updatedAt: sql`now()` })
+          .where(and(eq(creditBalances.userId, userId), gte(creditBalances.balance, amount)))
+          .returning({ balance: creditBalances.balance });
+        if (taken.length === 0) return null;
+      }
+      const reservationId = newId("rsv");
+      await tx.insert(creditReservations).values({
+        id: reservationId,
+        userId,
+        amount,
+        chatflowId,
+        sessionId: input.sessionId ?? null,
+        expiresAt: sql`now() + make_interval(secs => ${Math.max(1, Math.floor(ttlSec))})`,
+      });
+      if (amount > 0) {
+        await tx.insert(creditLedger).values({ userId, delta: -amount, kind: "charge", reason: predictionReason(chatflowId), reservationId });
+      }
+      return reservationId;
     });
-    if (amount > 0) {
-      await tx.insert(creditLedger).values({ userId, delta: -amount, kind: "charge", reason: predictionReason(chatflowId), reservationId });
-    }
-    return { ok: true, reservationId };
-  });
-  if (result.ok) countReserved(db, amount);
-  return result;
-}
+    return id === null ? null : this.reserved(id, amount);
+  }
 
-/** Records that the answer began reaching the client: from now on it is charged, never refunded by the reconciler. */
-export async function markStarted(db: DB, reservationId: string): Promise<boolean> {
-  const rows = await db
-    .update(creditReservations)
-    .set({ startedAt: sql`now()` })
-    .where(and(eq(creditReservations.id, reservationId), isNull(creditReservations.startedAt)))
-    .returning({ id: creditReservations.id });
-  return rows.length === 1;
-}
+  /**
+   * The handle for a reservation a caller's own statement just made (the prediction store
+   * reserves together with the session and the question, in one statement); counts it.
+   */
+  reserved(id: string, amount: number): Reservation {
+    if (amount > 0) this.reservedTotal.inc({}, amount);
+    return new Reservation(this, id);
+  }
 
-/**
- * held → settled: the charge stands. Returns whether this call made the change. `started`: also
- * record (when not yet) that the answer reached the client, in the same statement.
- */
-export async function settleReservation(db: DB, reservationId: string, opts: { started?: boolean } = {}): Promise<boolean> {
-  const rows = await db
-    .update(creditReservations)
-    .set({ status: "settled", settledAt: sql`now()`, ...(opts.started ? { startedAt: sql`coalesce(${creditReservations.startedAt}, now())` } : {}) })
-    .where(and(eq(creditReservations.id, reservationId), eq(creditReservations.status, "held")))
-    .returning({ id: creditReservations.id });
-  return rows.length === 1;
-}
+  /** A handle for an existing reservation (tests, tools); closing it is guarded like any other. */
+  reservation(id: string): Reservation {
+    return new Reservation(this, id);
+  }
 
-/**
- * held → refunded, giving the amount back with a ledger row. The status flip is the guard, so
- * a repeated call, or one racing a settle or the reconciler, refunds at most once.
- */
-export async function refundReservation(db: DB, reservationId: string, reason: string): Promise<boolean> {
-  // One statement, not a transaction: the balance row is locked for this statement only.
-  const [row] = rowsOf<{ amount: number | string }>(
-    await db.execute(sql`
-      with flipped as (
-        update credit_reservations set status = 'refunded', settled_at = now()
-        where id = ${reservationId} and status = 'held'
-        returning user_id, amount
-      ), given_back as (
-        update credit_balances set balance = credit_balances.balance + flipped.amount, updated_at = now()
-        from flipped where flipped.amount > 0 and credit_balances.user_id = flipped.user_id
-      ), ledger as (
-        insert into credit_ledger (user_id, delta, kind, reason, reservation_id)
-        select user_id, amount, 'refund', ${reason}, ${reservationId} from flipped where amount > 0
-      )
-      select amount from flipped
-    `),
-  );
-  if (!row) return false;
-  countRefunded(db, Number(row.amount), "request");
-  return true;
+  countRefunded(amount: number, reason: string): void {
+    if (amount > 0) this.refundedTotal.inc({ reason }, amount);
+  }
+
+  /** One reconciler pass (see reconciler.ts), its refunds counted as `expired`. */
+  async reconcile(): Promise<ReconcileResult> {
+    const r = await reconcileOnce(this.db);
+    this.countRefunded(r.refundedCredits, "expired");
+    return r;
+  }
+
+  balance(userId: string): Promise<Balance> {
+    return getBalance(this.db, userId);
+  }
+
+  grant(input: GrantInput, trail?: AuditTrail): Promise<Balance> {
+    return grantCredits(this.db, input, trail);
+  }
+
+  ledger(userId: string, page: { limit: number; offset: number }): Promise<{ entries: LedgerEntry[]; count: number }> {
+    return listLedger(this.db, userId, page);
+  }
 }
 
 /** The user's balance; 0 when no credits were ever granted. Unknown user → NOT_FOUND. */
-export async function getBalance(db: DB, userId: string): Promise<Balance> {
+async function getBalance(db: DB, userId: string): Promise<Balance> {
   const [row] = await db
     .select({ id: users.id, createdAt: users.createdAt, balance: creditBalances.balance, updatedAt: creditBalances.updatedAt })
     .from(users)
     .leftJoin(creditBalances, eq(creditBalances.userId, users.id))
     .where(eq(users.id, userId));
-  if (!row) throw new AppError("NOT_FOUND", "User not found");
+  if (!row) throw CREDIT_ERRORS.USER_NOT_FOUND();
   return { user_id: row.id, credits_remaining: row.balance ?? 0, last_updated: (row.updatedAt ?? row.createdAt).toISOString() };
 }
 
@@ -155,12 +132,12 @@ export interface GrantInput {
 }
 
 /** Changes a balance by an admin's decision, with its ledger row, in one transaction. */
-export async function grantCredits(db: DB, input: GrantInput, trail?: AuditTrail): Promise<Balance> {
+async function grantCredits(db: DB, input: GrantInput, trail?: AuditTrail): Promise<Balance> {
   const { userId, amount, reason, createdBy } = input;
-  if (!Number.isSafeInteger(amount) || amount === 0) throw new AppError("VALIDATION", "amount: must be a non-zero whole number");
+  if (!Number.isSafeInteger(amount) || amount === 0) throw CREDIT_ERRORS.BAD_AMOUNT();
   await db.transaction(async (tx) => {
     const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
-    if (!user) throw new AppError("NOT_FOUND", "User not found");
+    if (!user) throw CREDIT_ERRORS.USER_NOT_FOUND();
     if (amount > 0) {
       await tx
         .insert(creditBalances)
@@ -175,7 +152,7 @@ export async function grantCredits(db: DB, input: GrantInput, trail?: AuditTrail
         .set({ balance: sql`${creditBalances.balance} + ${amount}`, updatedAt: sql`now()` })
         .where(and(eq(creditBalances.userId, userId), gte(creditBalances.balance, -amount)))
         .returning({ balance: creditBalances.balance });
-      if (taken.length === 0) throw new AppError("CONFLICT", "Insufficient credits: the balance cannot go below zero");
+      if (taken.length === 0) throw CREDIT_ERRORS.BELOW_ZERO();
     }
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
     const action = amount > 0 ? "credits.granted" : "credits.corrected";
@@ -184,20 +161,10 @@ export async function grantCredits(db: DB, input: GrantInput, trail?: AuditTrail
   return getBalance(db, userId);
 }
 
-export interface LedgerEntry {
-  id: number;
-  delta: number;
-  kind: "grant" | "charge" | "refund";
-  reason: string;
-  reservation_id: string | null;
-  created_by: string | null;
-  created_at: string;
-}
-
 /** Newest ledger rows first. Unknown user → NOT_FOUND. */
-export async function listLedger(db: DB, userId: string, page: { limit: number; offset: number }): Promise<{ entries: LedgerEntry[]; count: number }> {
+async function listLedger(db: DB, userId: string, page: { limit: number; offset: number }): Promise<{ entries: LedgerEntry[]; count: number }> {
   const [user] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId));
-  if (!user) throw new AppError("NOT_FOUND", "User not found");
+  if (!user) throw CREDIT_ERRORS.USER_NOT_FOUND();
   const [total] = await db.select({ n: sql<number>`count(*)::int` }).from(creditLedger).where(eq(creditLedger.userId, userId));
   const rows = await db
     .select()

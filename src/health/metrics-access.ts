@@ -1,8 +1,6 @@
 import type { Core } from "../kernel/core";
-import { AppError } from "../http/errors";
+import { HEALTH_ERRORS } from "./errors";
 import { safeEqual, sha256Hex } from "../ids";
-
-export const METRICS_UNAUTHORIZED = "Metrics require the METRICS_TOKEN bearer token or an admin's access token";
 
 /**
  * With METRICS_TOKEN set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>` (what a
@@ -20,6 +18,6 @@ export function metricsGuard(ctx: Core): (request: Request) => Promise<void> {
       const r = await ctx.authn.authenticate(request, ["access"]);
       if (r.ok && r.principal.user.role === "admin") return;
     }
-    throw new AppError("UNAUTHENTICATED", METRICS_UNAUTHORIZED);
+    throw HEALTH_ERRORS.METRICS_UNAUTHORIZED();
   };
 }

@@ -2,11 +2,13 @@ import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { cachedFlowiseProbe } from "./flowise-probe";
 import { metricsGuard } from "./metrics-access";
+import { errorFamily } from "../http/errors";
 
 export function healthRoutes(ctx: Core) {
   const metricsAllowed = metricsGuard(ctx);
   const flowise = cachedFlowiseProbe(ctx.config);
   return new Elysia({ tags: ["health"] })
+    .onTransform(errorFamily("detail"))
     .get("/healthz", () => ({ status: "ok" }), {
       response: t.Object({ status: t.String() }),
       detail: { summary: "The process is up" },
@@ -19,6 +21,7 @@ export function healthRoutes(ctx: Core) {
           message_transport: ctx.config.messageTransport,
         };
         if (ctx.config.messageTransport === "none") details.messages = "queued only: no MESSAGE_TRANSPORT configured";
+        for (const facts of ctx.readiness) Object.assign(details, facts());
         // Informational: Flowise down makes predictions 503, it does not make chatgate unready.
         const upstream = flowise();
         try {
@@ -35,7 +38,7 @@ export function healthRoutes(ctx: Core) {
           summary: "The database answers (503 otherwise); `flowise` says whether Flowise answers, without affecting readiness",
           description:
             "flowise: reachable | unreachable | misconfigured | error | not configured; flowise_error names the likely mistake " +
-            "(FLOWISE_URL ending in /api/v1, a URL answering HTML).",
+            "(FLOWISE_URL ending in /api/v1, a URL answering HTML). With HTTPS on, tls_certificate_expires_at is the served certificate's notAfter.",
           responses: {
             200: { description: "Ready: the database answers" },
             503: { description: "The database does not answer within 2 s; Retry-After says when to ask again" },

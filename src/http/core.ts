@@ -1,7 +1,7 @@
 import { Elysia, ValidationError } from "elysia";
 import type { Config } from "../config";
 import { type Authenticator, rejectionOf } from "../kernel/authenticator";
-import { AppError, familyOf, render } from "./errors";
+import { AppError, HTTP_ERRORS, render } from "./errors";
 import { dropNullOptionals } from "./lenient-nulls";
 import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -97,12 +97,12 @@ const UNREAD = Object.freeze({});
 export function toAppError(code: unknown, error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isDatabaseUnavailable(error)) {
-    return new AppError("UNAVAILABLE", "Service temporarily unavailable: database not reachable", { "Retry-After": "5" });
+    return HTTP_ERRORS.DATABASE_UNAVAILABLE.withHeaders({ "Retry-After": "5" });
   }
-  if (error instanceof ValidationError) return new AppError("VALIDATION", validationMessage(error));
-  if (code === "NOT_FOUND") return new AppError("NOT_FOUND", "Not Found");
-  if (code === "PARSE") return new AppError("BAD_REQUEST", "Malformed request body");
-  return new AppError("INTERNAL", "Internal server error");
+  if (error instanceof ValidationError) return HTTP_ERRORS.INVALID_INPUT(validationMessage(error));
+  if (code === "NOT_FOUND") return HTTP_ERRORS.NOT_FOUND();
+  if (code === "PARSE") return HTTP_ERRORS.MALFORMED_BODY();
+  return HTTP_ERRORS.INTERNAL();
 }
 
 function corsHeaders(origin: string | null, allowed: string[]): Record<string, string> {
@@ -133,6 +133,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
   const { config, log, metrics } = deps;
   const cors = config.corsOrigins.length > 0;
   const preflight = createPreflight(deps.authn, table);
+  // Only HTTPS responses: HSTS over plain HTTP is ignored by browsers and misleads (src/ops/tls.ts).
+  const hsts = config.tlsCertFile && config.hstsMaxAge > 0 ? `max-age=${config.hstsMaxAge}` : undefined;
   return new Elysia({ name: "core" })
     .onRequest(({ request, set }) => {
       const headers = request.headers;
@@ -140,9 +142,10 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
       info.set(request, { id, start: performance.now(), span: startServerSpan(request) });
       set.headers["x-request-id"] = id;
+      if (hsts) set.headers["strict-transport-security"] = hsts;
       // A NUL can reach the path or query only percent-encoded; checking the raw URL here spares
       // every route from parsing its query string just to look (Postgres text cannot hold NUL).
-      if (request.url.includes("%00")) throw new AppError("VALIDATION", "Request must not contain NUL characters");
+      if (request.url.includes("%00")) throw HTTP_ERRORS.NUL_CHARACTER();
       if (cors) {
         const allow = corsHeaders(headers.get("origin"), config.corsOrigins);
         if (request.method === "OPTIONS" && headers.get("access-control-request-method")) {
@@ -151,7 +154,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
             allow["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-API-Key, Idempotency-Key, X-Request-Id";
             allow["Access-Control-Max-Age"] = "600";
           }
-          return new Response(null, { status: 204, headers: { ...allow, "x-request-id": id } });
+          return new Response(null, { status: 204, headers: { ...allow, "x-request-id": id, ...(hsts ? { "strict-transport-security": hsts } : {}) } });
         }
         Object.assign(set.headers, allow);
       }
@@ -159,7 +162,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       const length = Number(headers.get("content-length") ?? "0");
       // The size limit comes before the guard: it protects the server, not a route's rules.
       if (length > config.maxBodyBytes) {
-        throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${config.maxBodyBytes} bytes`);
+        throw HTTP_ERRORS.BODY_TOO_LARGE(config.maxBodyBytes);
       }
     })
     // Parse hooks run before the body is read (routes with a body); transform before validation
@@ -176,7 +179,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
     .onTransform({ as: "global" }, async (c) => {
       await preflight(c.request, c.route);
       if (c.body === undefined) return;
-      if (containsNul(c.body)) throw new AppError("VALIDATION", "Request must not contain NUL characters");
+      if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
       const schema = table.get(c.request.method, c.route)?.body;
       if (schema) c.body = dropNullOptionals(schema, c.body);
     })
@@ -185,7 +188,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       if (code === "NOT_FOUND" && !(error instanceof AppError)) {
         const allow = table.allowed(path);
         if (allow && !allow.includes(request.method)) {
-          appError = new AppError("METHOD_NOT_ALLOWED", `Method ${request.method} not allowed`, { Allow: allow.join(", ") });
+          appError = HTTP_ERRORS.METHOD_NOT_ALLOWED.withHeaders({ Allow: allow.join(", ") }, request.method);
         }
       }
       const id = requestIdOf(request);
@@ -196,7 +199,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         log.error("unhandled error", { request_id: id, route: path, error: errorSummary(e) });
       }
       const facts = route ? table.get(request.method, route) : undefined;
-      const out = render(appError, familyOf(path), id, facts?.invalidAs400);
+      // The family its route group declared; a request no route answered borrows its neighbours'.
+      const out = render(appError, facts?.family ?? table.familyFor(path), id, facts?.invalidAs400);
       set.status = out.status;
       return new Response(JSON.stringify(out.body), {
         status: out.status,

@@ -1,6 +1,6 @@
 import { t } from "elysia";
 import { sql } from "drizzle-orm";
-import { AppError } from "./errors";
+import { HTTP_ERRORS } from "./errors";
 
 // Paging parameters of every list route, checked here so that no number a query string can carry
 // (negative, fractional, beyond a bigint, NaN) reaches SQL. Offsets stop at 2^31 - 1: far past any
@@ -25,7 +25,7 @@ export interface Page {
 }
 
 export function pageOf(query: { limit?: number; offset?: number; after?: string }, def: number): Page {
-  if (query.after !== undefined && query.offset) throw new AppError("VALIDATION", "offset: give either offset or after, not both");
+  if (query.after !== undefined && query.offset) throw HTTP_ERRORS.OFFSET_AND_AFTER();
   return { limit: query.limit ?? def, offset: query.offset ?? 0 };
 }
 
@@ -34,7 +34,7 @@ export function pageOf(query: { limit?: number; offset?: number; after?: string 
 // so the comparison is exact to the microsecond; it is opaque to clients (base64url).
 export const cursorField = {
   after: t.Optional(
-    t.String({ maxLength: 300, pattern: "^[A-Za-z0-9_-]+$", description: "the next_cursor of the previous page (instead of offset)", error: "after: must be a cursor from a previous page" }),
+    t.String({ maxLength: 300, pattern: "^[A-Za-z0-9_-]+$", description: "the next_cursor of the previous page (instead of offset)", error: HTTP_ERRORS.BAD_CURSOR.message }),
   ),
 };
 
@@ -62,7 +62,7 @@ export function decodeCursor(raw: string): Cursor {
   } catch {
     // fall through: any undecodable cursor is the same client error
   }
-  throw new AppError("VALIDATION", "after: must be a cursor from a previous page");
+  throw HTTP_ERRORS.BAD_CURSOR();
 }
 
 /** The SQL that prints a row's created_at for a cursor (see exactInstant). */

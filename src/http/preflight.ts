@@ -3,7 +3,7 @@
 // callers, and clients that log in again on 401 do), then the body's media type.
 import { guardOnce } from "../kernel/guard";
 import type { Authenticator } from "../kernel/authenticator";
-import { AppError } from "./errors";
+import { HTTP_ERRORS } from "./errors";
 import type { RouteTable } from "./route-table";
 
 type BodyKind = "none" | "json" | "form" | "other";
@@ -19,8 +19,7 @@ function bodyKindOf(request: Request): BodyKind {
   return "other";
 }
 
-const unsupportedMediaType = (form: boolean) =>
-  new AppError("UNSUPPORTED_MEDIA_TYPE", form ? "Content-Type must be application/json or application/x-www-form-urlencoded" : "Content-Type must be application/json");
+const unsupportedMediaType = (form: boolean) => (form ? HTTP_ERRORS.JSON_OR_FORM() : HTTP_ERRORS.JSON_ONLY());
 
 export function createPreflight(authn: Authenticator, table: RouteTable) {
   const done = new WeakMap<Request, Promise<void>>();

@@ -1,17 +1,19 @@
 // What the core needs to know about a route before Elysia validates its input: which guard it
-// declared, which body schema, which media types it takes, and which methods each path allows.
+// declared, which body schema, which media types it takes, which error family its group declared,
+// and which methods each path allows.
 // Elysia runs global parse/transform hooks before a route's own hooks and validates right
 // after, so the facts are read once from the finished app's route list rather than from hooks.
 import type { TSchema } from "@sinclair/typebox";
 import { FORM, GUARD, INVALID_400, type AuthOptions } from "../kernel/guard";
-
-/** Marks a hook function with the guard a route declared (set by the auth macros). */
+import { FAMILY, type Family } from "./errors";
 
 export interface RouteFacts {
   guard?: AuthOptions;
   body?: TSchema;
   form: boolean;
   invalidAs400: boolean;
+  /** The error body family its route group declared (`errorFamily`), if any. */
+  family?: Family;
 }
 
 interface RouteLike {
@@ -24,7 +26,12 @@ interface AppLike {
   routes: RouteLike[];
 }
 
-type Tagged = { [GUARD]?: AuthOptions; [FORM]?: boolean; [INVALID_400]?: boolean };
+type Tagged = { [GUARD]?: AuthOptions; [FORM]?: boolean; [INVALID_400]?: boolean; [FAMILY]?: Family };
+
+/** The error family a route's group declared (see `errorFamily` in ./errors). */
+export function declaredFamily(hooks: Record<string, unknown>): Family | undefined {
+  return hookFns(hooks).find((f) => f[FAMILY])?.[FAMILY];
+}
 
 function hookFns(hooks: Record<string, unknown>): Tagged[] {
   const out: Tagged[] = [];
@@ -48,16 +55,31 @@ function pathPattern(path: string): RegExp {
   return new RegExp(`^${parts.join("/")}/?$`);
 }
 
+const segmentsOf = (path: string) => path.replace(/\/+$/, "").split("/").slice(1);
+
+/** How many leading segments of a request path a route pattern matches (`:param` matches any). */
+function sharedSegments(path: string[], route: string[]): number {
+  let n = 0;
+  for (; n < path.length && n < route.length; n++) {
+    const seg = route[n]!;
+    if (seg === "*") return path.length;
+    if (!seg.startsWith(":") && seg !== path[n]) break;
+  }
+  return n;
+}
+
 export class RouteTable {
   private app?: AppLike;
   private facts?: Map<string, RouteFacts>;
   private patterns?: { re: RegExp; methods: Set<string> }[];
+  private families?: { segments: string[]; family: Family }[];
 
   /** Called once the app has all its routes. */
   bind(app: AppLike): void {
     this.app = app;
     this.facts = undefined;
     this.patterns = undefined;
+    this.families = undefined;
   }
 
   get(method: string, route: string): RouteFacts | undefined {
@@ -85,6 +107,31 @@ export class RouteTable {
     return [...methods].sort();
   }
 
+  /**
+   * The error family of a request no route answered (404, 405, an early 413): the families
+   * declared by the routes that share the most leading path segments with it, when they agree;
+   * `detail` otherwise (and for paths sharing nothing).
+   */
+  familyFor(path: string): Family {
+    if (!this.families) {
+      this.families = [];
+      for (const r of this.app?.routes ?? []) {
+        const family = declaredFamily(r.hooks);
+        if (family) this.families.push({ segments: segmentsOf(r.path), family });
+      }
+    }
+    const wanted = segmentsOf(path);
+    let best = 0;
+    let found = new Set<Family>();
+    for (const r of this.families) {
+      const n = sharedSegments(wanted, r.segments);
+      if (n === 0 || n < best) continue;
+      if (n > best) (best = n), (found = new Set());
+      found.add(r.family);
+    }
+    return found.size === 1 ? [...found][0]! : "detail";
+  }
+
   private build(): Map<string, RouteFacts> {
     if (this.facts) return this.facts;
     const models = ((this.app as { definitions?: { type?: Record<string, TSchema> } } | undefined)?.definitions?.type ?? {}) as Record<string, TSchema>;
@@ -96,7 +143,8 @@ export class RouteTable {
       const invalidAs400 = fns.some((f) => f[INVALID_400]);
       const b = r.hooks.body;
       const body = typeof b === "string" ? models[b] : (b as TSchema | undefined);
-      facts.set(`${r.method} ${r.path}`, { guard, body, form, invalidAs400 });
+      const family = fns.find((f) => f[FAMILY])?.[FAMILY];
+      facts.set(`${r.method} ${r.path}`, { guard, body, form, invalidAs400, family });
     }
     if (this.app) this.facts = facts;
     return facts;

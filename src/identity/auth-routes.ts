@@ -7,10 +7,12 @@ import { clientAddress } from "./throttle";
 import { trailOf } from "./trail";
 import { updateUser } from "./user-admin";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
+import { errorFamily } from "../http/errors";
 
 /** `/api/auth` token and user management (api-keys-and-users.md). */
 export function authRoutes(ctx: IdentityContext) {
   return new Elysia({ prefix: "/api/auth", tags: ["identity"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .post(
       "/token",

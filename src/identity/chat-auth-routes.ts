@@ -8,11 +8,13 @@ import { listRefreshTokens, revokeTokens } from "./revoke";
 import { clientAddress } from "./throttle";
 import { trailOf } from "./trail";
 import { publicUser } from "./users";
+import { errorFamily } from "../http/errors";
 
 /** `/api/v1/chat` login, refresh and revoke (flowise-proxy-chat-api.md). */
 export function chatAuthRoutes(ctx: IdentityContext) {
   const ttl = ctx.config.accessTokenTtlSec;
   return new Elysia({ prefix: "/api/v1/chat", tags: ["identity"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .post(
       "/authenticate",

@@ -6,11 +6,11 @@ import { assertLoginPassword, completeLogin, failLogin, passwordLogin, throttled
 import { userChanged } from "./session-ends";
 import { throttleKeys } from "./throttle";
 import { createUser, findUserByEmail, isUniqueViolation } from "./users";
+import { IDENTITY_ERRORS } from "./errors";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
 
 const TIMEOUT_MS = 5000;
-const UNAVAILABLE = "Authentication service unavailable";
 
 interface ExternalUser {
   externalId: string | null;
@@ -43,7 +43,7 @@ async function callService(url: string, username: string, password: string): Pro
       redirect: "manual",
     });
   } catch {
-    throw new AppError("UNAVAILABLE", UNAVAILABLE);
+    throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
   }
   if (res.status < 200 || res.status >= 300) {
     await res.body?.cancel().catch(() => {});
@@ -52,12 +52,9 @@ async function callService(url: string, username: string, password: string): Pro
   try {
     return { status: res.status, body: await res.json() };
   } catch {
-    throw new AppError("UNAVAILABLE", UNAVAILABLE);
+    throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
   }
 }
-
-export const EXTERNAL_EMAIL_CONFLICT =
-  "This email belongs to an account of this service that cannot be signed in through the external authentication service; sign in with its password or ask an administrator";
 
 /**
  * Whether an external identity may take over the local account that has its email. Only an
@@ -82,7 +79,7 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
         local_has_password: byEmail.passwordHash !== null,
         external_id: ext.externalId,
       });
-      throw new AppError("UNAUTHENTICATED", EXTERNAL_EMAIL_CONFLICT);
+      throw IDENTITY_ERRORS.EXTERNAL_EMAIL_CONFLICT();
     }
     const existing = byId ?? byEmail;
     if (!existing) {
@@ -106,11 +103,11 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
       ctx.users.invalidate(existing.id);
       return updated;
     } catch (e) {
-      if (isUniqueViolation(e)) throw new AppError("CONFLICT", "This email belongs to another account");
+      if (isUniqueViolation(e)) throw IDENTITY_ERRORS.EMAIL_TAKEN();
       throw e;
     }
   }
-  throw new AppError("CONFLICT", "This email belongs to another account");
+  throw IDENTITY_ERRORS.EMAIL_TAKEN();
 }
 
 /**
@@ -123,12 +120,12 @@ export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): P
   const keys = throttleKeys(input.username, input.address);
   return throttledLogin(ctx, keys, async (counted) => {
     const res = await callService(url, input.username, input.password);
-    if (res.status >= 500 || res.status === 429 || res.status === 408) throw new AppError("UNAVAILABLE", UNAVAILABLE);
+    if (res.status >= 500 || res.status === 429 || res.status === 408) throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
     if (res.status >= 300) return failLogin(ctx);
     const ext = parseExternalUser(res.body, input.username);
     if (!ext) {
       ctx.log.warn("authentication service returned a user without an email");
-      throw new AppError("UNAVAILABLE", UNAVAILABLE);
+      throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
     }
     const user = await upsertExternalUser(ctx, ext);
     if (user.disabledAt) return failLogin(ctx);

@@ -12,6 +12,7 @@ import { loginFailures, refreshTokens } from "./schema";
 import { dummyPasswordHash } from "./passwords";
 import { KNOWN_ADDRESS_DAYS } from "./throttle";
 import type { Recorder } from "../audit/service";
+import { IDENTITY_ERRORS } from "./errors";
 
 const SWEEP_MS = 10 * 60_000;
 
@@ -32,6 +33,7 @@ export async function sweepIdentity(ctx: Pick<Core, "db" | "bus" | "config">): P
 /** Logins, sessions, refresh families, revocation, users (flowise-proxy and api-keys contracts). */
 export const identityFeature = defineFeature({
   name: "identity",
+  errors: IDENTITY_ERRORS,
   setup(core: Core, _deps: { audit: { recorder: Recorder } }) {
     const users = new UserCache(core.db, core.bus);
     core.authn.plug({ users });

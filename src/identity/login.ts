@@ -8,8 +8,7 @@ import { clearFailures, countersFor, refundAttempt, rememberAddress, takeAttempt
 import { toUserState } from "./user-cache";
 import { findUserForLogin } from "./users";
 import { audit, type AuditTrail } from "../audit/service";
-
-export const BAD_LOGIN = "Incorrect username or password";
+import { IDENTITY_ERRORS } from "./errors";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log">;
 
@@ -29,10 +28,10 @@ export interface LoginOutcome {
 
 /** Checked before any hashing: an oversized password must not buy a caller argon2 work. */
 export function assertLoginPassword(password: string): void {
-  if (password.length > PASSWORD_MAX) throw new AppError("VALIDATION", `Password must be at most ${PASSWORD_MAX} characters`);
+  if (password.length > PASSWORD_MAX) throw IDENTITY_ERRORS.PASSWORD_TOO_LONG(PASSWORD_MAX);
   // eslint-disable-next-line no-control-regex
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(password)) throw new AppError("VALIDATION", "Password must not contain control characters");
+  if (/[\u0000-\u001f\u007f]/.test(password)) throw IDENTITY_ERRORS.PASSWORD_CONTROL_CHARACTERS();
 }
 
 /**
@@ -53,7 +52,7 @@ export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted
   if (wait > 0) {
     identityMetrics(ctx.metrics).logins.inc({ result: "throttled" });
     await refused("login.throttled");
-    throw new AppError("RATE_LIMITED", "Too many failed login attempts. Try again later.", { "Retry-After": String(wait) });
+    throw IDENTITY_ERRORS.LOGIN_THROTTLED.withHeaders({ "Retry-After": String(wait) });
   }
   try {
     return await run(counted);
@@ -70,7 +69,7 @@ export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted
 /** The attempt was already counted by `throttledLogin`. */
 export function failLogin(ctx: Ctx): never {
   identityMetrics(ctx.metrics).logins.inc({ result: "failed" });
-  throw new AppError("UNAUTHENTICATED", BAD_LOGIN);
+  throw IDENTITY_ERRORS.BAD_LOGIN();
 }
 
 /** A verified user gets a new session; its (account, address) counter starts over (see throttledLogin). */

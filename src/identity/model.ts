@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { cursorField, pageFields } from "../http/paging";
 
+/** The user object of login responses and /api/auth/me. */
 export const loginUser = t.Object({
   id: t.String(),
   email: t.String(),
@@ -10,11 +11,13 @@ export const loginUser = t.Object({
   customer_id: t.Number(),
   created_at: t.String({ format: "date-time" }),
 });
+export type LoginUser = typeof loginUser.static;
 
 export const adminUserView = t.Composite([
   loginUser,
   t.Object({ disabled: t.Boolean(), disabled_at: t.Union([t.String({ format: "date-time" }), t.Null()]) }),
 ]);
+export type AdminUserView = typeof adminUserView.static;
 
 // Lengths here only bound the input; the password rules (8..1024, no control characters) are
 // checked by the service before any hashing so their message is exact.
@@ -31,6 +34,7 @@ export const authResponse = t.Object({
   user: loginUser,
   message: t.String(),
 });
+export type AuthResponse = typeof authResponse.static;
 
 export const refreshRequest = t.Object({
   refresh_token: t.String({ minLength: 1, maxLength: 4096, error: "refresh_token: required" }),
@@ -42,6 +46,7 @@ export const refreshResponse = t.Object({
   token_type: t.Literal("bearer"),
   expires_in: t.Number(),
 });
+export type RefreshResponse = typeof refreshResponse.static;
 
 export const revokeRequest = t.Optional(
   t.Object({
@@ -50,12 +55,14 @@ export const revokeRequest = t.Optional(
     include_api_keys: t.Optional(t.Boolean({ error: "include_api_keys: must be true or false", description: "With all_tokens: also revoke every API key of the caller" })),
   }),
 );
+export type RevokeRequest = typeof revokeRequest.static;
 
 export const revokeResponse = t.Object({
   message: t.String(),
   revoked_count: t.Integer(),
   api_keys_revoked: t.Optional(t.Integer({ description: "Only with include_api_keys" })),
 });
+export type RevokeResponse = typeof revokeResponse.static;
 
 export const refreshTokenInfo = t.Object({
   id: t.String(),
@@ -66,6 +73,7 @@ export const refreshTokenInfo = t.Object({
   revoked_at: t.Union([t.String(), t.Null()]),
   active: t.Boolean(),
 });
+export type RefreshTokenInfo = typeof refreshTokenInfo.static;
 
 export const tokensQuery = t.Object(pageFields(200, 200));
 export const tokensResponse = t.Object({
@@ -106,14 +114,17 @@ export const createdUser = t.Object({
   username: t.Union([t.String(), t.Null()]),
   customer_id: t.Number(),
 });
+export type CreatedUser = typeof createdUser.static;
 
 export const patchUserRequest = t.Object({
   name: t.Optional(name),
   role: t.Optional(role),
   password: t.Optional(t.String({ error: "password: must be a string" })),
   disabled: t.Optional(t.Boolean({ error: "disabled: must be true or false" })),
+  // Keys otherwise outlive a password reset or a disable.
   revoke_api_keys: t.Optional(t.Boolean({ error: "revoke_api_keys: must be true or false", description: "Also revoke every API key of the user" })),
 });
+export type UserPatch = typeof patchUserRequest.static;
 
 export const USERS_PAGE = 100;
 export const usersQuery = t.Object({ ...pageFields(1000, USERS_PAGE), ...cursorField });
@@ -124,6 +135,7 @@ export const usersResponse = t.Object({
   offset: t.Integer(),
   next_cursor: t.Union([t.String(), t.Null()], { description: "pass as ?after= for the next page (cheaper than a large offset); null on the last page" }),
 });
+export type UsersResponse = typeof usersResponse.static;
 
 export const userIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
 

@@ -1,5 +1,6 @@
 import { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
+import { IDENTITY_ERRORS } from "./errors";
 
 // argon2id at OWASP's floor or above (m = 19 MiB, t = 2). Bun.password runs the hash on a worker
 // thread, so logins never block the event loop.
@@ -7,16 +8,6 @@ const ARGON = { algorithm: "argon2id" as const, memoryCost: 19456, timeCost: 2 }
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
-
-export const PASSWORD_MESSAGES = {
-  whitespace: "Password must not be only spaces",
-  common: "Password is too common: it is on a list of the most used passwords (or a simple variant of one); choose another",
-  repeat: "Password is too easy to guess: it repeats the same characters; choose another",
-  sequence: "Password is too easy to guess: it is a sequence (like abcd or 1234); choose another",
-  keyboard: "Password is too easy to guess: it is a keyboard pattern; choose another",
-  date: "Password is too easy to guess: it is a date or a year; choose another",
-  guessable: "Password is too easy to guess; choose a longer or less predictable one",
-} as const;
 
 // zxcvbn-ts with its common-password dictionary (~49,000 entries) and keyboard graphs, bundled
 // into the binary. Built on first use (~0.1 s), only where a password is being set.
@@ -40,35 +31,35 @@ function guessability(password: string): string | undefined {
   switch (result.feedback.warning) {
     case "simpleRepeat":
     case "extendedRepeat":
-      return PASSWORD_MESSAGES.repeat;
+      return IDENTITY_ERRORS.PASSWORD_REPEAT.message;
     case "sequences":
-      return PASSWORD_MESSAGES.sequence;
+      return IDENTITY_ERRORS.PASSWORD_SEQUENCE.message;
     case "straightRow":
     case "keyPattern":
-      return PASSWORD_MESSAGES.keyboard;
+      return IDENTITY_ERRORS.PASSWORD_KEYBOARD.message;
     case "dates":
     case "recentYears":
-      return PASSWORD_MESSAGES.date;
+      return IDENTITY_ERRORS.PASSWORD_DATE.message;
     case "topTen":
     case "topHundred":
     case "common":
     case "similarToCommon":
     case "wordByItself":
     case "pwned":
-      return PASSWORD_MESSAGES.common;
+      return IDENTITY_ERRORS.PASSWORD_COMMON.message;
     default:
-      return PASSWORD_MESSAGES.guessable;
+      return IDENTITY_ERRORS.PASSWORD_GUESSABLE.message;
   }
 }
 
-/** Returns a reason when a new password is unacceptable; checked before any hashing. */
+/** Returns a reason (an IDENTITY_ERRORS message) when a new password is unacceptable; checked before any hashing. */
 export function passwordProblem(password: string): string | undefined {
-  if (password.length < PASSWORD_MIN) return `Password must be at least ${PASSWORD_MIN} characters`;
-  if (password.length > PASSWORD_MAX) return `Password must be at most ${PASSWORD_MAX} characters`;
+  if (password.length < PASSWORD_MIN) return IDENTITY_ERRORS.PASSWORD_TOO_SHORT.message(PASSWORD_MIN);
+  if (password.length > PASSWORD_MAX) return IDENTITY_ERRORS.PASSWORD_TOO_LONG.message(PASSWORD_MAX);
   // eslint-disable-next-line no-control-regex
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(password)) return "Password must not contain control characters";
-  if (password.trim() === "") return PASSWORD_MESSAGES.whitespace;
+  if (/[\u0000-\u001f\u007f]/.test(password)) return IDENTITY_ERRORS.PASSWORD_CONTROL_CHARACTERS.message;
+  if (password.trim() === "") return IDENTITY_ERRORS.PASSWORD_WHITESPACE.message;
   return guessability(password);
 }
 

@@ -1,7 +1,7 @@
 import { and, count, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import { refreshTokens, users } from "./schema";
-import { AppError, MESSAGES } from "../http/errors";
+import { HTTP_ERRORS } from "../http/errors";
 import { sha256Hex } from "../ids";
 import { identityMetrics } from "./metrics";
 import { endSession } from "./session-ends";
@@ -9,7 +9,7 @@ import { issueAccessToken, mintRefreshToken } from "./sessions";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
 
-const refused = () => new AppError("UNAUTHENTICATED", MESSAGES.invalidJwt);
+const refused = () => HTTP_ERRORS.INVALID_JWT();
 
 /**
  * Successors one refresh token may have: retries within the grace are a handful, so a client

@@ -2,24 +2,17 @@ import { and, count, desc, eq, gt, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import { refreshTokens } from "./schema";
 import type { Principal } from "../kernel/principal";
-import { AppError } from "../http/errors";
+import { IDENTITY_ERRORS } from "./errors";
 import { revokeKeysOf } from "../keys/service";
 import type { Page } from "../http/paging";
 import { audit, type AuditTrail } from "../audit/service";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
+import type { RefreshTokenInfo, RevokeRequest, RevokeResponse } from "./model";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users">;
 
-export interface RevokeRequest {
-  token_id?: string;
-  all_tokens?: boolean;
-  include_api_keys?: boolean;
-}
-
-export interface RevokeResult {
-  revoked_count: number;
-  api_keys_revoked?: number;
-}
+/** The route adds the message. */
+type RevokeResult = Omit<RevokeResponse, "message">;
 
 /**
  * `token_id`: that refresh token (the caller's own), and its session's access tokens if it was
@@ -30,9 +23,9 @@ export interface RevokeResult {
  */
 export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined, trail?: AuditTrail): Promise<RevokeResult> {
   const userId = principal.user.id;
-  if (req?.token_id !== undefined && req.all_tokens) throw new AppError("BAD_REQUEST", "Give either token_id or all_tokens, not both");
+  if (req?.token_id !== undefined && req.all_tokens) throw IDENTITY_ERRORS.TOKEN_OR_ALL();
   // API keys are separate, long-lived credentials (integrations): only an explicit ask ends them.
-  if (req?.include_api_keys && !req.all_tokens) throw new AppError("BAD_REQUEST", "include_api_keys needs all_tokens: true");
+  if (req?.include_api_keys && !req.all_tokens) throw IDENTITY_ERRORS.API_KEYS_NEED_ALL();
   if (req?.token_id !== undefined) return { revoked_count: await revokeOne(ctx, userId, req.token_id) };
   if (req?.all_tokens) {
     const withKeys = req.include_api_keys === true;
@@ -62,23 +55,13 @@ async function revokeOne(ctx: Ctx, userId: string, tokenId: string): Promise<num
       .where(and(eq(refreshTokens.id, tokenId), eq(refreshTokens.userId, userId)))
       .for("update");
     // Someone else's token id answers exactly like an unknown one.
-    if (!row) throw new AppError("NOT_FOUND", "Token not found");
+    if (!row) throw IDENTITY_ERRORS.TOKEN_NOT_FOUND();
     if (row.revokedAt) return 0;
     const live = row.usedAt === null && row.expiresAt.getTime() > Date.now();
     if (live) return endSession(ctx, tx, userId, row.familyId, "revoked");
     await tx.update(refreshTokens).set({ revokedAt: sql`now()`, revokedReason: "revoked" }).where(eq(refreshTokens.id, row.id));
     return 1;
   });
-}
-
-export interface RefreshTokenInfo {
-  id: string;
-  session_id: string;
-  created_at: string;
-  expires_at: string;
-  used_at: string | null;
-  revoked_at: string | null;
-  active: boolean;
 }
 
 /** The caller's unexpired refresh tokens, newest first; the token values are never stored. */

@@ -2,23 +2,15 @@ import { eq, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import { users, type User } from "./schema";
 import type { UserState } from "../kernel/principal";
-import { AppError } from "../http/errors";
+import { IDENTITY_ERRORS } from "./errors";
 import { revokeKeysOf } from "../keys/service";
 import { hashPassword, passwordProblem } from "./passwords";
 import { endAllSessions, userChanged } from "./session-ends";
 import { findUserById } from "./users";
 import { audit, type AuditTrail } from "../audit/service";
+import type { UserPatch } from "./model";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "log">;
-
-export interface UserPatch {
-  name?: string;
-  role?: "user" | "admin";
-  password?: string;
-  disabled?: boolean;
-  /** Also revoke every API key of the user (keys otherwise outlive a password reset or a disable). */
-  revoke_api_keys?: boolean;
-}
 
 type Change = { action: string; changes: Record<string, [unknown, unknown]> };
 
@@ -45,13 +37,13 @@ function userChanges(before: User, patch: UserPatch, keysRevoked: number | undef
 export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: UserPatch, trail?: AuditTrail): Promise<User> {
   if (patch.password !== undefined) {
     const problem = passwordProblem(patch.password);
-    if (problem) throw new AppError("VALIDATION", problem);
+    if (problem) throw IDENTITY_ERRORS.WEAK_PASSWORD(problem);
   }
   const existing = await findUserById(ctx.db, id);
-  if (!existing) throw new AppError("NOT_FOUND", "User not found");
+  if (!existing) throw IDENTITY_ERRORS.USER_NOT_FOUND();
   // An admin locking themselves out would leave no one to undo it.
   if (id === actor.id && (patch.disabled === true || patch.role === "user")) {
-    throw new AppError("BAD_REQUEST", "You cannot disable or demote your own account");
+    throw IDENTITY_ERRORS.SELF_DEMOTION();
   }
   const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
   const disable = patch.disabled === true && existing.disabledAt === null;

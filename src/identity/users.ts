@@ -8,6 +8,8 @@ import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging"
 import { newId } from "../ids";
 import { hashPassword, passwordProblem } from "./passwords";
 import type { UserState } from "../kernel/principal";
+import type { LoginUser } from "./model";
+import { IDENTITY_ERRORS } from "./errors";
 
 export interface NewUserInput {
   email: string;
@@ -26,7 +28,7 @@ export const isUniqueViolation = (e: unknown) => {
 export async function createUser(db: DB, input: NewUserInput, trail?: AuditTrail): Promise<User> {
   if (input.password !== undefined) {
     const problem = passwordProblem(input.password);
-    if (problem) throw new AppError("VALIDATION", problem);
+    if (problem) throw IDENTITY_ERRORS.WEAK_PASSWORD(problem);
   }
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   try {
@@ -49,7 +51,7 @@ export async function createUser(db: DB, input: NewUserInput, trail?: AuditTrail
       return u;
     });
   } catch (e) {
-    if (isUniqueViolation(e)) throw new AppError("CONFLICT", "A user with this email or username already exists");
+    if (isUniqueViolation(e)) throw IDENTITY_ERRORS.USER_EXISTS();
     throw e;
   }
 }
@@ -72,22 +74,11 @@ export async function ensureBootstrapAdmin(ctx: Pick<IdentityContext, "db" | "co
 
 export const lowerEmail = (email: string) => sql`lower(${email})`;
 
-/** The user object of login responses and /api/auth/me. */
-export interface PublicUser {
-  id: string;
-  email: string;
-  name: string;
-  role: "user" | "admin";
-  username: string | null;
-  customer_id: number;
-  created_at: string;
-}
-
 // Cached user states are immutable and shared by every request of that user (GET /api/auth/me is
 // the hot path), so their public view is built once.
-const viewOfState = new WeakMap<object, PublicUser>();
+const viewOfState = new WeakMap<object, LoginUser>();
 
-export function publicUser(u: User | UserState): PublicUser {
+export function publicUser(u: User | UserState): LoginUser {
   const cached = viewOfState.get(u);
   if (cached) return cached;
   const view = buildPublicUser(u);
@@ -95,7 +86,7 @@ export function publicUser(u: User | UserState): PublicUser {
   return view;
 }
 
-function buildPublicUser(u: User | UserState): PublicUser {
+function buildPublicUser(u: User | UserState): LoginUser {
   return {
     id: u.id,
     email: u.email,

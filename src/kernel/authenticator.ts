@@ -98,12 +98,13 @@ export class Authenticator {
         if (!r.valid) return r.code === "FORBIDDEN_DOMAIN" ? { ok: false, status: 403, presented: "apiKey", reason: "domain" } : fail(r.reason);
         const user = await this.activeUser(r.userId);
         if (!user) return fail("revoked");
-        return { ok: true, principal: { kind: "apiKey", user, tokenId: r.keyId, level: r.level, keyName: r.name } };
+        return { ok: true, principal: { kind: "apiKey", user, tokenId: r.keyId, level: r.level, keyName: r.name, scopes: r.scopes } };
       }
     }
   }
 
-  private async activeUser(id: string): Promise<UserState | null> {
+  /** The user behind a token, unless unknown or disabled (introspection of refresh tokens). */
+  async activeUser(id: string): Promise<UserState | null> {
     const user = await this.checks.users.get(id);
     return user && !user.disabled ? user : null;
   }
@@ -137,7 +138,7 @@ export class Authenticator {
     if (!v.valid) return fail(jwtReason(v));
     const { sub, jti, brain_id, kid, iat } = v.claims as { sub: string; jti: string; brain_id: string; kid: string; iat: number };
     // A chat token dies with the API key that minted it, and with a revoke-all of its user.
-    if (this.bus.isRevoked("api_key", kid)) return fail("revoked");
+    if (this.bus.isRevoked("api_key", kid) || this.bus.isRevoked("chat_token", jti)) return fail("revoked");
     const user = await this.activeUser(sub);
     if (!user) return fail("revoked");
     if (revokedByCutoff(v.claims, user)) return fail("revoked");

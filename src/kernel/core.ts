@@ -7,7 +7,7 @@ import { Authenticator } from "./authenticator";
 import { authPlugin, type AuthPlugin } from "./guard";
 import { TokenSigner } from "./jwt";
 import { RevocationBus } from "./revocations";
-import { deriveSigningKeys, loadMasterSecret } from "./signing-keys";
+import { createSealer, deriveSigningKeys, loadMasterSecret, type KeySealer } from "./signing-keys";
 
 /** Something a feature runs in the background (outbox worker, reconciler, batched writes). */
 export interface Worker {
@@ -26,6 +26,8 @@ export interface Core {
   log: Logger;
   metrics: Metrics;
   signer: TokenSigner;
+  /** Encrypts stored secrets (private signing keys) with a key derived from the master secret. */
+  sealer: KeySealer;
   bus: RevocationBus;
   authn: Authenticator;
   /** Elysia macros (`access`, `admin`, `apiKey`, `auth`, ...) resolving `principal`. */
@@ -36,6 +38,8 @@ export interface Core {
   shutdown: AbortController;
   /** The kernel's own background work (the revocation bus). */
   workers: Worker[];
+  /** Extra facts /readyz reports (informational, never affecting readiness), e.g. the TLS expiry. */
+  readiness: (() => Record<string, string>)[];
 }
 
 export async function createCore(config: Config, database: Database, log?: Logger): Promise<Core> {
@@ -45,8 +49,10 @@ export async function createCore(config: Config, database: Database, log?: Logge
     embedded: database.kind === "pglite",
     dataDir: config.dataDir,
   });
-  const previous = config.jwtSecretPrevious ? await deriveSigningKeys(new TextEncoder().encode(config.jwtSecretPrevious)) : undefined;
-  const signer = new TokenSigner(await deriveSigningKeys(master), config.issuer, previous);
+  const previousMaster = config.jwtSecretPrevious ? new TextEncoder().encode(config.jwtSecretPrevious) : undefined;
+  const previous = previousMaster ? await deriveSigningKeys(previousMaster) : undefined;
+  const signer = new TokenSigner(await deriveSigningKeys(master), config.issuer, previous, config.jwtAlg);
+  const sealer = await createSealer(master, previousMaster);
   const bus = new RevocationBus(database, logger);
   await bus.start();
   const metrics = new Metrics();
@@ -60,11 +66,13 @@ export async function createCore(config: Config, database: Database, log?: Logge
     log: logger,
     metrics,
     signer,
+    sealer,
     bus,
     authn,
     auth: authPlugin(authn),
     instanceId: crypto.randomUUID(),
     shutdown: new AbortController(),
     workers: [{ name: "revocations", stop: () => bus.stop() }],
+    readiness: [],
   };
 }

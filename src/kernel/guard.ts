@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { Authenticator } from "./authenticator";
 import { LEVEL_RANK, type Credential, type KeyLevel, type Principal } from "./principal";
-import { AppError, MESSAGES } from "../http/errors";
+import { HTTP_ERRORS } from "../http/errors";
 
 // Tags on a route's hook functions, read by the core's route table (src/http/route-table.ts):
 // the guard runs before the body is read, forms are accepted, invalid input answers 400.
@@ -26,16 +26,16 @@ export interface AuthOptions {
 export async function guard(authn: Authenticator, request: Request, opts: AuthOptions): Promise<Principal> {
   const r = await authn.authenticate(request, opts.accept);
   if (!r.ok) {
-    if (r.status === 403) throw new AppError("FORBIDDEN", MESSAGES.forbidden);
+    if (r.status === 403) throw HTTP_ERRORS.FORBIDDEN();
     const takesKeys = opts.accept.includes("apiKey");
     const keyish = takesKeys && (r.presented === "apiKey" || (r.presented === "none" && opts.accept.every((c) => c === "apiKey")));
-    throw new AppError("UNAUTHENTICATED", keyish ? MESSAGES.invalidApiKey : MESSAGES.invalidJwt);
+    throw keyish ? HTTP_ERRORS.INVALID_API_KEY() : HTTP_ERRORS.INVALID_JWT();
   }
   const p = r.principal;
-  if (opts.role === "admin" && p.user.role !== "admin") throw new AppError("FORBIDDEN", MESSAGES.forbidden);
+  if (opts.role === "admin" && p.user.role !== "admin") throw HTTP_ERRORS.FORBIDDEN();
   if (p.kind === "apiKey" && opts.level && LEVEL_RANK[p.level!] < LEVEL_RANK[opts.level]) {
     authn.noteRejection(request, "apiKey", "level");
-    throw new AppError("FORBIDDEN", MESSAGES.forbidden);
+    throw HTTP_ERRORS.FORBIDDEN();
   }
   return p;
 }

@@ -29,6 +29,8 @@ export interface Principal {
   level?: KeyLevel;
   keyName?: string;
   brainId?: string;
+  /** An API key's scopes beyond its level (e.g. "introspect"). */
+  scopes?: string[];
 }
 
 /** Implemented by the identity feature (a cache over its users table). */
@@ -40,7 +42,7 @@ export interface UserSource {
 export type RejectReason = "malformed" | "unknown" | "expired" | "revoked" | "rolled" | "domain" | "level";
 
 export type KeyCheck =
-  | { valid: true; keyId: string; userId: string; level: KeyLevel; name: string }
+  | { valid: true; keyId: string; userId: string; level: KeyLevel; name: string; scopes: string[] }
   | { valid: false; code: "INVALID"; reason: Exclude<RejectReason, "domain" | "level"> }
   | { valid: false; code: "FORBIDDEN_DOMAIN"; reason: "domain" };
 

@@ -3,8 +3,12 @@ import type { Database, DB } from "../db/client";
 import { revocations } from "./schema";
 import { errorSummary, type Logger } from "../http/logger";
 
-/** `user`, `chatflow` and `api_key_changed` (a roll) events only invalidate caches; the others refuse tokens. */
-export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow" | "api_key_changed";
+/**
+ * `user`, `chatflow` and `api_key_changed` (a roll) events only invalidate caches, `signing_key`
+ * reloads the key ring (a rotation); the others refuse tokens (`chat_token`: one chat token by
+ * jti, RFC 7009 revoke).
+ */
+export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow" | "api_key_changed" | "chat_token" | "signing_key";
 
 export interface RevocationEvent {
   kind: RevocationKind;

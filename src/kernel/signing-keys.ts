@@ -72,3 +72,50 @@ export async function deriveSigningKeys(master: Uint8Array<ArrayBuffer>): Promis
   }
   return out;
 }
+
+/** Encrypts what must be stored but never readable without the master secret (private signing keys). */
+export interface KeySealer {
+  /** AES-256-GCM; `aad` binds the ciphertext to its row, so it cannot be moved to another. */
+  seal(plain: Uint8Array, aad: string): Promise<string>;
+  /** Tries the current master secret's key, then the previous one (JWT_SECRET_PREVIOUS). */
+  open(sealed: string, aad: string): Promise<Uint8Array>;
+}
+
+async function sealingKey(master: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey("raw", master, "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode("chatgate-key-sealing"), info: new TextEncoder().encode("chatgate/sealed-keys/v1") },
+    base,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+}
+
+const SEALED = /^v1\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]+)$/;
+
+export async function createSealer(master: Uint8Array<ArrayBuffer>, previous?: Uint8Array<ArrayBuffer>): Promise<KeySealer> {
+  const keys = [await sealingKey(master), ...(previous ? [await sealingKey(previous)] : [])];
+  const enc = (s: string) => new TextEncoder().encode(s);
+  return {
+    async seal(plain, aad) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: enc(aad) }, keys[0]!, new Uint8Array(plain));
+      return `v1.${Buffer.from(iv).toString("base64url")}.${Buffer.from(ct).toString("base64url")}`;
+    },
+    async open(sealed, aad) {
+      const m = SEALED.exec(sealed);
+      if (!m) throw new Error("sealed key: unknown format");
+      const iv = new Uint8Array(Buffer.from(m[1]!, "base64url"));
+      const ct = new Uint8Array(Buffer.from(m[2]!, "base64url"));
+      for (const key of keys) {
+        try {
+          return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: enc(aad) }, key, ct));
+        } catch {
+          // Not this secret's: try the next.
+        }
+      }
+      throw new Error("sealed key: cannot be opened with the master secret (was JWT_SECRET changed without JWT_SECRET_PREVIOUS?)");
+    },
+  };
+}

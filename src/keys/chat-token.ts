@@ -1,16 +1,12 @@
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import type { Principal } from "../kernel/principal";
-import { AppError } from "../http/errors";
+import { BRAIN_ERRORS } from "../brain/errors";
 import { newId } from "../ids";
 import type { TokenSigner } from "../kernel/jwt";
 
 /** Thirty minutes, as the brain contract fixes; a chat token cannot be refreshed. */
 export const CHAT_TOKEN_TTL_SEC = 1800;
 
-export const CHAT_TOKEN_MESSAGES = {
-  brainNotFound: "Brain not found",
-  noAccess: "You do not have access to this brain",
-} as const;
 
 /**
  * A short-lived token of the `chat` kind for one brain. `kid` names the API key that minted it,
@@ -19,9 +15,8 @@ export const CHAT_TOKEN_MESSAGES = {
 export async function mintChatToken(policy: ChatflowAccessPolicy, signer: TokenSigner, principal: Principal, brainId: string) {
   const access = await policy.forUser(principal.user, brainId);
   if (!access.ok) {
-    throw access.code === "NOT_FOUND"
-      ? new AppError("NOT_FOUND", CHAT_TOKEN_MESSAGES.brainNotFound)
-      : new AppError("FORBIDDEN", CHAT_TOKEN_MESSAGES.noAccess);
+    // The brain contract's words for the same outcomes as the question stream's.
+    throw access.error.status === "NOT_FOUND" ? BRAIN_ERRORS.BRAIN_NOT_FOUND() : BRAIN_ERRORS.NO_BRAIN_ACCESS();
   }
   const token = await signer.sign(
     "chat",

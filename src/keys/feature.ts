@@ -3,10 +3,12 @@ import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { defineFeature } from "../kernel/feature";
 import { keysRoutes } from "./routes";
 import { ApiKeyVerifier } from "./verifier";
+import { KEY_ERRORS } from "./errors";
 
 /** `sk_live_`/`sk_test_` API keys, their levels, and the brain's 30-minute chat token. */
 export const keysFeature = defineFeature({
   name: "keys",
+  errors: KEY_ERRORS,
   setup(core, _deps: { chatflows: { access: ChatflowAccessPolicy }; audit: { recorder: Recorder } }) {
     const verifier = new ApiKeyVerifier(core.db, core.config, core.bus);
     core.authn.plug({ keys: verifier });

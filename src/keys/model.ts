@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { MAX_KEY_ROLL_GRACE_SEC } from "../config";
 import { cursorField, pageFields } from "../http/paging";
+import { KEY_ERRORS } from "./errors";
 
 /** Keys per page when the request names no limit (the total is in X-Total-Count). */
 export const KEYS_PAGE = 100;
@@ -11,80 +12,109 @@ const level = t.Union([t.Literal("read"), t.Literal("write"), t.Literal("admin")
 const environment = t.Union([t.Literal("live"), t.Literal("test")], { error: "environment must be live or test" });
 const domains = t.Array(t.String({ maxLength: 253 }), {
   maxItems: 50,
-  error: "allowed_domains must be a list of host names or *.host patterns",
+  error: KEY_ERRORS.BAD_DOMAIN.message,
 });
-const expiresAt = t.Nullable(t.String({ format: "date-time", error: "expires_at must be an ISO 8601 date-time" }));
+const expiresAt = t.Nullable(t.String({ format: "date-time", error: KEY_ERRORS.BAD_EXPIRY.message }));
 const name = t.String({ minLength: 1, maxLength: 200, error: "name must be 1 to 200 characters" });
 
-export const keysModels = {
-  "keys.adminCreate": t.Object({
-    name,
-    user_id: t.String({ minLength: 1, maxLength: 100, error: "user_id is required" }),
-    level,
+export const adminCreate = t.Object({
+  name,
+  user_id: t.String({ minLength: 1, maxLength: 100, error: "user_id is required" }),
+  level,
+  allowed_domains: t.Optional(domains),
+  environment: t.Optional(environment),
+  expires_at: t.Optional(expiresAt),
+  scopes: t.Optional(
+      t.Array(t.Literal("introspect"), { maxItems: 1, uniqueItems: true, error: 'scopes must be a list of known scopes: "introspect"' }),
+  ),
+});
+export type AdminCreate = typeof adminCreate.static;
+
+// Optional as a whole: the brain contract's clients call `POST /api-key` with no body at all.
+export const userCreate = t.Optional(
+  t.Object({
+    name: t.Optional(name),
+    level: t.Optional(level),
     allowed_domains: t.Optional(domains),
     environment: t.Optional(environment),
     expires_at: t.Optional(expiresAt),
   }),
-  // Optional as a whole: the brain contract's clients call `POST /api-key` with no body at all.
-  "keys.userCreate": t.Optional(
-    t.Object({
-      name: t.Optional(name),
-      level: t.Optional(level),
-      allowed_domains: t.Optional(domains),
-      environment: t.Optional(environment),
-      expires_at: t.Optional(expiresAt),
-    }),
-  ),
-  /** The only response that ever carries the key itself. */
-  "keys.created": t.Object({
-    id: t.String(),
-    name: t.String(),
-    level,
-    key: t.String(),
-    created_at: t.String(),
-    expires_at: t.Nullable(t.String()),
-    allowed_domains: t.Array(t.String()),
+);
+
+/** The only response that ever carries the key itself. */
+export const created = t.Object({
+  id: t.String(),
+  name: t.String(),
+  level,
+  key: t.String(),
+  created_at: t.String(),
+  expires_at: t.Nullable(t.String()),
+  allowed_domains: t.Array(t.String()),
+  scopes: t.Optional(t.Array(t.String())),
+});
+export type KeyCreated = typeof created.static;
+
+// Optional as a whole: no body rolls with the configured grace (KEY_ROLL_GRACE).
+export const roll = t.Optional(
+  t.Object({
+    grace_s: t.Optional(
+      t.Integer({ minimum: 0, maximum: MAX_KEY_ROLL_GRACE_SEC, error: `grace_s must be a whole number of seconds from 0 to ${MAX_KEY_ROLL_GRACE_SEC}` }),
+    ),
   }),
-  // Optional as a whole: no body rolls with the configured grace (KEY_ROLL_GRACE).
-  "keys.roll": t.Optional(
-    t.Object({
-      grace_s: t.Optional(
-        t.Integer({ minimum: 0, maximum: MAX_KEY_ROLL_GRACE_SEC, error: `grace_s must be a whole number of seconds from 0 to ${MAX_KEY_ROLL_GRACE_SEC}` }),
-      ),
-    }),
-  ),
-  /** The new secret, shown once, and when the one it replaced stops working. */
-  "keys.rolled": t.Object({
-    id: t.String(),
-    name: t.String(),
-    level,
-    key: t.String(),
-    created_at: t.String(),
-    expires_at: t.Nullable(t.String()),
-    allowed_domains: t.Array(t.String()),
-    previous_key_expires_at: t.String(),
-  }),
-  "keys.listed": t.Array(
-    t.Object({
-      id: t.String(),
-      user_id: t.String(),
-      name: t.String(),
-      level,
-      environment,
-      start: t.String(),
-      allowed_domains: t.Array(t.String()),
-      created_at: t.String(),
-      expires_at: t.Nullable(t.String()),
-      revoked_at: t.Nullable(t.String()),
-      last_used_at: t.Nullable(t.String()),
-    }),
-  ),
-  "keys.revoked": t.Object({ message: t.String() }),
-  "keys.validated": t.Object({ valid: t.Boolean(), level, name: t.String() }),
-  "keys.chatToken": t.Object({ token: t.String(), expires_in: t.Integer() }),
-  "keys.listQuery": t.Object({ user_id: t.Optional(t.String({ maxLength: 100 })), ...pageFields(1000, KEYS_PAGE), ...cursorField }),
-  "keys.pageQuery": t.Object({ ...pageFields(1000, KEYS_PAGE), ...cursorField }),
-  "keys.brainQuery": t.Object({
-    brain_id: t.String({ format: "uuid", error: "brain_id must be a UUID" }),
-  }),
+);
+export type KeyRoll = typeof roll.static;
+
+/** The new secret, shown once, and when the one it replaced stops working. */
+export const rolled = t.Object({
+  id: t.String(),
+  name: t.String(),
+  level,
+  key: t.String(),
+  created_at: t.String(),
+  expires_at: t.Nullable(t.String()),
+  allowed_domains: t.Array(t.String()),
+  scopes: t.Optional(t.Array(t.String())),
+  previous_key_expires_at: t.String(),
+});
+export type KeyRolled = typeof rolled.static;
+
+export const listedKey = t.Object({
+  id: t.String(),
+  user_id: t.String(),
+  name: t.String(),
+  level,
+  environment,
+  start: t.String(),
+  allowed_domains: t.Array(t.String()),
+  created_at: t.String(),
+  expires_at: t.Nullable(t.String()),
+  revoked_at: t.Nullable(t.String()),
+  last_used_at: t.Nullable(t.String()),
+});
+export type ListedKey = typeof listedKey.static;
+export const listed = t.Array(listedKey);
+
+export const revoked = t.Object({ message: t.String() });
+export const validated = t.Object({ valid: t.Boolean(), level, name: t.String() });
+export const chatToken = t.Object({ token: t.String(), expires_in: t.Integer() });
+export const listQuery = t.Object({ user_id: t.Optional(t.String({ maxLength: 100 })), ...pageFields(1000, KEYS_PAGE), ...cursorField });
+export const pageQuery = t.Object({ ...pageFields(1000, KEYS_PAGE), ...cursorField });
+export const brainQuery = t.Object({
+  brain_id: t.String({ format: "uuid", error: "brain_id must be a UUID" }),
+});
+
+// The names of the document's components (routes refer to the consts).
+export const keysModels = {
+  "keys.adminCreate": adminCreate,
+  "keys.userCreate": userCreate,
+  "keys.created": created,
+  "keys.roll": roll,
+  "keys.rolled": rolled,
+  "keys.listed": listed,
+  "keys.revoked": revoked,
+  "keys.validated": validated,
+  "keys.chatToken": chatToken,
+  "keys.listQuery": listQuery,
+  "keys.pageQuery": pageQuery,
+  "keys.brainQuery": brainQuery,
 };

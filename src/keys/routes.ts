@@ -1,11 +1,12 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import type { AuthOptions } from "../kernel/guard";
-import { AppError } from "../http/errors";
+import { errorFamily } from "../http/errors";
+import { KEY_ERRORS } from "./errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
-import { keysModels } from "./model";
-import { createdView, createKey, KEY_MESSAGES, listedView, listKeys, revokeKey, rolledView, rollKey } from "./service";
+import { adminCreate, brainQuery, chatToken, created, type KeyRoll, keysModels, listed, listQuery, pageQuery, revoked, roll, rolled, userCreate, validated } from "./model";
+import { createdView, createKey, KEY_REVOKED, listedView, listKeys, revokeKey, rolledView, rollKey } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "./schema";
@@ -32,34 +33,35 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
     record,
     actor: actorOf(c.principal, clientAddress(ctx.config, c.server, c.request), requestIdOf(c.request)),
   });
-  const graceOf = (body: { grace_s?: number } | undefined) => body?.grace_s ?? ctx.config.keyRollGraceSec;
+  const graceOf = (body: KeyRoll | null) => body?.grace_s ?? ctx.config.keyRollGraceSec;
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
+    .onTransform(errorFamily("detail"))
     .use(ctx.auth)
     .model(keysModels)
     .post(
       "/api-keys",
       async (c) => {
-        const { name, user_id, level, allowed_domains, environment, expires_at } = c.body;
-        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at }, trail(c));
+        const { name, user_id, level, allowed_domains, environment, expires_at, scopes } = c.body;
+        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes }, trail(c));
         const { set } = c;
         set.status = 201;
         return createdView(made.row, made.key);
       },
-      { auth: adminAuth, body: "keys.adminCreate", response: { 201: "keys.created" }, detail: { summary: "Create an API key for a user (admin)" } },
+      { auth: adminAuth, body: adminCreate, response: { 201: created }, detail: { summary: "Create an API key for a user (admin)" } },
     )
     .get("/api-keys", async ({ query, set }) => listedPage(set, await listKeys(db, query.user_id, pageOf(query, KEYS_PAGE), query.after)), {
       auth: adminAuth,
-      query: "keys.listQuery",
-      response: "keys.listed",
+      query: listQuery,
+      response: listed,
       detail: { summary: "List API keys without their secrets (admin)" },
     })
     .delete(
       "/api-keys/:id",
       async (c) => {
         await revokeKey(db, bus, c.params.id, undefined, trail(c));
-        return { message: KEY_MESSAGES.revoked };
+        return { message: KEY_REVOKED };
       },
-      { auth: adminAuth, response: "keys.revoked", detail: { summary: "Revoke an API key (admin)" } },
+      { auth: adminAuth, response: revoked, detail: { summary: "Revoke an API key (admin)" } },
     )
     .post(
       "/api-keys/:id/roll",
@@ -69,23 +71,25 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
         set.status = 201;
         return rolledView(made.row, made.key);
       },
-      { auth: adminAuth, body: "keys.roll", response: { 201: "keys.rolled" }, detail: { summary: "Give an API key a new secret; the old one works for grace_s more (admin)" } },
+      { auth: adminAuth, body: roll, response: { 201: rolled }, detail: { summary: "Give an API key a new secret; the old one works for grace_s more (admin)" } },
     )
     .get("/validate", ({ principal }) => ({ valid: true, level: principal.level!, name: principal.keyName! }), {
       apiKey: "read",
-      response: "keys.validated",
+      response: validated,
       detail: { summary: "Check an API key (X-API-Key)" },
     });
 
   const own = new Elysia({ tags: ["api keys"] })
+    .onTransform(errorFamily("brain"))
     .use(ctx.auth)
     .model(keysModels)
     .post(
       "/api-key",
       async (c) => {
-        const { body = {}, principal } = c;
+        const { body: given, principal } = c;
+        const body = given ?? {};
         const level = body.level ?? "write";
-        if (level === "admin" && principal.user.role !== "admin") throw new AppError("FORBIDDEN", KEY_MESSAGES.levelTooHigh);
+        if (level === "admin" && principal.user.role !== "admin") throw KEY_ERRORS.LEVEL_TOO_HIGH();
         const made = await createKey(db, {
           userId: principal.user.id,
           name: body.name ?? "API key",
@@ -96,21 +100,21 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
         }, trail(c));
         return createdView(made.row, made.key);
       },
-      { access: true, body: "keys.userCreate", response: "keys.created", detail: { summary: "Create an API key for yourself" } },
+      { access: true, body: userCreate, response: created, detail: { summary: "Create an API key for yourself" } },
     )
     .get("/api-keys", async ({ principal, query, set }) => listedPage(set, await listKeys(db, principal.user.id, pageOf(query, KEYS_PAGE), query.after)), {
       access: true,
-      query: "keys.pageQuery",
-      response: "keys.listed",
+      query: pageQuery,
+      response: listed,
       detail: { summary: "List your API keys" },
     })
     .delete(
       "/api-key/:key_id",
       async (c) => {
         await revokeKey(db, bus, c.params.key_id, c.principal.user.id, trail(c));
-        return { message: KEY_MESSAGES.revoked };
+        return { message: KEY_REVOKED };
       },
-      { access: true, response: "keys.revoked", detail: { summary: "Revoke one of your API keys" } },
+      { access: true, response: revoked, detail: { summary: "Revoke one of your API keys" } },
     )
     .post(
       "/api-key/:key_id/roll",
@@ -120,12 +124,12 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
         set.status = 201;
         return rolledView(made.row, made.key);
       },
-      { access: true, body: "keys.roll", response: { 201: "keys.rolled" }, detail: { summary: "Give one of your API keys a new secret; the old one works for grace_s more" } },
+      { access: true, body: roll, response: { 201: rolled }, detail: { summary: "Give one of your API keys a new secret; the old one works for grace_s more" } },
     )
     .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(access, signer, principal, query.brain_id), {
       apiKey: "write",
-      query: "keys.brainQuery",
-      response: "keys.chatToken",
+      query: brainQuery,
+      response: chatToken,
       detail: { summary: "A 30-minute chat token for one brain (API key of level write)" },
     });
 

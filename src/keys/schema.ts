@@ -19,6 +19,8 @@ export const apiKeys = pgTable(
     previousKeyHash: text("previous_key_hash"),
     previousExpiresAt: ts("previous_expires_at"),
     allowedDomains: jsonb("allowed_domains").$type<string[]>().notNull().default([]),
+    // What the key may do beyond its level: "introspect" (POST /oauth/introspect and /oauth/revoke).
+    scopes: jsonb("scopes").$type<string[]>().notNull().default([]),
     createdAt: ts("created_at").notNull().defaultNow(),
     expiresAt: ts("expires_at"),
     revokedAt: ts("revoked_at"),

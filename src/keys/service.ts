@@ -3,7 +3,7 @@ import type { DB } from "../db/client";
 import { apiKeys, type ApiKey } from "./schema";
 import { users } from "../identity/schema";
 import type { KeyLevel } from "../kernel/principal";
-import { AppError } from "../http/errors";
+import { KEY_ERRORS } from "./errors";
 import type { RevocationBus } from "../kernel/revocations";
 import { newId } from "../ids";
 import { audit, diff, type AuditTrail } from "../audit/service";
@@ -11,15 +11,8 @@ import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";
 import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
 
-export const KEY_MESSAGES = {
-  revoked: "API key successfully revoked",
-  keyNotFound: "API key not found",
-  userNotFound: "User not found",
-  badDomain: "allowed_domains must be a list of host names or *.host patterns",
-  pastExpiry: "expires_at must be in the future",
-  levelTooHigh: "You can create API keys up to level write",
-  rollRevoked: "A revoked API key cannot be rolled",
-} as const;
+/** What a revocation answers (a success, not an error). */
+export const KEY_REVOKED = "API key successfully revoked";
 
 // A revoked key's entry must outlive every cache that may still hold the key (5 min) and every
 // chat token minted with it (30 min); after that the row's revoked_at is the truth.
@@ -32,6 +25,8 @@ export interface NewKeyInput {
   environment?: KeyEnvironment;
   allowedDomains?: string[];
   expiresAt?: string | null;
+  /** Admin-created keys only: "introspect" lets the key call POST /oauth/introspect and /oauth/revoke. */
+  scopes?: string[];
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -45,6 +40,8 @@ export function createdView(row: ApiKey, key: string) {
     created_at: row.createdAt.toISOString(),
     expires_at: iso(row.expiresAt),
     allowed_domains: row.allowedDomains,
+    // Only when the key has any: the contract's created body is unchanged for ordinary keys.
+    ...(row.scopes.length ? { scopes: row.scopes } : {}),
   };
 }
 
@@ -66,15 +63,15 @@ export function listedView(row: ApiKey) {
 
 function parseDomains(list: string[] = []): string[] {
   const out = list.map(normaliseDomain);
-  if (out.some((d) => d === undefined)) throw new AppError("VALIDATION", KEY_MESSAGES.badDomain);
+  if (out.some((d) => d === undefined)) throw KEY_ERRORS.BAD_DOMAIN();
   return [...new Set(out as string[])];
 }
 
 function parseExpiry(value: string | null | undefined): Date | null {
   if (value == null) return null;
   const at = new Date(value);
-  if (Number.isNaN(at.getTime())) throw new AppError("VALIDATION", "expires_at must be an ISO 8601 date-time");
-  if (at.getTime() <= Date.now()) throw new AppError("VALIDATION", KEY_MESSAGES.pastExpiry);
+  if (Number.isNaN(at.getTime())) throw KEY_ERRORS.BAD_EXPIRY();
+  if (at.getTime() <= Date.now()) throw KEY_ERRORS.PAST_EXPIRY();
   return at;
 }
 
@@ -83,7 +80,7 @@ export async function createKey(db: DB, input: NewKeyInput, trail?: AuditTrail):
   const allowedDomains = parseDomains(input.allowedDomains);
   const expiresAt = parseExpiry(input.expiresAt);
   const [owner] = await db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
-  if (!owner) throw new AppError("NOT_FOUND", KEY_MESSAGES.userNotFound);
+  if (!owner) throw KEY_ERRORS.USER_NOT_FOUND();
   const environment = input.environment ?? "live";
   const made = generateKey(environment);
   return db.transaction(async (tx) => {
@@ -99,10 +96,19 @@ export async function createKey(db: DB, input: NewKeyInput, trail?: AuditTrail):
         start: made.start,
         allowedDomains,
         expiresAt,
+        scopes: [...new Set(input.scopes ?? [])],
       })
       .returning();
     const r = row!;
-    const created = { user_id: r.userId, name: r.name, level: r.level, environment: r.environment, allowed_domains: r.allowedDomains, expires_at: iso(r.expiresAt) };
+    const created = {
+      user_id: r.userId,
+      name: r.name,
+      level: r.level,
+      environment: r.environment,
+      allowed_domains: r.allowedDomains,
+      expires_at: iso(r.expiresAt),
+      ...(r.scopes.length ? { scopes: r.scopes } : {}),
+    };
     await audit(tx, trail, { action: "api_key.created", target: { type: "api_key", id: r.id }, changes: diff({}, created) });
     return { row: r, key: made.key };
   });
@@ -126,8 +132,8 @@ export async function rollKey(db: DB, bus: RevocationBus, keyId: string, graceS:
   const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(apiKeys).where(where).for("update");
-    if (!current) throw new AppError("NOT_FOUND", KEY_MESSAGES.keyNotFound);
-    if (current.revokedAt) throw new AppError("CONFLICT", KEY_MESSAGES.rollRevoked);
+    if (!current) throw KEY_ERRORS.KEY_NOT_FOUND();
+    if (current.revokedAt) throw KEY_ERRORS.KEY_REVOKED_CANNOT_ROLL();
     const made = generateKey(current.environment);
     const [row] = await tx
       .update(apiKeys)
@@ -185,7 +191,7 @@ export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, owner
       .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
     if (!row) {
       const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(where);
-      if (!existing) throw new AppError("NOT_FOUND", KEY_MESSAGES.keyNotFound);
+      if (!existing) throw KEY_ERRORS.KEY_NOT_FOUND();
       return;
     }
     await bus.publish([{ kind: "api_key", subject: row.id, expiresAt: new Date(Date.now() + REVOCATION_HORIZON_MS) }], tx as unknown as DB);

@@ -16,6 +16,7 @@ interface CachedKey {
   level: KeyLevel;
   name: string;
   allowedDomains: string[];
+  scopes: string[];
   expiresAtMs: number | null;
   revoked: boolean;
   /** Set when this hash is the key's previous secret (after a roll): refused from then on. */
@@ -68,7 +69,7 @@ export class ApiKeyVerifier implements KeyVerifier {
     if (key.graceEndsMs !== null && key.graceEndsMs <= now) return refuse("rolled");
     if (!domainAllowed(request, key.allowedDomains)) return { valid: false, code: "FORBIDDEN_DOMAIN", reason: "domain" };
     this.lastUsed.note(key.keyId, new Date(now));
-    return { valid: true, keyId: key.keyId, userId: key.userId, level: key.level, name: key.name };
+    return { valid: true, keyId: key.keyId, userId: key.userId, level: key.level, name: key.name, scopes: key.scopes };
   }
 
   /** Drops a key from this instance's cache (revocation, or any change to its row). */
@@ -98,6 +99,7 @@ export class ApiKeyVerifier implements KeyVerifier {
           level: row.level,
           name: row.name,
           allowedDomains: row.allowedDomains,
+          scopes: row.scopes,
           expiresAtMs: row.expiresAt?.getTime() ?? null,
           revoked: row.revokedAt !== null,
           // A row whose previous hash has no end time would be a bug; refuse rather than accept forever.

@@ -1,12 +1,14 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { createContact, deleteContact, getContact, listContacts, updateContact } from "./contacts-service";
-import { contact, contactInput, contactPatch, idParams, listQuery, ok } from "./model";
+import { contact, contactInput, contactList, contactPatch, idParams, listQuery, ok } from "./model";
 import { MESSAGING_AUTH } from "./auth";
+import { errorFamily } from "../http/errors";
 
 export function contactsRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ prefix: "/api/contacts", tags: ["messaging"] })
+    .onTransform(errorFamily("messaging"))
     .use(ctx.auth)
     .post(
       "/",
@@ -22,7 +24,7 @@ export function contactsRoutes(ctx: Core) {
       {
         ...MESSAGING_AUTH,
         query: listQuery,
-        response: t.Object({ success: t.Literal(true), contacts: t.Array(contact), total: t.Number(), limit: t.Number(), offset: t.Number() }),
+        response: contactList,
         detail: { summary: "List your contacts (admins: all)" },
       },
     )

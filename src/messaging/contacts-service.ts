@@ -3,17 +3,10 @@ import type { DB } from "../db/client";
 import { contacts, type Contact } from "./schema";
 import { newId } from "../ids";
 import type { UserState } from "../kernel/principal";
-import { messagingErrors } from "./errors";
+import { MESSAGING_ERRORS } from "./errors";
 import { ownedBy } from "./owner";
 import { withStreamIdClaim } from "./stream-ids";
-
-export interface ContactInput {
-  name: string;
-  email?: string | null;
-  phone?: string | null;
-  streamUserId?: string | null;
-  attributes?: Record<string, unknown>;
-}
+import type { ContactInput } from "./model";
 
 export async function createContact(db: DB, owner: UserState, input: ContactInput): Promise<Contact> {
   return withStreamIdClaim(db, owner, input.streamUserId, (tx) => insertContact(tx, owner, input));
@@ -44,19 +37,19 @@ export async function listContacts(db: DB, user: UserState, limit = 50, offset =
 
 export async function getContact(db: DB, user: UserState, id: string): Promise<Contact> {
   const [row] = await db.select().from(contacts).where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)));
-  if (!row) throw messagingErrors.contactNotFound(id);
+  if (!row) throw MESSAGING_ERRORS.CONTACT_NOT_FOUND(id);
   return row;
 }
 
 export async function updateContact(db: DB, user: UserState, id: string, patch: Partial<ContactInput>): Promise<Contact> {
-  if (Object.keys(patch).length === 0) throw messagingErrors.emptyPatch();
+  if (Object.keys(patch).length === 0) throw MESSAGING_ERRORS.EMPTY_PATCH();
   return withStreamIdClaim(db, user, patch.streamUserId, async (tx) => {
     const [row] = await tx
       .update(contacts)
       .set({ ...patch, updatedAt: new Date() })
       .where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)))
       .returning();
-    if (!row) throw messagingErrors.contactNotFound(id);
+    if (!row) throw MESSAGING_ERRORS.CONTACT_NOT_FOUND(id);
     return row;
   });
 }
@@ -67,5 +60,5 @@ export async function deleteContact(db: DB, user: UserState, id: string): Promis
     .delete(contacts)
     .where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)))
     .returning({ id: contacts.id });
-  if (rows.length === 0) throw messagingErrors.contactNotFound(id);
+  if (rows.length === 0) throw MESSAGING_ERRORS.CONTACT_NOT_FOUND(id);
 }

@@ -1,18 +1,31 @@
-import { AppError } from "../http/errors";
+import { defineErrors } from "../http/errors";
 
-/** The messaging feature's error messages, in one place. */
-export const messagingErrors = {
-  contactNotFound: (id: string) => new AppError("NOT_FOUND", `Contact not found: ${id}`),
-  templateNotFound: (id: string) => new AppError("NOT_FOUND", `Template not found: ${id}`),
-  messageNotFound: (id: string) => new AppError("NOT_FOUND", `Message not found: ${id}`),
-  missingPlaceholder: (name: string, contactId: string) =>
-    new AppError("VALIDATION", `Missing placeholder: ${name} (recipient ${contactId})`),
-  emptyText: () => new AppError("VALIDATION", "Message text is empty"),
-  textTooLong: (max: number, contactId?: string) =>
-    new AppError("VALIDATION", `Message text exceeds ${max} characters${contactId ? ` (recipient ${contactId})` : ""}`),
-  tooManyRecipients: (max: number) => new AppError("PAYLOAD_TOO_LARGE", `Too many recipients: at most ${max} per request`),
-  emptyPatch: () => new AppError("VALIDATION", "Nothing to update"),
-  idempotencyConflict: () => new AppError("CONFLICT", "Idempotency-Key was already used with a different request"),
-  idempotencyInProgress: () => new AppError("CONFLICT", "A request with this Idempotency-Key is still in progress"),
-  badIdempotencyKey: () => new AppError("VALIDATION", "Idempotency-Key must be 1 to 255 printable characters"),
-};
+/** The messaging feature's outcomes (its 401 wording is the family's, in HTTP_ERRORS). */
+export const MESSAGING_ERRORS = defineErrors({
+  CONTACT_NOT_FOUND: { status: "NOT_FOUND", message: (id: string) => `Contact not found: ${id}` },
+  TEMPLATE_NOT_FOUND: { status: "NOT_FOUND", message: (id: string) => `Template not found: ${id}` },
+  MESSAGE_NOT_FOUND: { status: "NOT_FOUND", message: (id: string) => `Message not found: ${id}` },
+  MISSING_PLACEHOLDER: {
+    status: "VALIDATION",
+    message: (name: string, contactId: string) => `Missing placeholder: ${name} (recipient ${contactId})`,
+  },
+  EMPTY_TEXT: { status: "VALIDATION", message: "Message text is empty" },
+  TEXT_TOO_LONG: {
+    status: "VALIDATION",
+    message: (max: number, contactId?: string) => `Message text exceeds ${max} characters${contactId ? ` (recipient ${contactId})` : ""}`,
+  },
+  TOO_MANY_RECIPIENTS: { status: "PAYLOAD_TOO_LARGE", message: (max: number) => `Too many recipients: at most ${max} per request` },
+  EMPTY_PATCH: { status: "VALIDATION", message: "Nothing to update" },
+  IDEMPOTENCY_CONFLICT: { status: "CONFLICT", message: "Idempotency-Key was already used with a different request" },
+  IDEMPOTENCY_IN_PROGRESS: { status: "CONFLICT", message: "A request with this Idempotency-Key is still in progress" },
+  BAD_IDEMPOTENCY_KEY: { status: "VALIDATION", message: "Idempotency-Key must be 1 to 255 printable characters" },
+  STREAM_ID_RESERVED: {
+    status: "FORBIDDEN",
+    message: "streamUserId: this Stream user id belongs to another user (customer-<n> ids are their customers', chatgate is the sender)",
+  },
+  STREAM_ID_CLAIMED: { status: "FORBIDDEN", message: "streamUserId: this Stream user id is addressed by another owner's contact" },
+  RECIPIENT_STREAM_ID: {
+    status: "FORBIDDEN",
+    message: (contactId: string) => `The Stream user id of recipient ${contactId} belongs to another user`,
+  },
+});

@@ -12,6 +12,7 @@ import { Outbox } from "./outbox";
 import type { Transport } from "./transports/transport";
 import { WebhookTransport } from "./transports/webhook";
 import { StreamTransport } from "./transports/stream";
+import { MESSAGING_ERRORS } from "./errors";
 
 export interface MessagingServices {
   outbox?: Outbox;
@@ -71,6 +72,7 @@ function setup(ctx: Core) {
 /** Contacts, templates and messages delivered through the outbox (admin-api-tokens-and-messaging.md §2). */
 export const messagingFeature = defineFeature({
   name: "messaging",
+  errors: MESSAGING_ERRORS,
   setup,
   routes: (core, services) =>
     new Elysia().model(messagingModels).use(contactsRoutes(core)).use(templatesRoutes(core)).use(messagesRoutes(core, services.onQueued)),

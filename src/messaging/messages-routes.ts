@@ -2,8 +2,9 @@ import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { MESSAGING_AUTH } from "./auth";
 import { getMessage, listMessages } from "./messages-service";
-import { idParams, message, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
+import { idParams, message, messageList, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
 import { sendMessages, type SendDeps } from "./send-service";
+import { errorFamily } from "../http/errors";
 
 /** `onQueued`: after a send request commits (counts it and wakes the local delivery worker). */
 export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
@@ -15,6 +16,7 @@ export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
     description: "Queues one message per recipient, all or nothing. An `Idempotency-Key` header makes retries safe.",
   });
   return new Elysia({ prefix: "/api/messages", tags: ["messaging"] })
+    .onTransform(errorFamily("messaging"))
     .use(ctx.auth)
     .post(
       "/send-template",
@@ -37,7 +39,7 @@ export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
       {
         ...MESSAGING_AUTH,
         query: messageQuery,
-        response: t.Object({ success: t.Literal(true), messages: t.Array(message), total: t.Number(), limit: t.Number(), offset: t.Number() }),
+        response: messageList,
         detail: { summary: "Messages you sent (admins: all), newest first" },
       },
     )

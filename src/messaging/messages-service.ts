@@ -2,7 +2,7 @@ import { and, count, desc, eq } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { messages, type Message } from "./schema";
 import type { UserState } from "../kernel/principal";
-import { messagingErrors } from "./errors";
+import { MESSAGING_ERRORS } from "./errors";
 import { ownedBy } from "./owner";
 
 export interface MessageFilter {
@@ -28,6 +28,6 @@ export async function listMessages(db: DB, user: UserState, f: MessageFilter) {
 
 export async function getMessage(db: DB, user: UserState, id: string): Promise<Message> {
   const [row] = await db.select().from(messages).where(and(eq(messages.id, id), ownedBy(messages.senderId, user)));
-  if (!row) throw messagingErrors.messageNotFound(id);
+  if (!row) throw MESSAGING_ERRORS.MESSAGE_NOT_FOUND(id);
   return row;
 }

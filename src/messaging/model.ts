@@ -21,6 +21,7 @@ export const contactInput = t.Object({
     }),
   ),
 });
+export type ContactInput = typeof contactInput.static;
 export const contactPatch = t.Partial(contactInput);
 
 export const contact = t.Object({
@@ -34,11 +35,13 @@ export const contact = t.Object({
   createdAt: t.Date(),
   updatedAt: t.Date(),
 });
+export type ContactView = typeof contact.static;
 
 export const templateInput = t.Object({
   name: t.String({ minLength: 1, maxLength: MAX_NAME_CHARS, error: "name: must be 1 to 200 characters" }),
   body: t.String({ minLength: 1, maxLength: MAX_TEXT_CHARS, error: `body: must be 1 to ${MAX_TEXT_CHARS} characters` }),
 });
+export type TemplateInput = typeof templateInput.static;
 export const templatePatch = t.Partial(templateInput);
 
 export const template = t.Object({
@@ -50,6 +53,7 @@ export const template = t.Object({
   createdAt: t.Date(),
   updatedAt: t.Date(),
 });
+export type TemplateView = typeof template.static;
 
 export const message = t.Object({
   id: t.String(),
@@ -65,6 +69,7 @@ export const message = t.Object({
   updatedAt: t.Date(),
   sentAt: t.Union([t.Date(), t.Null()]),
 });
+export type MessageView = typeof message.static;
 
 const ids = t.Array(t.String({ minLength: 1, maxLength: 64 }), { minItems: 1, error: "recipientIds: must be a non-empty list of contact ids" });
 // Length is checked after rendering, in the service, so the 422 names the real problem.
@@ -76,14 +81,18 @@ export const sendTemplateInput = t.Object({
   recipientIds: ids,
   placeholders: t.Optional(t.Record(t.String(), placeholderValue)),
 });
+export type SendTemplateInput = typeof sendTemplateInput.static;
 export const sendBulkInput = t.Object({ recipientIds: ids, message: text });
+export type SendBulkInput = typeof sendBulkInput.static;
 export const sendPrivateInput = t.Object({ recipientId: t.String({ minLength: 1, error: "recipientId: is required" }), message: text });
+export type SendPrivateInput = typeof sendPrivateInput.static;
 
 export const sendResult = t.Object({
   success: t.Literal(true),
   count: t.Number(),
   messages: t.Array(t.Object({ id: t.String(), recipientId: t.String(), status: t.String() })),
 });
+export type SendResult = typeof sendResult.static;
 
 export const idParams = t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) });
 export const page = pageFields(200, 50);
@@ -92,9 +101,19 @@ export const messageQuery = t.Object({
   recipientId: t.Optional(t.String()),
   ...page,
 });
+export type MessageQuery = typeof messageQuery.static;
 export const listQuery = t.Object({ ...page });
 
 export const ok = t.Object({ success: t.Literal(true) });
+
+// The list answers: one page of the caller's rows and their total.
+const pageInfo = { total: t.Number(), limit: t.Number(), offset: t.Number() };
+export const contactList = t.Object({ success: t.Literal(true), contacts: t.Array(contact), ...pageInfo });
+export type ContactList = typeof contactList.static;
+export const templateList = t.Object({ success: t.Literal(true), templates: t.Array(template), ...pageInfo });
+export type TemplateList = typeof templateList.static;
+export const messageList = t.Object({ success: t.Literal(true), messages: t.Array(message), ...pageInfo });
+export type MessageList = typeof messageList.static;
 
 export const messagingModels = {
   Contact: contact,

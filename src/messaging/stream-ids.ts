@@ -1,7 +1,7 @@
 import { and, ne, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { contacts } from "./schema";
-import { AppError } from "../http/errors";
+import { MESSAGING_ERRORS } from "./errors";
 import type { UserState } from "../kernel/principal";
 
 // Stream ids chatgate hands out itself: `customer-<n>` is the Stream user of chatgate user n (the
@@ -9,14 +9,6 @@ import type { UserState } from "../kernel/principal";
 // the sender. Messages go out as `chatgate`, so addressing one of these ids would let a user post
 // into another customer's support channel. Matched without case: Stream's id rules may change.
 const RESERVED = /^(customer-|chatgate$)/i;
-
-export const streamIdErrors = {
-  reserved: () =>
-    new AppError("FORBIDDEN", "streamUserId: this Stream user id belongs to another user (customer-<n> ids are their customers', chatgate is the sender)"),
-  claimed: () => new AppError("FORBIDDEN", "streamUserId: this Stream user id is addressed by another owner's contact"),
-  recipient: (contactId: string) =>
-    new AppError("FORBIDDEN", `The Stream user id of recipient ${contactId} belongs to another user`),
-};
 
 /** Whether `id` is in chatgate's namespace and not the caller's own `customer-<n>`. */
 const reservedForOthers = (user: UserState, id: string) => RESERVED.test(id) && id !== `customer-${user.customerId}`;
@@ -30,12 +22,12 @@ const reservedForOthers = (user: UserState, id: string) => RESERVED.test(id) && 
  */
 export async function withStreamIdClaim<T>(db: DB, user: UserState, streamUserId: string | null | undefined, write: (tx: DB) => Promise<T>): Promise<T> {
   if (user.role === "admin" || streamUserId == null) return write(db);
-  if (reservedForOthers(user, streamUserId)) throw streamIdErrors.reserved();
+  if (reservedForOthers(user, streamUserId)) throw MESSAGING_ERRORS.STREAM_ID_RESERVED();
   return db.transaction(async (txn) => {
     const tx = txn as unknown as DB;
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`stream-id:${streamUserId.toLowerCase()}`}))`);
     const [other] = await tx.select({ id: contacts.id }).from(contacts).where(and(sql`lower(${contacts.streamUserId}) = ${streamUserId.toLowerCase()}`, ne(contacts.ownerId, user.id))).limit(1);
-    if (other) throw streamIdErrors.claimed();
+    if (other) throw MESSAGING_ERRORS.STREAM_ID_CLAIMED();
     return write(tx);
   });
 }
@@ -48,5 +40,5 @@ export async function withStreamIdClaim<T>(db: DB, user: UserState, streamUserId
 export function assertMayAddress(user: UserState, recipients: { id: string; streamUserId: string | null }[]): void {
   if (user.role === "admin") return;
   const bad = recipients.find((c) => c.streamUserId !== null && reservedForOthers(user, c.streamUserId));
-  if (bad) throw streamIdErrors.recipient(bad.id);
+  if (bad) throw MESSAGING_ERRORS.RECIPIENT_STREAM_ID(bad.id);
 }

@@ -1,12 +1,14 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
-import { idParams, listQuery, ok, template, templateInput, templatePatch } from "./model";
+import { idParams, listQuery, ok, template, templateInput, templateList, templatePatch } from "./model";
 import { MESSAGING_AUTH } from "./auth";
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, updateTemplate } from "./templates-service";
+import { errorFamily } from "../http/errors";
 
 export function templatesRoutes(ctx: Core) {
   const { db } = ctx;
   return new Elysia({ prefix: "/api/templates", tags: ["messaging"] })
+    .onTransform(errorFamily("messaging"))
     .use(ctx.auth)
     .post(
       "/",
@@ -22,7 +24,7 @@ export function templatesRoutes(ctx: Core) {
       {
         ...MESSAGING_AUTH,
         query: listQuery,
-        response: t.Object({ success: t.Literal(true), templates: t.Array(template), total: t.Number(), limit: t.Number(), offset: t.Number() }),
+        response: templateList,
         detail: { summary: "List your templates (admins: all)" },
       },
     )

@@ -3,14 +3,10 @@ import type { DB } from "../db/client";
 import { templates, type Template } from "./schema";
 import { newId } from "../ids";
 import type { UserState } from "../kernel/principal";
-import { messagingErrors } from "./errors";
+import { MESSAGING_ERRORS } from "./errors";
 import { ownedBy } from "./owner";
 import { placeholdersOf } from "./render";
-
-export interface TemplateInput {
-  name: string;
-  body: string;
-}
+import type { TemplateInput } from "./model";
 
 /** What the API shows: the row plus the placeholders its body needs. */
 export const templateView = (t: Template) => ({ ...t, placeholders: placeholdersOf(t.body) });
@@ -29,7 +25,7 @@ export async function listTemplates(db: DB, user: UserState, limit = 50, offset 
 
 export async function findTemplate(db: DB, user: UserState, id: string): Promise<Template> {
   const [row] = await db.select().from(templates).where(and(eq(templates.id, id), ownedBy(templates.ownerId, user)));
-  if (!row) throw messagingErrors.templateNotFound(id);
+  if (!row) throw MESSAGING_ERRORS.TEMPLATE_NOT_FOUND(id);
   return row;
 }
 
@@ -38,13 +34,13 @@ export async function getTemplate(db: DB, user: UserState, id: string) {
 }
 
 export async function updateTemplate(db: DB, user: UserState, id: string, patch: Partial<TemplateInput>) {
-  if (Object.keys(patch).length === 0) throw messagingErrors.emptyPatch();
+  if (Object.keys(patch).length === 0) throw MESSAGING_ERRORS.EMPTY_PATCH();
   const [row] = await db
     .update(templates)
     .set({ ...patch, updatedAt: new Date() })
     .where(and(eq(templates.id, id), ownedBy(templates.ownerId, user)))
     .returning();
-  if (!row) throw messagingErrors.templateNotFound(id);
+  if (!row) throw MESSAGING_ERRORS.TEMPLATE_NOT_FOUND(id);
   return templateView(row);
 }
 
@@ -54,5 +50,5 @@ export async function deleteTemplate(db: DB, user: UserState, id: string): Promi
     .delete(templates)
     .where(and(eq(templates.id, id), ownedBy(templates.ownerId, user)))
     .returning({ id: templates.id });
-  if (rows.length === 0) throw messagingErrors.templateNotFound(id);
+  if (rows.length === 0) throw MESSAGING_ERRORS.TEMPLATE_NOT_FOUND(id);
 }

@@ -1,6 +1,8 @@
 // Turns what Elysia's route table yields into an OpenAPI 3.1 document that validators and client
 // generators accept. Generic on purpose: routes change in parallel, so nothing here names a
 // route's schema; it rewrites whatever the routes declare.
+import { Kind } from "@sinclair/typebox";
+import type { Family } from "../http/errors";
 import { ERROR_SCHEMAS, errorResponses } from "./errors";
 
 type Json = Record<string, any>;
@@ -46,6 +48,27 @@ export function cleanSchema(s: unknown): Json {
   if (out.examples !== undefined && !Array.isArray(out.examples)) out.examples = [out.examples];
   if (Array.isArray(out.required) && out.required.length === 0) delete out.required;
   return out;
+}
+
+/**
+ * Routes refer to their schemas by const; the features register the same consts under component
+ * names (`.model({...})`). A route schema that is one of them (the same object) is handed to
+ * @elysiajs/swagger by name, so the document refers to the component instead of a copy of it.
+ */
+export function modelNamer(models: Record<string, unknown>): <H extends Json>(hook: H) => H {
+  const names = new Map<unknown, string>(Object.entries(models).map(([name, schema]) => [schema, name]));
+  const named = (s: unknown) => (s && typeof s === "object" && names.get(s)) || s;
+  return (hook) => {
+    const { body, response } = hook;
+    const statusMap = response && typeof response === "object" && !names.has(response) && !(Kind in response);
+    return {
+      ...hook,
+      ...(body === undefined ? {} : { body: named(body) }),
+      ...(response === undefined
+        ? {}
+        : { response: statusMap ? Object.fromEntries(Object.entries(response).map(([status, s]) => [status, named(s)])) : named(response) }),
+    };
+  };
 }
 
 const DEFAULT_MEDIA = ["application/json", "multipart/form-data", "text/plain"];
@@ -94,6 +117,8 @@ function finishOperation(method: string, path: string, op: Json): void {
   if (op.parameters.length === 0) delete op.parameters;
   const accepts = op["x-accepts"] as string[] | undefined;
   delete op["x-accepts"];
+  const family = (op["x-error-family"] as Family | undefined) ?? "detail";
+  delete op["x-error-family"];
   if (op.requestBody) op.requestBody = { ...op.requestBody, content: mediaTypes(op.requestBody.content, accepts) };
   const responses: Json = {};
   for (const [status, r] of Object.entries((op.responses ?? {}) as Json)) {
@@ -113,6 +138,7 @@ function finishOperation(method: string, path: string, op: Json): void {
     hasBody: Boolean(op.requestBody),
     hasParams: params.length > 0,
     hasPathParams: params.some((p) => p.in === "path"),
+    family,
   });
   // A route's own declaration of a status wins over the derived one.
   for (const [status, r] of Object.entries(errors)) responses[status] ??= r;

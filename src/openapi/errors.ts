@@ -1,7 +1,7 @@
 // The error responses every operation documents, derived from what the operation is (secured,
 // takes input, has path parameters) plus a short list of outcomes particular to some routes.
 // Bodies and examples come from the same renderer the server answers with, so they cannot drift.
-import { AppError, ERROR_STATUS, familyOf, MESSAGES, render, statusOf, type ErrorCode, type Family } from "../http/errors";
+import { AppError, ERROR_STATUS, HTTP_ERRORS, render, statusOf, type ErrorCode, type Family } from "../http/errors";
 
 type Json = Record<string, any>;
 
@@ -27,6 +27,12 @@ export const ERROR_SCHEMAS: Record<string, Json> = {
     required: ["success", "error"],
     properties: { success: { type: "boolean", const: false }, error: { type: "string" }, request_id: requestId },
   },
+  OAuthError: {
+    type: "object",
+    description: "Error body of /oauth (RFC 6749 section 5.2)",
+    required: ["error"],
+    properties: { error: { type: "string", enum: ["invalid_request", "invalid_client", "server_error"] }, error_description: { type: "string" }, request_id: requestId },
+  },
   StreamError: {
     type: "object",
     description: "Error body of /stream-chat",
@@ -41,6 +47,7 @@ const SCHEMA_OF: Record<Family, string> = {
   admin: "AdminError",
   messaging: "MessagingError",
   stream: "StreamError",
+  oauth: "OAuthError",
 };
 
 const WHY: Partial<Record<ErrorCode, string>> = {
@@ -62,7 +69,7 @@ const WHY: Partial<Record<ErrorCode, string>> = {
 
 const EXAMPLE_MESSAGE: Partial<Record<ErrorCode, string>> = {
   BAD_REQUEST: "Malformed request body",
-  FORBIDDEN: MESSAGES.forbidden,
+  FORBIDDEN: HTTP_ERRORS.FORBIDDEN.message,
   NOT_FOUND: "Not Found",
   VALIDATION: "body.email: Expected string",
   RATE_LIMITED: "Too many attempts, try again later",
@@ -73,6 +80,7 @@ const EXAMPLE_MESSAGE: Partial<Record<ErrorCode, string>> = {
 const EXTRA: [RegExp, ErrorCode[]][] = [
   [/^POST \/api\/v1\/chat\/authenticate$|^POST \/api\/auth\/token$/, ["UNAUTHENTICATED", "RATE_LIMITED"]],
   [/^POST \/api\/v1\/chat\/refresh$/, ["UNAUTHENTICATED"]],
+  [/^POST \/oauth\//, ["UNAUTHENTICATED"]],
   [/^POST \/api\/v1\/chat\/predict$|^POST \/chat\/\{chat_id\}\/question\/stream$/, ["PAYMENT_REQUIRED", "NOT_FOUND", "CONFLICT", "UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"]],
   [/^POST \/api\/admin\/chatflows\/sync$/, ["UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"]],
   [/^(POST|PATCH) \/api\/auth\/users/, ["CONFLICT"]],
@@ -90,6 +98,8 @@ export interface OperationShape {
   hasBody: boolean;
   hasParams: boolean;
   hasPathParams: boolean;
+  /** The error family the route's group declared. */
+  family: Family;
 }
 
 /** The error codes an operation can answer with. */
@@ -108,7 +118,7 @@ export function errorCodesOf(op: OperationShape): ErrorCode[] {
 
 /** Response objects by status for an operation's error codes, in its family's body. */
 export function errorResponses(op: OperationShape): Record<string, Json> {
-  const family = familyOf(op.path);
+  const family = op.family;
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of errorCodesOf(op)) {
     const status = statusOf(code, family);
@@ -119,7 +129,7 @@ export function errorResponses(op: OperationShape): Record<string, Json> {
     const examples: Record<string, Json> = {};
     let headers: Record<string, string> = {};
     for (const code of codes) {
-      const message = code === "UNAUTHENTICATED" ? MESSAGES.invalidJwt : (EXAMPLE_MESSAGE[code] ?? WHY[code] ?? code);
+      const message = code === "UNAUTHENTICATED" ? HTTP_ERRORS.INVALID_JWT.message : (EXAMPLE_MESSAGE[code] ?? WHY[code] ?? code);
       const r = render(new AppError(code, message), family, "3f2c9a1e-0d4b-4c8e-9a57-1b2f6c3d4e5f");
       examples[code.toLowerCase()] = { summary: WHY[code] ?? code, value: r.body };
       headers = { ...headers, ...r.headers };

@@ -1,9 +1,11 @@
 import { filterPaths, registerSchemaPath } from "@elysiajs/swagger/utils";
 import { Elysia } from "elysia";
 import pkg from "../../package.json";
-import { finishDocument } from "./document";
+import { finishDocument, modelNamer } from "./document";
 import { SCALAR_BUNDLE_PATH, SCALAR_VERSION } from "./scalar-asset";
 import { pageHeaders } from "../http/page-headers";
+import { declaredFamily } from "../http/route-table";
+import { errorFamily } from "../http/errors";
 
 // Scalar injects its styles at run time (hence 'unsafe-inline' for styles only); scripts, fonts,
 // images and API calls stay on this origin. No inline script: the page's one call is in init.js.
@@ -76,7 +78,7 @@ const SECURITY_SCHEMES = {
 export function openApiRoutes() {
   const hide = { detail: { hide: true } };
   let cached: { routes: number; doc: Record<string, unknown> } | undefined;
-  const app = new Elysia({ name: "openapi" });
+  const app = new Elysia({ name: "openapi" }).onTransform(errorFamily("detail"));
   // The same route table @elysiajs/swagger reads (protected in Elysia's types, public at run time).
   const internals = app as unknown as {
     getGlobalRoutes(): { method: string; path: string; hooks: any }[];
@@ -87,9 +89,13 @@ export function openApiRoutes() {
     if (cached?.routes === routes.length) return cached.doc;
     const paths: Record<string, any> = {};
     const models = (internals.getGlobalDefinitions?.().type ?? {}) as Record<string, any>;
+    const byName = modelNamer(models);
     for (const route of routes) {
       if (route.hooks?.detail?.hide === true || route.method === "OPTIONS" || route.method === "ALL") continue;
-      registerSchemaPath({ schema: paths, hook: route.hooks, method: route.method, path: route.path, models } as any);
+      // The family its group declared picks the documented error body (see ./errors).
+      const named = byName(route.hooks);
+      const hook = { ...named, detail: { ...named?.detail, "x-error-family": declaredFamily(route.hooks ?? {}) } };
+      registerSchemaPath({ schema: paths, hook, method: route.method, path: route.path, models } as any);
     }
     const raw = {
       info: INFO,

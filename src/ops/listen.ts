@@ -3,7 +3,7 @@ import type { Server } from "bun";
 export class StartupError extends Error {}
 
 /** What the listening socket really is, for the banner (0.0.0.0 / :: mean every interface). */
-export function describeAddress(server: Server<unknown>, requestedHost: string) {
+export function describeAddress(server: Server<unknown>, requestedHost: string, scheme: "http" | "https" = "http") {
   const host = server.hostname ?? requestedHost;
   const port = server.port!;
   const everywhere = host === "0.0.0.0" || host === "::" || host === "[::]";
@@ -12,7 +12,7 @@ export function describeAddress(server: Server<unknown>, requestedHost: string) 
   return {
     address: `${literal}:${port}`,
     interfaces: everywhere ? `all ${host === "0.0.0.0" ? "IPv4 " : ""}interfaces` : `only ${host}`,
-    url: `http://${localHost}:${port}`,
+    url: `${scheme}://${localHost}:${port}`,
   };
 }
 

@@ -5,6 +5,7 @@ import { SlidingWindowLimiter } from "./rate-limit";
 import { streamChatRoutes } from "./routes";
 import { StreamTokenService } from "./service";
 import { StreamUserTokens } from "./user-token";
+import { STREAM_ERRORS } from "./errors";
 
 /** The Stream signing key is built once, here. */
 function setup(ctx: Core) {
@@ -29,6 +30,7 @@ function setup(ctx: Core) {
 /** Stream Chat user tokens for the authenticated customer (stream-chat-token.md). */
 export const streamChatFeature = defineFeature({
   name: "stream-chat",
+  errors: STREAM_ERRORS,
   setup,
   routes: (core, services) => streamChatRoutes(core, services.tokens),
 });

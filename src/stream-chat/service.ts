@@ -1,17 +1,9 @@
 import type { UserState } from "../kernel/principal";
-import { AppError } from "../http/errors";
+import { STREAM_ERRORS } from "./errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { AuditWriter } from "./audit";
 import type { SlidingWindowLimiter } from "./rate-limit";
 import type { StreamUserTokens } from "./user-token";
-
-export const STREAM_MESSAGES = {
-  customerMismatch: "Customer ID does not match authenticated user",
-  notConfigured: "Stream Chat is not configured",
-  rateLimited: "Too many Stream token requests; try again later",
-  badCustomerId: "customer_id must be a positive integer",
-  auditFailed: "Stream token could not be recorded; try again",
-} as const;
 
 export interface IssueMeta {
   ip: string | null;
@@ -24,7 +16,7 @@ const MAX_CUSTOMER_ID = 2147483647; // customer ids are Postgres integers
 /** A JSON integer in range; strings, floats, negatives and huge numbers are a 400. */
 export function parseCustomerId(value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_CUSTOMER_ID) {
-    throw new AppError("BAD_REQUEST", STREAM_MESSAGES.badCustomerId);
+    throw STREAM_ERRORS.BAD_CUSTOMER_ID();
   }
   return value;
 }
@@ -47,16 +39,16 @@ export class StreamTokenService {
   ) {}
 
   async issue(user: UserState, customerId: number, meta: IssueMeta): Promise<{ token: string }> {
-    if (customerId !== user.customerId) throw new AppError("FORBIDDEN", STREAM_MESSAGES.customerMismatch);
-    if (!this.tokens) throw new AppError("UNAVAILABLE", STREAM_MESSAGES.notConfigured);
+    if (customerId !== user.customerId) throw STREAM_ERRORS.CUSTOMER_MISMATCH();
+    if (!this.tokens) throw STREAM_ERRORS.NOT_CONFIGURED();
     const wait = this.limiter.take(user.id);
-    if (wait > 0) throw new AppError("RATE_LIMITED", STREAM_MESSAGES.rateLimited, { "Retry-After": String(wait) });
+    if (wait > 0) throw STREAM_ERRORS.RATE_LIMITED.withHeaders({ "Retry-After": String(wait) });
     const now = new Date();
     // No audit row, no token: a failed batch fails every issuance waiting on it, as a retryable 503
     // whatever the database said (the row is what the issuance is accountable by).
     await this.audit.record({ userId: user.id, customerId, ip: meta.ip, userAgent: meta.userAgent, createdAt: now, requestId: meta.requestId }).catch((err) => {
       this.log.error("stream token audit write failed", { user_id: user.id, error: errorSummary(err) });
-      throw new AppError("UNAVAILABLE", STREAM_MESSAGES.auditFailed, { "Retry-After": "1" });
+      throw STREAM_ERRORS.AUDIT_FAILED.withHeaders({ "Retry-After": "1" });
     });
     const iat = Math.floor(now.getTime() / 1000);
     const exp = this.ttlSec === undefined ? undefined : iat + this.ttlSec;

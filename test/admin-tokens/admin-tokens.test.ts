@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
+import { ADMIN_TOKEN_ERRORS } from "../../src/admin-tokens/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Could not validate credentials", "User ID is required", "User not found", "You do not have sufficient permissions for this operation".
 
 let t: TestApp;
 let admin: SeededUser;
@@ -48,10 +52,10 @@ describe("POST /api/admin/tokens", () => {
     const cases: [unknown, string][] = [
       [{}, "User ID is required"],
       [{ userId: "" }, "User ID is required"],
-      [{ userId: 42 }, "User ID must be a string"],
-      [{ userId: admin.user.id, expiration: "tomorrow" }, "Expiration must be an ISO-8601 date or null"],
-      [{ userId: admin.user.id, expiration: 1735689599 }, "Expiration must be an ISO-8601 date or null"],
-      [{ userId: admin.user.id, expiration: "2024-12-31T23:59:59.000Z" }, "Expiration must be in the future"],
+      [{ userId: 42 }, ADMIN_TOKEN_ERRORS.USER_ID_NOT_STRING.message],
+      [{ userId: admin.user.id, expiration: "tomorrow" }, ADMIN_TOKEN_ERRORS.BAD_EXPIRATION.message],
+      [{ userId: admin.user.id, expiration: 1735689599 }, ADMIN_TOKEN_ERRORS.BAD_EXPIRATION.message],
+      [{ userId: admin.user.id, expiration: "2024-12-31T23:59:59.000Z" }, ADMIN_TOKEN_ERRORS.PAST_EXPIRATION.message],
     ];
     for (const [body, message] of cases) {
       const res = await issue(body);
@@ -136,7 +140,7 @@ describe("DELETE /api/admin/tokens/{id}", () => {
   test("404 for an unknown id, 403 for a user", async () => {
     const res = await t.request("DELETE", "/api/admin/tokens/tok_nope", { token: admin.accessToken });
     expect(res.status).toBe(404);
-    expect(await json(res)).toEqual({ message: "Token not found", status: 404 });
+    expect(await json(res)).toEqual({ message: ADMIN_TOKEN_ERRORS.TOKEN_NOT_FOUND.message, status: 404 });
     const u = await seedUser(t);
     expect((await t.request("DELETE", "/api/admin/tokens/tok_nope", { token: u.accessToken })).status).toBe(403);
   });

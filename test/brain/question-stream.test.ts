@@ -4,6 +4,8 @@ import { seedUser, type SeededUser } from "../helpers";
 import { newId } from "../../src/ids";
 import { createKey } from "../keys/helpers";
 import { balanceOf, get, post, readStream, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "../chat/helpers";
+import { BRAIN_ERRORS } from "../../src/brain/errors";
+import { CHAT_ERRORS } from "../../src/chat/errors";
 
 const BRAIN = crypto.randomUUID();
 const OTHER = crypto.randomUUID();
@@ -141,10 +143,10 @@ describe("POST /chat and the brain question stream", () => {
     await setBalance(s.t.ctx.db, u.user.id, 10);
     const unknown = await ask(crypto.randomUUID(), u.accessToken, `?brain_id=${crypto.randomUUID()}`);
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toEqual({ detail: "Brain not found" });
+    expect(await unknown.json()).toEqual({ detail: BRAIN_ERRORS.BRAIN_NOT_FOUND.message });
     const denied = await ask(crypto.randomUUID(), u.accessToken);
     expect(denied.status).toBe(403);
-    expect(await denied.json()).toEqual({ detail: "You do not have access to this brain" });
+    expect(await denied.json()).toEqual({ detail: BRAIN_ERRORS.NO_BRAIN_ACCESS.message });
     expect((await ask(crypto.randomUUID(), u.accessToken, "")).status).toBe(422);
     expect(d.calls.prediction).toBe(0);
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(10);
@@ -154,7 +156,7 @@ describe("POST /chat and the brain question stream", () => {
     const u = await fresh(1);
     const res = await ask(crypto.randomUUID(), u.accessToken);
     expect(res.status).toBe(402);
-    expect(await res.json()).toEqual({ detail: "Insufficient credits" });
+    expect(await res.json()).toEqual({ detail: CHAT_ERRORS.INSUFFICIENT_CREDITS.message });
     expect((await ask(crypto.randomUUID(), u.accessToken, `?brain_id=${BRAIN}`, "  ")).status).toBe(422);
     expect(d.calls.prediction).toBe(0);
   });
@@ -165,7 +167,7 @@ describe("POST /chat and the brain question stream", () => {
     await d.setFault({ kind: "dropMidStream", afterEvents: 3 });
     const frames = framesOf(await readStream(await ask(crypto.randomUUID(), u.accessToken)));
     expect(frames.map((f) => f.assistant)).toEqual(["tok0 ", "tok1 ", ""]);
-    expect(frames.at(-1)!.metadata).toEqual({ sources: [], error: "The connection to Flowise was lost" });
+    expect(frames.at(-1)!.metadata).toEqual({ sources: [], error: CHAT_ERRORS.FLOWISE_LOST.message });
     expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ settled: 1 });
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(8);
   });

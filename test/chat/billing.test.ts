@@ -8,6 +8,7 @@ import { chatMessages } from "../../src/db/schema";
 import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
 import { balanceOf, get, post, readStream, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
+import { CHAT_ERRORS } from "../../src/chat/errors";
 
 const FLOW = crypto.randomUUID();
 const NOT_IN_FLOWISE = crypto.randomUUID();
@@ -47,7 +48,7 @@ describe("a stream is charged only once answer content reached the client", () =
     const events = eventsOf(p);
     expect(events.map((e) => e.event)).toEqual(["start", "error", "session_id", "end"]);
     expect(events[0]!.data).toBe("");
-    expect(events[1]!.data).toBe("Flowise did not answer in time");
+    expect(events[1]!.data).toBe(CHAT_ERRORS.FLOWISE_TIMEOUT.message);
     expect(p.parser.comments).toBeGreaterThan(0); // heartbeats while the model was silent
     expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ refunded: 1 });
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(10);

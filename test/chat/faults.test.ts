@@ -5,6 +5,7 @@ import { chatMessages } from "../../src/db/schema";
 import type { Fault, FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
 import { balanceOf, post, readStream, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
+import { CHAT_ERRORS } from "../../src/chat/errors";
 
 const FLOW = crypto.randomUUID();
 let d: FlowiseDouble;
@@ -145,7 +146,7 @@ describe("failures after the stream started: an error frame then end, never a ha
     await d.setFault({ kind: "slowDrip", ms: 1600 });
     const events = eventsOf(await readStream(await ask(u, true)));
     expect(events.map((e) => e.event)).toEqual(["start", "error", "session_id", "end"]);
-    expect(events[1]!.data).toBe("Flowise did not answer in time");
+    expect(events[1]!.data).toBe(CHAT_ERRORS.FLOWISE_TIMEOUT.message);
     expect(await d.waitForAbort(3000)).toBe(1);
     expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ refunded: 1 });
   });

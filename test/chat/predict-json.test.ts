@@ -4,6 +4,8 @@ import { chatMessages } from "../../src/db/schema";
 import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
 import { balanceOf, FLOWISE_KEY, post, reservations, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
+import { CHATFLOW_ERRORS } from "../../src/chatflows/errors";
+import { CHAT_ERRORS } from "../../src/chat/errors";
 
 const FLOW = crypto.randomUUID();
 const OTHER_FLOW = crypto.randomUUID();
@@ -83,7 +85,7 @@ describe("POST /api/v1/chat/predict (JSON)", () => {
     await seedChatflow(s.t.ctx.db, OTHER_FLOW);
     const denied = await post(s.base, "/api/v1/chat/predict", { chatflow_id: OTHER_FLOW, question: "x" }, alice.accessToken);
     expect(denied.status).toBe(403);
-    expect(await denied.json()).toEqual({ detail: "You do not have access to this chatflow" });
+    expect(await denied.json()).toEqual({ detail: CHATFLOW_ERRORS.NO_ACCESS.message });
     expect(d.calls.prediction).toBe(0);
   });
 
@@ -91,7 +93,7 @@ describe("POST /api/v1/chat/predict (JSON)", () => {
     await setBalance(s.t.ctx.db, alice.user.id, 1);
     const res = await predict({ question: "x" });
     expect(res.status).toBe(402);
-    expect(await res.json()).toEqual({ detail: "Insufficient credits" });
+    expect(await res.json()).toEqual({ detail: CHAT_ERRORS.INSUFFICIENT_CREDITS.message });
     expect(d.calls.prediction).toBe(0);
     expect(await balanceOf(s.t.ctx.db, alice.user.id)).toBe(1);
   });

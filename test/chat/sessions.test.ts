@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
 import { get, post, seedChatflow, serve, setBalance, startDouble, type Served } from "./helpers";
+import { CHAT_ERRORS } from "../../src/chat/errors";
 
 const FLOW = crypto.randomUUID();
 let d: FlowiseDouble;
@@ -74,7 +75,7 @@ describe("sessions and history", () => {
 
     const theirs = await get(s.base, `/api/v1/chat/sessions/${a.session_id}/history`, bob.accessToken);
     expect(theirs.status).toBe(404);
-    expect(await theirs.json()).toEqual({ detail: "Session not found" });
+    expect(await theirs.json()).toEqual({ detail: CHAT_ERRORS.SESSION_NOT_FOUND.message });
     expect((await get(s.base, `/api/v1/chat/sessions/${crypto.randomUUID()}/history`, alice.accessToken)).status).toBe(404);
   });
 

@@ -3,6 +3,7 @@ import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
 import { waitFor } from "../messaging/helpers";
 import { balanceOf, post, readStream, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
+import { CHAT_ERRORS } from "../../src/chat/errors";
 
 // Issue 13, finding 11: one user held 300 concurrent SSE streams. MAX_STREAMS_PER_USER caps the
 // predict stream and the brain question stream together; every way a stream ends frees its slot.
@@ -51,7 +52,7 @@ const brainAsk = (u: SeededUser) => post(s.base, `/chat/${crypto.randomUUID()}/q
 async function expect429(res: Response): Promise<void> {
   expect(res.status).toBe(429);
   expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
-  expect(await res.json()).toEqual({ detail: `Too many open streams: at most ${MAX} per user at a time` });
+  expect(await res.json()).toEqual({ detail: CHAT_ERRORS.TOO_MANY_STREAMS.message(MAX) });
 }
 
 describe("MAX_STREAMS_PER_USER", () => {

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
 import { post, readStream, seedChatflow, serve, setBalance, settled, startDouble, type Served } from "./helpers";
+import { CHAT_ERRORS } from "../../src/chat/errors";
 
 const FLOW = crypto.randomUUID();
 let d: FlowiseDouble;
@@ -52,7 +53,7 @@ describe("the end of every stream is logged", () => {
     const res = await ask(u, true);
     await readStream(res);
     await settled(s.t.ctx.db, u.user.id);
-    expect(streamEnd(res.headers.get("x-request-id"))).toMatchObject({ outcome: "upstream_lost", reason: "The connection to Flowise was lost", charged: true });
+    expect(streamEnd(res.headers.get("x-request-id"))).toMatchObject({ outcome: "upstream_lost", reason: CHAT_ERRORS.FLOWISE_LOST.message, charged: true });
   });
 
   test("Flowise's error frame: outcome upstream_error with Flowise's message; a timeout: upstream_timeout", async () => {
@@ -67,7 +68,7 @@ describe("the end of every stream is logged", () => {
     const slow = await ask(u, true);
     await readStream(slow);
     await settled(s.t.ctx.db, u.user.id);
-    expect(streamEnd(slow.headers.get("x-request-id"))).toMatchObject({ outcome: "upstream_timeout", reason: "Flowise did not answer in time" });
+    expect(streamEnd(slow.headers.get("x-request-id"))).toMatchObject({ outcome: "upstream_timeout", reason: CHAT_ERRORS.FLOWISE_TIMEOUT.message });
   });
 
   test("a key quoted in Flowise's error text is not logged", async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { CHATFLOW_ERRORS } from "../../src/chatflows/errors";
 import { makeApp, seedUser, testDatabaseUrl, type SeededUser, type TestApp } from "../helpers";
 
 // Access answers are cached per instance; every admin change must end them at once here and
@@ -29,7 +30,7 @@ describe("chatflow access cache", () => {
     expect((await t.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
     expect((await t.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
     await t.request("DELETE", `/api/admin/chatflows/${id}/users/${user.user.id}`, { token: admin.accessToken });
-    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, code: "FORBIDDEN" });
+    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, error: CHATFLOW_ERRORS.NO_ACCESS });
   });
 
   test("disabling, re-pricing and deleting are seen at once", async () => {
@@ -39,14 +40,14 @@ describe("chatflow access cache", () => {
     const repriced = await t.ctx.services.chatflows.access.forUser(who(), id);
     expect(repriced.ok && repriced.chatflow.cost).toBe(7);
     await t.request("PATCH", `/api/admin/chatflows/${id}`, { token: admin.accessToken, body: { enabled: false } });
-    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, code: "FORBIDDEN" });
+    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, error: CHATFLOW_ERRORS.CHATFLOW_DISABLED });
     await t.request("DELETE", `/api/admin/chatflows/${id}`, { token: admin.accessToken });
-    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, error: CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND });
   });
 
   test("a chatflow created after an unknown-id answer was cached becomes usable", async () => {
     const id = crypto.randomUUID();
-    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect(await t.ctx.services.chatflows.access.forUser(who(), id)).toMatchObject({ ok: false, error: CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND });
     await t.request("POST", "/api/admin/chatflows", { token: admin.accessToken, body: { id, name: "late" } });
     await t.request("PUT", `/api/admin/chatflows/${id}/users/${user.user.id}`, { token: admin.accessToken });
     expect((await t.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);

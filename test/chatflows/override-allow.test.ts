@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { FlowiseDouble } from "../doubles/flowise";
 import { seedUser, type SeededUser } from "../helpers";
 import { post, serve, setBalance, startDouble, type Served } from "../chat/helpers";
+import { CHAT_ERRORS } from "../../src/chat/errors";
 
 const OWN = crypto.randomUUID();
 const GLOBAL = crypto.randomUUID();
@@ -67,7 +68,7 @@ describe("predictions follow the chatflow's list", () => {
     expect((d.lastRequest("prediction")!.body as { overrideConfig: unknown }).overrideConfig).toEqual({ temperature: 0.2 });
     const refused = await ask(OWN, { sessionId: "s" });
     expect(refused.status).toBe(422);
-    expect(await refused.json()).toEqual({ detail: "overrideConfig: key(s) not allowed: sessionId" });
+    expect(await refused.json()).toEqual({ detail: CHAT_ERRORS.OVERRIDE_REFUSED.message("sessionId") });
 
     expect((await ask(GLOBAL, { sessionId: "x" })).status).toBe(200);
     expect((await ask(GLOBAL, { temperature: 1 })).status).toBe(422);

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { expectAccessOnly, expectAdminOnly } from "./helpers";
+import { CHATFLOW_ERRORS } from "../../src/chatflows/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "User not found".
 
 let t: TestApp;
 let admin: SeededUser;
@@ -39,7 +43,7 @@ describe("POST /api/admin/chatflows", () => {
     await create({ id, name: "One" });
     const res = await create({ id, name: "Two" });
     expect(res.status).toBe(409);
-    expect(await res.json()).toEqual({ message: "Chatflow already exists", status: 409 });
+    expect(await res.json()).toEqual({ message: CHATFLOW_ERRORS.CHATFLOW_EXISTS.message, status: 409 });
   });
 
   test("invalid bodies → 400 naming the field", async () => {
@@ -109,7 +113,7 @@ describe("PATCH and DELETE /api/admin/chatflows/{id}", () => {
   test("PATCH unknown → 404, bad body → 400", async () => {
     const missing = await t.request("PATCH", `/api/admin/chatflows/${newFlowId()}`, { token: admin.accessToken, body: { cost: 1 } });
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ message: "Chatflow not found", status: 404 });
+    expect(await missing.json()).toEqual({ message: CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND.message, status: 404 });
     const id = newFlowId();
     await create({ id, name: "x" });
     const bad = await t.request("PATCH", `/api/admin/chatflows/${id}`, { token: admin.accessToken, body: { cost: "many" } });
@@ -128,7 +132,7 @@ describe("PATCH and DELETE /api/admin/chatflows/{id}", () => {
     expect(listed.chatflows.map((c: { id: string }) => c.id)).not.toContain(id);
     const again = await t.request("DELETE", `/api/admin/chatflows/${id}`, { token: admin.accessToken });
     expect(again.status).toBe(404);
-    expect(await again.json()).toEqual({ message: "Chatflow not found", status: 404 });
+    expect(await again.json()).toEqual({ message: CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND.message, status: 404 });
   });
 
   test("admin only", async () => {
@@ -166,7 +170,7 @@ describe("grants and GET /api/v1/chat/chatflows", () => {
     for (const method of ["PUT", "DELETE"]) {
       const noFlow = await t.request(method, `/api/admin/chatflows/${newFlowId()}/users/${user.user.id}`, { token: admin.accessToken });
       expect(noFlow.status).toBe(404);
-      expect(await noFlow.json()).toEqual({ message: "Chatflow not found", status: 404 });
+      expect(await noFlow.json()).toEqual({ message: CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND.message, status: 404 });
       const noUser = await t.request(method, `/api/admin/chatflows/${id}/users/usr_nobody`, { token: admin.accessToken });
       expect(noUser.status).toBe(404);
       expect(await noUser.json()).toEqual({ message: "User not found", status: 404 });

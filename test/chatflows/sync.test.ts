@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { type FlowiseDouble, startFlowiseDouble } from "../doubles/flowise";
 import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { expectAdminOnly } from "./helpers";
+import { CHATFLOW_ERRORS } from "../../src/chatflows/errors";
 
 const KEY = "flowise-sync-test-key";
 const A = { id: "5f1c8d2e-7a43-4b6e-9c0d-1e2f3a4b5c6d", name: "Support" };
@@ -46,28 +47,28 @@ describe("POST /api/admin/chatflows/sync", () => {
     await d.setFault({ kind: "refuse" });
     const res = await sync();
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ message: "Flowise is unreachable", status: 503, request_id: expect.any(String) });
+    expect(await res.json()).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_UNREACHABLE.message, status: 503, request_id: expect.any(String) });
   });
 
   test("Flowise answering 500 → 502", async () => {
     await d.setFault({ kind: "status500" });
     const res = await sync();
     expect(res.status).toBe(502);
-    expect(await res.json()).toEqual({ message: "Flowise answered HTTP 500", status: 502, request_id: expect.any(String) });
+    expect(await res.json()).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_FAILED.message(500), status: 502, request_id: expect.any(String) });
   });
 
   test("Flowise answering HTML → 502", async () => {
     await d.setFault({ kind: "html" });
     const res = await sync();
     expect(res.status).toBe(502);
-    expect(await res.json()).toEqual({ message: "Flowise answered something other than JSON", status: 502, request_id: expect.any(String) });
+    expect(await res.json()).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_NOT_JSON.message, status: 502, request_id: expect.any(String) });
   });
 
   test("Flowise silent past FLOWISE_TIMEOUT → 504", async () => {
     await d.setFault({ kind: "delayFirstByte", ms: 3000 });
     const res = await sync();
     expect(res.status).toBe(504);
-    expect(await res.json()).toEqual({ message: "Flowise did not answer in time", status: 504, request_id: expect.any(String) });
+    expect(await res.json()).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_TIMEOUT.message, status: 504, request_id: expect.any(String) });
   });
 
   test("admin only, and nothing reaches Flowise", async () => {
@@ -85,7 +86,7 @@ describe("sync with a misconfigured Flowise", () => {
       const res = await sync(wrong, a.accessToken);
       expect(res.status).toBe(502);
       const text = await res.text();
-      expect(JSON.parse(text)).toEqual({ message: "Flowise refused chatgate's API key (HTTP 401)", status: 502, request_id: expect.any(String) });
+      expect(JSON.parse(text)).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_KEY_REFUSED.message(401), status: 502, request_id: expect.any(String) });
       expect(text).not.toContain("wrong-key-123");
       expect(d.calls.chatflows).toBe(1);
     } finally {
@@ -100,7 +101,7 @@ describe("sync with a misconfigured Flowise", () => {
       const a = await seedUser(app, { role: "admin" });
       const res = await sync(app, a.accessToken);
       expect(res.status).toBe(502);
-      expect(await res.json()).toEqual({ message: "Flowise answered an unexpected chatflow list", status: 502, request_id: expect.any(String) });
+      expect(await res.json()).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_BAD_LIST.message, status: 502, request_id: expect.any(String) });
     } finally {
       await app.close();
       odd.stop(true);
@@ -113,7 +114,7 @@ describe("sync with a misconfigured Flowise", () => {
       const a = await seedUser(bare, { role: "admin" });
       const res = await sync(bare, a.accessToken);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ message: "Flowise is not configured (FLOWISE_URL is unset)", status: 503, request_id: expect.any(String) });
+      expect(await res.json()).toEqual({ message: CHATFLOW_ERRORS.FLOWISE_UNCONFIGURED.message, status: 503, request_id: expect.any(String) });
     } finally {
       await bare.close();
     }

@@ -2,9 +2,6 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import fc from "fast-check";
 import { reconcileOnce } from "../../src/credits/reconciler";
-import {
-  getBalance, grantCredits, markStarted, refundReservation, reserveCredits, settleReservation,
-} from "../../src/credits/service";
 import { creditLedger, creditReservations } from "../../src/db/schema";
 import { makeApp, seedUser, type TestApp } from "../helpers";
 
@@ -40,31 +37,32 @@ test("random concurrent credit operations keep balance = sum(ledger) ≥ 0", asy
     fc.asyncProperty(fc.integer({ min: 0, max: 8 }), fc.array(op, { minLength: 1, maxLength: 25 }), async (initial, ops) => {
       const { user } = await seedUser(t);
       const db = t.ctx.db;
-      if (initial > 0) await grantCredits(db, { userId: user.id, amount: initial, reason: "initial", createdBy: null });
+      const credits = t.ctx.services.credits.credits;
+      if (initial > 0) await credits.grant({ userId: user.id, amount: initial, reason: "initial", createdBy: null });
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const r = await reserveCredits(db, { userId: user.id, amount: 0, chatflowId: "flow", ttlSec: 600 });
-        if (r.ok) ids.push(r.reservationId);
+        const r = await credits.reserve({ userId: user.id, amount: 0, chatflowId: "flow", ttlSec: 600 });
+        if (r) ids.push(r.id);
       }
       const pick = (i: number) => ids[i % ids.length]!;
       await Promise.all(
         ops.map(async (o) => {
           switch (o.kind) {
             case "reserve": {
-              const r = await reserveCredits(db, { userId: user.id, amount: o.amount, chatflowId: "flow", ttlSec: 600 });
-              if (r.ok) ids.push(r.reservationId);
+              const r = await credits.reserve({ userId: user.id, amount: o.amount, chatflowId: "flow", ttlSec: 600 });
+              if (r) ids.push(r.id);
               return;
             }
             case "grant":
-              return grantCredits(db, { userId: user.id, amount: o.amount, reason: "prop", createdBy: null }).catch((e) => {
+              return credits.grant({ userId: user.id, amount: o.amount, reason: "prop", createdBy: null }).catch((e) => {
                 if (e.code !== "CONFLICT") throw e;
               });
             case "refund":
-              return refundReservation(db, pick(o.index), "prop");
+              return credits.reservation(pick(o.index)).refund("prop");
             case "settle":
-              return settleReservation(db, pick(o.index));
+              return credits.reservation(pick(o.index)).settle();
             case "start":
-              return markStarted(db, pick(o.index));
+              return credits.reservation(pick(o.index)).markStarted();
             case "expire":
               return db.update(creditReservations).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(creditReservations.id, pick(o.index)));
             case "reconcile":
@@ -72,7 +70,7 @@ test("random concurrent credit operations keep balance = sum(ledger) ≥ 0", asy
           }
         }),
       );
-      const balance = (await getBalance(db, user.id)).credits_remaining;
+      const balance = (await credits.balance(user.id)).credits_remaining;
       const ledger = await db.select().from(creditLedger).where(eq(creditLedger.userId, user.id));
       expect(balance).toBeGreaterThanOrEqual(0);
       expect(balance).toBe(ledger.reduce((s, l) => s + l.delta, 0));

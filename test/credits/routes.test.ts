@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { reserveCredits } from "../../src/credits/service";
 import { makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { expectAccessOnly, expectAdminOnly } from "../chatflows/helpers";
+import { CREDIT_ERRORS } from "../../src/credits/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "User not found".
 
 let t: TestApp;
 let admin: SeededUser;
@@ -24,7 +27,7 @@ describe("GET /api/v1/chat/credits", () => {
   test("shows grants and charges", async () => {
     const u = await seedUser(t);
     await grant(u.user.id, { amount: 10, reason: "welcome" });
-    await reserveCredits(t.ctx.db, { userId: u.user.id, amount: 3, chatflowId: crypto.randomUUID(), ttlSec: 600 });
+    await t.ctx.services.credits.credits.reserve({ userId: u.user.id, amount: 3, chatflowId: crypto.randomUUID(), ttlSec: 600 });
     const body = await (await t.request("GET", "/api/v1/chat/credits", { token: u.accessToken })).json();
     expect(body).toMatchObject({ user_id: u.user.id, credits_remaining: 7 });
     expect(Date.parse(body.last_updated)).toBeGreaterThanOrEqual(u.user.createdAt.getTime());
@@ -52,7 +55,7 @@ describe("POST /api/admin/users/{id}/credits", () => {
     expect((await (await grant(u.user.id, { amount: -4, reason: "refund to card" })).json()).credits_remaining).toBe(0);
     const res = await grant(u.user.id, { amount: -1, reason: "too far" });
     expect(res.status).toBe(409);
-    expect(await res.json()).toEqual({ message: "Insufficient credits: the balance cannot go below zero", status: 409 });
+    expect(await res.json()).toEqual({ message: CREDIT_ERRORS.BELOW_ZERO.message, status: 409 });
   });
 
   test("unknown user → 404", async () => {
@@ -68,7 +71,7 @@ describe("POST /api/admin/users/{id}/credits", () => {
       [{ amount: 1.5, reason: "x" }, amountMsg],
       [{ amount: "ten", reason: "x" }, amountMsg],
       [{ reason: "x" }, amountMsg],
-      [{ amount: 0, reason: "x" }, "amount: must be a non-zero whole number"],
+      [{ amount: 0, reason: "x" }, CREDIT_ERRORS.BAD_AMOUNT.message],
       [{ amount: 1, reason: "" }, "reason: must be 1 to 500 characters"],
       [{ amount: 1 }, "reason: must be 1 to 500 characters"],
     ];
@@ -91,7 +94,7 @@ describe("GET /api/admin/users/{id}/credits/ledger", () => {
     await grant(u.user.id, { amount: 10, reason: "first" });
     await grant(u.user.id, { amount: -2, reason: "second" });
     const flow = crypto.randomUUID();
-    await reserveCredits(t.ctx.db, { userId: u.user.id, amount: 3, chatflowId: flow, ttlSec: 600 });
+    await t.ctx.services.credits.credits.reserve({ userId: u.user.id, amount: 3, chatflowId: flow, ttlSec: 600 });
     const res = await t.request("GET", `/api/admin/users/${u.user.id}/credits/ledger`, { token: admin.accessToken });
     expect(res.status).toBe(200);
     const body = await res.json();

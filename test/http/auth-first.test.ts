@@ -4,7 +4,7 @@
 // clients that re-login on 401 do. A credential that the route does not take gets the route's
 // own 401, not a message about another kind of credential.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MESSAGES } from "../../src/http/errors";
+import { HTTP_ERRORS } from "../../src/http/errors";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { createKey } from "../../src/keys/service";
 import { label, listRoutes, type RouteSpec } from "../security/openapi-routes";
@@ -13,8 +13,9 @@ const FAMILY_401: Record<RouteSpec["family"], (b: any) => boolean> = {
   detail: (b) => typeof b.detail === "string" && Object.keys(b).length === 1,
   brain: (b) => typeof b.detail === "string" && Object.keys(b).length === 1,
   admin: (b) => typeof b.message === "string" && b.status === 401,
-  messaging: (b) => b.success === false && b.error === MESSAGES.messagingUnauthorized,
-  stream: (b) => b.error === "Unauthorized" && b.message === MESSAGES.streamUnauthorized,
+  messaging: (b) => b.success === false && b.error === HTTP_ERRORS.MESSAGING_UNAUTHORIZED.message,
+  stream: (b) => b.error === "Unauthorized" && b.message === HTTP_ERRORS.STREAM_UNAUTHORIZED.message,
+  oauth: (b) => b.error === "invalid_client",
 };
 
 let t: TestApp;
@@ -88,7 +89,7 @@ describe("auth before validation on every protected route", () => {
   test("the issue's case word for word: send-template, no token, empty body", async () => {
     const res = await t.request("POST", "/api/messages/send-template", { body: {} });
     expect(res.status).toBe(401);
-    expect(await json(res)).toEqual({ success: false, error: MESSAGES.messagingUnauthorized });
+    expect(await json(res)).toEqual({ success: false, error: HTTP_ERRORS.MESSAGING_UNAUTHORIZED.message });
   });
 });
 
@@ -103,7 +104,7 @@ describe("a credential the route does not take gets the route's own 401", () => 
       for (const headers of [{ authorization: `Bearer ${made.key}` }, { "x-api-key": made.key }] as Record<string, string>[]) {
         const res = await t.request(method, path, { headers, body });
         expect(res.status).toBe(401);
-        expect(await json(res)).toEqual({ detail: MESSAGES.invalidJwt });
+        expect(await json(res)).toEqual({ detail: HTTP_ERRORS.INVALID_JWT.message });
       }
     }
     // Where keys are accepted, a valid key still works and a bad one says so.

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../src/db/schema";
 import { json, makeApp, type TestApp } from "../helpers";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
 
 // A stand-in for the external authentication service: a real server on loopback.
 type Behaviour = "ok" | "reject" | "error" | "slow" | "garbage";
@@ -79,7 +80,7 @@ describe("AUTH_SERVICE_URL", () => {
     behaviour = "reject";
     const res = await login("ext.user@example.test", "wrong");
     expect(res.status).toBe(401);
-    expect(await json(res)).toEqual({ detail: "Incorrect username or password" });
+    expect(await json(res)).toEqual({ detail: IDENTITY_ERRORS.BAD_LOGIN.message });
   });
 
   test("a 5xx, a non-JSON answer and an unreachable service are 503", async () => {
@@ -87,7 +88,7 @@ describe("AUTH_SERVICE_URL", () => {
       behaviour = b;
       const res = await login("ext.user@example.test", "pw-123456");
       expect(res.status).toBe(503);
-      expect(await json(res)).toMatchObject({ detail: "Authentication service unavailable" });
+      expect(await json(res)).toMatchObject({ detail: IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE.message });
     }
     const dead = await makeApp({ AUTH_SERVICE_URL: "http://127.0.0.1:9/verify" });
     try {

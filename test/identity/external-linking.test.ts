@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../src/db/schema";
-import { EXTERNAL_EMAIL_CONFLICT } from "../../src/identity/external-auth";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
 import { createUser } from "../../src/identity/users";
 import { json, makeApp, settle, type TestApp } from "../helpers";
 
@@ -35,7 +35,7 @@ const row = async (t: TestApp, id: string) => (await t.ctx.db.select().from(user
 async function expectRefused(t: TestApp, res: Response, localId: string) {
   expect(res.status).toBe(401);
   expect(res.headers.get("www-authenticate")).toBe("Bearer");
-  expect(await json(res)).toEqual({ detail: EXTERNAL_EMAIL_CONFLICT });
+  expect(await json(res)).toEqual({ detail: IDENTITY_ERRORS.EXTERNAL_EMAIL_CONFLICT.message });
   await settle();
   const warn = t.logs.map((l) => JSON.parse(l)).find((l) => l.level === "warn" && l.local_user_id === localId);
   expect(warn?.msg).toContain("external login refused");

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { json, makeApp, seedUser, settle, type TestApp } from "../helpers";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -7,7 +8,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => t.close());
 
-const BAD = { detail: "Incorrect username or password" };
+const BAD = { detail: IDENTITY_ERRORS.BAD_LOGIN.message };
 const login = (username: string, password: string) => t.request("POST", "/api/v1/chat/authenticate", { body: { username, password } });
 
 describe("POST /api/v1/chat/authenticate", () => {
@@ -69,7 +70,7 @@ describe("POST /api/v1/chat/authenticate", () => {
     try {
       const res = await login(s.user.email, "a".repeat(1025));
       expect(res.status).toBe(422);
-      expect(await json(res)).toEqual({ detail: "Password must be at most 1024 characters" });
+      expect(await json(res)).toEqual({ detail: IDENTITY_ERRORS.PASSWORD_TOO_LONG.message(1024) });
       expect(verify).not.toHaveBeenCalled();
       expect(hash).not.toHaveBeenCalled();
     } finally {
@@ -81,7 +82,7 @@ describe("POST /api/v1/chat/authenticate", () => {
   test("control characters in the password are 422", async () => {
     const res = await login("someone@example.test", "abc\u0000defghij");
     expect(res.status).toBe(422);
-    expect(await json(res)).toEqual({ detail: "Password must not contain control characters" });
+    expect(await json(res)).toEqual({ detail: IDENTITY_ERRORS.PASSWORD_CONTROL_CHARACTERS.message });
   });
 
   test("missing fields are 422 in the detail shape", async () => {

@@ -9,6 +9,9 @@ import { refreshTokens } from "../../src/db/schema";
 import { MAX_SUCCESSORS } from "../../src/identity/refresh";
 import { json, makeApp, seedUser, testDatabaseUrl, type TestApp } from "../helpers";
 
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Could not validate credentials".
+
 let t: TestApp;
 let strict: TestApp;
 beforeAll(async () => {

@@ -3,6 +3,9 @@ import { eq } from "drizzle-orm";
 import { refreshTokens } from "../../src/db/schema";
 import { json, makeApp, seedUser, type TestApp } from "../helpers";
 
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Could not validate credentials".
+
 let t: TestApp;
 beforeAll(async () => {
   // Strict rotation (no reuse grace): what these tests pin; the grace has its own suite.

@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../src/db/schema";
 import { json, makeApp, seedUser, type TestApp } from "../helpers";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Could not validate credentials".
 
 let t: TestApp;
 beforeAll(async () => {
@@ -84,7 +88,7 @@ describe("POST /api/v1/chat/revoke", () => {
     for (const token_id of [victimToken.id, "rt_doesnotexist"]) {
       const res = await t.request("POST", "/api/v1/chat/revoke", { token: attacker.accessToken, body: { token_id } });
       expect(res.status).toBe(404);
-      expect(await json(res)).toEqual({ detail: "Token not found" });
+      expect(await json(res)).toEqual({ detail: IDENTITY_ERRORS.TOKEN_NOT_FOUND.message });
     }
     expect((await refresh(victim.refreshToken)).status).toBe(200);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { json, makeApp, seedUser, settle, type TestApp } from "../helpers";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ describe("login throttling", () => {
     try {
       const res = await login(s.user.email, s.password, newIp());
       expect(res.status).toBe(429);
-      expect(await json(res)).toEqual({ detail: "Too many failed login attempts. Try again later." });
+      expect(await json(res)).toEqual({ detail: IDENTITY_ERRORS.LOGIN_THROTTLED.message });
       const wait = Number(res.headers.get("retry-after"));
       expect(wait).toBeGreaterThan(590);
       expect(wait).toBeLessThanOrEqual(600);

@@ -1,7 +1,8 @@
 // Shared attack cases for any protected route (Unkey's runCommonRouteTests, for tokens): each one
 // must be refused with 401. Other suites call expectTokenAttacksRefused with their own route.
 import { expect } from "bun:test";
-import { SignJWT, decodeJwt, decodeProtectedHeader } from "jose";
+import { generateKeyPairSync } from "node:crypto";
+import { SignJWT, decodeJwt, decodeProtectedHeader, exportJWK } from "jose";
 import type { Credential } from "../../src/kernel/principal";
 import { apiTokens } from "../../src/db/schema";
 import { newId } from "../../src/ids";
@@ -67,7 +68,51 @@ export async function tokenAttacks(t: TestApp, validToken: string, opts: AttackO
     attacks[`${kind} key, ${other} typ`] = await sign(keys[kind], { typ: `chatgate-${other}+jwt` }, { ...claims, ...extra });
     attacks[`${other} key, ${kind} typ`] = await sign(keys[other], { typ: header.typ }, claims);
   }
+  if (typeof header.kid === "string") Object.assign(attacks, await asymmetricAttacks(t, validToken));
   return attacks;
+}
+
+/**
+ * With JWT_ALG=EdDSA|ES256: algorithm confusion (HS256 keyed with the public key, as text and as
+ * its JWK), keys the token brings along (jwk, jku, x5u), a kid nobody published, alg none with
+ * the right kid, and the claim attacks signed with the real private key.
+ */
+async function asymmetricAttacks(t: TestApp, validToken: string): Promise<Record<string, string>> {
+  const header = decodeProtectedHeader(validToken) as { alg: string; typ: string; kid: string };
+  const claims = decodeJwt(validToken) as Record<string, unknown>;
+  const [, p] = validToken.split(".") as [string, string];
+  const ring = t.ctx.services.signingKeys.store;
+  const current = ring.current()!;
+  const publicJwk = ring.jwks().find((k) => k.kid === header.kid)!;
+  const now = Math.floor(Date.now() / 1000);
+  const hs = (secret: Uint8Array, hdr: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ ...hdr, alg: "HS256" } as { alg: string }).sign(secret);
+  const real = (hdr: Record<string, unknown>, body: Record<string, unknown>) =>
+    new SignJWT(body).setProtectedHeader({ alg: current.alg, typ: header.typ, kid: current.kid, ...hdr }).sign(current.key);
+  const mine = header.alg === "EdDSA" ? generateKeyPairSync("ed25519") : generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const myJwk = await exportJWK(mine.publicKey);
+  const own = (hdr: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: header.alg, typ: header.typ, ...hdr }).sign(mine.privateKey);
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const asText = new TextEncoder().encode(JSON.stringify(publicJwk));
+  const asPem = new TextEncoder().encode(String((await import("node:crypto")).createPublicKey({ key: publicJwk as any, format: "jwk" }).export({ format: "pem", type: "spki" })));
+  const rest = { ...claims };
+  delete rest.iat;
+  delete rest.exp;
+  return {
+    "HS256 keyed with the public JWK, right kid": await hs(asText, { typ: header.typ, kid: header.kid }),
+    "HS256 keyed with the public key PEM, right kid": await hs(asPem, { typ: header.typ, kid: header.kid }),
+    "HS256 keyed with the public key PEM, no kid": await hs(asPem, { typ: header.typ }),
+    "embedded jwk header": await own({ jwk: myJwk }),
+    "embedded jwk header with the right kid": await own({ jwk: myJwk, kid: header.kid }),
+    "jku header": await own({ jku: "http://127.0.0.1:1/jwks.json", kid: "attacker" }),
+    "x5u header": await own({ x5u: "http://127.0.0.1:1/cert.pem", kid: header.kid }),
+    "unknown kid": await own({ kid: "no-such-key" }),
+    "alg none, right kid": `${b64({ alg: "none", typ: header.typ, kid: header.kid })}.${p}.`,
+    "real key, jku header": await real({ jku: "http://127.0.0.1:1/jwks.json" }, claims),
+    "real key, expired": await real({}, { ...rest, iat: now - 7200, exp: now - 3600 }),
+    "real key, wrong issuer": await real({}, { ...claims, iss: "someone-else" }),
+    "real key, wrong audience": await real({}, { ...claims, aud: `${claims.iss}:other` }),
+    "real key, other algorithm named": await real({ alg: header.alg === "EdDSA" ? "ES256" : "EdDSA" }, claims).catch(() => `${b64({ ...header, alg: "RS256" })}.${p}.${validToken.split(".")[2]}`),
+  };
 }
 
 /** Asserts the valid token works on the route, then that every attack gets 401. */

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Could not validate credentials", "User not found", "You do not have sufficient permissions for this operation".
 
 let t: TestApp;
 let admin: SeededUser;
@@ -45,9 +49,9 @@ describe("POST /api/auth/users", () => {
 
   test("password rules: too short, too long, control characters are 422", async () => {
     for (const [password, detail] of [
-      ["short", "Password must be at least 8 characters"],
-      ["x".repeat(1025), "Password must be at most 1024 characters"],
-      ["abcdefgh\u0007", "Password must not contain control characters"],
+      ["short", IDENTITY_ERRORS.PASSWORD_TOO_SHORT.message(8)],
+      ["x".repeat(1025), IDENTITY_ERRORS.PASSWORD_TOO_LONG.message(1024)],
+      ["abcdefgh\u0007", IDENTITY_ERRORS.PASSWORD_CONTROL_CHARACTERS.message],
     ]) {
       const res = await t.request("POST", "/api/auth/users", { token: admin.accessToken, body: { email: "pw@example.test", password } });
       expect(res.status).toBe(422);

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config";
 import { users } from "../../src/db/schema";
 import { newId } from "../../src/ids";
-import { hashPassword, PASSWORD_MESSAGES, passwordProblem } from "../../src/identity/passwords";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
+import { hashPassword, passwordProblem } from "../../src/identity/passwords";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 
 // NIST SP 800-63B: at least 8 characters, no composition rules, but refuse passwords from a list
@@ -17,21 +18,21 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const WEAK: [string, string][] = [
-  ["12345678", PASSWORD_MESSAGES.common],
-  ["password", PASSWORD_MESSAGES.common],
-  ["Passw0rd", PASSWORD_MESSAGES.common],
-  ["qwertyuiop", PASSWORD_MESSAGES.common],
-  ["aaaaaaaaaa", PASSWORD_MESSAGES.repeat],
-  ["abcdefghij", PASSWORD_MESSAGES.sequence],
-  ["        ", PASSWORD_MESSAGES.whitespace],
-  ["\u00a0\u2003\u00a0\u2003\u00a0\u2003\u00a0\u2003", PASSWORD_MESSAGES.whitespace],
+  ["12345678", IDENTITY_ERRORS.PASSWORD_COMMON.message],
+  ["password", IDENTITY_ERRORS.PASSWORD_COMMON.message],
+  ["Passw0rd", IDENTITY_ERRORS.PASSWORD_COMMON.message],
+  ["qwertyuiop", IDENTITY_ERRORS.PASSWORD_COMMON.message],
+  ["aaaaaaaaaa", IDENTITY_ERRORS.PASSWORD_REPEAT.message],
+  ["abcdefghij", IDENTITY_ERRORS.PASSWORD_SEQUENCE.message],
+  ["        ", IDENTITY_ERRORS.PASSWORD_WHITESPACE.message],
+  ["\u00a0\u2003\u00a0\u2003\u00a0\u2003\u00a0\u2003", IDENTITY_ERRORS.PASSWORD_WHITESPACE.message],
 ];
 
 describe("long passwords are judged on all of their length", () => {
   test("a weak first 100 characters do not condemn a strong rest; weak throughout is refused", () => {
     // zxcvbn scores "abab…" (100 characters) 0: before, the strong rest was never read.
     expect(passwordProblem(`${"ab".repeat(50)}violet-Harbor-93-quietly-Tangent`)).toBeUndefined();
-    expect(passwordProblem("ab".repeat(150))).toBe(PASSWORD_MESSAGES.repeat);
+    expect(passwordProblem("ab".repeat(150))).toBe(IDENTITY_ERRORS.PASSWORD_REPEAT.message);
   });
 });
 
@@ -66,7 +67,7 @@ describe("weak passwords are refused wherever a password is set, saying why", ()
 
   test("ADMIN_PASSWORD is checked at start-up", () => {
     expect(() => loadConfig({ ADMIN_PASSWORD: "12345678" })).toThrow(ConfigError);
-    expect(() => loadConfig({ ADMIN_PASSWORD: "12345678" })).toThrow(PASSWORD_MESSAGES.common);
+    expect(() => loadConfig({ ADMIN_PASSWORD: "12345678" })).toThrow(IDENTITY_ERRORS.PASSWORD_COMMON.message);
   });
 
   test("CLI user create: exit 1 with the reason", async () => {
@@ -76,6 +77,6 @@ describe("weak passwords are refused wherever a password is set, saying why", ()
     );
     const [stderr, code] = await Promise.all([new Response(proc.stderr as ReadableStream).text(), proc.exited]);
     expect(code).toBe(1);
-    expect(stderr).toContain(PASSWORD_MESSAGES.common);
+    expect(stderr).toContain(IDENTITY_ERRORS.PASSWORD_COMMON.message);
   }, 30_000);
 });

@@ -4,6 +4,10 @@ import { apiKeys } from "../../src/db/schema";
 import { sha256Hex } from "../../src/ids";
 import { json, makeApp, seedUser, type TestApp } from "../helpers";
 import { adminOf, createKey, FORBIDDEN, INVALID_KEY } from "./helpers";
+import { KEY_ERRORS } from "../../src/keys/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Could not validate credentials", "User not found".
 
 let t: TestApp;
 beforeAll(async () => {
@@ -66,11 +70,11 @@ describe("POST /api/auth/api-keys", () => {
 
     const domain = await post({ name: "x", user_id: owner.user.id, level: "read", allowed_domains: ["https://evil.com/"] });
     expect(domain.status).toBe(422);
-    expect(await json(domain)).toEqual({ detail: "allowed_domains must be a list of host names or *.host patterns" });
+    expect(await json(domain)).toEqual({ detail: KEY_ERRORS.BAD_DOMAIN.message });
 
     const past = await post({ name: "x", user_id: owner.user.id, level: "read", expires_at: "2020-01-01T00:00:00Z" });
     expect(past.status).toBe(422);
-    expect(await json(past)).toEqual({ detail: "expires_at must be in the future" });
+    expect(await json(past)).toEqual({ detail: KEY_ERRORS.PAST_EXPIRY.message });
 
     const noName = await post({ user_id: owner.user.id, level: "read" });
     expect(noName.status).toBe(422);
@@ -129,7 +133,7 @@ describe("DELETE /api/auth/api-keys/{id}", () => {
     expect((await t.request("DELETE", `/api/auth/api-keys/${k.id}`, { token: admin.accessToken })).status).toBe(200);
     const unknown = await t.request("DELETE", "/api/auth/api-keys/key_nope", { token: admin.accessToken });
     expect(unknown.status).toBe(404);
-    expect(await json(unknown)).toEqual({ detail: "API key not found" });
+    expect(await json(unknown)).toEqual({ detail: KEY_ERRORS.KEY_NOT_FOUND.message });
   });
 
   test("an admin-level key of an admin manages keys; an admin-level key of a plain user does not", async () => {

@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { decodeProtectedHeader } from "jose";
 import { json, makeApp, seedUser, type TestApp } from "../helpers";
 import { createKey, INVALID_KEY, seedBrain } from "./helpers";
+import { BRAIN_ERRORS } from "../../src/brain/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Could not validate credentials".
 
 let t: TestApp;
 beforeAll(async () => {
@@ -51,12 +55,12 @@ describe("POST /api-key/chat-token", () => {
     const notMine = await seedBrain(t.ctx.db);
     const denied = await mint(notMine, bearer(k.key));
     expect(denied.status).toBe(403);
-    expect(await json(denied)).toEqual({ detail: "You do not have access to this brain" });
+    expect(await json(denied)).toEqual({ detail: BRAIN_ERRORS.NO_BRAIN_ACCESS.message });
     const disabled = await seedBrain(t.ctx.db, { grant: [k.owner.user.id], enabled: false });
     expect((await mint(disabled, bearer(k.key))).status).toBe(403);
     const unknown = await mint(crypto.randomUUID(), bearer(k.key));
     expect(unknown.status).toBe(404);
-    expect(await json(unknown)).toEqual({ detail: "Brain not found" });
+    expect(await json(unknown)).toEqual({ detail: BRAIN_ERRORS.BRAIN_NOT_FOUND.message });
   });
 
   test("missing or malformed brain_id → 422 {detail}", async () => {

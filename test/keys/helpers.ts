@@ -4,6 +4,9 @@ import { newId } from "../../src/ids";
 import { ApiKeyVerifier } from "../../src/keys/verifier";
 import { json, seedUser, type SeededUser, type TestApp } from "../helpers";
 
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Invalid or expired API key", "You do not have sufficient permissions for this operation".
+
 export interface SeededKey {
   id: string;
   key: string;

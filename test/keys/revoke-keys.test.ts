@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { newId } from "../../src/ids";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { adminOf, createKey, type SeededKey } from "./helpers";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
 
 // Issue 13, finding 6: API keys survived revoke-all, a password reset and disable/enable.
 // Chosen: keys are separate credentials, kept by those actions unless asked
@@ -56,7 +57,7 @@ describe("POST /api/v1/chat/revoke with include_api_keys", () => {
     const fresh = await seedUser(t);
     const alone = await revoke(fresh, { include_api_keys: true });
     expect(alone.status).toBe(400);
-    expect(await json(alone)).toEqual({ detail: "include_api_keys needs all_tokens: true" });
+    expect(await json(alone)).toEqual({ detail: IDENTITY_ERRORS.API_KEYS_NEED_ALL.message });
     const typed = await revoke(fresh, { all_tokens: true, include_api_keys: "yes" });
     expect(typed.status).toBe(400); // the revoke contract documents 400 for invalid parameters
   });

@@ -4,6 +4,10 @@ import { apiKeys } from "../../src/db/schema";
 import { sha256Hex } from "../../src/ids";
 import { json, makeApp, seedUser, type TestApp } from "../helpers";
 import { createKey } from "./helpers";
+import { KEY_ERRORS } from "../../src/keys/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Could not validate credentials".
 
 let t: TestApp;
 beforeAll(async () => {
@@ -42,7 +46,7 @@ describe("a user's own keys", () => {
 
     const admin = await t.request("POST", "/api-key", { token: u.accessToken, body: { level: "admin" } });
     expect(admin.status).toBe(403);
-    expect(await json(admin)).toEqual({ detail: "You can create API keys up to level write" });
+    expect(await json(admin)).toEqual({ detail: KEY_ERRORS.LEVEL_TOO_HIGH.message });
     const boss = await seedUser(t, { role: "admin" });
     const ok = await t.request("POST", "/api-key", { token: boss.accessToken, body: { level: "admin" } });
     expect((await json(ok)).level).toBe("admin");
@@ -83,7 +87,7 @@ describe("a user's own keys", () => {
 
     const idor = await t.request("DELETE", `/api-key/${bob.id}`, { token: alice.accessToken });
     expect(idor.status).toBe(404);
-    expect(await json(idor)).toEqual({ detail: "API key not found" });
+    expect(await json(idor)).toEqual({ detail: KEY_ERRORS.KEY_NOT_FOUND.message });
     expect((await t.request("GET", "/api/auth/validate", { headers: { "x-api-key": bob.key } })).status).toBe(200);
     const [bobRow] = await t.ctx.db.select().from(apiKeys).where(eq(apiKeys.id, bob.id));
     expect(bobRow!.revokedAt).toBeNull();

@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { createKey } from "../../src/keys/service";
 import { createContact, createTemplate, mintApiToken } from "./helpers";
+import { MESSAGING_ERRORS } from "../../src/messaging/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Unauthorized: Missing or invalid token", "You do not have sufficient permissions for this operation".
 
 let t: TestApp;
 let alice: SeededUser;
@@ -92,7 +96,7 @@ describe("contacts", () => {
     expect(await json(del)).toEqual({ success: true });
     const gone = await t.request("GET", `/api/contacts/${contact.id}`, { token: alice.accessToken });
     expect(gone.status).toBe(404);
-    expect(await json(gone)).toEqual({ success: false, error: `Contact not found: ${contact.id}` });
+    expect(await json(gone)).toEqual({ success: false, error: MESSAGING_ERRORS.CONTACT_NOT_FOUND.message(contact.id) });
   });
 
   test("an owner sees only their own; someone else's id is 404; admins see all", async () => {
@@ -106,7 +110,7 @@ describe("contacts", () => {
     for (const [method, body] of [["GET"], ["PATCH", { name: "x" }], ["DELETE"]] as const) {
       const res = await t.request(method, `/api/contacts/${theirs.id}`, { token: alice.accessToken, body });
       expect(res.status).toBe(404);
-      expect(await json(res)).toEqual({ success: false, error: `Contact not found: ${theirs.id}` });
+      expect(await json(res)).toEqual({ success: false, error: MESSAGING_ERRORS.CONTACT_NOT_FOUND.message(theirs.id) });
     }
     const all = await json(await t.request("GET", "/api/contacts?limit=200", { token: admin.accessToken }));
     const allIds = all.contacts.map((c: any) => c.id);
@@ -125,7 +129,7 @@ describe("contacts", () => {
     const c = await createContact(t, alice.accessToken);
     const empty = await t.request("PATCH", `/api/contacts/${c.id}`, { token: alice.accessToken, body: {} });
     expect(empty.status).toBe(422);
-    expect(await json(empty)).toEqual({ success: false, error: "Nothing to update" });
+    expect(await json(empty)).toEqual({ success: false, error: MESSAGING_ERRORS.EMPTY_PATCH.message });
   });
 
   test("pagination with limit and offset", async () => {
@@ -153,7 +157,7 @@ describe("templates", () => {
     expect(await json(await t.request("DELETE", `/api/templates/${template.id}`, { token: alice.accessToken }))).toEqual({ success: true });
     const gone = await t.request("GET", `/api/templates/${template.id}`, { token: alice.accessToken });
     expect(gone.status).toBe(404);
-    expect(await json(gone)).toEqual({ success: false, error: `Template not found: ${template.id}` });
+    expect(await json(gone)).toEqual({ success: false, error: MESSAGING_ERRORS.TEMPLATE_NOT_FOUND.message(template.id) });
   });
 
   test("someone else's template is 404; admins see it", async () => {

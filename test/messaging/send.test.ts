@@ -3,6 +3,7 @@ import { count, eq } from "drizzle-orm";
 import { messages } from "../../src/db/schema";
 import { json, makeApp, seedUser, settle, type SeededUser, type TestApp } from "../helpers";
 import { createContact, createTemplate, mintApiToken } from "./helpers";
+import { MESSAGING_ERRORS } from "../../src/messaging/errors";
 
 let t: TestApp;
 let alice: SeededUser;
@@ -55,11 +56,11 @@ describe("send-template", () => {
     const tpl = await createTemplate(t, u.accessToken, "Hi {{name}}, {{event}}");
     const res = await t.request("POST", "/api/messages/send-template", { token: u.accessToken, body: { templateId: tpl.id, recipientIds: [c.id], placeholders: { name: "A" } } });
     expect(res.status).toBe(422);
-    expect(await json(res)).toEqual({ success: false, error: `Missing placeholder: event (recipient ${c.id})` });
+    expect(await json(res)).toEqual({ success: false, error: MESSAGING_ERRORS.MISSING_PLACEHOLDER.message("event", c.id) });
     const noEmail = await createTemplate(t, u.accessToken, "Mail {{contact.email}}");
     const res2 = await t.request("POST", "/api/messages/send-template", { token: u.accessToken, body: { templateId: noEmail.id, recipientIds: [c.id] } });
     expect(res2.status).toBe(422);
-    expect(await json(res2)).toEqual({ success: false, error: `Missing placeholder: contact.email (recipient ${c.id})` });
+    expect(await json(res2)).toEqual({ success: false, error: MESSAGING_ERRORS.MISSING_PLACEHOLDER.message("contact.email", c.id) });
     expect(await storedCount(u.user.id)).toBe(0);
   });
 
@@ -70,7 +71,7 @@ describe("send-template", () => {
     for (const id of ["tpl_nope", foreign.id]) {
       const res = await t.request("POST", "/api/messages/send-template", { token: apiToken, body: { templateId: id, recipientIds: [c.id] } });
       expect(res.status).toBe(404);
-      expect(await json(res)).toEqual({ success: false, error: `Template not found: ${id}` });
+      expect(await json(res)).toEqual({ success: false, error: MESSAGING_ERRORS.TEMPLATE_NOT_FOUND.message(id) });
     }
   });
 
@@ -79,7 +80,7 @@ describe("send-template", () => {
     const tpl = await createTemplate(t, apiToken, "{{long}}!");
     const res = await t.request("POST", "/api/messages/send-template", { token: apiToken, body: { templateId: tpl.id, recipientIds: [c.id], placeholders: { long: "x".repeat(4096) } } });
     expect(res.status).toBe(422);
-    expect(await json(res)).toEqual({ success: false, error: `Message text exceeds 4096 characters (recipient ${c.id})` });
+    expect(await json(res)).toEqual({ success: false, error: MESSAGING_ERRORS.TEXT_TOO_LONG.message(4096, c.id) });
   });
 });
 
@@ -109,7 +110,7 @@ describe("send-bulk and send-private", () => {
     for (const bad of ["ctc_nope", foreign.id]) {
       const res = await t.request("POST", "/api/messages/send-bulk", { token: u.accessToken, body: { recipientIds: [a.id, bad], message: "hi" } });
       expect(res.status).toBe(404);
-      expect(await json(res)).toEqual({ success: false, error: `Contact not found: ${bad}` });
+      expect(await json(res)).toEqual({ success: false, error: MESSAGING_ERRORS.CONTACT_NOT_FOUND.message(bad) });
     }
     const res = await t.request("POST", "/api/messages/send-private", { token: u.accessToken, body: { recipientId: "ctc_nope", message: "hi" } });
     expect(res.status).toBe(404);
@@ -119,10 +120,10 @@ describe("send-bulk and send-private", () => {
   test("empty and over-long text are 422; too many recipients is 413; empty list is 422", async () => {
     const a = await createContact(t, apiToken);
     const cases: [string, unknown, number, string][] = [
-      ["/api/messages/send-private", { recipientId: a.id, message: "   " }, 422, "Message text is empty"],
-      ["/api/messages/send-bulk", { recipientIds: [a.id], message: "" }, 422, "Message text is empty"],
-      ["/api/messages/send-private", { recipientId: a.id, message: "y".repeat(4097) }, 422, "Message text exceeds 4096 characters"],
-      ["/api/messages/send-bulk", { recipientIds: ["1", "2", "3", "4", "5", "6"], message: "hi" }, 413, "Too many recipients: at most 5 per request"],
+      ["/api/messages/send-private", { recipientId: a.id, message: "   " }, 422, MESSAGING_ERRORS.EMPTY_TEXT.message],
+      ["/api/messages/send-bulk", { recipientIds: [a.id], message: "" }, 422, MESSAGING_ERRORS.EMPTY_TEXT.message],
+      ["/api/messages/send-private", { recipientId: a.id, message: "y".repeat(4097) }, 422, MESSAGING_ERRORS.TEXT_TOO_LONG.message(4096)],
+      ["/api/messages/send-bulk", { recipientIds: ["1", "2", "3", "4", "5", "6"], message: "hi" }, 413, MESSAGING_ERRORS.TOO_MANY_RECIPIENTS.message(5)],
       ["/api/messages/send-bulk", { recipientIds: [], message: "hi" }, 422, "recipientIds: must be a non-empty list of contact ids"],
       ["/api/messages/send-private", { message: "hi" }, 422, "recipientId: is required"],
     ];
@@ -155,7 +156,7 @@ describe("Idempotency-Key", () => {
     expect(await storedCount(u.user.id)).toBe(1);
     const other = await send("different");
     expect(other.status).toBe(409);
-    expect(await json(other)).toEqual({ success: false, error: "Idempotency-Key was already used with a different request" });
+    expect(await json(other)).toEqual({ success: false, error: MESSAGING_ERRORS.IDEMPOTENCY_CONFLICT.message });
     expect(await storedCount(u.user.id)).toBe(1);
   });
 
@@ -208,6 +209,6 @@ describe("listing messages", () => {
     const id = all.messages[0].id;
     const foreign = await t.request("GET", `/api/messages/${id}`, { token: other.accessToken });
     expect(foreign.status).toBe(404);
-    expect(await json(foreign)).toEqual({ success: false, error: `Message not found: ${id}` });
+    expect(await json(foreign)).toEqual({ success: false, error: MESSAGING_ERRORS.MESSAGE_NOT_FOUND.message(id) });
   });
 });

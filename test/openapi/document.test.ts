@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { familyOf } from "../../src/http/errors";
+import { familyOfPath as familyOf } from "../http/path-families";
 import { makeApp, type TestApp } from "../helpers";
 
 let t: TestApp;
@@ -18,6 +18,7 @@ const FAMILY_SCHEMA: Record<string, string> = {
   admin: "AdminError",
   messaging: "MessagingError",
   stream: "StreamError",
+  oauth: "OAuthError",
 };
 
 function operations(): { method: string; path: string; op: Record<string, any> }[] {

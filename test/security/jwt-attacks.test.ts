@@ -20,6 +20,7 @@ const FAMILY_401: Record<RouteSpec["family"], (b: any) => boolean> = {
   admin: (b) => typeof b.message === "string" && b.status === 401,
   messaging: (b) => b.success === false && b.error === "Unauthorized: Missing or invalid token",
   stream: (b) => b.error === "Unauthorized" && b.message === "Invalid or expired session token",
+  oauth: (b) => b.error === "invalid_client",
 };
 
 let t: TestApp;

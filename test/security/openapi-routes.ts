@@ -1,6 +1,7 @@
 // Every route the app documents, read from its own OpenAPI document, with a request that passes
 // validation: the hostile-input suites run against whatever routes exist when they run.
-import { familyOf, type Family } from "../../src/http/errors";
+import type { Family } from "../../src/http/errors";
+import { familyOfPath as familyOf } from "../http/path-families";
 import type { TestApp } from "../helpers";
 
 type Schema = Record<string, any>;

@@ -2,7 +2,8 @@
 // with each boundary number a query string can carry: never a 5xx, and on list routes an invalid
 // page is refused in the family's shape (422, or 400 for the admin and Stream families).
 import { afterAll, describe, expect, test } from "bun:test";
-import { familyOf, statusOf } from "../../src/http/errors";
+import { statusOf } from "../../src/http/errors";
+import { familyOfPath as familyOf } from "../http/path-families";
 import { makeApp, seedUser } from "../helpers";
 import { label, listRoutes } from "./openapi-routes";
 

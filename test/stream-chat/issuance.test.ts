@@ -4,6 +4,7 @@ import { StreamChat } from "stream-chat";
 import { streamTokenAudit } from "../../src/db/schema";
 import { recordStatements } from "../chat/statements";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
+import { STREAM_ERRORS } from "../../src/stream-chat/errors";
 
 const STREAM_KEY = "j46xbwqsrzsk";
 const STREAM_SECRET = "stream-secret-for-tests-0123456789abcdef";
@@ -63,7 +64,7 @@ describe("Stream token issuance", () => {
       for (const res of responses) {
         expect(res.status).toBe(503);
         const body = await res.text();
-        expect(JSON.parse(body)).toMatchObject({ error: "Service Unavailable", message: "Stream token could not be recorded; try again" });
+        expect(JSON.parse(body)).toMatchObject({ error: "Service Unavailable", message: STREAM_ERRORS.AUDIT_FAILED.message });
         expect(body).not.toContain("eyJ");
         expect(res.headers.get("retry-after")).toBeTruthy();
       }

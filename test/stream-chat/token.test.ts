@@ -7,6 +7,10 @@ import { streamTokenAudit } from "../../src/db/schema";
 import { streamChatFeature } from "../../src/stream-chat/feature";
 import { json, makeApp, seedUser, TEST_JWT_SECRET, type TestApp } from "../helpers";
 import { createKey } from "../keys/helpers";
+import { STREAM_ERRORS } from "../../src/stream-chat/errors";
+
+// Kept as literals because these tests pin the contract text (the contracts' own words):
+// "Customer ID does not match authenticated user", "Invalid or expired session token".
 
 const STREAM_KEY = "j46xbwqsrzsk";
 const STREAM_SECRET = "stream-secret-for-tests-0123456789abcdef";
@@ -69,7 +73,7 @@ describe("POST /stream-chat/token", () => {
     for (const body of bad) {
       const res = await issue(u.accessToken, body);
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
-      expect(await json(res)).toEqual({ error: "Bad Request", message: "customer_id must be a positive integer" });
+      expect(await json(res)).toEqual({ error: "Bad Request", message: STREAM_ERRORS.BAD_CUSTOMER_ID.message });
     }
   });
 
@@ -142,7 +146,7 @@ describe("rate limit and configuration", () => {
       const statuses = results.map((r) => r.status).sort();
       expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
       const refused = results.find((r) => r.status === 429)!;
-      expect(await json(refused)).toEqual({ error: "Too Many Requests", message: "Too many Stream token requests; try again later" });
+      expect(await json(refused)).toEqual({ error: "Too Many Requests", message: STREAM_ERRORS.RATE_LIMITED.message });
       const retry = Number(refused.headers.get("retry-after"));
       expect(retry).toBeGreaterThanOrEqual(1);
       expect(retry).toBeLessThanOrEqual(60);
@@ -160,7 +164,7 @@ describe("rate limit and configuration", () => {
       const u = await seedUser(bare);
       const res = await bare.request("POST", "/stream-chat/token", { token: u.accessToken, body: { customer_id: u.user.customerId } });
       expect(res.status).toBe(503);
-      expect(await json(res)).toEqual({ error: "Service Unavailable", message: "Stream Chat is not configured", request_id: expect.any(String) });
+      expect(await json(res)).toEqual({ error: "Service Unavailable", message: STREAM_ERRORS.NOT_CONFIGURED.message, request_id: expect.any(String) });
       const anon = await bare.request("POST", "/stream-chat/token", { body: { customer_id: 1 } });
       expect(anon.status).toBe(401);
     } finally {

@@ -1,11 +1,12 @@
 // The console's only state about who is signed in: module variables, never storage or URLs.
+// Answers are typed by the server's own models; `import type` is erased by the bundler, so
+// nothing of the server reaches the page.
+import type { AuthResponse, LoginUser, RefreshResponse } from "../../identity/model";
 
-export interface SignedInUser {
-  id: string;
-  email: string;
-  name: string;
-  role: "user" | "admin";
-}
+export type SignedInUser = LoginUser;
+
+/** A server model as JSON carries it: dates arrive as ISO strings. */
+export type Wire<T> = T extends Date ? string : T extends (infer U)[] ? Wire<U>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
 
 interface Session {
   access: string;
@@ -80,13 +81,6 @@ export async function apiText(path: string): Promise<string> {
   return res.text();
 }
 
-interface TokenAnswer {
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-  user?: SignedInUser;
-}
-
 function schedule(expiresIn: number): void {
   if (!session) return;
   clearTimeout(session.timer);
@@ -97,8 +91,8 @@ function schedule(expiresIn: number): void {
 
 export async function signIn(email: string, password: string): Promise<SignedInUser> {
   const res = await send("POST", "/api/v1/chat/authenticate", { username: email, password }, undefined);
-  const answer = await parse<TokenAnswer>(res);
-  const user = answer.user!;
+  const answer = await parse<AuthResponse>(res);
+  const user = answer.user;
   if (user.role !== "admin") {
     // End the session just made: a non-admin has nothing to do here.
     await send("POST", "/api/v1/chat/revoke", {}, answer.access_token).catch(() => undefined);
@@ -118,7 +112,7 @@ export function refreshNow(): Promise<boolean> {
     const s = session!;
     try {
       const res = await send("POST", "/api/v1/chat/refresh", { refresh_token: s.refresh }, undefined);
-      const answer = await parse<TokenAnswer>(res);
+      const answer = await parse<RefreshResponse>(res);
       if (session !== s) return false;
       s.access = answer.access_token;
       s.refresh = answer.refresh_token;

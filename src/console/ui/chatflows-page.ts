@@ -1,24 +1,11 @@
 import { api, qs } from "./api";
 import { clear, confirmAction, h, input, notice, pager, table, when } from "./dom";
 import { loadUsers, userPicker, type AdminUser } from "./users-data";
+import type { AdminChatflow, AdminChatflowList, GrantedUsers, SyncResult } from "../../chatflows/model";
 
 const PAGE = 20;
 
-interface Chatflow {
-  id: string;
-  name: string;
-  cost: number;
-  enabled: boolean;
-  synced_at: string | null;
-  override_allow: string[] | null;
-  user_count: number;
-}
-interface Granted {
-  id: string;
-  email: string;
-  name: string;
-  granted_at: string;
-}
+type Granted = GrantedUsers["users"][number];
 
 export async function chatflowsPage(root: HTMLElement): Promise<void> {
   const status = notice();
@@ -30,14 +17,14 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
   const load = async (o = offset) => {
     offset = o;
     try {
-      const page = await api<{ chatflows: Chatflow[]; count: number }>("GET", `/api/admin/chatflows${qs({ limit: PAGE, offset })}`);
+      const page = await api<AdminChatflowList>("GET", `/api/admin/chatflows${qs({ limit: PAGE, offset })}`);
       clear(list, table(["Name", "Id", "Cost", "Enabled", "overrideConfig keys", "Users", "Synced", ""], page.chatflows, row, "No chatflows: sync them from Flowise."), pager(page.count, offset, PAGE, (x) => void load(x)));
     } catch (e) {
       status.fail((e as Error).message);
     }
   };
 
-  const row = (c: Chatflow) => {
+  const row = (c: AdminChatflow) => {
     const cost = input("cost", { type: "number", min: 0, step: 1, value: c.cost, class: "narrow", "aria-label": `Cost of ${c.name}` });
     const enabled = input("enabled", { type: "checkbox", "aria-label": `${c.name} enabled` });
     enabled.checked = c.enabled;
@@ -74,13 +61,13 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
     ];
   };
 
-  const showUsers = async (c: Chatflow) => {
+  const showUsers = async (c: AdminChatflow) => {
     access.hidden = false;
     const picker = userPicker(users, "grant-user");
     const grantList = h("div", {});
     const refresh = async () => {
       try {
-        const answer = await api<{ users: Granted[] }>("GET", `/api/admin/chatflows/${encodeURIComponent(c.id)}/users`);
+        const answer = await api<GrantedUsers>("GET", `/api/admin/chatflows/${encodeURIComponent(c.id)}/users`);
         clear(grantList, table(["User", "Granted", ""], answer.users, (g) => [`${g.name} <${g.email}>`, when(g.granted_at), h("button", { type: "button", class: "danger", onclick: () => void withdraw(g) }, "Withdraw")], "Only admins may use it (no grants)."));
       } catch (e) {
         clear(grantList, h("p", { class: "notice error" }, (e as Error).message));
@@ -116,7 +103,7 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
   sync.addEventListener("click", async () => {
     sync.disabled = true;
     try {
-      const r = await api<{ created: number; updated: number; total: number }>("POST", "/api/admin/chatflows/sync");
+      const r = await api<SyncResult>("POST", "/api/admin/chatflows/sync");
       status.ok(`Synced: ${r.created} new, ${r.updated} updated, ${r.total} in Flowise.`);
       await load(0);
     } catch (e) {

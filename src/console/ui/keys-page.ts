@@ -1,22 +1,9 @@
 import { api, qs } from "./api";
 import { clear, confirmAction, field, h, input, notice, pageOf, pager, secretBox, select, table, when } from "./dom";
 import { loadUsers, userPicker } from "./users-data";
+import type { KeyCreated, ListedKey } from "../../keys/model";
 
 const PAGE = 20;
-
-interface KeyRow {
-  id: string;
-  user_id: string;
-  name: string;
-  level: string;
-  environment: string;
-  start: string;
-  allowed_domains: string[];
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-}
 
 export async function keysPage(root: HTMLElement): Promise<void> {
   const status = notice();
@@ -41,7 +28,7 @@ export async function keysPage(root: HTMLElement): Promise<void> {
   );
   const listOwner = userPicker(users, "keys-of", "— choose whose keys to list —");
   const list = h("div", { id: "key-list" });
-  let rows: KeyRow[] = [];
+  let rows: ListedKey[] = [];
   let offset = 0;
 
   const render = () => {
@@ -68,13 +55,13 @@ export async function keysPage(root: HTMLElement): Promise<void> {
   const reload = async () => {
     if (!listOwner.value()) return clear(list, h("p", { class: "muted" }, "Choose a user to see their keys."));
     try {
-      rows = await api<KeyRow[]>("GET", `/api/auth/api-keys${qs({ user_id: listOwner.value() })}`);
+      rows = await api<ListedKey[]>("GET", `/api/auth/api-keys${qs({ user_id: listOwner.value() })}`);
       render();
     } catch (e) {
       status.fail((e as Error).message);
     }
   };
-  const revoke = async (k: KeyRow) => {
+  const revoke = async (k: ListedKey) => {
     if (!(await confirmAction(`Revoke the key "${k.name}"? Requests with it are refused at once.`, "Revoke"))) return;
     try {
       await api("DELETE", `/api/auth/api-keys/${encodeURIComponent(k.id)}`);
@@ -97,7 +84,7 @@ export async function keysPage(root: HTMLElement): Promise<void> {
     if (exp && Number.isNaN(exp.getTime())) return status.fail("The expiry is not a valid date.");
     const allowed = domains.value.split(",").map((d) => d.trim()).filter(Boolean);
     try {
-      const made = await api<{ id: string; name: string; key: string }>("POST", "/api/auth/api-keys", {
+      const made = await api<KeyCreated>("POST", "/api/auth/api-keys", {
         name: name.value,
         user_id: owner.value(),
         level: level.value,

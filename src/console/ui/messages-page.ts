@@ -1,35 +1,12 @@
-import { api, qs } from "./api";
+import { api, qs, type Wire } from "./api";
 import { clear, h, notice, pager, select, table, when } from "./dom";
+import type { ContactList, MessageList, TemplateList } from "../../messaging/model";
 
 const PAGE = 20;
 
-interface Message {
-  id: string;
-  senderId: string;
-  recipientId: string;
-  text: string;
-  status: string;
-  attempts: number;
-  lastError: string | null;
-  nextAttemptAt: string;
-  createdAt: string;
-  sentAt: string | null;
-}
-interface Template {
-  id: string;
-  name: string;
-  body: string;
-  placeholders: string[];
-  updatedAt: string;
-}
-interface Contact {
-  id: string;
-  name: string;
-  email: string | null;
-  phone: string | null;
-  streamUserId: string | null;
-  createdAt: string;
-}
+type Message = Wire<MessageList>["messages"][number];
+type Template = Wire<TemplateList>["templates"][number];
+type Contact = Wire<ContactList>["contacts"][number];
 
 /** One server-paginated list section. */
 function section<T>(title: string, headers: string[], fetchPage: (offset: number) => Promise<{ items: T[]; total: number }>, cells: (r: T) => Array<Node | string>, status: ReturnType<typeof notice>, extra?: HTMLElement) {
@@ -52,7 +29,7 @@ export async function messagesPage(root: HTMLElement): Promise<void> {
     "Outbox",
     ["Created", "Recipient", "Status", "Attempts", "Next attempt", "Last error", "Text"],
     async (offset) => {
-      const a = await api<{ messages: Message[]; total: number }>("GET", `/api/messages${qs({ status: filter.value, limit: PAGE, offset })}`);
+      const a = await api<Wire<MessageList>>("GET", `/api/messages${qs({ status: filter.value, limit: PAGE, offset })}`);
       return { items: a.messages, total: a.total };
     },
     (m) => [when(m.createdAt), m.recipientId, m.status, String(m.attempts), m.status === "queued" ? when(m.nextAttemptAt) : "—", m.lastError ?? "—", m.text.length > 80 ? `${m.text.slice(0, 80)}…` : m.text],
@@ -64,7 +41,7 @@ export async function messagesPage(root: HTMLElement): Promise<void> {
     "Templates",
     ["Name", "Placeholders", "Body", "Updated"],
     async (offset) => {
-      const a = await api<{ templates: Template[]; total: number }>("GET", `/api/templates${qs({ limit: PAGE, offset })}`);
+      const a = await api<Wire<TemplateList>>("GET", `/api/templates${qs({ limit: PAGE, offset })}`);
       return { items: a.templates, total: a.total };
     },
     (t) => [t.name, t.placeholders.join(", ") || "—", t.body.length > 80 ? `${t.body.slice(0, 80)}…` : t.body, when(t.updatedAt)],
@@ -74,7 +51,7 @@ export async function messagesPage(root: HTMLElement): Promise<void> {
     "Contacts",
     ["Name", "Email", "Phone", "Stream user", "Id", "Created"],
     async (offset) => {
-      const a = await api<{ contacts: Contact[]; total: number }>("GET", `/api/contacts${qs({ limit: PAGE, offset })}`);
+      const a = await api<Wire<ContactList>>("GET", `/api/contacts${qs({ limit: PAGE, offset })}`);
       return { items: a.contacts, total: a.total };
     },
     (c) => [c.name, c.email ?? "—", c.phone ?? "—", c.streamUserId ?? "—", h("code", {}, c.id), when(c.createdAt)],

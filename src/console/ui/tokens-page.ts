@@ -1,20 +1,9 @@
 import { api, qs } from "./api";
 import { clear, confirmAction, field, h, input, notice, pageOf, pager, secretBox, table, when } from "./dom";
 import { loadUsers, userPicker, type AdminUser } from "./users-data";
+import type { ApiTokenList, ApiTokenView, IssueResponse } from "../../admin-tokens/model";
 
 const PAGE = 20;
-
-interface ApiTokenRow {
-  id: string;
-  userId: string;
-  name: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  active: boolean;
-}
 
 /** The contract's generate form (user, optional expiration) and the list with revoke. */
 export async function tokensPage(root: HTMLElement): Promise<void> {
@@ -33,7 +22,7 @@ export async function tokensPage(root: HTMLElement): Promise<void> {
   );
   const filter = userPicker(users, "token-filter", "— all users —");
   const list = h("div", { id: "token-list" });
-  let rows: ApiTokenRow[] = [];
+  let rows: ApiTokenView[] = [];
   let offset = 0;
 
   const render = () => {
@@ -55,14 +44,14 @@ export async function tokensPage(root: HTMLElement): Promise<void> {
   };
   const reload = async () => {
     try {
-      const answer = await api<{ tokens: ApiTokenRow[] }>("GET", `/api/admin/tokens${qs({ userId: filter.value() })}`);
+      const answer = await api<ApiTokenList>("GET", `/api/admin/tokens${qs({ userId: filter.value() })}`);
       rows = answer.tokens;
       render();
     } catch (e) {
       status.fail((e as Error).message);
     }
   };
-  const revoke = async (r: ApiTokenRow) => {
+  const revoke = async (r: ApiTokenView) => {
     const who = byId.get(r.userId)?.email ?? r.userId;
     if (!(await confirmAction(`Revoke this API token of ${who}? Anything using it stops working at once.`, "Revoke"))) return;
     try {
@@ -86,7 +75,7 @@ export async function tokensPage(root: HTMLElement): Promise<void> {
     const exp = expiration.value ? new Date(expiration.value) : null;
     if (exp && Number.isNaN(exp.getTime())) return status.fail("The expiration is not a valid date.");
     try {
-      const answer = await api<{ token: string; name: string }>("POST", "/api/admin/tokens", { userId: picker.value(), expiration: exp ? exp.toISOString() : null });
+      const answer = await api<IssueResponse>("POST", "/api/admin/tokens", { userId: picker.value(), expiration: exp ? exp.toISOString() : null });
       status.ok(`Token generated for ${answer.name}.`);
       clear(shown, secretBox(`API token for ${answer.name}`, answer.token, "Copy it now: it is shown only once and cannot be read back."));
       form.reset();

@@ -1,17 +1,8 @@
 import { api } from "./api";
 import { h, input } from "./dom";
+import type { AdminUserView, UsersResponse } from "../../identity/model";
 
-export interface AdminUser {
-  id: string;
-  email: string;
-  name: string;
-  role: "user" | "admin";
-  username: string | null;
-  customer_id: number;
-  created_at: string;
-  disabled: boolean;
-  disabled_at: string | null;
-}
+export type AdminUser = AdminUserView;
 
 // GET /api/auth/users answers a page (at most 1000) and the total. The pages here filter users in
 // the browser, so they load the first LOAD_CAP users; beyond that, a server-side search is needed.
@@ -21,7 +12,7 @@ const LOAD_CAP = 10_000;
 export async function loadUsers(): Promise<AdminUser[]> {
   const all: AdminUser[] = [];
   for (let offset = 0; offset < LOAD_CAP; offset += LOAD_PAGE) {
-    const answer = await api<{ users: AdminUser[]; count: number }>("GET", `/api/auth/users?limit=${LOAD_PAGE}&offset=${offset}`);
+    const answer = await api<UsersResponse>("GET", `/api/auth/users?limit=${LOAD_PAGE}&offset=${offset}`);
     all.push(...answer.users);
     if (answer.users.length < LOAD_PAGE || all.length >= answer.count) break;
   }

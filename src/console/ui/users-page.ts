@@ -1,23 +1,11 @@
 import { api, qs } from "./api";
 import { clear, confirmAction, field, h, input, notice, pageOf, pager, select, table, when } from "./dom";
 import { loadUsers, matches, type AdminUser } from "./users-data";
+import type { Balance, LedgerPage } from "../../credits/model";
+import type { CreatedUser } from "../../identity/model";
 
 const PAGE = 20;
 const LEDGER_PAGE = 10;
-
-interface Balance {
-  user_id: string;
-  credits_remaining: number;
-  last_updated: string;
-}
-interface LedgerEntry {
-  id: number;
-  delta: number;
-  kind: string;
-  reason: string;
-  created_by: string | null;
-  created_at: string;
-}
 
 export async function usersPage(root: HTMLElement): Promise<void> {
   const status = notice();
@@ -81,7 +69,7 @@ export async function usersPage(root: HTMLElement): Promise<void> {
   createForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      const made = await api<{ id: string; email: string }>("POST", "/api/auth/users", { email: email.value, name: name.value, password: password.value, role: role.value });
+      const made = await api<CreatedUser>("POST", "/api/auth/users", { email: email.value, name: name.value, password: password.value, role: role.value });
       status.ok(`Created user ${made.email}.`);
       createForm.reset();
       selected = made.id;
@@ -153,7 +141,7 @@ async function userDetail(panel: HTMLElement, u: AdminUser, status: ReturnType<t
     try {
       const b = await api<Balance>("GET", `/api/admin/users/${encodeURIComponent(u.id)}/credits`);
       balance.textContent = String(b.credits_remaining);
-      const page = await api<{ entries: LedgerEntry[]; count: number }>("GET", `/api/admin/users/${encodeURIComponent(u.id)}/credits/ledger${qs({ limit: LEDGER_PAGE, offset })}`);
+      const page = await api<LedgerPage>("GET", `/api/admin/users/${encodeURIComponent(u.id)}/credits/ledger${qs({ limit: LEDGER_PAGE, offset })}`);
       clear(
         ledger,
         table(["When", "Change", "Kind", "Reason"], page.entries, (e) => [when(e.created_at), e.delta > 0 ? `+${e.delta}` : String(e.delta), e.kind, e.reason], "No ledger entries."),

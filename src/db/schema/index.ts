@@ -8,4 +8,5 @@ export * from "../../credits/schema";
 export * from "../../idempotency/schema";
 export * from "../../chat/schema";
 export * from "../../messaging/schema";
+export * from "../../signing-keys/schema";
 export * from "../../audit/schema";

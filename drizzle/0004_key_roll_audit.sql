@@ -11,7 +11,10 @@ CREATE TABLE "audit_events" (
 	"changes" jsonb DEFAULT '{}'::jsonb NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "api_keys" ADD COLUMN "previous_key_hash" text;--> statement-breakpoint
+ALTER TABLE "api_keys" ADD COLUMN "previous_expires_at" timestamp with time zone;--> statement-breakpoint
 CREATE INDEX "audit_events_at_idx" ON "audit_events" USING btree ("at","id");--> statement-breakpoint
 CREATE INDEX "audit_events_action_idx" ON "audit_events" USING btree ("action","at","id");--> statement-breakpoint
 CREATE INDEX "audit_events_actor_idx" ON "audit_events" USING btree ("actor_id","at","id");--> statement-breakpoint
-CREATE INDEX "audit_events_target_idx" ON "audit_events" USING btree ("target_id","at","id");
+CREATE INDEX "audit_events_target_idx" ON "audit_events" USING btree ("target_id","at","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "api_keys_previous_hash_idx" ON "api_keys" USING btree ("previous_key_hash");
