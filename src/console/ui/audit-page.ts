@@ -1,18 +1,10 @@
+import type { AuditEventView, AuditPage } from "../../audit/model";
 import { api, apiText, qs } from "./api";
 import { clear, field, h, input, notice, table, when } from "./dom";
 
 const PAGE = 50;
 
-interface AuditEvent {
-  id: string;
-  at: string;
-  actor: { type: string; id: string | null };
-  action: string;
-  target: { type: string; id: string | null };
-  ip: string | null;
-  request_id: string | null;
-  changes: Record<string, [unknown, unknown]>;
-}
+type AuditEvent = AuditEventView;
 
 const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
 const changesText = (c: AuditEvent["changes"]) =>
@@ -50,7 +42,7 @@ export async function auditPage(root: HTMLElement): Promise<void> {
     );
   const load = async (next: boolean) => {
     try {
-      const page = await api<{ events: AuditEvent[]; next_cursor: string | null }>("GET", `/api/admin/audit${qs({ ...filters(), limit: PAGE, cursor: next ? (cursor ?? undefined) : undefined })}`);
+      const page = await api<AuditPage>("GET", `/api/admin/audit${qs({ ...filters(), limit: PAGE, cursor: next ? (cursor ?? undefined) : undefined })}`);
       rows = next ? [...rows, ...page.events] : page.events;
       cursor = page.next_cursor;
       more.hidden = cursor === null;
