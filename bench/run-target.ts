@@ -10,6 +10,7 @@ import type { Bench, Baseline } from "./scenarios/common";
 import { sendBulk } from "./scenarios/messages";
 import { mixedLoad } from "./scenarios/mixed";
 import { predictJson, predictSse } from "./scenarios/predict";
+import { rateLimitedValidate } from "./scenarios/rate-limits";
 import { seed } from "./seed";
 
 export interface Plan {
@@ -66,6 +67,7 @@ export async function runTarget(t: Target, s: Shared, plan: Plan): Promise<Targe
   const b: Bench = { base, pid, seed: seeded, connections: plan.connections, duration: plan.duration, raw: s.raw, upstream: s.upstream, rows, log };
   try {
     await authScenarios(b);
+    await rateLimitedValidate(b);
     await predictJson(b);
     await sendBulk(b);
     await predictSse(b, 0, { rounds: plan.sse.rounds, concurrency: plan.sse.concurrency, each: plan.sse.each });

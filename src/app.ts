@@ -17,13 +17,16 @@ import { errorSummary, type Logger } from "./http/logger";
 import { RouteTable } from "./http/route-table";
 import { identityFeature } from "./identity/feature";
 import { type Core, createCore, type Worker } from "./kernel/core";
+import type { EventHooks } from "./kernel/events";
 import type { Started } from "./kernel/feature";
 import { keysFeature } from "./keys/feature";
 import { messagingFeature } from "./messaging/feature";
 import { oauthFeature } from "./oauth/feature";
 import { openApiFeature } from "./openapi/feature";
 import { signingKeysFeature } from "./signing-keys/feature";
+import { rateLimitsFeature } from "./rate-limits/feature";
 import { streamChatFeature } from "./stream-chat/feature";
+import { webhooksFeature } from "./webhooks/feature";
 
 async function setupFeatures(core: Core, workers: Worker[]) {
   const start = async <S>(started: Started<S> | Promise<Started<S>>): Promise<S> => {
@@ -32,16 +35,20 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     return r.services;
   };
   const signingKeys = await start(signingKeysFeature.setup!(core, {}));
+  // Before the features that announce their changes through its event sink.
+  const webhooks = await start(webhooksFeature.setup!(core, {}));
+  const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
+  const rateLimits = await start(rateLimitsFeature.setup!(core, {}));
   const audit = await start(auditFeature.setup!(core, {}));
-  const identity = await start(identityFeature.setup!(core, { audit }));
-  const adminTokens = await start(adminTokensFeature.setup!(core, { audit }));
+  const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits, audit }));
+  const adminTokens = await start(adminTokensFeature.setup!(core, { ...hooks, audit }));
   const chatflows = await start(chatflowsFeature.setup!(core, { audit }));
-  const keys = await start(keysFeature.setup!(core, { chatflows, audit }));
+  const keys = await start(keysFeature.setup!(core, { chatflows, rateLimits, ...hooks, audit }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
-  const credits = await start(creditsFeature.setup!(core, { audit }));
+  const credits = await start(creditsFeature.setup!(core, { ...hooks, audit }));
   const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { signingKeys, audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { signingKeys, webhooks, rateLimits, audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -72,21 +79,24 @@ export const stopContext = (ctx: AppContext): Promise<void> => stopWorkers(ctx);
 export function createApp(ctx: AppContext) {
   const s = ctx.services;
   const table = new RouteTable();
+  const hooks: EventHooks = { events: s.webhooks.events, balances: s.webhooks.balances };
   const app = new Elysia({ name: "chatgate" })
     .use(corePlugin(ctx, table))
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
-    .use(identityFeature.routes!(ctx, s.identity, { audit: s.audit }))
-    .use(adminTokensFeature.routes!(ctx, s.adminTokens, { audit: s.audit }))
-    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, audit: s.audit }))
+    .use(identityFeature.routes!(ctx, s.identity, { ...hooks, rateLimits: s.rateLimits, audit: s.audit }))
+    .use(rateLimitsFeature.routes!(ctx, s.rateLimits, {}))
+    .use(adminTokensFeature.routes!(ctx, s.adminTokens, { ...hooks, audit: s.audit }))
+    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits, ...hooks, audit: s.audit }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, { audit: s.audit }))
-    .use(creditsFeature.routes!(ctx, s.credits, { audit: s.audit }))
+    .use(creditsFeature.routes!(ctx, s.credits, { ...hooks, audit: s.audit }))
     .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
     .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))
     .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
+    .use(webhooksFeature.routes!(ctx, s.webhooks, {}))
     .use(auditFeature.routes!(ctx, s.audit, {}))
     .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);

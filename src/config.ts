@@ -68,6 +68,10 @@ export interface Config {
   /** One delivery attempt (webhook POST or Stream calls) is abandoned after this. */
   messageSendTimeoutMs: number;
   maxRecipients: number;
+  /** Event webhooks: also admit http:// and https:// targets on loopback (local receivers, tests). */
+  webhookAllowHttp: boolean;
+  /** Event webhooks: admit targets on private and link-local addresses (an operator's own network). */
+  webhookAllowPrivate: boolean;
   /** Bearer token /metrics requires when set (admins' access tokens work too). */
   metricsToken?: string;
   /** Concurrent SSE streams (predict, brain question stream) one user may hold. */
@@ -83,6 +87,18 @@ export interface Config {
   httpRedirectPort?: number;
   /** Strict-Transport-Security max-age on HTTPS responses; 0 = no header. */
   hstsMaxAge: number;
+  /** Every user's quota unless an admin set their own (RATE_LIMIT_USER, `limit/window_s`). */
+  rateLimitUser?: Quota;
+  /** Per client address on routes that take no credential (logins included). */
+  rateLimitAddress?: Quota;
+  /** What a prediction or a question stream counts against a quota (other requests count 1). */
+  rateLimitPredictCost: number;
+}
+
+/** A quota per window: `limit` units per `windowS` seconds. */
+export interface Quota {
+  limit: number;
+  windowS: number;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +124,19 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** `600/60` (600 per 60 seconds) or `600` (per minute); unset or `off` = no such quota. */
+function quota(env: Env, name: string): Quota | undefined {
+  const raw = str(env, name);
+  if (raw === undefined || raw.toLowerCase() === "off") return undefined;
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(raw);
+  if (!m) throw new ConfigError(name, `must be limit/window_seconds (e.g. 600/60), got "${raw}"`);
+  const limit = Number(m[1]);
+  const windowS = m[2] === undefined ? 60 : Number(m[2]);
+  if (limit < 1 || limit > 1_000_000_000) throw new ConfigError(name, `limit must be between 1 and 1000000000, got ${limit}`);
+  if (windowS < 1 || windowS > 86400) throw new ConfigError(name, `window must be between 1 and 86400 seconds, got ${windowS}`);
+  return { limit, windowS };
 }
 
 function bool(env: Env, name: string, def: boolean): boolean {
@@ -272,6 +301,8 @@ export function loadConfig(env: Env = process.env): Config {
     messageRetryBaseMs: int(env, "MESSAGE_RETRY_BASE_MS", 5000, 1, 3600000),
     messageSendTimeoutMs: int(env, "MESSAGE_SEND_TIMEOUT_MS", 10000, 100, 120000),
     maxRecipients: int(env, "MAX_RECIPIENTS", 1000, 1, 100000),
+    webhookAllowHttp: bool(env, "WEBHOOK_ALLOW_HTTP", false),
+    webhookAllowPrivate: bool(env, "WEBHOOK_ALLOW_PRIVATE", false),
     metricsToken,
     maxStreamsPerUser: int(env, "MAX_STREAMS_PER_USER", 10, 1, 10000),
     keyRollGraceSec: int(env, "KEY_ROLL_GRACE", 86400, 0, MAX_KEY_ROLL_GRACE_SEC),
@@ -280,5 +311,8 @@ export function loadConfig(env: Env = process.env): Config {
     tlsKeyFile,
     httpRedirectPort,
     hstsMaxAge: int(env, "HSTS_MAX_AGE", 31536000, 0, 10 * 31536000),
+    rateLimitUser: quota(env, "RATE_LIMIT_USER"),
+    rateLimitAddress: quota(env, "RATE_LIMIT_ADDRESS"),
+    rateLimitPredictCost: int(env, "RATE_LIMIT_PREDICT_COST", 10, 1, 1_000_000),
   };
 }

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
+import type { EventSink } from "../kernel/events";
 import { pageOf } from "../http/paging";
 import { issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, revokeResponse, tokenIdParams } from "./model";
 import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
@@ -8,8 +9,9 @@ import { trailOf } from "../identity/trail";
 import { errorFamily } from "../http/errors";
 
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
-export function adminTokensRoutes(ctx: Core, record: Recorder) {
-  const audited = { config: ctx.config, record };
+export function adminTokensRoutes(core: Core, events: EventSink, record: Recorder) {
+  const ctx = { ...core, events };
+  const audited = { config: core.config, record };
   return new Elysia({ prefix: "/api/admin/tokens", tags: ["admin-tokens"] })
     .onTransform(errorFamily("admin"))
     .use(ctx.auth)

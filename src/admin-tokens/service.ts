@@ -1,6 +1,7 @@
 import { audit, type AuditTrail } from "../audit/service";
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Core } from "../kernel/core";
+import type { EventSink } from "../kernel/events";
 import { apiTokens, type ApiToken } from "./schema";
 import { ADMIN_TOKEN_ERRORS } from "./errors";
 import { newId } from "../ids";
@@ -10,7 +11,7 @@ import type { UserState } from "../kernel/principal";
 import { findUserById } from "../identity/users";
 import type { ApiTokenView } from "./model";
 
-type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log">;
+type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log"> & { events: EventSink };
 
 // ISO-8601 date, or date-time with an explicit zone (a zoneless time would depend on the host).
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
@@ -42,6 +43,7 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown, t
     await tx.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
     const changes = { user_id: [null, user.id], expires_at: [null, expiresAt?.toISOString() ?? null] } as Record<string, [unknown, unknown]>;
     await audit(tx, trail, { action: "api_token.issued", target: { type: "api_token", id }, changes });
+    await ctx.events.emit(tx, "api_token.issued", { id, user_id: user.id, name, by: admin.id, expires_at: expiresAt?.toISOString() ?? null });
   });
   const token = await ctx.signer.sign("api", { sub: user.id, jti: id, name }, ttl);
   identityMetrics(ctx.metrics).tokensIssued.inc({ kind: "api" });
@@ -89,9 +91,11 @@ export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string, tra
       .set({ revokedAt: sql`now()` })
       .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
       .returning({ id: apiTokens.id });
-    if (changed.length === 0) return;
-    await ctx.bus.publish([apiTokenRevoked(id)], tx);
-    await audit(tx, trail, { action: "api_token.revoked", target: { type: "api_token", id }, changes: { revoked: [false, true] } });
+    if (changed.length > 0) {
+      await ctx.bus.publish([apiTokenRevoked(id)], tx);
+      await ctx.events.emit(tx, "api_token.revoked", { id, by: admin.id });
+      await audit(tx, trail, { action: "api_token.revoked", target: { type: "api_token", id }, changes: { revoked: [false, true] } });
+    }
   });
   ctx.log.info("api token revoked", { id, by: admin.id });
 }

@@ -6,6 +6,7 @@ import { users } from "../identity/schema";
 import { CREDIT_ERRORS } from "./errors";
 import type { Counter, Metrics } from "../http/metrics";
 import { newId } from "../ids";
+import type { BalanceWatch } from "../kernel/events";
 import { reconcileOnce, type ReconcileResult } from "./reconciler";
 import { Reservation, type ReservationOwner } from "./reservation";
 import type { Balance, LedgerEntry } from "./model";
@@ -103,8 +104,9 @@ export class Credits implements ReservationOwner {
     return getBalance(this.db, userId);
   }
 
-  grant(input: GrantInput, trail?: AuditTrail): Promise<Balance> {
-    return grantCredits(this.db, input, trail);
+  /** `balances`: credits.low is checked in the grant's transaction. */
+  grant(input: GrantInput, balances?: BalanceWatch, trail?: AuditTrail): Promise<Balance> {
+    return grantCredits(this.db, input, balances, trail);
   }
 
   ledger(userId: string, page: { limit: number; offset: number }): Promise<{ entries: LedgerEntry[]; count: number }> {
@@ -132,7 +134,7 @@ export interface GrantInput {
 }
 
 /** Changes a balance by an admin's decision, with its ledger row, in one transaction. */
-async function grantCredits(db: DB, input: GrantInput, trail?: AuditTrail): Promise<Balance> {
+async function grantCredits(db: DB, input: GrantInput, balances?: BalanceWatch, trail?: AuditTrail): Promise<Balance> {
   const { userId, amount, reason, createdBy } = input;
   if (!Number.isSafeInteger(amount) || amount === 0) throw CREDIT_ERRORS.BAD_AMOUNT();
   await db.transaction(async (tx) => {
@@ -157,6 +159,8 @@ async function grantCredits(db: DB, input: GrantInput, trail?: AuditTrail): Prom
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
     const action = amount > 0 ? "credits.granted" : "credits.corrected";
     await audit(tx, trail, { action, target: { type: "user", id: userId }, changes: { amount: [null, amount], reason: [null, reason] } });
+    // credits.low (or its re-arming) in the same transaction as the change.
+    await balances?.observe(tx, userId);
   });
   return getBalance(db, userId);
 }

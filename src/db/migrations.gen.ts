@@ -3,12 +3,16 @@ import m0 from "../../drizzle/0000_init.sql" with { type: "text" };
 import m1 from "../../drizzle/0001_chatflow_override_allow.sql" with { type: "text" };
 import m2 from "../../drizzle/0002_list_paging_indexes.sql" with { type: "text" };
 import m3 from "../../drizzle/0003_signing_keys.sql" with { type: "text" };
-import m4 from "../../drizzle/0004_key_roll_audit.sql" with { type: "text" };
+import m4 from "../../drizzle/0004_webhooks.sql" with { type: "text" };
+import m5 from "../../drizzle/0005_rate_limits.sql" with { type: "text" };
+import m6 from "../../drizzle/0006_key_roll_audit.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_init", sql: m0 },
   { tag: "0001_chatflow_override_allow", sql: m1 },
   { tag: "0002_list_paging_indexes", sql: m2 },
   { tag: "0003_signing_keys", sql: m3 },
-  { tag: "0004_key_roll_audit", sql: m4 },
+  { tag: "0004_webhooks", sql: m4 },
+  { tag: "0005_rate_limits", sql: m5 },
+  { tag: "0006_key_roll_audit", sql: m6 },
 ];

@@ -108,7 +108,8 @@ export function toAppError(code: unknown, error: unknown): AppError {
 function corsHeaders(origin: string | null, allowed: string[]): Record<string, string> {
   // Only exact listed origins are echoed; no credentials header, since auth is by bearer token.
   if (!origin || allowed.length === 0 || !allowed.includes(origin)) return {};
-  return { "Access-Control-Allow-Origin": origin, Vary: "Origin" };
+  // Browsers hide response headers from scripts unless exposed: clients act on the rate limit fields.
+  return { "Access-Control-Allow-Origin": origin, Vary: "Origin", "Access-Control-Expose-Headers": "RateLimit, RateLimit-Policy, Retry-After" };
 }
 
 // Stable label objects per (route, method, status): the metrics registry caches rendered keys
@@ -167,17 +168,18 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
     })
     // Parse hooks run before the body is read (routes with a body); transform before validation
     // (every route). Both run the same once-per-request preflight: guard, then media type.
-    .onParse({ as: "global" }, async ({ request, route }) => {
+    .onParse({ as: "global" }, async ({ request, route, server }) => {
       // Elysia would wrap an error thrown here as "malformed body"; instead the body is left
       // unread and the transform hook below throws the same failure as it is.
       try {
-        await preflight(request, route);
+        await preflight(request, route, server);
       } catch {
         return UNREAD;
       }
     })
     .onTransform({ as: "global" }, async (c) => {
-      await preflight(c.request, c.route);
+      const gateHeaders = await preflight(c.request, c.route, c.server);
+      if (gateHeaders) Object.assign(c.set.headers, gateHeaders);
       if (c.body === undefined) return;
       if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
       const schema = table.get(c.request.method, c.route)?.body;

@@ -1,8 +1,10 @@
 // What every request goes through before its body is parsed or validated, in this order:
 // the route's guard (credentials before bodies: validation rules never leak to anonymous
-// callers, and clients that log in again on 401 do), then the body's media type.
+// callers, and clients that log in again on 401 do), the request gate (rate limits: a refused
+// request is never read, never reaches a handler or an upstream), then the body's media type.
 import { guardOnce } from "../kernel/guard";
 import type { Authenticator } from "../kernel/authenticator";
+import type { RequestIpSource } from "../kernel/principal";
 import { HTTP_ERRORS } from "./errors";
 import type { RouteTable } from "./route-table";
 
@@ -21,19 +23,24 @@ function bodyKindOf(request: Request): BodyKind {
 
 const unsupportedMediaType = (form: boolean) => (form ? HTTP_ERRORS.JSON_OR_FORM() : HTTP_ERRORS.JSON_ONLY());
 
+/** Headers the gate asks the response to carry (RateLimit fields), or undefined. */
+export type GateHeaders = Record<string, string> | undefined;
+
 export function createPreflight(authn: Authenticator, table: RouteTable) {
-  const done = new WeakMap<Request, Promise<void>>();
-  async function run(request: Request, route: string): Promise<void> {
+  const done = new WeakMap<Request, Promise<GateHeaders>>();
+  async function run(request: Request, route: string, server?: RequestIpSource | null): Promise<GateHeaders> {
     const facts = table.get(request.method, route);
-    if (facts?.guard) await guardOnce(authn, request, facts.guard);
+    const principal = facts?.guard ? await guardOnce(authn, request, facts.guard) : undefined;
+    const headers = await authn.gate.admit({ request, route, principal, server });
     const kind = bodyKindOf(request);
     if (kind === "other" || (kind === "form" && !facts?.form)) throw unsupportedMediaType(Boolean(facts?.form));
+    return headers;
   }
   /** Idempotent per request: called from the parse hook (routes with bodies) and from transform (all). */
-  return (request: Request, route: string): Promise<void> => {
+  return (request: Request, route: string, server?: RequestIpSource | null): Promise<GateHeaders> => {
     let p = done.get(request);
     if (!p) {
-      p = run(request, route);
+      p = run(request, route, server);
       done.set(request, p);
     }
     return p;

@@ -6,11 +6,12 @@ import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, 
 import { clientAddress } from "./throttle";
 import { trailOf } from "./trail";
 import { updateUser } from "./user-admin";
+import { toBody, toQuota, type PolicyStore } from "../rate-limits/policies";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
 import { errorFamily } from "../http/errors";
 
 /** `/api/auth` token and user management (api-keys-and-users.md). */
-export function authRoutes(ctx: IdentityContext) {
+export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
   return new Elysia({ prefix: "/api/auth", tags: ["identity"] })
     .onTransform(errorFamily("detail"))
     .use(ctx.auth)
@@ -49,7 +50,11 @@ export function authRoutes(ctx: IdentityContext) {
       "/users",
       async (c) => {
         const { body, set } = c;
-        const u = await createUser(ctx.db, body, trailOf(ctx, c));
+        const u = await ctx.db.transaction(async (tx) => {
+          const made = await createUser(tx, body, trailOf(ctx, c));
+          await ctx.events.emit(tx, "user.created", { user_id: made.id, email: made.email, role: made.role });
+          return made;
+        });
         set.status = 201;
         return { id: u.id, email: u.email, name: u.name, created_at: u.createdAt.toISOString(), role: u.role, username: u.username, customer_id: u.customerId };
       },
@@ -62,8 +67,15 @@ export function authRoutes(ctx: IdentityContext) {
     }, { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } })
     .patch(
       "/users/:id",
-      async (c) => adminUser(await updateUser(ctx, c.principal.user, c.params.id, c.body, trailOf(ctx, c))),
-      { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role or password, or disable (admin)" } },
+      async (c) => {
+        const { params, body, principal } = c;
+        const { rate_limit, ...patch } = body;
+        const user = adminUser(await updateUser(ctx, principal.user, params.id, patch, trailOf(ctx, c)));
+        if (rate_limit === undefined) return user;
+        await limits.set("user", user.id, toQuota(rate_limit));
+        return { ...user, rate_limit: toBody(await limits.get("user", user.id)) };
+      },
+      { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role, password or rate limit, or disable (admin)" } },
     )
     .get("/me", ({ principal }) => publicUser(principal.user), {
       access: true,

@@ -1,6 +1,13 @@
 import type { Recorder } from "../audit/service";
 import type { Core } from "../kernel/core";
+import type { EventHooks } from "../kernel/events";
 import type { UserCache } from "./user-cache";
 
 /** What identity's services need: the kernel plus the feature's own user cache. */
-export type IdentityContext = Core & { users: UserCache; record: Recorder };
+export type IdentityContext = Core &
+  EventHooks & {
+    users: UserCache;
+    record: Recorder;
+    /** login.throttled is announced once per account and window on this instance: key → until (ms). */
+    throttleNoticed: Map<string, number>;
+  };

@@ -8,7 +8,7 @@ import { throttleKeys } from "./throttle";
 import { createUser, findUserByEmail, isUniqueViolation } from "./users";
 import { IDENTITY_ERRORS } from "./errors";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users" | "events" | "throttleNoticed">;
 
 const TIMEOUT_MS = 5000;
 

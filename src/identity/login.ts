@@ -10,7 +10,7 @@ import { findUserForLogin } from "./users";
 import { audit, type AuditTrail } from "../audit/service";
 import { IDENTITY_ERRORS } from "./errors";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "events" | "throttleNoticed">;
 
 export interface LoginInput {
   username: string;
@@ -52,6 +52,7 @@ export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted
   if (wait > 0) {
     identityMetrics(ctx.metrics).logins.inc({ result: "throttled" });
     await refused("login.throttled");
+    await noticeThrottle(ctx, keys, wait);
     throw IDENTITY_ERRORS.LOGIN_THROTTLED.withHeaders({ "Retry-After": String(wait) });
   }
   try {
@@ -64,6 +65,18 @@ export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted
     }
     throw e;
   }
+}
+
+/** login.throttled, once per account and throttle window on this instance (not per refused attempt). */
+async function noticeThrottle(ctx: Ctx, keys: ThrottleKeys, waitSec: number): Promise<void> {
+  const now = Date.now();
+  if ((ctx.throttleNoticed.get(keys.pair) ?? 0) > now) return;
+  for (const [k, until] of ctx.throttleNoticed) if (until <= now) ctx.throttleNoticed.delete(k);
+  ctx.throttleNoticed.set(keys.pair, now + waitSec * 1000);
+  const [account, address] = keys.pair.slice("pair:".length).split("|");
+  await ctx.events.emit(ctx.db, "login.throttled", { account, address, retry_after_s: waitSec }).catch((err) => {
+    ctx.log.warn("login.throttled event not queued", { error: String((err as Error)?.message ?? err) });
+  });
 }
 
 /** The attempt was already counted by `throttledLogin`. */

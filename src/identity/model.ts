@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { cursorField, pageFields } from "../http/paging";
+import { rateLimitBody, rateLimitField } from "../rate-limits/model";
 
 /** The user object of login responses and /api/auth/me. */
 export const loginUser = t.Object({
@@ -15,7 +16,13 @@ export type LoginUser = typeof loginUser.static;
 
 export const adminUserView = t.Composite([
   loginUser,
-  t.Object({ disabled: t.Boolean(), disabled_at: t.Union([t.String({ format: "date-time" }), t.Null()]) }),
+  t.Object({
+    disabled: t.Boolean(),
+    disabled_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+    low_credit_threshold: t.Union([t.Integer(), t.Null()], { description: "credits.low fires below this balance; null: never" }),
+    /** The user's own quota (null: RATE_LIMIT_USER applies); in PATCH answers that set it. */
+    rate_limit: t.Optional(t.Nullable(rateLimitBody)),
+  }),
 ]);
 export type AdminUserView = typeof adminUserView.static;
 
@@ -123,6 +130,12 @@ export const patchUserRequest = t.Object({
   disabled: t.Optional(t.Boolean({ error: "disabled: must be true or false" })),
   // Keys otherwise outlive a password reset or a disable.
   revoke_api_keys: t.Optional(t.Boolean({ error: "revoke_api_keys: must be true or false", description: "Also revoke every API key of the user" })),
+  low_credit_threshold: t.Optional(
+    t.Nullable(
+      t.Integer({ minimum: 0, maximum: 9007199254740991, error: "low_credit_threshold: must be a whole number >= 0 or null", description: "credits.low fires once when the balance drops below this; null: never" }),
+    ),
+  ),
+  rate_limit: rateLimitField,
 });
 export type UserPatch = typeof patchUserRequest.static;
 

@@ -9,7 +9,7 @@ import { audit, type AuditTrail } from "../audit/service";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
 import type { RefreshTokenInfo, RevokeRequest, RevokeResponse } from "./model";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "events">;
 
 /** The route adds the message. */
 type RevokeResult = Omit<RevokeResponse, "message">;
@@ -31,7 +31,7 @@ export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRe
     const withKeys = req.include_api_keys === true;
     const out = await ctx.db.transaction(async (tx) => {
       const revoked_count = await endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true });
-      const out: RevokeResult = withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId) } : { revoked_count };
+      const out: RevokeResult = withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId, ctx.events) } : { revoked_count };
       const changes = { sessions_revoked: [null, revoked_count] as [unknown, unknown], ...(withKeys ? { api_keys_revoked: [null, out.api_keys_revoked] as [unknown, unknown] } : {}) };
       await audit(tx, trail, { action: "user.revoked_all", target: { type: "user", id: userId }, changes });
       return out;

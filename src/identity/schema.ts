@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, check, index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -20,6 +20,8 @@ export const users = pgTable(
     disabledAt: ts("disabled_at"),
     // Access tokens issued before this instant are refused (all-tokens revoke, password change).
     tokensValidAfter: ts("tokens_valid_after").notNull().defaultNow(),
+    // credits.low fires when the balance drops below this (null: never).
+    lowCreditThreshold: bigint("low_credit_threshold", { mode: "number" }),
   },
   (t) => [
     uniqueIndex("users_email_lower_idx").on(sql`lower(${t.email})`),

@@ -5,7 +5,7 @@ import { refreshTokens, users } from "./schema";
 import { apiTokens } from "../admin-tokens/schema";
 import type { RevocationEvent } from "../kernel/revocations";
 
-type Ctx = Pick<IdentityContext, "config" | "bus">;
+type Ctx = Pick<IdentityContext, "config" | "bus"> & Partial<Pick<IdentityContext, "events">>;
 
 // An access token lives at most ACCESS_TOKEN_TTL (the 10 s below are only a margin), so a
 // session or access revocation is needed only that long.
@@ -77,7 +77,10 @@ export async function endAllSessions(ctx: Ctx, tx: DB, userId: string, opts: End
       .set({ revokedAt: sql`now()` })
       .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
       .returning({ id: apiTokens.id });
-    for (const tok of tokens) events.push(apiTokenRevoked(tok.id));
+    for (const tok of tokens) {
+      events.push(apiTokenRevoked(tok.id));
+      await ctx.events?.emit(tx, "api_token.revoked", { id: tok.id, user_id: userId, reason: opts.reason });
+    }
   }
   await ctx.bus.publish(events, tx);
   const now = Date.now();

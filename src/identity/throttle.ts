@@ -56,26 +56,8 @@ export async function rememberAddress(db: DB, keys: ThrottleKeys): Promise<void>
     on conflict (key) do update set window_start = now()`);
 }
 
-export interface RequestIpSource {
-  requestIP(request: Request): { address: string } | null;
-}
-
-/**
- * The socket peer. X-Forwarded-For is read only behind a proxy the operator vouches for
- * (TRUST_PROXY), and then its last entry: the one that proxy appended, not one a client wrote.
- */
-export function clientAddress(config: Pick<Config, "trustProxy">, server: RequestIpSource | null | undefined, request: Request): string {
-  if (config.trustProxy) {
-    const forwarded = request.headers.get("x-forwarded-for");
-    const last = forwarded?.split(",").map((s) => s.trim()).filter(Boolean).pop();
-    if (last && last.length <= 64) return last;
-  }
-  try {
-    return server?.requestIP(request)?.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
+// Moved to the core (the rate-limits gate needs it too); kept here for identity's importers.
+export { clientAddress } from "../http/client-address";
 
 const windowExpired = (windowSec: number) => sql`${loginFailures.windowStart} <= now() - ${windowSec}::int * interval '1 second'`;
 

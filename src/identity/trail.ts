@@ -2,7 +2,8 @@ import { actorOf, type AuditTrail } from "../audit/service";
 import { requestIdOf } from "../http/core";
 import type { Principal } from "../kernel/principal";
 import type { IdentityContext } from "./context";
-import { clientAddress, type RequestIpSource } from "./throttle";
+import { clientAddress } from "../http/client-address";
+import type { RequestIpSource } from "../kernel/principal";
 
 /** Who acts in this request (the principal, if any), from which address, for the audit log. */
 export function trailOf(

@@ -10,7 +10,7 @@ import { findUserById } from "./users";
 import { audit, type AuditTrail } from "../audit/service";
 import type { UserPatch } from "./model";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "log">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "log" | "events" | "balances">;
 
 type Change = { action: string; changes: Record<string, [unknown, unknown]> };
 
@@ -53,6 +53,8 @@ export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: 
   if (passwordHash !== undefined) set.passwordHash = passwordHash;
   if (patch.disabled === true && existing.disabledAt === null) set.disabledAt = new Date();
   if (patch.disabled === false) set.disabledAt = null;
+  const enable = patch.disabled === false && existing.disabledAt !== null;
+  if (patch.low_credit_threshold !== undefined) set.lowCreditThreshold = patch.low_credit_threshold;
   // Any change: instances cache the whole user state (name included, which /api/auth/me shows).
   const stateChanged = Object.keys(set).length > 0;
   const updated = await ctx.db.transaction(async (tx) => {
@@ -61,8 +63,12 @@ export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: 
       .set({ ...set, updatedAt: sql`now()` })
       .where(eq(users.id, id))
       .returning();
-    const keysRevoked = patch.revoke_api_keys ? await revokeKeysOf(tx, ctx.bus, id) : undefined;
+    const keysRevoked = patch.revoke_api_keys ? await revokeKeysOf(tx, ctx.bus, id, ctx.events) : undefined;
     for (const entry of userChanges(existing, patch, keysRevoked)) await audit(tx, trail, { ...entry, target: { type: "user", id } });
+    if (disable) await ctx.events.emit(tx, "user.disabled", { user_id: id, by: actor.id });
+    if (enable) await ctx.events.emit(tx, "user.enabled", { user_id: id, by: actor.id });
+    // A new threshold may already be above the balance: that is a crossing too.
+    if (patch.low_credit_threshold !== undefined) await ctx.balances.observe(tx, id);
     if (disable || passwordHash !== undefined) {
       await endAllSessions(ctx, tx, id, { reason: disable ? "disabled" : "password_changed", apiTokens: true });
       return (await findUserById(tx, id))!;

@@ -100,7 +100,7 @@ function buildPublicUser(u: User | UserState): LoginUser {
 
 /** The admin view adds the account state. */
 export function adminUser(u: User) {
-  return { ...publicUser(u), disabled: u.disabledAt !== null, disabled_at: u.disabledAt?.toISOString() ?? null };
+  return { ...publicUser(u), disabled: u.disabledAt !== null, disabled_at: u.disabledAt?.toISOString() ?? null, low_credit_threshold: u.lowCreditThreshold ?? null };
 }
 
 /** Email or username, case-insensitive; an email match wins over a username match. */

@@ -1,6 +1,6 @@
 import type { Counter } from "../http/metrics";
 import { issuedAtMs, peekKind, type Claims, type TokenSigner, type VerifyResult } from "./jwt";
-import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type RejectReason, type UserState } from "./principal";
+import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type RejectReason, type RequestGate, type UserState } from "./principal";
 import type { RevocationBus } from "./revocations";
 import type { TokenKind } from "./signing-keys";
 
@@ -65,6 +65,11 @@ export class Authenticator {
 
   plug(checks: Partial<CredentialChecks>): void {
     this.checks = { ...this.checks, ...checks };
+  }
+
+  /** The admission check the core runs after a route's guard (see src/http/preflight.ts). */
+  get gate(): RequestGate {
+    return this.checks.gate;
   }
 
   async authenticate(request: Request, accept: Credential[]): Promise<AuthResult> {

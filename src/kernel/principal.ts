@@ -58,15 +58,41 @@ export interface ApiTokenRegistry {
   noteUsed(jti: string): void;
 }
 
+/** Where a request comes from, as the core's server reports it (Bun's `server.requestIP`). */
+export interface RequestIpSource {
+  requestIP(request: Request): { address: string } | null;
+}
+
+/** One request as the gate sees it: after its guard resolved, before its body is read. */
+export interface GateRequest {
+  request: Request;
+  /** The matched route pattern (`/api/auth/api-keys/:id`), never the raw path. */
+  route: string;
+  /** Undefined on routes that take no credential. */
+  principal?: Principal;
+  server?: RequestIpSource | null;
+}
+
+/**
+ * Implemented by the rate-limits feature: admits a request, answering the headers its response
+ * carries, or throws the route family's 429 (an AppError). The kernel only calls it.
+ */
+export interface RequestGate {
+  admit(req: GateRequest): Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
+}
+
 /** The checks features plug in; until they do, every such credential is refused. */
 export interface CredentialChecks {
   users: UserSource;
   keys: KeyVerifier;
   apiTokens: ApiTokenRegistry;
+  /** Admission after authentication (rate limits); open until a feature plugs one in. */
+  gate: RequestGate;
 }
 
 export const REFUSE_ALL: CredentialChecks = {
   users: { get: async () => null },
   keys: { verify: async () => ({ valid: false, code: "INVALID", reason: "unknown" }) },
   apiTokens: { isActive: async () => false, noteUsed: () => {} },
+  gate: { admit: () => undefined },
 };

@@ -2,6 +2,7 @@ import { t } from "elysia";
 import { MAX_KEY_ROLL_GRACE_SEC } from "../config";
 import { cursorField, pageFields } from "../http/paging";
 import { KEY_ERRORS } from "./errors";
+import { rateLimitBody, rateLimitField } from "../rate-limits/model";
 
 /** Keys per page when the request names no limit (the total is in X-Total-Count). */
 export const KEYS_PAGE = 100;
@@ -25,8 +26,9 @@ export const adminCreate = t.Object({
   environment: t.Optional(environment),
   expires_at: t.Optional(expiresAt),
   scopes: t.Optional(
-      t.Array(t.Literal("introspect"), { maxItems: 1, uniqueItems: true, error: 'scopes must be a list of known scopes: "introspect"' }),
+    t.Array(t.Literal("introspect"), { maxItems: 1, uniqueItems: true, error: 'scopes must be a list of known scopes: "introspect"' }),
   ),
+  rate_limit: rateLimitField,
 });
 export type AdminCreate = typeof adminCreate.static;
 
@@ -38,6 +40,7 @@ export const userCreate = t.Optional(
     allowed_domains: t.Optional(domains),
     environment: t.Optional(environment),
     expires_at: t.Optional(expiresAt),
+    rate_limit: rateLimitField,
   }),
 );
 
@@ -51,6 +54,8 @@ export const created = t.Object({
   expires_at: t.Nullable(t.String()),
   allowed_domains: t.Array(t.String()),
   scopes: t.Optional(t.Array(t.String())),
+  /** Present when the request set one. */
+  rate_limit: t.Optional(t.Nullable(rateLimitBody)),
 });
 export type KeyCreated = typeof created.static;
 
@@ -94,6 +99,10 @@ export const listedKey = t.Object({
 export type ListedKey = typeof listedKey.static;
 export const listed = t.Array(listedKey);
 
+/** null: the key has no quota of its own (its owner's applies). */
+export const patch = t.Object({ rate_limit: t.Nullable(rateLimitBody) }, { additionalProperties: false });
+export const patched = t.Object({ id: t.String(), rate_limit: t.Nullable(rateLimitBody) });
+
 export const revoked = t.Object({ message: t.String() });
 export const validated = t.Object({ valid: t.Boolean(), level, name: t.String() });
 export const chatToken = t.Object({ token: t.String(), expires_in: t.Integer() });
@@ -110,6 +119,8 @@ export const keysModels = {
   "keys.created": created,
   "keys.roll": roll,
   "keys.rolled": rolled,
+  "keys.patch": patch,
+  "keys.patched": patched,
   "keys.listed": listed,
   "keys.revoked": revoked,
   "keys.validated": validated,

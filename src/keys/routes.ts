@@ -1,19 +1,25 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
+import type { EventSink } from "../kernel/events";
 import type { AuthOptions } from "../kernel/guard";
 import { errorFamily } from "../http/errors";
 import { KEY_ERRORS } from "./errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
-import { adminCreate, brainQuery, chatToken, created, type KeyRoll, keysModels, listed, listQuery, pageQuery, revoked, roll, rolled, userCreate, validated } from "./model";
-import { createdView, createKey, KEY_REVOKED, listedView, listKeys, revokeKey, rolledView, rollKey } from "./service";
+import { adminCreate, brainQuery, chatToken, created, type KeyRoll, keysModels, listed, listQuery, pageQuery, patch, patched, revoked, roll, rolled, userCreate, validated } from "./model";
+import { createdView, createKey, keyExists, KEY_REVOKED, listedView, listKeys, revokeKey, rolledView, rollKey, type NewKeyInput } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "./schema";
+import type { DB } from "../db/client";
+import type { PolicyStore } from "../rate-limits/policies";
+import { toBody, toQuota } from "../rate-limits/policies";
+import type { RateLimitBody } from "../rate-limits/model";
 import { actorOf, type AuditTrail, type Recorder } from "../audit/service";
 import type { Principal } from "../kernel/principal";
 import { requestIdOf } from "../http/core";
-import { clientAddress, type RequestIpSource } from "../identity/throttle";
+import { clientAddress } from "../http/client-address";
+import type { RequestIpSource } from "../kernel/principal";
 
 // The documented answer is a bare array: the total travels in a header, so clients that read
 // the array keep working and pagers can use X-Total-Count.
@@ -27,13 +33,26 @@ function listedPage(set: { headers: Record<string, string | number> }, page: { r
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Recorder) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink, limits: PolicyStore, record: Recorder) {
   const { db, bus, signer } = ctx;
   const trail = (c: { principal: Principal; request: Request; server: RequestIpSource | null }): AuditTrail => ({
     record,
     actor: actorOf(c.principal, clientAddress(ctx.config, c.server, c.request), requestIdOf(c.request)),
   });
   const graceOf = (body: KeyRoll | null) => body?.grace_s ?? ctx.config.keyRollGraceSec;
+  // The key and its quota are written together: a key never exists without the limit asked for.
+  const create = async (input: NewKeyInput, rateLimit: RateLimitBody | null | undefined, audited: AuditTrail) => {
+    if (rateLimit == null) {
+      const made = await createKey(db, input, events, audited);
+      return createdView(made.row, made.key);
+    }
+    const made = await db.transaction(async (tx) => {
+      const m = await createKey(tx as unknown as DB, input, events, audited);
+      await limits.set("key", m.row.id, toQuota(rateLimit), tx as unknown as DB);
+      return m;
+    });
+    return { ...createdView(made.row, made.key), rate_limit: rateLimit };
+  };
   const admin = new Elysia({ prefix: "/api/auth", tags: ["api keys"] })
     .onTransform(errorFamily("detail"))
     .use(ctx.auth)
@@ -41,11 +60,11 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
     .post(
       "/api-keys",
       async (c) => {
-        const { name, user_id, level, allowed_domains, environment, expires_at, scopes } = c.body;
-        const made = await createKey(db, { userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes }, trail(c));
-        const { set } = c;
+        const { body, set } = c;
+        const { name, user_id, level, allowed_domains, environment, expires_at, scopes, rate_limit } = body;
+        const made = await create({ userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes }, rate_limit, trail(c));
         set.status = 201;
-        return createdView(made.row, made.key);
+        return made;
       },
       { auth: adminAuth, body: adminCreate, response: { 201: created }, detail: { summary: "Create an API key for a user (admin)" } },
     )
@@ -55,10 +74,24 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
       response: listed,
       detail: { summary: "List API keys without their secrets (admin)" },
     })
+    .patch(
+      "/api-keys/:id",
+      async ({ params, body }) => {
+        await keyExists(db, params.id);
+        await limits.set("key", params.id, toQuota(body.rate_limit));
+        return { id: params.id, rate_limit: toBody(await limits.get("key", params.id)) };
+      },
+      {
+        auth: adminAuth,
+        body: patch,
+        response: patched,
+        detail: { summary: "Set an API key's rate limit, or null for none of its own (admin)" },
+      },
+    )
     .delete(
       "/api-keys/:id",
       async (c) => {
-        await revokeKey(db, bus, c.params.id, undefined, trail(c));
+        await revokeKey(db, bus, c.params.id, undefined, events, trail(c));
         return { message: KEY_REVOKED };
       },
       { auth: adminAuth, response: revoked, detail: { summary: "Revoke an API key (admin)" } },
@@ -67,7 +100,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
       "/api-keys/:id/roll",
       async (c) => {
         const { params, body, set } = c;
-        const made = await rollKey(db, bus, params.id, graceOf(body), undefined, trail(c));
+        const made = await rollKey(db, bus, params.id, graceOf(body), undefined, trail(c), events);
         set.status = 201;
         return rolledView(made.row, made.key);
       },
@@ -90,15 +123,18 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
         const body = given ?? {};
         const level = body.level ?? "write";
         if (level === "admin" && principal.user.role !== "admin") throw KEY_ERRORS.LEVEL_TOO_HIGH();
-        const made = await createKey(db, {
-          userId: principal.user.id,
-          name: body.name ?? "API key",
-          level,
-          environment: body.environment,
-          allowedDomains: body.allowed_domains,
-          expiresAt: body.expires_at,
-        }, trail(c));
-        return createdView(made.row, made.key);
+        return create(
+          {
+            userId: principal.user.id,
+            name: body.name ?? "API key",
+            level,
+            environment: body.environment,
+            allowedDomains: body.allowed_domains,
+            expiresAt: body.expires_at,
+          },
+          body.rate_limit,
+          trail(c),
+        );
       },
       { access: true, body: userCreate, response: created, detail: { summary: "Create an API key for yourself" } },
     )
@@ -111,7 +147,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
     .delete(
       "/api-key/:key_id",
       async (c) => {
-        await revokeKey(db, bus, c.params.key_id, c.principal.user.id, trail(c));
+        await revokeKey(db, bus, c.params.key_id, c.principal.user.id, events, trail(c));
         return { message: KEY_REVOKED };
       },
       { access: true, response: revoked, detail: { summary: "Revoke one of your API keys" } },
@@ -120,7 +156,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, record: Reco
       "/api-key/:key_id/roll",
       async (c) => {
         const { params, body, principal, set } = c;
-        const made = await rollKey(db, bus, params.key_id, graceOf(body), principal.user.id, trail(c));
+        const made = await rollKey(db, bus, params.key_id, graceOf(body), principal.user.id, trail(c), events);
         set.status = 201;
         return rolledView(made.row, made.key);
       },

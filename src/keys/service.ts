@@ -5,6 +5,7 @@ import { users } from "../identity/schema";
 import type { KeyLevel } from "../kernel/principal";
 import { KEY_ERRORS } from "./errors";
 import type { RevocationBus } from "../kernel/revocations";
+import { NO_EVENTS, type EventSink } from "../kernel/events";
 import { newId } from "../ids";
 import { audit, diff, type AuditTrail } from "../audit/service";
 import { normaliseDomain } from "./domains";
@@ -75,8 +76,18 @@ function parseExpiry(value: string | null | undefined): Date | null {
   return at;
 }
 
+/** What events say about a key: never its secret or hash. */
+export const keyEventData = (k: ApiKey) => ({
+  key_id: k.id,
+  user_id: k.userId,
+  name: k.name,
+  level: k.level,
+  environment: k.environment,
+  expires_at: k.expiresAt?.toISOString() ?? null,
+});
+
 /** Creates a key; the returned `key` exists nowhere else (only its hash is stored). */
-export async function createKey(db: DB, input: NewKeyInput, trail?: AuditTrail): Promise<{ row: ApiKey; key: string }> {
+export async function createKey(db: DB, input: NewKeyInput, events: EventSink = NO_EVENTS, trail?: AuditTrail): Promise<{ row: ApiKey; key: string }> {
   const allowedDomains = parseDomains(input.allowedDomains);
   const expiresAt = parseExpiry(input.expiresAt);
   const [owner] = await db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
@@ -109,9 +120,16 @@ export async function createKey(db: DB, input: NewKeyInput, trail?: AuditTrail):
       expires_at: iso(r.expiresAt),
       ...(r.scopes.length ? { scopes: r.scopes } : {}),
     };
+    await events.emit(tx, "api_key.created", keyEventData(r));
     await audit(tx, trail, { action: "api_key.created", target: { type: "api_key", id: r.id }, changes: diff({}, created) });
     return { row: r, key: made.key };
   });
+}
+
+/** 404 unless a key with this id exists (revoked keys included: their quota may still be set). */
+export async function keyExists(db: DB, keyId: string): Promise<void> {
+  const [row] = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, keyId));
+  if (!row) throw KEY_ERRORS.KEY_NOT_FOUND();
 }
 
 export function rolledView(row: ApiKey, key: string) {
@@ -128,7 +146,15 @@ const ROLL_NOTICE_MS = 10 * 60_000;
  * still in its grace is dropped: only the secret just replaced is kept. The row is locked so two
  * rolls cannot both keep "the previous" secret; the bus tells every instance to re-read the key.
  */
-export async function rollKey(db: DB, bus: RevocationBus, keyId: string, graceS: number, ownerId?: string, trail?: AuditTrail): Promise<{ row: ApiKey; key: string }> {
+export async function rollKey(
+  db: DB,
+  bus: RevocationBus,
+  keyId: string,
+  graceS: number,
+  ownerId?: string,
+  trail?: AuditTrail,
+  events: EventSink = NO_EVENTS,
+): Promise<{ row: ApiKey; key: string }> {
   const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(apiKeys).where(where).for("update");
@@ -146,6 +172,7 @@ export async function rollKey(db: DB, bus: RevocationBus, keyId: string, graceS:
       .where(eq(apiKeys.id, keyId))
       .returning();
     await bus.publish([{ kind: "api_key_changed", subject: keyId, expiresAt: new Date(Date.now() + ROLL_NOTICE_MS) }], tx as unknown as DB);
+    await events.emit(tx as unknown as DB, "api_key.rolled", { ...keyEventData(row!), previous_key_expires_at: iso(row!.previousExpiresAt) });
     // The secrets' first characters only (the listing shows them too): never a secret.
     await audit(tx, trail, {
       action: "api_key.rolled",
@@ -181,20 +208,21 @@ export async function listKeys(db: DB, userId: string | undefined, page: Page, a
  * only that user's keys are found (another user's key is "not found", not "forbidden").
  * Revoking a revoked key answers the same, without a second announcement.
  */
-export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string, trail?: AuditTrail): Promise<void> {
+export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string, events: EventSink = NO_EVENTS, trail?: AuditTrail): Promise<void> {
   const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
   await db.transaction(async (tx) => {
     const [row] = await tx
       .update(apiKeys)
       .set({ revokedAt: sql`now()` })
       .where(and(where, isNull(apiKeys.revokedAt)))
-      .returning({ id: apiKeys.id, revokedAt: apiKeys.revokedAt });
+      .returning();
     if (!row) {
       const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(where);
       if (!existing) throw KEY_ERRORS.KEY_NOT_FOUND();
       return;
     }
     await bus.publish([{ kind: "api_key", subject: row.id, expiresAt: new Date(Date.now() + REVOCATION_HORIZON_MS) }], tx as unknown as DB);
+    await events.emit(tx as unknown as DB, "api_key.revoked", keyEventData(row));
     await audit(tx, trail, { action: "api_key.revoked", target: { type: "api_key", id: row.id }, changes: { revoked_at: [null, iso(row.revokedAt)] } });
   });
 }
@@ -204,12 +232,13 @@ export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, owner
  * `include_api_keys`, an admin's `revoke_api_keys`), announcing each on the bus like revokeKey.
  * Returns how many were revoked.
  */
-export async function revokeKeysOf(tx: DB, bus: RevocationBus, userId: string): Promise<number> {
+export async function revokeKeysOf(tx: DB, bus: RevocationBus, userId: string, events: EventSink = NO_EVENTS): Promise<number> {
   const rows = await tx
     .update(apiKeys)
     .set({ revokedAt: sql`now()` })
     .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
+    .returning();
+  for (const r of rows) await events.emit(tx, "api_key.revoked", keyEventData(r));
   const expiresAt = new Date(Date.now() + REVOCATION_HORIZON_MS);
   if (rows.length > 0) await bus.publish(rows.map((r) => ({ kind: "api_key" as const, subject: r.id, expiresAt })), tx);
   return rows.length;

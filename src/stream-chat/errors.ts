@@ -4,7 +4,6 @@ import { defineErrors } from "../http/errors";
 export const STREAM_ERRORS = defineErrors({
   CUSTOMER_MISMATCH: { status: "FORBIDDEN", message: "Customer ID does not match authenticated user" },
   NOT_CONFIGURED: { status: "UNAVAILABLE", message: "Stream Chat is not configured" },
-  RATE_LIMITED: { status: "RATE_LIMITED", message: "Too many Stream token requests; try again later" },
   BAD_CUSTOMER_ID: { status: "BAD_REQUEST", message: "customer_id must be a positive integer" },
   AUDIT_FAILED: { status: "UNAVAILABLE", message: "Stream token could not be recorded; try again" },
 });

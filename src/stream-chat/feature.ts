@@ -1,7 +1,6 @@
 import type { Core } from "../kernel/core";
 import { defineFeature } from "../kernel/feature";
 import { AuditWriter } from "./audit";
-import { SlidingWindowLimiter } from "./rate-limit";
 import { streamChatRoutes } from "./routes";
 import { StreamTokenService } from "./service";
 import { StreamUserTokens } from "./user-token";
@@ -9,22 +8,17 @@ import { STREAM_ERRORS } from "./errors";
 
 /** The Stream signing key is built once, here. */
 function setup(ctx: Core) {
-  const { streamApiKey, streamApiSecret, jwtSecret, streamTokenTtlSec, streamTokenRatePerMin } = ctx.config;
+  const { streamApiKey, streamApiSecret, jwtSecret, streamTokenTtlSec } = ctx.config;
   // A shared secret would let anyone holding a Stream token forge chatgate tokens, or the reverse.
   if (streamApiSecret && jwtSecret && streamApiSecret === jwtSecret) {
     throw new Error("STREAM_API_SECRET must not equal JWT_SECRET: use a separate secret for Stream Chat");
   }
   // Issuing a user token needs only the secret (config refuses a key without a secret and the reverse).
   const tokens = streamApiKey && streamApiSecret ? new StreamUserTokens(streamApiSecret) : undefined;
-  const limiter = new SlidingWindowLimiter(streamTokenRatePerMin);
   const audit = new AuditWriter(ctx.db);
-  const streamTokens = new StreamTokenService(tokens, streamTokenTtlSec, limiter, audit, ctx.log);
-  const timer = setInterval(() => limiter.prune(), 60_000);
-  timer.unref?.();
-  return {
-    services: { tokens: streamTokens },
-    workers: [audit, { name: "stream-token-limiter", stop: async () => clearInterval(timer) }],
-  };
+  // STREAM_TOKEN_RATE is one of the rate-limits feature's policies (shared by every instance).
+  const streamTokens = new StreamTokenService(tokens, streamTokenTtlSec, audit, ctx.log);
+  return { services: { tokens: streamTokens }, workers: [audit] };
 }
 
 /** Stream Chat user tokens for the authenticated customer (stream-chat-token.md). */

@@ -2,7 +2,6 @@ import type { UserState } from "../kernel/principal";
 import { STREAM_ERRORS } from "./errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { AuditWriter } from "./audit";
-import type { SlidingWindowLimiter } from "./rate-limit";
 import type { StreamUserTokens } from "./user-token";
 
 export interface IssueMeta {
@@ -33,7 +32,6 @@ export class StreamTokenService {
   constructor(
     private readonly tokens: StreamUserTokens | undefined,
     private readonly ttlSec: number | undefined,
-    private readonly limiter: SlidingWindowLimiter,
     private readonly audit: AuditWriter,
     private readonly log: Logger,
   ) {}
@@ -41,8 +39,6 @@ export class StreamTokenService {
   async issue(user: UserState, customerId: number, meta: IssueMeta): Promise<{ token: string }> {
     if (customerId !== user.customerId) throw STREAM_ERRORS.CUSTOMER_MISMATCH();
     if (!this.tokens) throw STREAM_ERRORS.NOT_CONFIGURED();
-    const wait = this.limiter.take(user.id);
-    if (wait > 0) throw STREAM_ERRORS.RATE_LIMITED.withHeaders({ "Retry-After": String(wait) });
     const now = new Date();
     // No audit row, no token: a failed batch fails every issuance waiting on it, as a retryable 503
     // whatever the database said (the row is what the issuance is accountable by).

@@ -193,6 +193,8 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     await page.selectOption("#create-key select[name=level]", "write");
     await page.selectOption("#create-key select[name=environment]", "test");
     await page.fill("#create-key input[name=allowed-domains]", "app.example.com, *.example.org");
+    await page.fill("#create-key input[name=key-rate-limit]", "50");
+    await page.fill("#create-key input[name=key-rate-window]", "30");
     await page.click("#create-key button[type=submit]");
     const key = (await page.locator("#key-result code.secret").textContent())!.trim();
     const origin = { origin: "https://app.example.com" };
@@ -202,6 +204,20 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     const keys = (await (await api("GET", `/api/auth/api-keys?user_id=${mallory.id}`)).json()) as Array<{ id: string; environment: string; allowed_domains: string[]; revoked_at: string | null }>;
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatchObject({ environment: "test", allowed_domains: ["app.example.com", "*.example.org"], revoked_at: null });
+    // Its rate limit: shown in the list, changed, then removed (back to the owner's).
+    expect(valid.headers.get("ratelimit-policy")).toBe('"key";q=50;w=30');
+    await page.locator("#key-list", { hasText: "50 per 30 s" }).waitFor();
+    await page.click(`#key-list button[data-limit-key="${keys[0]!.id}"]`);
+    await page.fill("#key-limit-form input[name=key-limit-form-limit]", "70");
+    await page.fill("#key-limit-form input[name=key-limit-form-window]", "60");
+    await page.click("#key-limit-form button[type=submit]");
+    await page.locator("#key-list", { hasText: "70 per 60 s" }).waitFor();
+    const limits = async () => (await (await api("GET", `/api/auth/rate-limits?subject_kind=key&subject_ids=${keys[0]!.id}`)).json()).policies;
+    expect(await limits()).toEqual([{ subject_id: keys[0]!.id, rate_limit: { limit: 70, window_s: 60 } }]);
+    await page.click(`#key-list button[data-limit-key="${keys[0]!.id}"]`);
+    await page.click("#key-limit-form-remove");
+    await page.locator("#key-list", { hasText: "owner's" }).waitFor();
+    expect(await limits()).toEqual([]);
 
     await page.click(`#key-list button[data-revoke-key="${keys[0]!.id}"]`);
     await page.click(".dialog button[data-confirm=yes]");
@@ -288,6 +304,15 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     await page.getByText("Password of victor@example.test reset").waitFor();
     const login = await t.request("POST", "/api/v1/chat/authenticate", { body: { username: "victor@example.test", password: "a-brand-new-password-7" } });
     expect(login.status).toBe(200);
+
+    // The user's own rate limit, set and shown.
+    await page.locator("#user-limit-text", { hasText: "No limit of their own" }).waitFor();
+    await page.fill("#user-limit-form input[name=user-limit-form-limit]", "600");
+    await page.fill("#user-limit-form input[name=user-limit-form-window]", "60");
+    await page.click("#user-limit-form button[type=submit]");
+    await page.locator("#user-limit-text", { hasText: "Own limit: 600 per 60 s" }).waitFor();
+    const userLimits = await (await api("GET", `/api/auth/rate-limits?subject_kind=user&subject_ids=${victor.user.id}`)).json();
+    expect(userLimits.policies).toEqual([{ subject_id: victor.user.id, rate_limit: { limit: 600, window_s: 60 } }]);
 
     // A reset keeps API keys unless "Also revoke their API keys" is ticked (issue 13, finding 6).
     const made = (await (await api("POST", "/api/auth/api-keys", { body: { name: "victor's key", user_id: victor.user.id, level: "write" } })).json()) as { key: string };

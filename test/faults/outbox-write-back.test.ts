@@ -44,8 +44,8 @@ describe.if(Boolean(url))("the outbox's write-back after a delivery", () => {
 
   test("the 'sent' update cut by a lost connection is retried: sent, delivered exactly once", async () => {
     const ada = await createContact(t, token, { name: "Ada", email: "ada@example.test" });
-    // Only the outbox's "sent" UPDATE carries this text.
-    const cut = proxy.cutOn(`"sent_at" = now()`);
+    // Only the outbox's "sent" UPDATE carries this text (src/db/leased-queue.ts).
+    const cut = proxy.cutOn(`status = 'sent', sent_at = now()`);
     const sent = await json(await t.request("POST", "/api/messages/send-private", { token, body: { recipientId: ada.id, message: "Hello" } }));
     const id = sent.messages[0].id as string;
     await cut;

@@ -37,6 +37,8 @@ describe("query strings of every GET route", () => {
         "GET /api/admin/chatflows/{id}/users",
         "GET /api/admin/tokens",
         "GET /api/admin/users/{id}/credits/ledger",
+        "GET /api/admin/webhooks",
+        "GET /api/admin/webhooks/{id}/deliveries",
         "GET /api/auth/api-keys",
         "GET /api/auth/users",
         "GET /api-keys",

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { streamTokenAudit } from "../../src/db/schema";
 import { AuditWriter } from "../../src/stream-chat/audit";
-import { SlidingWindowLimiter } from "../../src/stream-chat/rate-limit";
 import { makeApp, type TestApp } from "../helpers";
 import { countingDb } from "../keys/helpers";
 
@@ -31,19 +30,5 @@ describe("audit group commit", () => {
     const bad = { ...row(1), customerId: 2 ** 40 }; // out of integer range
     await expect(writer.record(bad)).rejects.toThrow();
     await writer.record(row(2));
-  });
-});
-
-describe("sliding window", () => {
-  test("allows `limit` per window, then says how long to wait; the window slides", () => {
-    const l = new SlidingWindowLimiter(2, 60_000);
-    expect(l.take("u", 0)).toBe(0);
-    expect(l.take("u", 10_000)).toBe(0);
-    expect(l.take("u", 20_000)).toBe(40);
-    expect(l.take("v", 20_000)).toBe(0);
-    expect(l.take("u", 60_001)).toBe(0);
-    expect(l.take("u", 60_002)).toBe(10);
-    l.prune(200_000);
-    expect(l.take("u", 200_000)).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { RATE_LIMIT_ERRORS } from "../../src/rate-limits/errors";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { decodeJwt, jwtVerify } from "jose";
@@ -146,7 +147,7 @@ describe("rate limit and configuration", () => {
       const statuses = results.map((r) => r.status).sort();
       expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
       const refused = results.find((r) => r.status === 429)!;
-      expect(await json(refused)).toEqual({ error: "Too Many Requests", message: STREAM_ERRORS.RATE_LIMITED.message });
+      expect(await json(refused)).toEqual({ error: "Too Many Requests", message: RATE_LIMIT_ERRORS.STREAM_TOKEN.message });
       const retry = Number(refused.headers.get("retry-after"));
       expect(retry).toBeGreaterThanOrEqual(1);
       expect(retry).toBeLessThanOrEqual(60);

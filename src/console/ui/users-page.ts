@@ -1,5 +1,6 @@
 import { api, qs } from "./api";
 import { clear, confirmAction, field, h, input, notice, pageOf, pager, select, table, when } from "./dom";
+import { ownQuotas, quotaForm, quotaText } from "./rate-limit";
 import { loadUsers, matches, type AdminUser } from "./users-data";
 import type { Balance, LedgerPage } from "../../credits/model";
 import type { CreatedUser } from "../../identity/model";
@@ -132,6 +133,36 @@ async function userDetail(panel: HTMLElement, u: AdminUser, status: ReturnType<t
     void act(() => patch({ revoke_api_keys: true }), `Every API key of ${u.email} is revoked.`);
   });
 
+  // The user's own limit, or the default (RATE_LIMIT_USER) that applies without one.
+  const limitBox = h("div", { id: "user-limit" });
+  const loadLimit = async () => {
+    try {
+      const { own, defaults } = await ownQuotas("user", [u.id]);
+      const mine = own.get(u.id) ?? null;
+      const applies = mine ? `Own limit: ${quotaText(mine)}.` : `No limit of their own; the default applies: ${quotaText(defaults?.user)}.`;
+      clear(
+        limitBox,
+        h("p", { id: "user-limit-text" }, applies, ` Predictions and question streams count ${defaults?.predict_cost ?? "?"} each.`),
+        quotaForm(
+          "user-limit-form",
+          mine,
+          async (q) => {
+            try {
+              await patch({ rate_limit: q });
+              status.ok(q ? `${u.email} is limited to ${quotaText(q)}.` : `${u.email} has no limit of their own now.`);
+              await loadLimit();
+            } catch (e) {
+              status.fail((e as Error).message);
+            }
+          },
+          (text) => status.fail(text),
+        ),
+      );
+    } catch (e) {
+      clear(limitBox, h("p", { class: "notice error" }, (e as Error).message));
+    }
+  };
+
   const balance = h("strong", { id: "balance" }, "…");
   const amount = input("amount", { type: "number", step: 1, required: true });
   const reason = input("reason", { required: true, maxlength: 500 });
@@ -170,11 +201,13 @@ async function userDetail(panel: HTMLElement, u: AdminUser, status: ReturnType<t
     roleForm,
     pwForm,
     h("div", { class: "toolbar" }, toggle, revokeKeys),
+    h("h4", {}, "Rate limit"),
+    limitBox,
     h("h4", {}, "Credits"),
     h("p", {}, "Balance: ", balance),
     grantForm,
     h("h4", {}, "Recent ledger entries"),
     ledger,
   );
-  await loadCredits();
+  await Promise.all([loadCredits(), loadLimit()]);
 }

@@ -9,4 +9,6 @@ export * from "../../idempotency/schema";
 export * from "../../chat/schema";
 export * from "../../messaging/schema";
 export * from "../../signing-keys/schema";
+export * from "../../webhooks/schema";
+export * from "../../rate-limits/schema";
 export * from "../../audit/schema";

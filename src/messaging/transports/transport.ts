@@ -1,4 +1,3 @@
-import { errorSummary } from "../../http/logger";
 import type { Contact } from "../schema";
 
 /** A claimed message with what a transport needs to deliver it. */
@@ -13,7 +12,8 @@ export interface OutboundMessage {
   recipient: Contact;
 }
 
-export type DeliveryResult = { ok: true } | { ok: false; error: string };
+export type { DeliveryResult } from "../../db/leased-queue";
+import type { DeliveryResult } from "../../db/leased-queue";
 
 /** Delivers one message. Expected failures (HTTP status, timeout) are results, not throws. */
 export interface Transport {
@@ -21,9 +21,4 @@ export interface Transport {
   deliver(message: OutboundMessage, signal: AbortSignal): Promise<DeliveryResult>;
 }
 
-/** Error text that is safe to store and show: no URLs (they may carry credentials), bounded length. */
-export function describeError(err: unknown): string {
-  const e = err as { name?: string; message?: string };
-  if (e?.name === "TimeoutError" || e?.name === "AbortError") return "timeout";
-  return errorSummary(err);
-}
+export { describeError } from "../../db/leased-queue";
