@@ -15,7 +15,7 @@ import type { DB } from "../db/client";
 import type { PolicyStore } from "../rate-limits/policies";
 import { toBody, toQuota } from "../rate-limits/policies";
 import type { RateLimitBody } from "../rate-limits/model";
-import { actorOf, type AuditTrail, type Recorder } from "../audit/service";
+import { actorOf, audit, type AuditTrail, diff, type Recorder } from "../audit/service";
 import type { Principal } from "../kernel/principal";
 import { requestIdOf } from "../http/core";
 import { clientAddress } from "../http/client-address";
@@ -76,9 +76,15 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
     })
     .patch(
       "/api-keys/:id",
-      async ({ params, body }) => {
+      async (c) => {
+        const { params, body } = c;
         await keyExists(db, params.id);
-        await limits.set("key", params.id, toQuota(body.rate_limit));
+        const before = toBody(await limits.get("key", params.id));
+        await db.transaction(async (tx) => {
+          await limits.set("key", params.id, toQuota(body.rate_limit), tx as unknown as DB);
+          const changes = diff({ rate_limit: before }, { rate_limit: body.rate_limit });
+          if (Object.keys(changes).length > 0) await audit(tx as unknown as DB, trail(c), { action: "api_key.limits_changed", target: { type: "api_key", id: params.id }, changes });
+        });
         return { id: params.id, rate_limit: toBody(await limits.get("key", params.id)) };
       },
       {

@@ -86,6 +86,14 @@ const cases: Case[] = [
     },
   },
   {
+    action: "api_key.limits_changed",
+    run: async () => {
+      const k = await createKey(t);
+      const res = await asAdmin("PATCH", `/api/auth/api-keys/${k.id}`, { rate_limit: { limit: 10, window_s: 60 } });
+      return { res, targetId: k.id, actorId: admin.user.id, changes: { rate_limit: [null, { limit: 10, window_s: 60 }] } };
+    },
+  },
+  {
     action: "api_token.issued",
     run: async () => {
       const u = await seedUser(t);
