@@ -9,6 +9,7 @@ import { updateUser } from "./user-admin";
 import { toBody, toQuota, type PolicyStore } from "../rate-limits/policies";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
 import { errorFamily } from "../http/errors";
+import { audit, diff } from "../audit/service";
 
 /** `/api/auth` token and user management (api-keys-and-users.md). */
 export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
@@ -72,7 +73,12 @@ export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
         const { rate_limit, ...patch } = body;
         const user = adminUser(await updateUser(ctx, principal.user, params.id, patch, trailOf(ctx, c)));
         if (rate_limit === undefined) return user;
-        await limits.set("user", user.id, toQuota(rate_limit));
+        const before = toBody(await limits.get("user", user.id));
+        await ctx.db.transaction(async (tx) => {
+          await limits.set("user", user.id, toQuota(rate_limit), tx);
+          const changes = diff({ rate_limit: before }, { rate_limit });
+          if (Object.keys(changes).length > 0) await audit(tx, trailOf(ctx, c), { action: "user.limits_changed", target: { type: "user", id: user.id }, changes });
+        });
         return { ...user, rate_limit: toBody(await limits.get("user", user.id)) };
       },
       { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role, password or rate limit, or disable (admin)" } },

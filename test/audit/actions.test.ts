@@ -94,6 +94,14 @@ const cases: Case[] = [
     },
   },
   {
+    action: "user.limits_changed",
+    run: async () => {
+      const u = await seedUser(t);
+      const res = await asAdmin("PATCH", `/api/auth/users/${u.user.id}`, { rate_limit: { limit: 20, window_s: 60 } });
+      return { res, targetId: u.user.id, actorId: admin.user.id, changes: { rate_limit: [null, { limit: 20, window_s: 60 }] } };
+    },
+  },
+  {
     action: "api_token.issued",
     run: async () => {
       const u = await seedUser(t);
