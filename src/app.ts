@@ -3,6 +3,7 @@
 // the typed record of what every setup returned (see docs/ARCHITECTURE.md).
 import { Elysia } from "elysia";
 import { adminTokensFeature } from "./admin-tokens/feature";
+import { auditFeature } from "./audit/feature";
 import { brainFeature } from "./brain/feature";
 import { chatFeature } from "./chat/feature";
 import { chatflowsFeature } from "./chatflows/feature";
@@ -38,15 +39,16 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const webhooks = await start(webhooksFeature.setup!(core, {}));
   const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
   const rateLimits = await start(rateLimitsFeature.setup!(core, {}));
-  const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits }));
-  const adminTokens = await start(adminTokensFeature.setup!(core, hooks));
-  const chatflows = await start(chatflowsFeature.setup!(core, {}));
-  const keys = await start(keysFeature.setup!(core, { chatflows, rateLimits, ...hooks }));
+  const audit = await start(auditFeature.setup!(core, {}));
+  const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits, audit }));
+  const adminTokens = await start(adminTokensFeature.setup!(core, { ...hooks, audit }));
+  const chatflows = await start(chatflowsFeature.setup!(core, { audit }));
+  const keys = await start(keysFeature.setup!(core, { chatflows, rateLimits, ...hooks, audit }));
   const streamChat = await start(streamChatFeature.setup!(core, {}));
-  const credits = await start(creditsFeature.setup!(core, hooks));
+  const credits = await start(creditsFeature.setup!(core, { ...hooks, audit }));
   const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { signingKeys, webhooks, rateLimits, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { signingKeys, webhooks, rateLimits, audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -82,19 +84,20 @@ export function createApp(ctx: AppContext) {
     .use(corePlugin(ctx, table))
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
-    .use(identityFeature.routes!(ctx, s.identity, { ...hooks, rateLimits: s.rateLimits }))
+    .use(identityFeature.routes!(ctx, s.identity, { ...hooks, rateLimits: s.rateLimits, audit: s.audit }))
     .use(rateLimitsFeature.routes!(ctx, s.rateLimits, {}))
-    .use(adminTokensFeature.routes!(ctx, s.adminTokens, hooks))
-    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits, ...hooks }))
+    .use(adminTokensFeature.routes!(ctx, s.adminTokens, { ...hooks, audit: s.audit }))
+    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits, ...hooks, audit: s.audit }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
-    .use(chatflowsFeature.routes!(ctx, s.chatflows, {}))
-    .use(creditsFeature.routes!(ctx, s.credits, hooks))
+    .use(chatflowsFeature.routes!(ctx, s.chatflows, { audit: s.audit }))
+    .use(creditsFeature.routes!(ctx, s.credits, { ...hooks, audit: s.audit }))
     .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
     .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))
     .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
     .use(webhooksFeature.routes!(ctx, s.webhooks, {}))
+    .use(auditFeature.routes!(ctx, s.audit, {}))
     .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);
   return app;

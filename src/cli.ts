@@ -43,6 +43,8 @@ const ENVIRONMENT: [name: string, meaning: string, def: string][] = [
   ["MESSAGE_TRANSPORT", "none | webhook | stream", "none"],
   ["MESSAGE_WEBHOOK_URL / MESSAGE_WEBHOOK_SECRET", "webhook target and HMAC secret", "unset"],
   ["MESSAGE_MAX_ATTEMPTS", "delivery attempts", "5"],
+  ["KEY_ROLL_GRACE", "seconds a rolled API key's previous secret keeps working", "86400"],
+  ["AUDIT_RETENTION_DAYS", "days audit rows are kept", "365"],
   ["MESSAGE_RETRY_BASE_MS", "first retry delay", "5000"],
   ["MESSAGE_POLL_MS", "outbox poll interval", "1000"],
   ["MESSAGE_SEND_TIMEOUT_MS", "one delivery attempt", "10000"],

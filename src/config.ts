@@ -76,6 +76,10 @@ export interface Config {
   metricsToken?: string;
   /** Concurrent SSE streams (predict, brain question stream) one user may hold. */
   maxStreamsPerUser: number;
+  /** Seconds a rolled API key's previous secret keeps working when the roll names no grace_s. */
+  keyRollGraceSec: number;
+  /** Audit rows older than this are pruned in the background. */
+  auditRetentionDays: number;
   /** PEM certificate (chain allowed) and key: both set = HTTPS on PORT (src/ops/tls.ts). */
   tlsCertFile?: string;
   tlsKeyFile?: string;
@@ -109,6 +113,9 @@ function str(env: Env, name: string): string | undefined {
   const v = env[name];
   return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
+
+/** The longest grace a rolled key's previous secret may get (30 days). */
+export const MAX_KEY_ROLL_GRACE_SEC = 30 * 86400;
 
 function int(env: Env, name: string, def: number, min: number, max: number): number {
   const raw = str(env, name);
@@ -298,6 +305,8 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowPrivate: bool(env, "WEBHOOK_ALLOW_PRIVATE", false),
     metricsToken,
     maxStreamsPerUser: int(env, "MAX_STREAMS_PER_USER", 10, 1, 10000),
+    keyRollGraceSec: int(env, "KEY_ROLL_GRACE", 86400, 0, MAX_KEY_ROLL_GRACE_SEC),
+    auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 365, 1, 36500),
     tlsCertFile,
     tlsKeyFile,
     httpRedirectPort,

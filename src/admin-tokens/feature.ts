@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/service";
 import type { EventHooks } from "../kernel/events";
 import { defineFeature } from "../kernel/feature";
 import { ApiTokenRows } from "./registry";
@@ -8,10 +9,10 @@ import { ADMIN_TOKEN_ERRORS } from "./errors";
 export const adminTokensFeature = defineFeature({
   name: "admin-tokens",
   errors: ADMIN_TOKEN_ERRORS,
-  setup(core, _hooks: EventHooks) {
+  setup(core, _deps: EventHooks & { audit: { recorder: Recorder } }) {
     const rows = new ApiTokenRows(core.db, core.bus);
     core.authn.plug({ apiTokens: rows });
     return { services: { rows }, workers: [rows.lastUsed.start("api-token-last-used", core.log)] };
   },
-  routes: (core, _services, hooks) => adminTokensRoutes(core, hooks.events),
+  routes: (core, _services, deps) => adminTokensRoutes(core, deps.events, deps.audit.recorder),
 });

@@ -4,15 +4,18 @@ import type { EventSink } from "../kernel/events";
 import { pageOf } from "../http/paging";
 import { issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, revokeResponse, tokenIdParams } from "./model";
 import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
+import type { Recorder } from "../audit/service";
+import { trailOf } from "../identity/trail";
 import { errorFamily } from "../http/errors";
 
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
-export function adminTokensRoutes(core: Core, events: EventSink) {
+export function adminTokensRoutes(core: Core, events: EventSink, record: Recorder) {
   const ctx = { ...core, events };
+  const audited = { config: core.config, record };
   return new Elysia({ prefix: "/api/admin/tokens", tags: ["admin-tokens"] })
     .onTransform(errorFamily("admin"))
     .use(ctx.auth)
-    .post("", ({ body, principal }) => issueApiToken(ctx, principal.user, body), {
+    .post("", (c) => issueApiToken(ctx, c.principal.user, c.body, trailOf(audited, c)), {
       admin: true,
       body: issueRequest,
       response: issueResponse,
@@ -29,8 +32,8 @@ export function adminTokensRoutes(core: Core, events: EventSink) {
     )
     .delete(
       "/:id",
-      async ({ params, principal }) => {
-        await revokeApiToken(ctx, principal.user, params.id);
+      async (c) => {
+        await revokeApiToken(ctx, c.principal.user, c.params.id, trailOf(audited, c));
         return { success: true as const, message: "Token revoked" };
       },
       { admin: true, params: tokenIdParams, response: revokeResponse, detail: { summary: "Revoke an API token at once (admin)" } },

@@ -1,3 +1,4 @@
+import { audit, type AuditTrail } from "../audit/service";
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Core } from "../kernel/core";
 import type { EventSink } from "../kernel/events";
@@ -29,7 +30,7 @@ function parseRequest(body: unknown): { userId: string; expiresAt: Date | null }
   return { userId, expiresAt: at };
 }
 
-export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown): Promise<{ success: true; token: string; name: string }> {
+export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown, trail?: AuditTrail): Promise<{ success: true; token: string; name: string }> {
   const { userId, expiresAt } = parseRequest(body);
   const user = await findUserById(ctx.db, userId);
   if (!user) throw ADMIN_TOKEN_ERRORS.USER_NOT_FOUND();
@@ -40,6 +41,8 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown): 
   const ttl = expiresAt ? Math.max(1, Math.floor(expiresAt.getTime() / 1000) - nowSec) : null;
   await ctx.db.transaction(async (tx) => {
     await tx.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
+    const changes = { user_id: [null, user.id], expires_at: [null, expiresAt?.toISOString() ?? null] } as Record<string, [unknown, unknown]>;
+    await audit(tx, trail, { action: "api_token.issued", target: { type: "api_token", id }, changes });
     await ctx.events.emit(tx, "api_token.issued", { id, user_id: user.id, name, by: admin.id, expires_at: expiresAt?.toISOString() ?? null });
   });
   const token = await ctx.signer.sign("api", { sub: user.id, jti: id, name }, ttl);
@@ -79,7 +82,7 @@ export async function listApiTokens(
 }
 
 /** Takes effect at once here and, through the revocation bus, on every other instance. */
-export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string): Promise<void> {
+export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string, trail?: AuditTrail): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const [row] = await tx.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.id, id));
     if (!row) throw ADMIN_TOKEN_ERRORS.TOKEN_NOT_FOUND();
@@ -91,6 +94,7 @@ export async function revokeApiToken(ctx: Ctx, admin: UserState, id: string): Pr
     if (changed.length > 0) {
       await ctx.bus.publish([apiTokenRevoked(id)], tx);
       await ctx.events.emit(tx, "api_token.revoked", { id, by: admin.id });
+      await audit(tx, trail, { action: "api_token.revoked", target: { type: "api_token", id }, changes: { revoked: [false, true] } });
     }
   });
   ctx.log.info("api token revoked", { id, by: admin.id });

@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/service";
 import { defineFeature } from "../kernel/feature";
 import { ChatflowAccessPolicy } from "./access";
 import { chatflowsRoutes } from "./routes";
@@ -7,7 +8,7 @@ import { CHATFLOW_ERRORS } from "./errors";
 export const chatflowsFeature = defineFeature({
   name: "chatflows",
   errors: CHATFLOW_ERRORS,
-  setup(core) {
+  setup(core, _deps: { audit: { recorder: Recorder } }) {
     const access = new ChatflowAccessPolicy(core.db);
     // Admin changes on any instance reach every instance's cache through the bus.
     core.bus.onEvent((e) => {
@@ -15,5 +16,5 @@ export const chatflowsFeature = defineFeature({
     });
     return { services: { access } };
   },
-  routes: (core) => chatflowsRoutes(core),
+  routes: (core, _services, deps) => chatflowsRoutes(core, deps.audit.recorder),
 });

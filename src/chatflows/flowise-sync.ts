@@ -1,3 +1,4 @@
+import { audit, type AuditTrail } from "../audit/service";
 import { sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflows } from "./schema";
@@ -59,19 +60,25 @@ async function fetchChatflows(target: FlowiseTarget): Promise<FlowiseChatflow[]>
  * the new name and `synced_at`, so an admin's cost and enabled flag survive a sync. Chatflows gone
  * from Flowise are kept (their grants and history stay); an admin deletes them explicitly.
  */
-export async function syncChatflows(db: DB, target: FlowiseTarget): Promise<SyncResult> {
+export async function syncChatflows(db: DB, target: FlowiseTarget, trail?: AuditTrail): Promise<SyncResult> {
   const flows = await fetchChatflows(target);
   const unique = [...new Map(flows.map((f) => [f.id, f])).values()];
   if (unique.length === 0) return { created: 0, updated: 0, total: 0 };
-  const rows = await db
-    .insert(chatflows)
-    .values(unique.map((f) => ({ id: f.id, name: f.name, syncedAt: sql`now()` })))
-    .onConflictDoUpdate({
-      target: chatflows.id,
-      set: { name: sql`excluded.name`, syncedAt: sql`now()`, updatedAt: sql`now()` },
-    })
-    // xmax is 0 for a row this statement inserted, non-zero for one it updated.
-    .returning({ inserted: sql<boolean>`(xmax = 0)` });
-  const created = rows.filter((r) => r.inserted === true || (r.inserted as unknown) === "t").length;
-  return { created, updated: rows.length - created, total: rows.length };
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .insert(chatflows)
+      .values(unique.map((f) => ({ id: f.id, name: f.name, syncedAt: sql`now()` })))
+      .onConflictDoUpdate({
+        target: chatflows.id,
+        set: { name: sql`excluded.name`, syncedAt: sql`now()`, updatedAt: sql`now()` },
+      })
+      // xmax is 0 for a row this statement inserted, non-zero for one it updated.
+      .returning({ id: chatflows.id, name: chatflows.name, cost: chatflows.cost, enabled: chatflows.enabled, inserted: sql<boolean>`(xmax = 0)` });
+    const fresh = rows.filter((r) => r.inserted === true || (r.inserted as unknown) === "t");
+    // A chatflow the sync created is audited like one an admin registered (renames by sync are not).
+    for (const r of fresh) {
+      await audit(tx, trail, { action: "chatflow.created", target: { type: "chatflow", id: r.id }, changes: { name: [null, r.name], cost: [null, r.cost], enabled: [null, r.enabled] } });
+    }
+    return { created: fresh.length, updated: rows.length - fresh.length, total: rows.length };
+  });
 }

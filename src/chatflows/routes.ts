@@ -19,14 +19,17 @@ import {
 } from "./model";
 import { chatflowsForUser, createChatflow, deleteChatflow, grantAccess, listChatflows, listGrantedUsers, revokeAccess, updateChatflow } from "./service";
 import { pageOf } from "../http/paging";
+import type { Recorder } from "../audit/service";
+import { trailOf } from "../identity/trail";
 import { errorFamily } from "../http/errors";
 
-export function chatflowsRoutes(ctx: Core) {
-  return new Elysia().use(adminChatflowRoutes(ctx)).use(userChatflowRoutes(ctx));
+export function chatflowsRoutes(ctx: Core, record: Recorder) {
+  return new Elysia().use(adminChatflowRoutes(ctx, record)).use(userChatflowRoutes(ctx));
 }
 
-function adminChatflowRoutes(ctx: Core) {
+function adminChatflowRoutes(ctx: Core, record: Recorder) {
   const { db, config } = ctx;
+  const audited = { config, record };
   return new Elysia({ prefix: "/api/admin/chatflows", tags: ["chatflows"] })
     .onTransform(errorFamily("admin"))
     .use(ctx.auth)
@@ -39,9 +42,9 @@ function adminChatflowRoutes(ctx: Core) {
     })
     .post(
       "",
-      async ({ body, set }) => {
-        set.status = 201;
-        return createChatflow(db, body);
+      async (c) => {
+        c.set.status = 201;
+        return createChatflow(db, c.body, trailOf(audited, c));
       },
       { admin: true, body: chatflowInput, response: { 201: adminChatflow }, detail: { summary: "Register a Flowise chatflow (409 when it exists)" } },
     )
@@ -53,14 +56,14 @@ function adminChatflowRoutes(ctx: Core) {
     })
     .post(
       "/sync",
-      () => syncChatflows(db, { url: config.flowiseUrl, apiKey: config.flowiseApiKey, timeoutMs: config.flowiseTimeoutMs }),
+      (c) => syncChatflows(db, { url: config.flowiseUrl, apiKey: config.flowiseApiKey, timeoutMs: config.flowiseTimeoutMs }, trailOf(audited, c)),
       {
         admin: true,
         response: syncResult,
         detail: { summary: "Import Flowise's chatflows (new: cost 1, enabled; known: name only). 503 unreachable or unconfigured, 502 bad answer" },
       },
     )
-    .patch("/:id", ({ params, body }) => updateChatflow(db, params.id, body), {
+    .patch("/:id", (c) => updateChatflow(db, c.params.id, c.body, trailOf(audited, c)), {
       admin: true,
       params: chatflowParams,
       body: chatflowPatch,
@@ -69,8 +72,9 @@ function adminChatflowRoutes(ctx: Core) {
     })
     .delete(
       "/:id",
-      async ({ params }) => {
-        await deleteChatflow(db, params.id);
+      async (c) => {
+        const { params } = c;
+        await deleteChatflow(db, params.id, trailOf(audited, c));
         return { id: params.id, deleted: true as const };
       },
       { admin: true, params: chatflowParams, response: deletedChatflow, detail: { summary: "Delete a chatflow and its grants" } },
@@ -84,8 +88,9 @@ function adminChatflowRoutes(ctx: Core) {
     })
     .put(
       "/:id/users/:user_id",
-      async ({ params, set }) => {
-        const { created } = await grantAccess(db, params.id, params.user_id);
+      async (c) => {
+        const { params, set } = c;
+        const { created } = await grantAccess(db, params.id, params.user_id, trailOf(audited, c));
         set.status = created ? 201 : 200;
         return { chatflow_id: params.id, user_id: params.user_id, granted: true };
       },
@@ -98,8 +103,9 @@ function adminChatflowRoutes(ctx: Core) {
     )
     .delete(
       "/:id/users/:user_id",
-      async ({ params }) => {
-        await revokeAccess(db, params.id, params.user_id);
+      async (c) => {
+        const { params } = c;
+        await revokeAccess(db, params.id, params.user_id, trailOf(audited, c));
         return { chatflow_id: params.id, user_id: params.user_id, granted: false };
       },
       { admin: true, params: grantParams, response: grantResult, detail: { summary: "Withdraw a user's access (idempotent)" } },

@@ -1,3 +1,4 @@
+import { audit, diff, type AuditTrail } from "../audit/service";
 import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflowAccess, chatflows, type Chatflow } from "./schema";
@@ -31,14 +32,20 @@ async function getView(db: DB, id: string): Promise<AdminChatflow> {
   return view(row.c, row.n);
 }
 
-export async function createChatflow(db: DB, input: ChatflowInput): Promise<AdminChatflow> {
-  const inserted = await db
-    .insert(chatflows)
-    .values({ id: input.id, name: input.name, cost: input.cost ?? 1, enabled: input.enabled ?? true, overrideAllow: keyList(input.override_allow) ?? null })
-    .onConflictDoNothing()
-    .returning();
-  if (inserted.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_EXISTS();
-  return view(inserted[0]!, 0);
+const fieldsOf = (r: typeof chatflows.$inferSelect) => ({ name: r.name, cost: r.cost, enabled: r.enabled, override_allow: r.overrideAllow });
+
+export async function createChatflow(db: DB, input: ChatflowInput, trail?: AuditTrail): Promise<AdminChatflow> {
+  return db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(chatflows)
+      .values({ id: input.id, name: input.name, cost: input.cost ?? 1, enabled: input.enabled ?? true, overrideAllow: keyList(input.override_allow) ?? null })
+      .onConflictDoNothing()
+      .returning();
+    if (inserted.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_EXISTS();
+    const row = inserted[0]!;
+    await audit(tx, trail, { action: "chatflow.created", target: { type: "chatflow", id: row.id }, changes: diff({}, fieldsOf(row)) });
+    return view(row, 0);
+  });
 }
 
 export async function listChatflows(db: DB, page: { limit: number; offset: number }) {
@@ -52,25 +59,33 @@ export async function listChatflows(db: DB, page: { limit: number; offset: numbe
   return { chatflows: rows.map((r) => view(r.c, r.n)), count: Number(total?.n ?? 0), ...page };
 }
 
-export async function updateChatflow(db: DB, id: string, patch: ChatflowPatch): Promise<AdminChatflow> {
+export async function updateChatflow(db: DB, id: string, patch: ChatflowPatch, trail?: AuditTrail): Promise<AdminChatflow> {
   const set: Partial<typeof chatflows.$inferInsert> = {};
   if (patch.override_allow !== undefined) set.overrideAllow = keyList(patch.override_allow);
   if (patch.name !== undefined) set.name = patch.name;
   if (patch.cost !== undefined) set.cost = patch.cost;
   if (patch.enabled !== undefined) set.enabled = patch.enabled;
-  const updated = await db
-    .update(chatflows)
-    .set({ ...set, updatedAt: sql`now()` })
-    .where(eq(chatflows.id, id))
-    .returning({ id: chatflows.id });
-  if (updated.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
+  await db.transaction(async (tx) => {
+    const [before] = await tx.select().from(chatflows).where(eq(chatflows.id, id)).for("update");
+    if (!before) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
+    const [after] = await tx
+      .update(chatflows)
+      .set({ ...set, updatedAt: sql`now()` })
+      .where(eq(chatflows.id, id))
+      .returning();
+    const changes = diff(fieldsOf(before), fieldsOf(after!));
+    if (Object.keys(changes).length > 0) await audit(tx, trail, { action: "chatflow.changed", target: { type: "chatflow", id }, changes });
+  });
   return getView(db, id);
 }
 
 /** Grants go with the chatflow (ON DELETE CASCADE); sessions and reservations keep its id as history. */
-export async function deleteChatflow(db: DB, id: string): Promise<void> {
-  const deleted = await db.delete(chatflows).where(eq(chatflows.id, id)).returning({ id: chatflows.id });
-  if (deleted.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
+export async function deleteChatflow(db: DB, id: string, trail?: AuditTrail): Promise<void> {
+  await db.transaction(async (tx) => {
+    const deleted = await tx.delete(chatflows).where(eq(chatflows.id, id)).returning();
+    if (deleted.length === 0) throw CHATFLOW_ERRORS.CHATFLOW_NOT_FOUND();
+    await audit(tx, trail, { action: "chatflow.deleted", target: { type: "chatflow", id }, changes: { name: [deleted[0]!.name, null] } });
+  });
 }
 
 async function requireChatflowAndUser(db: DB, chatflowId: string, userId: string): Promise<void> {
@@ -81,24 +96,31 @@ async function requireChatflowAndUser(db: DB, chatflowId: string, userId: string
 }
 
 /** Idempotent: `created` tells a new grant from one that already existed. */
-export async function grantAccess(db: DB, chatflowId: string, userId: string): Promise<{ created: boolean }> {
+export async function grantAccess(db: DB, chatflowId: string, userId: string, trail?: AuditTrail): Promise<{ created: boolean }> {
   await requireChatflowAndUser(db, chatflowId, userId);
-  const inserted = await db
-    .insert(chatflowAccess)
-    .values({ chatflowId, userId })
-    .onConflictDoNothing()
-    .returning({ userId: chatflowAccess.userId });
-  return { created: inserted.length === 1 };
+  return db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(chatflowAccess)
+      .values({ chatflowId, userId })
+      .onConflictDoNothing()
+      .returning({ userId: chatflowAccess.userId });
+    // A grant that already existed changes nothing and leaves no row.
+    if (inserted.length === 1) await audit(tx, trail, { action: "chatflow.granted", target: { type: "chatflow", id: chatflowId }, changes: { user_id: [null, userId] } });
+    return { created: inserted.length === 1 };
+  });
 }
 
 /** Idempotent: withdrawing access that was never granted is not an error. */
-export async function revokeAccess(db: DB, chatflowId: string, userId: string): Promise<{ removed: boolean }> {
+export async function revokeAccess(db: DB, chatflowId: string, userId: string, trail?: AuditTrail): Promise<{ removed: boolean }> {
   await requireChatflowAndUser(db, chatflowId, userId);
-  const removed = await db
-    .delete(chatflowAccess)
-    .where(and(eq(chatflowAccess.chatflowId, chatflowId), eq(chatflowAccess.userId, userId)))
-    .returning({ userId: chatflowAccess.userId });
-  return { removed: removed.length === 1 };
+  return db.transaction(async (tx) => {
+    const removed = await tx
+      .delete(chatflowAccess)
+      .where(and(eq(chatflowAccess.chatflowId, chatflowId), eq(chatflowAccess.userId, userId)))
+      .returning({ userId: chatflowAccess.userId });
+    if (removed.length === 1) await audit(tx, trail, { action: "chatflow.withdrawn", target: { type: "chatflow", id: chatflowId }, changes: { user_id: [userId, null] } });
+    return { removed: removed.length === 1 };
+  });
 }
 
 /** The users granted a chatflow (admins may use every chatflow without a grant), by email. */

@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/service";
 import type { EventHooks } from "../kernel/events";
 import { defineFeature } from "../kernel/feature";
 import { startReconciler } from "./reconciler";
@@ -17,10 +18,10 @@ export interface CreditsServices {
 export const creditsFeature = defineFeature({
   name: "credits",
   errors: CREDIT_ERRORS,
-  setup(core, _hooks: EventHooks) {
+  setup(core, _deps: EventHooks & { audit: { recorder: Recorder } }) {
     const credits = new Credits(core.db, core.metrics);
     const services: CreditsServices = { credits };
     return { services, workers: [startReconciler(credits, core.log, RECONCILE_INTERVAL_MS)] };
   },
-  routes: (core, services, hooks) => creditsRoutes(core, services.credits, hooks.balances),
+  routes: (core, services, deps) => creditsRoutes(core, services.credits, deps.balances, deps.audit.recorder),
 });

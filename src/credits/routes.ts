@@ -4,9 +4,12 @@ import type { Core } from "../kernel/core";
 import type { BalanceWatch } from "../kernel/events";
 import { balance, creditModels, grantInput, ledgerPage, ledgerQuery, userParams } from "./model";
 import type { Credits } from "./service";
+import type { Recorder } from "../audit/service";
+import { trailOf } from "../identity/trail";
 
 // Two groups: the caller's balance answers in the `detail` body, the admin routes in the admin one.
-export function creditsRoutes(ctx: Core, credits: Credits, balances: BalanceWatch) {
+export function creditsRoutes(ctx: Core, credits: Credits, balances: BalanceWatch, record: Recorder) {
+  const audited = { config: ctx.config, record };
   const own = new Elysia({ tags: ["credits"] })
     .onTransform(errorFamily("detail"))
     .use(ctx.auth)
@@ -28,7 +31,7 @@ export function creditsRoutes(ctx: Core, credits: Credits, balances: BalanceWatc
     })
     .post(
       "/api/admin/users/:id/credits",
-      ({ params, body, principal }) => credits.grant({ userId: params.id, amount: body.amount, reason: body.reason, createdBy: principal.user.id }, balances),
+      (c) => credits.grant({ userId: c.params.id, amount: c.body.amount, reason: c.body.reason, createdBy: c.principal.user.id }, balances, trailOf(audited, c)),
       {
         admin: true,
         params: userParams,

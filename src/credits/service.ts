@@ -1,3 +1,4 @@
+import { audit, type AuditTrail } from "../audit/service";
 import { and, desc, eq, gte, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { creditBalances, creditLedger, creditReservations } from "./schema";
@@ -104,8 +105,8 @@ export class Credits implements ReservationOwner {
   }
 
   /** `balances`: credits.low is checked in the grant's transaction. */
-  grant(input: GrantInput, balances?: BalanceWatch): Promise<Balance> {
-    return grantCredits(this.db, input, balances);
+  grant(input: GrantInput, balances?: BalanceWatch, trail?: AuditTrail): Promise<Balance> {
+    return grantCredits(this.db, input, balances, trail);
   }
 
   ledger(userId: string, page: { limit: number; offset: number }): Promise<{ entries: LedgerEntry[]; count: number }> {
@@ -133,7 +134,7 @@ export interface GrantInput {
 }
 
 /** Changes a balance by an admin's decision, with its ledger row, in one transaction. */
-async function grantCredits(db: DB, input: GrantInput, balances?: BalanceWatch): Promise<Balance> {
+async function grantCredits(db: DB, input: GrantInput, balances?: BalanceWatch, trail?: AuditTrail): Promise<Balance> {
   const { userId, amount, reason, createdBy } = input;
   if (!Number.isSafeInteger(amount) || amount === 0) throw CREDIT_ERRORS.BAD_AMOUNT();
   await db.transaction(async (tx) => {
@@ -156,6 +157,8 @@ async function grantCredits(db: DB, input: GrantInput, balances?: BalanceWatch):
       if (taken.length === 0) throw CREDIT_ERRORS.BELOW_ZERO();
     }
     await tx.insert(creditLedger).values({ userId, delta: amount, kind: "grant", reason, createdBy });
+    const action = amount > 0 ? "credits.granted" : "credits.corrected";
+    await audit(tx, trail, { action, target: { type: "user", id: userId }, changes: { amount: [null, amount], reason: [null, reason] } });
     // credits.low (or its re-arming) in the same transaction as the change.
     await balances?.observe(tx, userId);
   });

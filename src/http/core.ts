@@ -1,6 +1,6 @@
 import { Elysia, ValidationError } from "elysia";
 import type { Config } from "../config";
-import type { Authenticator } from "../kernel/authenticator";
+import { type Authenticator, rejectionOf } from "../kernel/authenticator";
 import { AppError, HTTP_ERRORS, render } from "./errors";
 import { dropNullOptionals } from "./lenient-nulls";
 import { errorSummary, type Logger } from "./logger";
@@ -228,6 +228,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         status,
         duration_ms: Math.round(seconds * 10000) / 10,
         ...(started?.clientClosed ? { client_closed: true } : {}),
+        ...(rejectionOf(request) ? { auth_rejected: rejectionOf(request) } : {}),
       });
     });
 }

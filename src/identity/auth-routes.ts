@@ -4,10 +4,12 @@ import { pageOf } from "../http/paging";
 import { passwordLogin } from "./login";
 import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, patchUserRequest, tokenResponse, USERS_PAGE, userIdParams, usersQuery, usersResponse } from "./model";
 import { clientAddress } from "./throttle";
+import { trailOf } from "./trail";
 import { updateUser } from "./user-admin";
 import { toBody, toQuota, type PolicyStore } from "../rate-limits/policies";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
 import { errorFamily } from "../http/errors";
+import { audit, diff } from "../audit/service";
 
 /** `/api/auth` token and user management (api-keys-and-users.md). */
 export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
@@ -22,6 +24,7 @@ export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
           password: body.password,
           address: clientAddress(ctx.config, server, request),
           userAgent: request.headers.get("user-agent"),
+          trail: trailOf(ctx, { request, server }),
         });
         return {
           access_token: session.accessToken,
@@ -46,9 +49,10 @@ export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
     )
     .post(
       "/users",
-      async ({ body, set }) => {
+      async (c) => {
+        const { body, set } = c;
         const u = await ctx.db.transaction(async (tx) => {
-          const made = await createUser(tx, body);
+          const made = await createUser(tx, body, trailOf(ctx, c));
           await ctx.events.emit(tx, "user.created", { user_id: made.id, email: made.email, role: made.role });
           return made;
         });
@@ -64,11 +68,17 @@ export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
     }, { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } })
     .patch(
       "/users/:id",
-      async ({ params, body, principal }) => {
+      async (c) => {
+        const { params, body, principal } = c;
         const { rate_limit, ...patch } = body;
-        const user = adminUser(await updateUser(ctx, principal.user, params.id, patch));
+        const user = adminUser(await updateUser(ctx, principal.user, params.id, patch, trailOf(ctx, c)));
         if (rate_limit === undefined) return user;
-        await limits.set("user", user.id, toQuota(rate_limit));
+        const before = toBody(await limits.get("user", user.id));
+        await ctx.db.transaction(async (tx) => {
+          await limits.set("user", user.id, toQuota(rate_limit), tx);
+          const changes = diff({ rate_limit: before }, { rate_limit });
+          if (Object.keys(changes).length > 0) await audit(tx, trailOf(ctx, c), { action: "user.limits_changed", target: { type: "user", id: user.id }, changes });
+        });
         return { ...user, rate_limit: toBody(await limits.get("user", user.id)) };
       },
       { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role, password or rate limit, or disable (admin)" } },

@@ -6,6 +6,7 @@ import { pageOf } from "../http/paging";
 import { rotateRefreshToken } from "./refresh";
 import { listRefreshTokens, revokeTokens } from "./revoke";
 import { clientAddress } from "./throttle";
+import { trailOf } from "./trail";
 import { publicUser } from "./users";
 import { errorFamily } from "../http/errors";
 
@@ -23,6 +24,7 @@ export function chatAuthRoutes(ctx: IdentityContext) {
           password: body.password,
           address: clientAddress(ctx.config, server, request),
           userAgent: request.headers.get("user-agent"),
+          trail: trailOf(ctx, { request, server }),
         });
         return {
           access_token: session.accessToken,
@@ -45,7 +47,7 @@ export function chatAuthRoutes(ctx: IdentityContext) {
     )
     .post(
       "/revoke",
-      async ({ body, principal }) => ({ message: "Tokens revoked successfully.", ...(await revokeTokens(ctx, principal, body ?? undefined)) }),
+      async (c) => ({ message: "Tokens revoked successfully.", ...(await revokeTokens(ctx, c.principal, c.body ?? undefined, trailOf(ctx, c))) }),
       { access: true, invalidAs400: true, body: revokeRequest, response: revokeResponse, detail: { summary: "Revoke one refresh token, all of them, or the current session" } },
     )
     .get("/tokens", async ({ principal, query }) => {

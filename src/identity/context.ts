@@ -1,3 +1,4 @@
+import type { Recorder } from "../audit/service";
 import type { Core } from "../kernel/core";
 import type { EventHooks } from "../kernel/events";
 import type { UserCache } from "./user-cache";
@@ -6,6 +7,7 @@ import type { UserCache } from "./user-cache";
 export type IdentityContext = Core &
   EventHooks & {
     users: UserCache;
+    record: Recorder;
     /** login.throttled is announced once per account and window on this instance: key → until (ms). */
     throttleNoticed: Map<string, number>;
   };

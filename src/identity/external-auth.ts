@@ -130,7 +130,7 @@ export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): P
     const user = await upsertExternalUser(ctx, ext);
     if (user.disabledAt) return failLogin(ctx);
     return completeLogin(ctx, user, keys, counted, input.userAgent);
-  });
+  }, input);
 }
 
 /** The chat login: the external service when AUTH_SERVICE_URL is set, else the local password. */

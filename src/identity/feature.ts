@@ -12,6 +12,7 @@ import { and, like, lt, notLike, sql } from "drizzle-orm";
 import { loginFailures, refreshTokens } from "./schema";
 import { dummyPasswordHash } from "./passwords";
 import { KNOWN_ADDRESS_DAYS } from "./throttle";
+import type { Recorder } from "../audit/service";
 import { IDENTITY_ERRORS } from "./errors";
 import type { PolicyStore } from "../rate-limits/policies";
 
@@ -35,7 +36,7 @@ export async function sweepIdentity(ctx: Pick<Core, "db" | "bus" | "config">): P
 export const identityFeature = defineFeature({
   name: "identity",
   errors: IDENTITY_ERRORS,
-  setup(core: Core, _deps: EventHooks & { rateLimits: { policies: PolicyStore } }) {
+  setup(core: Core, _deps: EventHooks & { rateLimits: { policies: PolicyStore }; audit: { recorder: Recorder } }) {
     const users = new UserCache(core.db, core.bus);
     core.authn.plug({ users });
     // Computed now, not on the first unknown-user login, whose answer would otherwise be slower.
@@ -47,7 +48,14 @@ export const identityFeature = defineFeature({
     return { services: { users }, workers: [{ name: "identity-sweeper", stop: async () => clearInterval(timer) }] };
   },
   routes(core, services, deps) {
-    const ctx: IdentityContext = { ...core, events: deps.events, balances: deps.balances, users: services.users, throttleNoticed: new Map() };
+    const ctx: IdentityContext = {
+      ...core,
+      events: deps.events,
+      balances: deps.balances,
+      users: services.users,
+      record: deps.audit.recorder,
+      throttleNoticed: new Map(),
+    };
     return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx, deps.rateLimits.policies));
   },
 });

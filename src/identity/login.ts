@@ -7,6 +7,7 @@ import { issueSession, type IssuedSession } from "./sessions";
 import { clearFailures, countersFor, refundAttempt, rememberAddress, takeAttempt, throttleKeys, type ThrottleKeys } from "./throttle";
 import { toUserState } from "./user-cache";
 import { findUserForLogin } from "./users";
+import { audit, type AuditTrail } from "../audit/service";
 import { IDENTITY_ERRORS } from "./errors";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "events" | "throttleNoticed">;
@@ -16,6 +17,8 @@ export interface LoginInput {
   password: string;
   address: string;
   userAgent?: string | null;
+  /** Who is trying, for the audit rows of refused and throttled attempts. */
+  trail?: AuditTrail;
 }
 
 export interface LoginOutcome {
@@ -39,13 +42,16 @@ export function assertLoginPassword(password: string): void {
  * address. It does not clear the account counter: the owner signing in must not hand whoever is
  * guessing from elsewhere a fresh allowance.
  */
-export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted: string[]) => Promise<LoginOutcome>): Promise<LoginOutcome> {
+export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted: string[]) => Promise<LoginOutcome>, input?: LoginInput): Promise<LoginOutcome> {
+  // The name tried is not a secret (the password is never recorded); it tells whose account is attacked.
+  const refused = (action: string) => audit(ctx.db, input?.trail, { action, target: { type: "user", id: null }, changes: { username: [null, input?.username ?? null] } });
   const { loginWindowSec } = ctx.config;
   const counters = await countersFor(ctx.db, keys, ctx.config);
   const counted = counters.map((c) => c.key);
   const wait = await takeAttempt(ctx.db, counters, loginWindowSec);
   if (wait > 0) {
     identityMetrics(ctx.metrics).logins.inc({ result: "throttled" });
+    await refused("login.throttled");
     await noticeThrottle(ctx, keys, wait);
     throw IDENTITY_ERRORS.LOGIN_THROTTLED.withHeaders({ "Retry-After": String(wait) });
   }
@@ -54,6 +60,8 @@ export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted
   } catch (e) {
     if (!(e instanceof AppError && e.code === "UNAUTHENTICATED")) {
       await refundAttempt(ctx.db, counted, loginWindowSec).catch(() => {});
+    } else {
+      await refused("login.failed");
     }
     throw e;
   }
@@ -110,5 +118,5 @@ export async function passwordLogin(ctx: Ctx, input: LoginInput): Promise<LoginO
     const ok = await verifyPassword(input.password, hash);
     if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx);
     return completeLogin(ctx, user, keys, counted, input.userAgent);
-  });
+  }, input);
 }

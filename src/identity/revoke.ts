@@ -5,6 +5,7 @@ import type { Principal } from "../kernel/principal";
 import { IDENTITY_ERRORS } from "./errors";
 import { revokeKeysOf } from "../keys/service";
 import type { Page } from "../http/paging";
+import { audit, type AuditTrail } from "../audit/service";
 import { accessRevocationExpiry, endAllSessions, endSession } from "./session-ends";
 import type { RefreshTokenInfo, RevokeRequest, RevokeResponse } from "./model";
 
@@ -20,7 +21,7 @@ type RevokeResult = Omit<RevokeResponse, "message">;
  * included (the authenticator applies it to them), so their rows are revoked too and the admin
  * listing stays truthful. Neither: the current session and the access token presented.
  */
-export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined): Promise<RevokeResult> {
+export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRequest | undefined, trail?: AuditTrail): Promise<RevokeResult> {
   const userId = principal.user.id;
   if (req?.token_id !== undefined && req.all_tokens) throw IDENTITY_ERRORS.TOKEN_OR_ALL();
   // API keys are separate, long-lived credentials (integrations): only an explicit ask ends them.
@@ -30,7 +31,10 @@ export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRe
     const withKeys = req.include_api_keys === true;
     const out = await ctx.db.transaction(async (tx) => {
       const revoked_count = await endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true });
-      return withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId, ctx.events) } : { revoked_count };
+      const out: RevokeResult = withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId, ctx.events) } : { revoked_count };
+      const changes = { sessions_revoked: [null, revoked_count] as [unknown, unknown], ...(withKeys ? { api_keys_revoked: [null, out.api_keys_revoked] as [unknown, unknown] } : {}) };
+      await audit(tx, trail, { action: "user.revoked_all", target: { type: "user", id: userId }, changes });
+      return out;
     });
     ctx.users.invalidate(userId);
     return out;

@@ -7,16 +7,34 @@ import { revokeKeysOf } from "../keys/service";
 import { hashPassword, passwordProblem } from "./passwords";
 import { endAllSessions, userChanged } from "./session-ends";
 import { findUserById } from "./users";
+import { audit, type AuditTrail } from "../audit/service";
 import type { UserPatch } from "./model";
 
 type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users" | "log" | "events" | "balances">;
+
+type Change = { action: string; changes: Record<string, [unknown, unknown]> };
+
+/**
+ * One audit row per action the patch performs (a role change, a password reset, a disable or
+ * enable, revoking the keys, a rename): each is its own event, as the webhooks see them.
+ */
+function userChanges(before: User, patch: UserPatch, keysRevoked: number | undefined): Change[] {
+  const out: Change[] = [];
+  if (patch.role !== undefined && patch.role !== before.role) out.push({ action: "user.role_changed", changes: { role: [before.role, patch.role] } });
+  if (patch.password !== undefined) out.push({ action: "user.password_reset", changes: { local_login: [before.passwordHash !== null, true] } });
+  if (patch.disabled === true && before.disabledAt === null) out.push({ action: "user.disabled", changes: { disabled: [false, true] } });
+  if (patch.disabled === false && before.disabledAt !== null) out.push({ action: "user.enabled", changes: { disabled: [true, false] } });
+  if (patch.name !== undefined && patch.name !== before.name) out.push({ action: "user.updated", changes: { name: [before.name, patch.name] } });
+  if (keysRevoked !== undefined) out.push({ action: "user.api_keys_revoked", changes: { api_keys_revoked: [null, keysRevoked] } });
+  return out;
+}
 
 /**
  * Changes a user. A new password or disabling ends every session, refresh token and API token
  * of the user in the same transaction; any other change is announced so every instance re-reads it.
  * API keys are kept unless `revoke_api_keys` (a disabled user's keys are refused while disabled).
  */
-export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: UserPatch): Promise<User> {
+export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: UserPatch, trail?: AuditTrail): Promise<User> {
   if (patch.password !== undefined) {
     const problem = passwordProblem(patch.password);
     if (problem) throw IDENTITY_ERRORS.WEAK_PASSWORD(problem);
@@ -45,7 +63,8 @@ export async function updateUser(ctx: Ctx, actor: UserState, id: string, patch: 
       .set({ ...set, updatedAt: sql`now()` })
       .where(eq(users.id, id))
       .returning();
-    if (patch.revoke_api_keys) await revokeKeysOf(tx, ctx.bus, id, ctx.events);
+    const keysRevoked = patch.revoke_api_keys ? await revokeKeysOf(tx, ctx.bus, id, ctx.events) : undefined;
+    for (const entry of userChanges(existing, patch, keysRevoked)) await audit(tx, trail, { ...entry, target: { type: "user", id } });
     if (disable) await ctx.events.emit(tx, "user.disabled", { user_id: id, by: actor.id });
     if (enable) await ctx.events.emit(tx, "user.enabled", { user_id: id, by: actor.id });
     // A new threshold may already be above the balance: that is a crossing too.

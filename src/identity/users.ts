@@ -1,3 +1,4 @@
+import { audit, diff, type AuditTrail } from "../audit/service";
 import { asc, count, desc, eq, or, sql } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
@@ -24,26 +25,31 @@ export const isUniqueViolation = (e: unknown) => {
   return err?.code === "23505" || err?.cause?.code === "23505";
 };
 
-export async function createUser(db: DB, input: NewUserInput): Promise<User> {
+export async function createUser(db: DB, input: NewUserInput, trail?: AuditTrail): Promise<User> {
   if (input.password !== undefined) {
     const problem = passwordProblem(input.password);
     if (problem) throw IDENTITY_ERRORS.WEAK_PASSWORD(problem);
   }
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   try {
-    const [row] = await db
-      .insert(users)
-      .values({
-        id: newId("usr"),
-        email: input.email.trim(),
-        name: input.name ?? "",
-        username: input.username ?? null,
-        role: input.role ?? "user",
-        passwordHash,
-        externalId: input.externalId ?? null,
-      })
-      .returning();
-    return row!;
+    return await db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(users)
+        .values({
+          id: newId("usr"),
+          email: input.email.trim(),
+          name: input.name ?? "",
+          username: input.username ?? null,
+          role: input.role ?? "user",
+          passwordHash,
+          externalId: input.externalId ?? null,
+        })
+        .returning();
+      const u = row!;
+      const changes = diff({}, { email: u.email, name: u.name, username: u.username, role: u.role });
+      await audit(tx, trail, { action: "user.created", target: { type: "user", id: u.id }, changes });
+      return u;
+    });
   } catch (e) {
     if (isUniqueViolation(e)) throw IDENTITY_ERRORS.USER_EXISTS();
     throw e;

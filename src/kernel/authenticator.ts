@@ -1,11 +1,25 @@
-import { issuedAtMs, peekKind, type Claims, type TokenSigner } from "./jwt";
-import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type RequestGate, type UserState } from "./principal";
+import type { Counter } from "../http/metrics";
+import { issuedAtMs, peekKind, type Claims, type TokenSigner, type VerifyResult } from "./jwt";
+import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type RejectReason, type RequestGate, type UserState } from "./principal";
 import type { RevocationBus } from "./revocations";
 import type { TokenKind } from "./signing-keys";
 
 export type AuthResult =
   | { ok: true; principal: Principal }
-  | { ok: false; status: 401 | 403; presented: Credential | "none"; reason: string };
+  | { ok: false; status: 401 | 403; presented: Credential | "none"; reason: RejectReason | "missing" };
+
+type Fail = (reason: RejectReason) => AuthResult;
+
+// A JWT's verification code as a rejection reason: a bad signature is "not one of ours".
+const JWT_REASON: Record<string, RejectReason> = { MALFORMED: "malformed", WRONG_KIND: "malformed", EXPIRED: "expired", INVALID: "unknown" };
+const jwtReason = (v: VerifyResult) => (v.valid ? "unknown" : (JWT_REASON[v.code] ?? "unknown"));
+
+const rejections = new WeakMap<Request, RejectReason | "missing">();
+
+/** Why this request's credential was refused (for its log line), if it was. */
+export function rejectionOf(request: Request): string | undefined {
+  return rejections.get(request);
+}
 
 const API_KEY_PREFIX = /^sk_(live|test)_/;
 
@@ -44,6 +58,7 @@ export class Authenticator {
   constructor(
     private readonly signer: TokenSigner,
     private readonly bus: RevocationBus,
+    private readonly rejected?: Counter,
   ) {
     this.kindOf = (token) => signer.kindOf(token);
   }
@@ -58,10 +73,24 @@ export class Authenticator {
   }
 
   async authenticate(request: Request, accept: Credential[]): Promise<AuthResult> {
+    const r = await this.check(request, accept);
+    if (!r.ok) this.noteRejection(request, r.presented, r.reason);
+    return r;
+  }
+
+  /** Counts a refusal by credential kind and reason, and keeps the reason for the request's log line. */
+  noteRejection(request: Request, kind: Credential | "none", reason: RejectReason | "missing"): void {
+    rejections.set(request, reason);
+    // No credential at all is not a credential refused.
+    if (reason !== "missing") this.rejected?.inc({ kind, reason });
+  }
+
+  private async check(request: Request, accept: Credential[]): Promise<AuthResult> {
     const cred = presentedCredential(request, this.kindOf);
     if (!cred) return { ok: false, status: 401, presented: "none", reason: "missing" };
-    const fail = (reason: string): AuthResult => ({ ok: false, status: 401, presented: cred.kind, reason });
-    if (!accept.includes(cred.kind) || cred.value === "") return fail("kind not accepted");
+    const fail: Fail = (reason) => ({ ok: false, status: 401, presented: cred.kind, reason });
+    // Not a credential this route takes (or an unreadable JWT).
+    if (!accept.includes(cred.kind) || cred.value === "") return fail("malformed");
     switch (cred.kind) {
       case "access":
         return this.access(cred.value, fail);
@@ -71,13 +100,9 @@ export class Authenticator {
         return this.chat(cred.value, fail);
       case "apiKey": {
         const r = await this.checks.keys.verify(cred.value, request);
-        if (!r.valid) {
-          return r.code === "FORBIDDEN_DOMAIN"
-            ? { ok: false, status: 403, presented: "apiKey", reason: "domain" }
-            : fail("invalid key");
-        }
+        if (!r.valid) return r.code === "FORBIDDEN_DOMAIN" ? { ok: false, status: 403, presented: "apiKey", reason: "domain" } : fail(r.reason);
         const user = await this.activeUser(r.userId);
-        if (!user) return fail("user disabled");
+        if (!user) return fail("revoked");
         return { ok: true, principal: { kind: "apiKey", user, tokenId: r.keyId, level: r.level, keyName: r.name, scopes: r.scopes } };
       }
     }
@@ -89,38 +114,38 @@ export class Authenticator {
     return user && !user.disabled ? user : null;
   }
 
-  private async access(token: string, fail: (r: string) => AuthResult): Promise<AuthResult> {
+  private async access(token: string, fail: Fail): Promise<AuthResult> {
     const v = await this.signer.verify("access", token, ["sub", "jti", "sid"]);
-    if (!v.valid) return fail(v.code);
+    if (!v.valid) return fail(jwtReason(v));
     const { sub, jti, sid, iat } = v.claims as { sub: string; jti: string; sid: string; iat: number };
     if (this.bus.isRevoked("access", jti) || this.bus.isRevoked("session", sid)) return fail("revoked");
     const user = await this.activeUser(sub);
-    if (!user) return fail("user");
+    if (!user) return fail("revoked");
     if (revokedByCutoff(v.claims, user)) return fail("revoked");
     return { ok: true, principal: { kind: "access", user, tokenId: jti, sessionId: sid, issuedAt: iat } };
   }
 
-  private async apiToken(token: string, fail: (r: string) => AuthResult): Promise<AuthResult> {
+  private async apiToken(token: string, fail: Fail): Promise<AuthResult> {
     const v = await this.signer.verify("api", token, ["sub", "jti"]);
-    if (!v.valid) return fail(v.code);
+    if (!v.valid) return fail(jwtReason(v));
     const { sub, jti, iat } = v.claims as { sub: string; jti: string; iat: number };
     if (this.bus.isRevoked("api_token", jti)) return fail("revoked");
     if (!(await this.checks.apiTokens.isActive(jti, sub))) return fail("revoked");
     const user = await this.activeUser(sub);
-    if (!user) return fail("user");
+    if (!user) return fail("revoked");
     if (revokedByCutoff(v.claims, user)) return fail("revoked");
     this.checks.apiTokens.noteUsed(jti);
     return { ok: true, principal: { kind: "apiToken", user, tokenId: jti, issuedAt: iat } };
   }
 
-  private async chat(token: string, fail: (r: string) => AuthResult): Promise<AuthResult> {
+  private async chat(token: string, fail: Fail): Promise<AuthResult> {
     const v = await this.signer.verify("chat", token, ["sub", "jti", "brain_id", "kid"]);
-    if (!v.valid) return fail(v.code);
+    if (!v.valid) return fail(jwtReason(v));
     const { sub, jti, brain_id, kid, iat } = v.claims as { sub: string; jti: string; brain_id: string; kid: string; iat: number };
     // A chat token dies with the API key that minted it, and with a revoke-all of its user.
     if (this.bus.isRevoked("api_key", kid) || this.bus.isRevoked("chat_token", jti)) return fail("revoked");
     const user = await this.activeUser(sub);
-    if (!user) return fail("user");
+    if (!user) return fail("revoked");
     if (revokedByCutoff(v.claims, user)) return fail("revoked");
     return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat } };
   }

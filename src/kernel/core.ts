@@ -57,8 +57,9 @@ export async function createCore(config: Config, database: Database, log?: Logge
   const sealer = await createSealer(master, previousMaster);
   const bus = new RevocationBus(database, logger);
   await bus.start();
-  const authn = new Authenticator(signer, bus);
   const metrics = new Metrics();
+  const rejections = metrics.counter("chatgate_credential_rejections_total", "Credentials refused, by kind and reason");
+  const authn = new Authenticator(signer, bus, rejections);
   registerRuntimeMetrics(metrics, database.pool);
   return {
     config,

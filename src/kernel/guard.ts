@@ -34,6 +34,7 @@ export async function guard(authn: Authenticator, request: Request, opts: AuthOp
   const p = r.principal;
   if (opts.role === "admin" && p.user.role !== "admin") throw HTTP_ERRORS.FORBIDDEN();
   if (p.kind === "apiKey" && opts.level && LEVEL_RANK[p.level!] < LEVEL_RANK[opts.level]) {
+    authn.noteRejection(request, "apiKey", "level");
     throw HTTP_ERRORS.FORBIDDEN();
   }
   return p;

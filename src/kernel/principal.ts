@@ -38,9 +38,13 @@ export interface UserSource {
   get(id: string): Promise<UserState | null>;
 }
 
+/** Why a credential was refused: the label of chatgate_credential_rejections_total and the log line. */
+export type RejectReason = "malformed" | "unknown" | "expired" | "revoked" | "rolled" | "domain" | "level";
+
 export type KeyCheck =
   | { valid: true; keyId: string; userId: string; level: KeyLevel; name: string; scopes: string[] }
-  | { valid: false; code: "INVALID" | "FORBIDDEN_DOMAIN" };
+  | { valid: false; code: "INVALID"; reason: Exclude<RejectReason, "domain" | "level"> }
+  | { valid: false; code: "FORBIDDEN_DOMAIN"; reason: "domain" };
 
 /** Implemented by the keys feature. */
 export interface KeyVerifier {
@@ -88,7 +92,7 @@ export interface CredentialChecks {
 
 export const REFUSE_ALL: CredentialChecks = {
   users: { get: async () => null },
-  keys: { verify: async () => ({ valid: false, code: "INVALID" }) },
+  keys: { verify: async () => ({ valid: false, code: "INVALID", reason: "unknown" }) },
   apiTokens: { isActive: async () => false, noteUsed: () => {} },
   gate: { admit: () => undefined },
 };

@@ -4,10 +4,11 @@ import { revocations } from "./schema";
 import { errorSummary, type Logger } from "../http/logger";
 
 /**
- * `user` and `chatflow` events only invalidate caches, `signing_key` reloads the key ring (a
- * rotation); the others refuse tokens (`chat_token`: one chat token by jti, RFC 7009 revoke).
+ * `user`, `chatflow` and `api_key_changed` (a roll) events only invalidate caches, `signing_key`
+ * reloads the key ring (a rotation); the others refuse tokens (`chat_token`: one chat token by
+ * jti, RFC 7009 revoke).
  */
-export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow" | "chat_token" | "signing_key";
+export type RevocationKind = "access" | "session" | "user" | "api_key" | "api_token" | "chatflow" | "api_key_changed" | "chat_token" | "signing_key";
 
 export interface RevocationEvent {
   kind: RevocationKind;

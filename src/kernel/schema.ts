@@ -7,7 +7,7 @@ export const revocations = pgTable(
   "revocations",
   {
     seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity().primaryKey(),
-    kind: text("kind", { enum: ["access", "session", "user", "api_key", "api_token", "chatflow", "chat_token", "signing_key"] }).notNull(),
+    kind: text("kind", { enum: ["access", "session", "user", "api_key", "api_token", "chatflow", "api_key_changed", "chat_token", "signing_key"] }).notNull(),
     subject: text("subject").notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
     // After this instant no token the entry could refuse is still valid, so it may be forgotten.

@@ -8,4 +8,5 @@ export const KEY_ERRORS = defineErrors({
   BAD_EXPIRY: { status: "VALIDATION", message: "expires_at must be an ISO 8601 date-time" },
   PAST_EXPIRY: { status: "VALIDATION", message: "expires_at must be in the future" },
   LEVEL_TOO_HIGH: { status: "FORBIDDEN", message: "You can create API keys up to level write" },
+  KEY_REVOKED_CANNOT_ROLL: { status: "CONFLICT", message: "A revoked API key cannot be rolled" },
 });

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { MAX_KEY_ROLL_GRACE_SEC } from "../config";
 import { cursorField, pageFields } from "../http/paging";
 import { KEY_ERRORS } from "./errors";
 import { rateLimitBody, rateLimitField } from "../rate-limits/model";
@@ -58,6 +59,30 @@ export const created = t.Object({
 });
 export type KeyCreated = typeof created.static;
 
+// Optional as a whole: no body rolls with the configured grace (KEY_ROLL_GRACE).
+export const roll = t.Optional(
+  t.Object({
+    grace_s: t.Optional(
+      t.Integer({ minimum: 0, maximum: MAX_KEY_ROLL_GRACE_SEC, error: `grace_s must be a whole number of seconds from 0 to ${MAX_KEY_ROLL_GRACE_SEC}` }),
+    ),
+  }),
+);
+export type KeyRoll = typeof roll.static;
+
+/** The new secret, shown once, and when the one it replaced stops working. */
+export const rolled = t.Object({
+  id: t.String(),
+  name: t.String(),
+  level,
+  key: t.String(),
+  created_at: t.String(),
+  expires_at: t.Nullable(t.String()),
+  allowed_domains: t.Array(t.String()),
+  scopes: t.Optional(t.Array(t.String())),
+  previous_key_expires_at: t.String(),
+});
+export type KeyRolled = typeof rolled.static;
+
 export const listedKey = t.Object({
   id: t.String(),
   user_id: t.String(),
@@ -92,6 +117,8 @@ export const keysModels = {
   "keys.adminCreate": adminCreate,
   "keys.userCreate": userCreate,
   "keys.created": created,
+  "keys.roll": roll,
+  "keys.rolled": rolled,
   "keys.patch": patch,
   "keys.patched": patched,
   "keys.listed": listed,

@@ -6,8 +6,8 @@ import { errorFamily } from "../http/errors";
 import { KEY_ERRORS } from "./errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
-import { adminCreate, brainQuery, chatToken, created, keysModels, listed, listQuery, pageQuery, patch, patched, revoked, userCreate, validated } from "./model";
-import { createdView, createKey, keyExists, KEY_REVOKED, listedView, listKeys, revokeKey, type NewKeyInput } from "./service";
+import { adminCreate, brainQuery, chatToken, created, type KeyRoll, keysModels, listed, listQuery, pageQuery, patch, patched, revoked, roll, rolled, userCreate, validated } from "./model";
+import { createdView, createKey, keyExists, KEY_REVOKED, listedView, listKeys, revokeKey, rolledView, rollKey, type NewKeyInput } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
 import type { ApiKey } from "./schema";
@@ -15,6 +15,11 @@ import type { DB } from "../db/client";
 import type { PolicyStore } from "../rate-limits/policies";
 import { toBody, toQuota } from "../rate-limits/policies";
 import type { RateLimitBody } from "../rate-limits/model";
+import { actorOf, audit, type AuditTrail, diff, type Recorder } from "../audit/service";
+import type { Principal } from "../kernel/principal";
+import { requestIdOf } from "../http/core";
+import { clientAddress } from "../http/client-address";
+import type { RequestIpSource } from "../kernel/principal";
 
 // The documented answer is a bare array: the total travels in a header, so clients that read
 // the array keep working and pagers can use X-Total-Count.
@@ -28,16 +33,21 @@ function listedPage(set: { headers: Record<string, string | number> }, page: { r
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink, limits: PolicyStore) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink, limits: PolicyStore, record: Recorder) {
   const { db, bus, signer } = ctx;
+  const trail = (c: { principal: Principal; request: Request; server: RequestIpSource | null }): AuditTrail => ({
+    record,
+    actor: actorOf(c.principal, clientAddress(ctx.config, c.server, c.request), requestIdOf(c.request)),
+  });
+  const graceOf = (body: KeyRoll | null) => body?.grace_s ?? ctx.config.keyRollGraceSec;
   // The key and its quota are written together: a key never exists without the limit asked for.
-  const create = async (input: NewKeyInput, rateLimit: RateLimitBody | null | undefined) => {
+  const create = async (input: NewKeyInput, rateLimit: RateLimitBody | null | undefined, audited: AuditTrail) => {
     if (rateLimit == null) {
-      const made = await createKey(db, input, events);
+      const made = await createKey(db, input, events, audited);
       return createdView(made.row, made.key);
     }
     const made = await db.transaction(async (tx) => {
-      const m = await createKey(tx as unknown as DB, input, events);
+      const m = await createKey(tx as unknown as DB, input, events, audited);
       await limits.set("key", m.row.id, toQuota(rateLimit), tx as unknown as DB);
       return m;
     });
@@ -49,9 +59,10 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
     .model(keysModels)
     .post(
       "/api-keys",
-      async ({ body, set }) => {
+      async (c) => {
+        const { body, set } = c;
         const { name, user_id, level, allowed_domains, environment, expires_at, scopes, rate_limit } = body;
-        const made = await create({ userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes }, rate_limit);
+        const made = await create({ userId: user_id, name, level, environment, allowedDomains: allowed_domains, expiresAt: expires_at, scopes }, rate_limit, trail(c));
         set.status = 201;
         return made;
       },
@@ -65,9 +76,15 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
     })
     .patch(
       "/api-keys/:id",
-      async ({ params, body }) => {
+      async (c) => {
+        const { params, body } = c;
         await keyExists(db, params.id);
-        await limits.set("key", params.id, toQuota(body.rate_limit));
+        const before = toBody(await limits.get("key", params.id));
+        await db.transaction(async (tx) => {
+          await limits.set("key", params.id, toQuota(body.rate_limit), tx as unknown as DB);
+          const changes = diff({ rate_limit: before }, { rate_limit: body.rate_limit });
+          if (Object.keys(changes).length > 0) await audit(tx as unknown as DB, trail(c), { action: "api_key.limits_changed", target: { type: "api_key", id: params.id }, changes });
+        });
         return { id: params.id, rate_limit: toBody(await limits.get("key", params.id)) };
       },
       {
@@ -79,11 +96,21 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
     )
     .delete(
       "/api-keys/:id",
-      async ({ params }) => {
-        await revokeKey(db, bus, params.id, undefined, events);
+      async (c) => {
+        await revokeKey(db, bus, c.params.id, undefined, events, trail(c));
         return { message: KEY_REVOKED };
       },
       { auth: adminAuth, response: revoked, detail: { summary: "Revoke an API key (admin)" } },
+    )
+    .post(
+      "/api-keys/:id/roll",
+      async (c) => {
+        const { params, body, set } = c;
+        const made = await rollKey(db, bus, params.id, graceOf(body), undefined, trail(c), events);
+        set.status = 201;
+        return rolledView(made.row, made.key);
+      },
+      { auth: adminAuth, body: roll, response: { 201: rolled }, detail: { summary: "Give an API key a new secret; the old one works for grace_s more (admin)" } },
     )
     .get("/validate", ({ principal }) => ({ valid: true, level: principal.level!, name: principal.keyName! }), {
       apiKey: "read",
@@ -97,7 +124,8 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
     .model(keysModels)
     .post(
       "/api-key",
-      async ({ body: given, principal }) => {
+      async (c) => {
+        const { body: given, principal } = c;
         const body = given ?? {};
         const level = body.level ?? "write";
         if (level === "admin" && principal.user.role !== "admin") throw KEY_ERRORS.LEVEL_TOO_HIGH();
@@ -111,6 +139,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
             expiresAt: body.expires_at,
           },
           body.rate_limit,
+          trail(c),
         );
       },
       { access: true, body: userCreate, response: created, detail: { summary: "Create an API key for yourself" } },
@@ -123,11 +152,21 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
     })
     .delete(
       "/api-key/:key_id",
-      async ({ params, principal }) => {
-        await revokeKey(db, bus, params.key_id, principal.user.id, events);
+      async (c) => {
+        await revokeKey(db, bus, c.params.key_id, c.principal.user.id, events, trail(c));
         return { message: KEY_REVOKED };
       },
       { access: true, response: revoked, detail: { summary: "Revoke one of your API keys" } },
+    )
+    .post(
+      "/api-key/:key_id/roll",
+      async (c) => {
+        const { params, body, principal, set } = c;
+        const made = await rollKey(db, bus, params.key_id, graceOf(body), principal.user.id, trail(c), events);
+        set.status = 201;
+        return rolledView(made.row, made.key);
+      },
+      { access: true, body: roll, response: { 201: rolled }, detail: { summary: "Give one of your API keys a new secret; the old one works for grace_s more" } },
     )
     .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(access, signer, principal, query.brain_id), {
       apiKey: "write",

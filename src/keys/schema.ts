@@ -15,6 +15,9 @@ export const apiKeys = pgTable(
     // SHA-256 of the whole key; the key itself is shown once and never stored.
     keyHash: text("key_hash").notNull(),
     start: text("start").notNull(),
+    // After a roll: the secret it replaced, accepted until previous_expires_at (the grace).
+    previousKeyHash: text("previous_key_hash"),
+    previousExpiresAt: ts("previous_expires_at"),
     allowedDomains: jsonb("allowed_domains").$type<string[]>().notNull().default([]),
     // What the key may do beyond its level: "introspect" (POST /oauth/introspect and /oauth/revoke).
     scopes: jsonb("scopes").$type<string[]>().notNull().default([]),
@@ -25,6 +28,7 @@ export const apiKeys = pgTable(
   },
   (t) => [
     uniqueIndex("api_keys_hash_idx").on(t.keyHash),
+    uniqueIndex("api_keys_previous_hash_idx").on(t.previousKeyHash),
     // Lists page newest first, all keys or one user's.
     index("api_keys_user_idx").on(t.userId, t.createdAt, t.id),
     index("api_keys_created_idx").on(t.createdAt, t.id),

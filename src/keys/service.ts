@@ -7,6 +7,7 @@ import { KEY_ERRORS } from "./errors";
 import type { RevocationBus } from "../kernel/revocations";
 import { NO_EVENTS, type EventSink } from "../kernel/events";
 import { newId } from "../ids";
+import { audit, diff, type AuditTrail } from "../audit/service";
 import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";
 import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
@@ -86,39 +87,100 @@ export const keyEventData = (k: ApiKey) => ({
 });
 
 /** Creates a key; the returned `key` exists nowhere else (only its hash is stored). */
-export async function createKey(db: DB, input: NewKeyInput, events: EventSink = NO_EVENTS): Promise<{ row: ApiKey; key: string }> {
+export async function createKey(db: DB, input: NewKeyInput, events: EventSink = NO_EVENTS, trail?: AuditTrail): Promise<{ row: ApiKey; key: string }> {
   const allowedDomains = parseDomains(input.allowedDomains);
   const expiresAt = parseExpiry(input.expiresAt);
   const [owner] = await db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
   if (!owner) throw KEY_ERRORS.USER_NOT_FOUND();
   const environment = input.environment ?? "live";
   const made = generateKey(environment);
-  const row = await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     const [row] = await tx
-    .insert(apiKeys)
-    .values({
-      id: newId("key"),
-      userId: input.userId,
-      name: input.name,
-      level: input.level,
-      environment,
-      keyHash: made.hash,
-      start: made.start,
-      allowedDomains,
-      expiresAt,
-      scopes: [...new Set(input.scopes ?? [])],
-    })
-    .returning();
-    await events.emit(tx, "api_key.created", keyEventData(row!));
-    return row!;
+      .insert(apiKeys)
+      .values({
+        id: newId("key"),
+        userId: input.userId,
+        name: input.name,
+        level: input.level,
+        environment,
+        keyHash: made.hash,
+        start: made.start,
+        allowedDomains,
+        expiresAt,
+        scopes: [...new Set(input.scopes ?? [])],
+      })
+      .returning();
+    const r = row!;
+    const created = {
+      user_id: r.userId,
+      name: r.name,
+      level: r.level,
+      environment: r.environment,
+      allowed_domains: r.allowedDomains,
+      expires_at: iso(r.expiresAt),
+      ...(r.scopes.length ? { scopes: r.scopes } : {}),
+    };
+    await events.emit(tx, "api_key.created", keyEventData(r));
+    await audit(tx, trail, { action: "api_key.created", target: { type: "api_key", id: r.id }, changes: diff({}, created) });
+    return { row: r, key: made.key };
   });
-  return { row, key: made.key };
 }
 
 /** 404 unless a key with this id exists (revoked keys included: their quota may still be set). */
 export async function keyExists(db: DB, keyId: string): Promise<void> {
   const [row] = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, keyId));
   if (!row) throw KEY_ERRORS.KEY_NOT_FOUND();
+}
+
+export function rolledView(row: ApiKey, key: string) {
+  return { ...createdView(row, key), previous_key_expires_at: iso(row.previousExpiresAt)! };
+}
+
+// How long other instances must drop a rolled key's cache entries for: longer than any cache
+// (positive entries are re-read after 5 min) could still hold the pre-roll row.
+const ROLL_NOTICE_MS = 10 * 60_000;
+
+/**
+ * Gives the key a new secret and keeps the old one valid for `graceS` seconds (0: refused at
+ * once). The id, level, domains, expiry, usage and last-used stay. A secret replaced earlier and
+ * still in its grace is dropped: only the secret just replaced is kept. The row is locked so two
+ * rolls cannot both keep "the previous" secret; the bus tells every instance to re-read the key.
+ */
+export async function rollKey(
+  db: DB,
+  bus: RevocationBus,
+  keyId: string,
+  graceS: number,
+  ownerId?: string,
+  trail?: AuditTrail,
+  events: EventSink = NO_EVENTS,
+): Promise<{ row: ApiKey; key: string }> {
+  const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
+  return db.transaction(async (tx) => {
+    const [current] = await tx.select().from(apiKeys).where(where).for("update");
+    if (!current) throw KEY_ERRORS.KEY_NOT_FOUND();
+    if (current.revokedAt) throw KEY_ERRORS.KEY_REVOKED_CANNOT_ROLL();
+    const made = generateKey(current.environment);
+    const [row] = await tx
+      .update(apiKeys)
+      .set({
+        keyHash: made.hash,
+        start: made.start,
+        previousKeyHash: current.keyHash,
+        previousExpiresAt: sql`now() + make_interval(secs => ${graceS})`,
+      })
+      .where(eq(apiKeys.id, keyId))
+      .returning();
+    await bus.publish([{ kind: "api_key_changed", subject: keyId, expiresAt: new Date(Date.now() + ROLL_NOTICE_MS) }], tx as unknown as DB);
+    await events.emit(tx as unknown as DB, "api_key.rolled", { ...keyEventData(row!), previous_key_expires_at: iso(row!.previousExpiresAt) });
+    // The secrets' first characters only (the listing shows them too): never a secret.
+    await audit(tx, trail, {
+      action: "api_key.rolled",
+      target: { type: "api_key", id: keyId },
+      changes: { start: [current.start, made.start], previous_key_expires_at: [iso(current.previousExpiresAt), iso(row!.previousExpiresAt)] },
+    });
+    return { row: row!, key: made.key };
+  });
 }
 
 /** One page, newest first (after a cursor, or at an offset), the total (one user's, or all) and the next page's cursor. */
@@ -146,7 +208,7 @@ export async function listKeys(db: DB, userId: string | undefined, page: Page, a
  * only that user's keys are found (another user's key is "not found", not "forbidden").
  * Revoking a revoked key answers the same, without a second announcement.
  */
-export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string, events: EventSink = NO_EVENTS): Promise<void> {
+export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, ownerId?: string, events: EventSink = NO_EVENTS, trail?: AuditTrail): Promise<void> {
   const where = ownerId ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId)) : eq(apiKeys.id, keyId);
   await db.transaction(async (tx) => {
     const [row] = await tx
@@ -161,6 +223,7 @@ export async function revokeKey(db: DB, bus: RevocationBus, keyId: string, owner
     }
     await bus.publish([{ kind: "api_key", subject: row.id, expiresAt: new Date(Date.now() + REVOCATION_HORIZON_MS) }], tx as unknown as DB);
     await events.emit(tx as unknown as DB, "api_key.revoked", keyEventData(row));
+    await audit(tx, trail, { action: "api_key.revoked", target: { type: "api_key", id: row.id }, changes: { revoked_at: [null, iso(row.revokedAt)] } });
   });
 }
 

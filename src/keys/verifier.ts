@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, or } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Worker } from "../kernel/core";
 import type { DB } from "../db/client";
@@ -19,6 +19,8 @@ interface CachedKey {
   scopes: string[];
   expiresAtMs: number | null;
   revoked: boolean;
+  /** Set when this hash is the key's previous secret (after a roll): refused from then on. */
+  graceEndsMs: number | null;
 }
 
 interface Entry {
@@ -26,17 +28,19 @@ interface Entry {
   at: number;
 }
 
-const INVALID: KeyCheck = { valid: false, code: "INVALID" };
+const refuse = (reason: "malformed" | "unknown" | "expired" | "revoked" | "rolled"): KeyCheck => ({ valid: false, code: "INVALID", reason });
 
 /**
  * Steady state is one SHA-256 and one Map lookup per request. The cache is keyed by the key's
  * exact SHA-256 hex (no truncation, so no key can borrow another's entry). Revocation arrives
- * via the revocation bus (locally at once, other instances by NOTIFY); expiry is checked on
- * every hit; positive entries are re-read after `positiveTtlMs` as a backstop.
+ * via the revocation bus (locally at once, other instances by NOTIFY), and so does a roll
+ * (`api_key_changed`), which adds the previous secret's grace end; expiry and grace end are
+ * checked on every hit; positive entries are re-read after `positiveTtlMs` as a backstop.
  */
 export class ApiKeyVerifier implements KeyVerifier {
   private readonly cache = new Map<string, Entry>();
-  private readonly hashById = new Map<string, string>();
+  // A key has up to two live hashes (its secret and, during a roll's grace, the previous one).
+  private readonly hashById = new Map<string, Set<string>>();
   private readonly negatives = new Set<string>();
   private readonly lastUsed: LastUsedWriter;
 
@@ -48,28 +52,29 @@ export class ApiKeyVerifier implements KeyVerifier {
   ) {
     this.lastUsed = new LastUsedWriter(db, apiKeys);
     bus.onEvent((e) => {
-      if (e.kind === "api_key") this.forget(e.subject);
+      if (e.kind === "api_key" || e.kind === "api_key_changed") this.forget(e.subject);
     });
   }
 
   async verify(raw: string, request: Request): Promise<KeyCheck> {
     const env = parseKey(raw);
-    if (!env) return INVALID;
-    if (env === "test" && !this.config.acceptTestKeys) return INVALID;
+    if (!env) return refuse("malformed");
+    if (env === "test" && !this.config.acceptTestKeys) return refuse("unknown");
     const hash = hashKey(raw);
     const key = await this.lookup(hash);
     const now = Date.now();
-    if (!key || key.revoked || this.bus.isRevoked("api_key", key.keyId)) return INVALID;
-    if (key.expiresAtMs !== null && key.expiresAtMs <= now) return INVALID;
-    if (!domainAllowed(request, key.allowedDomains)) return { valid: false, code: "FORBIDDEN_DOMAIN" };
+    if (!key) return refuse("unknown");
+    if (key.revoked || this.bus.isRevoked("api_key", key.keyId)) return refuse("revoked");
+    if (key.expiresAtMs !== null && key.expiresAtMs <= now) return refuse("expired");
+    if (key.graceEndsMs !== null && key.graceEndsMs <= now) return refuse("rolled");
+    if (!domainAllowed(request, key.allowedDomains)) return { valid: false, code: "FORBIDDEN_DOMAIN", reason: "domain" };
     this.lastUsed.note(key.keyId, new Date(now));
     return { valid: true, keyId: key.keyId, userId: key.userId, level: key.level, name: key.name, scopes: key.scopes };
   }
 
   /** Drops a key from this instance's cache (revocation, or any change to its row). */
   forget(keyId: string): void {
-    const hash = this.hashById.get(keyId);
-    if (hash) this.cache.delete(hash);
+    for (const hash of this.hashById.get(keyId) ?? []) this.cache.delete(hash);
     this.hashById.delete(keyId);
     this.lastUsed.forget(keyId);
   }
@@ -83,7 +88,10 @@ export class ApiKeyVerifier implements KeyVerifier {
       this.cache.delete(hash);
       this.negatives.delete(hash);
     }
-    const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash));
+    const [row] = await this.db
+      .select()
+      .from(apiKeys)
+      .where(or(eq(apiKeys.keyHash, hash), eq(apiKeys.previousKeyHash, hash)));
     const key: CachedKey | null = row
       ? {
           keyId: row.id,
@@ -94,6 +102,8 @@ export class ApiKeyVerifier implements KeyVerifier {
           scopes: row.scopes,
           expiresAtMs: row.expiresAt?.getTime() ?? null,
           revoked: row.revokedAt !== null,
+          // A row whose previous hash has no end time would be a bug; refuse rather than accept forever.
+          graceEndsMs: row.keyHash === hash ? null : (row.previousExpiresAt?.getTime() ?? 0),
         }
       : null;
     this.remember(hash, key, now);
@@ -103,7 +113,9 @@ export class ApiKeyVerifier implements KeyVerifier {
   private remember(hash: string, key: CachedKey | null, at: number): void {
     if (key) {
       if (this.cache.size >= this.opts.maxEntries) this.clear();
-      this.hashById.set(key.keyId, hash);
+      const hashes = this.hashById.get(key.keyId) ?? new Set<string>();
+      hashes.add(hash);
+      this.hashById.set(key.keyId, hashes);
     } else {
       // Unknown keys are cached briefly so a flood of one bad key costs one query, and in a
       // bounded set so a flood of distinct bad keys cannot grow memory.

@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../kernel/core";
 import { clientAddress } from "../identity/throttle";
+import { requestIdOf } from "../http/core";
 import { parseCustomerId, type StreamTokenService } from "./service";
 import { STREAM_ERRORS } from "./errors";
 import { errorFamily } from "../http/errors";
@@ -28,6 +29,7 @@ export function streamChatRoutes(ctx: Core, tokens: StreamTokenService) {
         tokens.issue(principal.user, parseCustomerId(body.customer_id), {
           ip: auditAddress(ctx, server, request),
           userAgent: request.headers.get("user-agent")?.slice(0, 500) ?? null,
+          requestId: requestIdOf(request),
         }),
       {
         access: true,

@@ -7,6 +7,7 @@ import type { StreamUserTokens } from "./user-token";
 export interface IssueMeta {
   ip: string | null;
   userAgent: string | null;
+  requestId?: string | null;
 }
 
 const MAX_CUSTOMER_ID = 2147483647; // customer ids are Postgres integers
@@ -41,7 +42,7 @@ export class StreamTokenService {
     const now = new Date();
     // No audit row, no token: a failed batch fails every issuance waiting on it, as a retryable 503
     // whatever the database said (the row is what the issuance is accountable by).
-    await this.audit.record({ userId: user.id, customerId, ip: meta.ip, userAgent: meta.userAgent, createdAt: now }).catch((err) => {
+    await this.audit.record({ userId: user.id, customerId, ip: meta.ip, userAgent: meta.userAgent, createdAt: now, requestId: meta.requestId }).catch((err) => {
       this.log.error("stream token audit write failed", { user_id: user.id, error: errorSummary(err) });
       throw STREAM_ERRORS.AUDIT_FAILED.withHeaders({ "Retry-After": "1" });
     });

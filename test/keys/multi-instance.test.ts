@@ -50,3 +50,30 @@ describe("revocation across instances", () => {
     expect(await within(1000, async () => !(await onB()).ok)).toBe(true);
   });
 });
+
+describe("roll across instances", () => {
+  test.if(pg)("B honours a roll on A within 1 s: a second roll ends the older secret there too, and grace 0 refuses at once", async () => {
+    const k = await createKey(a);
+    const onB = (key: string) => b.request("GET", "/api/auth/validate", { headers: { "x-api-key": key } });
+    expect((await onB(k.key)).status).toBe(200); // cached on B
+    const rollOnA = async (grace_s: number) => json(await a.request("POST", `/api-key/${k.id}/roll`, { token: k.owner.accessToken, body: { grace_s } }));
+    const second = await rollOnA(3600);
+    expect((await onB(second.key)).status).toBe(200);
+    expect((await onB(k.key)).status).toBe(200); // in its grace
+    expect((await onB(second.key)).status).toBe(200);
+    const third = await rollOnA(0);
+    expect(await within(1000, async () => (await onB(second.key)).status === 401)).toBe(true);
+    expect((await onB(k.key)).status).toBe(401);
+    expect((await onB(third.key)).status).toBe(200);
+  });
+
+  test.if(pg)("the grace end holds on B without any notice: the old secret is refused there once it passes", async () => {
+    const k = await createKey(a);
+    const onB = (key: string) => b.request("GET", "/api/auth/validate", { headers: { "x-api-key": key } });
+    const body = await json(await a.request("POST", `/api-key/${k.id}/roll`, { token: k.owner.accessToken, body: { grace_s: 1 } }));
+    expect([200, 401]).toContain((await onB(k.key)).status); // cached on B with its grace end (or already past it)
+    await Bun.sleep(Math.max(0, Date.parse(body.previous_key_expires_at) - Date.now() + 5));
+    expect((await onB(k.key)).status).toBe(401);
+    expect((await onB(body.key)).status).toBe(200);
+  });
+});

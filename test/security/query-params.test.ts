@@ -31,6 +31,8 @@ describe("query strings of every GET route", () => {
     const lists = routes.filter((r) => r.query.some((q) => q.name === "limit"));
     expect(lists.map(label).sort()).toEqual(
       [
+        // Keyset only (limit and cursor, no offset): the audit log is paged by (at, id).
+        "GET /api/admin/audit",
         "GET /api/admin/chatflows",
         "GET /api/admin/chatflows/{id}/users",
         "GET /api/admin/tokens",

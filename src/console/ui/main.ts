@@ -1,4 +1,5 @@
 import { currentUser, signIn, signOut, whenSignedOut } from "./api";
+import { auditPage } from "./audit-page";
 import { chatflowsPage } from "./chatflows-page";
 import { clear, field, h, input, notice } from "./dom";
 import { keysPage } from "./keys-page";
@@ -15,6 +16,7 @@ const PAGES: Array<[string, string, (root: HTMLElement) => Promise<void>]> = [
   ["keys", "API keys", keysPage],
   ["chatflows", "Chatflows", chatflowsPage],
   ["messages", "Messages", messagesPage],
+  ["audit", "Audit", auditPage],
 ];
 
 const app = document.getElementById("app")!;

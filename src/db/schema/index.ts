@@ -11,3 +11,4 @@ export * from "../../messaging/schema";
 export * from "../../signing-keys/schema";
 export * from "../../webhooks/schema";
 export * from "../../rate-limits/schema";
+export * from "../../audit/schema";
