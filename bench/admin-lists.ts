@@ -23,17 +23,27 @@ if (pgUrl && !["127.0.0.1", "localhost"].includes(new URL(pgUrl).hostname)) thro
 
 async function seed(database: Database, fromUser: number, toUser: number, fromKey: number, toKey: number): Promise<void> {
   const db = database.db;
-  await db.execute(sql.raw(`insert into users (id, email, name, created_at)
+  await db.execute(
+    sql.raw(`insert into users (id, email, name, created_at)
     select 'bulk-' || i, 'bulk' || i || '@example.test', 'Bulk ' || i, now() + i * interval '1 millisecond'
-    from generate_series(${fromUser}, ${toUser}) i`));
-  await db.execute(sql.raw(`insert into api_keys (id, user_id, name, level, environment, key_hash, start)
+    from generate_series(${fromUser}, ${toUser}) i`),
+  );
+  await db.execute(
+    sql.raw(`insert into api_keys (id, user_id, name, level, environment, key_hash, start)
     select 'key-' || i, 'bulk-' || (1 + i % ${toUser}), 'key ' || i, 'read', 'live', md5(i::text), 'sk_live_' || i
-    from generate_series(${fromKey}, ${toKey}) i`));
-  await db.execute(sql.raw(`insert into api_tokens (id, user_id, name, created_by)
-    select 'tok-' || i, 'bulk-' || (1 + i % ${toUser}), 'token ' || i, 'bulk-1' from generate_series(${fromUser}, ${toUser}) i`));
+    from generate_series(${fromKey}, ${toKey}) i`),
+  );
+  await db.execute(
+    sql.raw(`insert into api_tokens (id, user_id, name, created_by)
+    select 'tok-' || i, 'bulk-' || (1 + i % ${toUser}), 'token ' || i, 'bulk-1' from generate_series(${fromUser}, ${toUser}) i`),
+  );
   await db.execute(sql.raw(`insert into chatflow_access (chatflow_id, user_id) select 'bench-flow', 'bulk-' || i from generate_series(${fromUser}, ${toUser}) i`));
-  await db.execute(sql.raw(`insert into credit_ledger (user_id, delta, kind, reason)
-    select 'bulk-1', 1, 'grant', 'bench' from generate_series(${fromUser}, ${toUser}) i`)).catch((e) => console.warn(`ledger seed skipped: ${e.message}`));
+  await db
+    .execute(
+      sql.raw(`insert into credit_ledger (user_id, delta, kind, reason)
+    select 'bulk-1', 1, 'grant', 'bench' from generate_series(${fromUser}, ${toUser}) i`),
+    )
+    .catch((e) => console.warn(`ledger seed skipped: ${e.message}`));
 }
 
 async function open(): Promise<{ database: Database; env: Record<string, string>; cleanup(): Promise<void> }> {
@@ -60,7 +70,16 @@ async function open(): Promise<{ database: Database; env: Record<string, string>
 async function startServer(env: Record<string, string>) {
   const proc = Bun.spawn([process.execPath, "src/index.ts"], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "warn", JWT_SECRET: "bench-secret-that-is-at-least-32-bytes-long", ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      LOG_LEVEL: "warn",
+      JWT_SECRET: "bench-secret-that-is-at-least-32-bytes-long",
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      ...env,
+    },
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -72,7 +91,9 @@ async function startServer(env: Record<string, string>) {
     if (r.done) throw new Error(`server exited: ${out}`);
     out += new TextDecoder().decode(r.value);
   }
-  void (async () => { while (!(await reader.read()).done); })();
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
   return { base: m[1]!, proc };
 }
 
@@ -131,7 +152,10 @@ try {
   await database.db.execute(sql`insert into chatflows (id, name) values ('bench-flow', 'bench')`);
   // The bootstrap admin is only made on an empty users table.
   await createUser(database.db, { email: ADMIN.email, password: ADMIN.password, name: "Bench admin", role: "admin" });
-  const phases = [{ users: 1000, keys: 2000 }, { users: USERS, keys: KEYS }];
+  const phases = [
+    { users: 1000, keys: 2000 },
+    { users: USERS, keys: KEYS },
+  ];
   const results: unknown[] = [];
   let done = { users: 0, keys: 0 };
   for (const phase of phases) {
@@ -143,13 +167,19 @@ try {
     done = phase;
     if (!pgUrl) await db.close(), (database = undefined);
     server = await startServer(target.env);
-    const login = await fetch(`${server.base}/api/v1/chat/authenticate`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: ADMIN.email, password: ADMIN.password }) });
+    const login = await fetch(`${server.base}/api/v1/chat/authenticate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: ADMIN.email, password: ADMIN.password }),
+    });
     const token = ((await login.json()) as { access_token: string }).access_token;
     const before = rssMb(server.proc.pid);
     const rows = await measure(server.base, token, phase.users, phase.keys);
     const after = rssMb(server.proc.pid);
     results.push({ phase, rssBeforeMb: +before.toFixed(0), rssAfterMb: +after.toFixed(0), rows });
-    console.log(`\n${phase.users} users / ${phase.keys} keys on ${pgUrl ? "Postgres" : "PGlite"}: server RSS ${before.toFixed(0)} → ${after.toFixed(0)} MB over ${ROUNDS} requests per list`);
+    console.log(
+      `\n${phase.users} users / ${phase.keys} keys on ${pgUrl ? "Postgres" : "PGlite"}: server RSS ${before.toFixed(0)} → ${after.toFixed(0)} MB over ${ROUNDS} requests per list`,
+    );
     console.table(rows);
   }
   console.log(JSON.stringify(results));

@@ -95,8 +95,17 @@ export async function measureGrowth(g: GrowthProbe, label: string): Promise<Row[
   const { user } = g;
   if (user.apiKey) row("GET /api/auth/validate", await timedWithin(g.samples, 5000, () => fetch(`${g.base}/api/auth/validate`, { headers: { "x-api-key": user.apiKey! } })));
   const form = new URLSearchParams({ username: user.email, password: user.password }).toString();
-  row("POST /api/auth/token (login)", await timedWithin(Math.max(3, Math.floor(g.samples / 20)), 2000, () => fetch(`${g.base}/api/auth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form })));
-  if (user.accessToken) row("GET /api/v1/chat/sessions (a user with 1 in 50 sessions)", await timedWithin(g.samples, 5000, () => fetch(`${g.base}/api/v1/chat/sessions`, { headers: auth(user.accessToken!) })));
+  row(
+    "POST /api/auth/token (login)",
+    await timedWithin(Math.max(3, Math.floor(g.samples / 20)), 2000, () =>
+      fetch(`${g.base}/api/auth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form }),
+    ),
+  );
+  if (user.accessToken)
+    row(
+      "GET /api/v1/chat/sessions (a user with 1 in 50 sessions)",
+      await timedWithin(g.samples, 5000, () => fetch(`${g.base}/api/v1/chat/sessions`, { headers: auth(user.accessToken!) })),
+    );
   for (const path of await adminLists(g.base)) {
     const url = path.replace("/api/admin/users/{id}", `/api/admin/users/${user.id}`).replace("/api/admin/chatflows/{id}", `/api/admin/chatflows/${g.chatflowId ?? "none"}`);
     row(`GET ${path} (admin)`, await timedWithin(Math.max(3, Math.floor(g.samples / 4)), 3000, () => fetch(`${g.base}${url}`, { headers: auth(g.adminToken) })));

@@ -41,12 +41,17 @@ async function measure(label: string): Promise<string[]> {
     const counted = split(rec.entries);
     rec.uninstall();
     out.push(`${label}: statements per JSON prediction: ${counted.before.length} before the upstream call, ${counted.after.length} after`);
-    for (const [name, pick] of [["1 user", () => users[0]!], ["16 users", (i: number) => users[i % 16]!]] as const) {
+    for (const [name, pick] of [
+      ["1 user", () => users[0]!],
+      ["16 users", (i: number) => users[i % 16]!],
+    ] as const) {
       const lat: number[] = [];
       const t0 = performance.now();
       for (let r = 0; r < rounds; r++) lat.push(...(await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => one(pick(i))()))));
       const secs = (performance.now() - t0) / 1000;
-      out.push(`${label}: ${CONCURRENT} concurrent, ${name}: ${(lat.length / secs).toFixed(0)} predictions/s, latency p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms (n=${lat.length})`);
+      out.push(
+        `${label}: ${CONCURRENT} concurrent, ${name}: ${(lat.length / secs).toFixed(0)} predictions/s, latency p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms (n=${lat.length})`,
+      );
     }
   } finally {
     await s.stop();

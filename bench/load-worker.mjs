@@ -27,7 +27,7 @@ const result = await autocannon({
   requests,
 });
 
-const seconds = result.duration > 0 ? result.duration : spec.duration ?? 6;
+const seconds = result.duration > 0 ? result.duration : (spec.duration ?? 6);
 process.stdout.write(
   JSON.stringify({
     total: result.requests.total,

@@ -88,7 +88,9 @@ async function runWrk(spec: LoadSpec): Promise<Raw> {
   const table = variants
     .map((v) => {
       const headers = { ...(spec.headers ?? {}), ...(v.headers ?? {}) };
-      const h = Object.entries(headers).map(([k, val]) => `[${lua(k)}]=${lua(val)}`).join(",");
+      const h = Object.entries(headers)
+        .map(([k, val]) => `[${lua(k)}]=${lua(val)}`)
+        .join(",");
       const body = v.body ?? spec.body;
       return `{${lua(spec.method ?? "GET")},${lua(url.pathname + url.search)},{${h}},${body === undefined ? "nil" : lua(body)}}`;
     })

@@ -19,9 +19,7 @@ await createUser(ctx.db, { email: "bench@example.test", password: "bench-passwor
 const body = JSON.stringify({ username: "bench@example.test", password: "bench-password-1" });
 
 async function once(): Promise<void> {
-  const res = await app.handle(
-    new Request("http://localhost/api/v1/chat/authenticate", { method: "POST", headers: { "content-type": "application/json" }, body }),
-  );
+  const res = await app.handle(new Request("http://localhost/api/v1/chat/authenticate", { method: "POST", headers: { "content-type": "application/json" }, body }));
   if (res.status !== 200) throw new Error(`login answered ${res.status}`);
   await res.arrayBuffer();
 }

@@ -60,7 +60,11 @@ async function instance(withWorker: boolean) {
   const config = loadConfig({ ...env, MESSAGE_TRANSPORT: withWorker ? "webhook" : "none" });
   const database = await openDatabase(url ? { databaseUrl: url, dataDir: "", schema } : { dataDir: "memory://" });
   await migrate(database.db);
-  const ctx = await createContext(config, database, createLogger("error", () => {}));
+  const ctx = await createContext(
+    config,
+    database,
+    createLogger("error", () => {}),
+  );
   return { ctx, app: createApp(ctx), close: async () => (await stopContext(ctx), await database.close()) };
 }
 
@@ -96,9 +100,7 @@ const queueSec = (performance.now() - q0) / 1000;
 const queued = requests * BATCH;
 
 const d0 = performance.now();
-const workers = url
-  ? await Promise.all(Array.from({ length: INSTANCES }, () => instance(true)))
-  : [pgliteWorker()];
+const workers = url ? await Promise.all(Array.from({ length: INSTANCES }, () => instance(true))) : [pgliteWorker()];
 for (;;) {
   const [row] = await db.select({ n: count() }).from(messages).where(eq(messages.status, "sent"));
   if (row!.n >= queued) break;

@@ -49,7 +49,10 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
   if (!body.stream) {
     const text = Array.from({ length: contentChunks }, (_, i) => `tok${i} `).join("");
     const answer = {
-      id: "chatcmpl-bench", object: "chat.completion", created, model,
+      id: "chatcmpl-bench",
+      object: "chat.completion",
+      created,
+      model,
       choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
       usage: { prompt_tokens: 1, completion_tokens: contentChunks, total_tokens: contentChunks + 1 },
     };
@@ -61,9 +64,12 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
   for (let i = 0; i < OPENAI_FRAMES; i++) {
     if (i > 0) await sleep(delayMs);
     if (res.destroyed) return;
-    const frame = i < contentChunks
-      ? chunk(model, created, i === 0 ? { role: "assistant", content: `tok${i} ` } : { content: `tok${i} ` }, null)
-      : i === contentChunks ? chunk(model, created, {}, "stop") : "data: [DONE]\n\n";
+    const frame =
+      i < contentChunks
+        ? chunk(model, created, i === 0 ? { role: "assistant", content: `tok${i} ` } : { content: `tok${i} ` }, null)
+        : i === contentChunks
+          ? chunk(model, created, {}, "stop")
+          : "data: [DONE]\n\n";
     await write(res, frame);
   }
   res.end();
@@ -77,9 +83,10 @@ export async function startOpenAiDouble(port = 0): Promise<{ url: string; stop()
   const actual = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${actual}`,
-    stop: () => new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    stop: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -40,7 +40,10 @@ async function main() {
   const server = spawnTracked("chatgate", [process.execPath, "run", join(SRC, "src/index.ts"), "serve"], env, SRC);
   try {
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 600) throw new Error(`chatgate did not get ready:\n${server.output()}`);
       await Bun.sleep(100);

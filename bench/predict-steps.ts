@@ -32,8 +32,13 @@ try {
   await credits.grant({ userId: user.id, amount: 2 * rounds + 10, reason: "bench", createdBy: null });
 
   const steps: Record<string, number[]> = {
-    "access check": [], "earlier: credit reservation (transaction)": [], "earlier: session insert": [], "earlier: question insert": [], "earlier: total": [],
-    "now: one statement": [], "now: answer + settle": [],
+    "access check": [],
+    "earlier: credit reservation (transaction)": [],
+    "earlier: session insert": [],
+    "earlier: question insert": [],
+    "earlier: total": [],
+    "now: one statement": [],
+    "now: answer + settle": [],
   };
   for (let i = 0; i < rounds; i++) {
     const t0 = performance.now();
@@ -55,8 +60,13 @@ try {
     const t6 = performance.now();
     if (!begun.ok) throw new Error("out of credits");
     await endPrediction(db, {
-      reservation: begun.reservation, sessionId: begun.session.id, questionId: begun.question.id, charged: true, refundReason: "",
-      answer: { id: `msg_${crypto.randomUUID()}`, content: "Fast.", status: "complete" }, failQuestion: false,
+      reservation: begun.reservation,
+      sessionId: begun.session.id,
+      questionId: begun.question.id,
+      charged: true,
+      refundReason: "",
+      answer: { id: `msg_${crypto.randomUUID()}`, content: "Fast.", status: "complete" },
+      failQuestion: false,
     });
     steps["now: one statement"]!.push(t6 - t5);
     steps["now: answer + settle"]!.push(performance.now() - t6);

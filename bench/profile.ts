@@ -25,20 +25,33 @@ const database = process.env.TEST_DATABASE_URL ? "postgres" : "pglite";
 
 async function firstJsonLine(p: ReturnType<typeof spawnTracked>): Promise<Record<string, unknown>> {
   for (;;) {
-    const line = p.stdout().split("\n").find((l) => l.startsWith("{"));
+    const line = p
+      .stdout()
+      .split("\n")
+      .find((l) => l.startsWith("{"));
     if (line) return JSON.parse(line);
     if (p.proc.exitCode !== null) throw new Error(`${p.name} exited: ${p.output().slice(-2000)}`);
     await Bun.sleep(20);
   }
 }
 
-const doubles = spawnTracked("doubles", [BUN, join(import.meta.dir, "doubles-server.ts"), JSON.stringify({ apiKey: FLOWISE_KEY, flows: [{ id: flow, delayMs: 0 }] })], { PATH: process.env.PATH ?? "" }, REPO);
+const doubles = spawnTracked(
+  "doubles",
+  [BUN, join(import.meta.dir, "doubles-server.ts"), JSON.stringify({ apiKey: FLOWISE_KEY, flows: [{ id: flow, delayMs: 0 }] })],
+  { PATH: process.env.PATH ?? "" },
+  REPO,
+);
 try {
   const upstream = (await firstJsonLine(doubles)) as { flowise: string };
   const t = await makeApp({
     LOGIN_MAX_FAILURES: "10000",
-    FLOWISE_URL: upstream.flowise, FLOWISE_API_KEY: FLOWISE_KEY, LOG_LEVEL: "warn", MAX_STREAMS_PER_USER: "1000",
-    STREAM_API_KEY: "profile-stream-key", STREAM_API_SECRET: "profile-stream-secret-0123456789abcdef", STREAM_TOKEN_RATE: "100000",
+    FLOWISE_URL: upstream.flowise,
+    FLOWISE_API_KEY: FLOWISE_KEY,
+    LOG_LEVEL: "warn",
+    MAX_STREAMS_PER_USER: "1000",
+    STREAM_API_KEY: "profile-stream-key",
+    STREAM_API_SECRET: "profile-stream-secret-0123456789abcdef",
+    STREAM_TOKEN_RATE: "100000",
   });
   t.app.listen({ port: 0, hostname: "127.0.0.1" });
   const base = `http://127.0.0.1:${t.app.server!.port}`;
@@ -54,13 +67,25 @@ try {
   const json = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
   const requests = users.map((u) => {
     switch (scenario) {
-      case "predict": return { url: `${base}/api/v1/chat/predict`, method: "POST", headers: json(u.accessToken), body: JSON.stringify({ chatflow_id: flow, question: "profile?" }) };
-      case "stream-token": return { url: `${base}/stream-chat/token`, method: "POST", headers: json(u.accessToken), body: JSON.stringify({ customer_id: u.user.customerId }) };
-      case "validate": return { url: `${base}/api/auth/validate`, method: "GET", headers: { "x-api-key": key.key } };
-      case "me": return { url: `${base}/api/auth/me`, method: "GET", headers: json(u.accessToken) };
-      case "login": return { url: `${base}/api/auth/token`, method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ username: u.user.email, password: u.password }).toString() };
-      case "chat-token": return { url: `${base}/api-key/chat-token?brain_id=${flow}`, method: "POST", headers: { "x-api-key": key.key } };
-      default: throw new Error(`unknown scenario ${scenario}`);
+      case "predict":
+        return { url: `${base}/api/v1/chat/predict`, method: "POST", headers: json(u.accessToken), body: JSON.stringify({ chatflow_id: flow, question: "profile?" }) };
+      case "stream-token":
+        return { url: `${base}/stream-chat/token`, method: "POST", headers: json(u.accessToken), body: JSON.stringify({ customer_id: u.user.customerId }) };
+      case "validate":
+        return { url: `${base}/api/auth/validate`, method: "GET", headers: { "x-api-key": key.key } };
+      case "me":
+        return { url: `${base}/api/auth/me`, method: "GET", headers: json(u.accessToken) };
+      case "login":
+        return {
+          url: `${base}/api/auth/token`,
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ username: u.user.email, password: u.password }).toString(),
+        };
+      case "chat-token":
+        return { url: `${base}/api-key/chat-token?brain_id=${flow}`, method: "POST", headers: { "x-api-key": key.key } };
+      default:
+        throw new Error(`unknown scenario ${scenario}`);
     }
   });
   const load = async (n: number) => {
@@ -82,7 +107,18 @@ try {
   const mainUs = ((threadCpuSeconds() - main0) * 1e6) / count;
   const file = join(import.meta.dir, "results", `profile-${scenario}-${database}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
-  console.log(JSON.stringify({ scenario, database, bun: Bun.version, requests: count, failed: r.failed, perSecond: Math.round(count / (r.ms / 1000)), cpuUsPerRequest: { process: Math.round(cpuUs), httpThread: Math.round(mainUs), otherThreads: Math.round(cpuUs - mainUs) }, profile: relative(REPO, file) }));
+  console.log(
+    JSON.stringify({
+      scenario,
+      database,
+      bun: Bun.version,
+      requests: count,
+      failed: r.failed,
+      perSecond: Math.round(count / (r.ms / 1000)),
+      cpuUsPerRequest: { process: Math.round(cpuUs), httpThread: Math.round(mainUs), otherThreads: Math.round(cpuUs - mainUs) },
+      profile: relative(REPO, file),
+    }),
+  );
   summarise(profile, mainUs);
   await t.app.stop(true);
   await t.close();
@@ -117,11 +153,22 @@ function summarise(p: Profile, mainUsPerRequest: number) {
     const f = byId.get(id)!.callFrame;
     const where = f.url ? relative(REPO, f.url.replace(/^file:\/\//, "")) : "";
     const parts = where.split("/");
-    add(area, !where ? "(native: runtime, generated or builtin code)" : parts[0] === "node_modules" ? parts.slice(1, parts[1]!.startsWith("@") ? 3 : 2).join("/") : parts.slice(0, 2).join("/"));
+    add(
+      area,
+      !where
+        ? "(native: runtime, generated or builtin code)"
+        : parts[0] === "node_modules"
+          ? parts.slice(1, parts[1]!.startsWith("@") ? 3 : 2).join("/")
+          : parts.slice(0, 2).join("/"),
+    );
     add(fn, `${f.functionName || "(anonymous)"} ${where}${where ? `:${f.lineNumber + 1}` : ""}`);
   }
   const n = p.samples.length;
   const show = (m: Map<string, number>, top: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `  ${((v / n) * mainUsPerRequest).toFixed(1).padStart(7)} µs/req  ${((100 * v) / n).toFixed(1).padStart(5)}%  ${k}`).join("\n");
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => `  ${((v / n) * mainUsPerRequest).toFixed(1).padStart(7)} µs/req  ${((100 * v) / n).toFixed(1).padStart(5)}%  ${k}`)
+      .join("\n");
   console.log(`${n} samples; HTTP thread ${mainUsPerRequest.toFixed(0)} µs CPU per request\nby area (self):\n${show(area, 14)}\nby function (self):\n${show(fn, 25)}`);
 }

@@ -27,8 +27,7 @@ const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "" :
 const right = (i: number) => (i >= 1 && i <= 3) || (i >= 6 && i <= 8);
 
 /** CPU µs per request from a load result (all answered requests, the work done). */
-export const cpuUsPerRequest = (r: { cpuSeconds?: number; total: number }) =>
-  r.cpuSeconds === undefined || r.total === 0 ? undefined : (r.cpuSeconds * 1e6) / r.total;
+export const cpuUsPerRequest = (r: { cpuSeconds?: number; total: number }) => (r.cpuSeconds === undefined || r.total === 0 ? undefined : (r.cpuSeconds * 1e6) / r.total);
 
 export function renderTable(rows: Row[]): string {
   const header = ["scenario", "req/s", "p50 ms", "p99 ms", "ratio", "goal", "RSS MiB", "CPU", "CPU µs/req", "note"];
@@ -55,8 +54,10 @@ export function renderComparison(results: { label: string; rows: Row[] }[]): str
   for (const r of results) for (const row of r.rows) if (!names.includes(row.scenario)) names.push(row.scenario);
   const cell = (row: Row | undefined): string => {
     if (!row) return "—";
-    if (row.ratio !== undefined) return `${(row.ratio * 100).toFixed(0)}%${row.cpuUs === undefined ? "" : ` (${row.cpuUs.toFixed(1)} µs)`}${row.met === undefined ? "" : row.met ? " ✓" : " ✗"}`;
-    if (row.p50 !== undefined) return `p50 ${ms(row.p50)} / p99 ${ms(row.p99)} ms${row.rps === undefined ? "" : `, ${num(row.rps)}/s`}${row.met === undefined ? "" : row.met ? " ✓" : " ✗"}`;
+    if (row.ratio !== undefined)
+      return `${(row.ratio * 100).toFixed(0)}%${row.cpuUs === undefined ? "" : ` (${row.cpuUs.toFixed(1)} µs)`}${row.met === undefined ? "" : row.met ? " ✓" : " ✗"}`;
+    if (row.p50 !== undefined)
+      return `p50 ${ms(row.p50)} / p99 ${ms(row.p99)} ms${row.rps === undefined ? "" : `, ${num(row.rps)}/s`}${row.met === undefined ? "" : row.met ? " ✓" : " ✗"}`;
     if (row.rps !== undefined) return `${num(row.rps)}/s`;
     return row.note ?? "";
   };

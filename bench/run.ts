@@ -59,7 +59,10 @@ async function build(): Promise<number> {
 async function firstLine(p: Started, timeoutMs = 15_000): Promise<string> {
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
-    const line = p.stdout().split("\n").find((l) => l.trim().startsWith("{"));
+    const line = p
+      .stdout()
+      .split("\n")
+      .find((l) => l.trim().startsWith("{"));
     if (line) return line;
     if (p.proc.exitCode !== null) break;
     await Bun.sleep(20);
@@ -100,7 +103,22 @@ async function main() {
   const flows = { 0: crypto.randomUUID(), 5: crypto.randomUUID() };
 
   log("starting the Flowise and OpenAI doubles, raw Bun.serve, Portkey…");
-  const doubles = spawnTracked("doubles", [BUN, join(import.meta.dir, "doubles-server.ts"), JSON.stringify({ apiKey: flowiseKey, flows: [{ id: flows[0], delayMs: 0 }, { id: flows[5], delayMs: 5 }] })], baseEnv({}), REPO);
+  const doubles = spawnTracked(
+    "doubles",
+    [
+      BUN,
+      join(import.meta.dir, "doubles-server.ts"),
+      JSON.stringify({
+        apiKey: flowiseKey,
+        flows: [
+          { id: flows[0], delayMs: 0 },
+          { id: flows[5], delayMs: 5 },
+        ],
+      }),
+    ],
+    baseEnv({}),
+    REPO,
+  );
   const upstream = JSON.parse(await firstLine(doubles)) as { flowise: string; openai: string };
   const rawPort = await freePort();
   const raw = spawnTracked("raw Bun.serve", [BUN, join(import.meta.dir, "baseline-raw-bun.ts"), String(rawPort)], baseEnv({}), REPO);
@@ -109,25 +127,61 @@ async function main() {
 
   log("baseline: raw Bun.serve…");
   const rawUrl = `http://127.0.0.1:${rawPort}/`;
-  const rotating = Array.from({ length: 16 }, (_, i) => ({ headers: { "content-type": "application/json", authorization: `Bearer bench-${i}` }, body: JSON.stringify({ customer_id: i + 1 }) }));
+  const rotating = Array.from({ length: 16 }, (_, i) => ({
+    headers: { "content-type": "application/json", authorization: `Bearer bench-${i}` },
+    body: JSON.stringify({ customer_id: i + 1 }),
+  }));
   const rawStaticLoad = () => warmAndRun({ url: rawUrl, connections: CONNECTIONS, duration: DURATION }, raw.proc.pid);
   const rawScriptedLoad = () => warmAndRun({ url: rawUrl, method: "POST", variants: rotating, connections: CONNECTIONS, duration: DURATION }, raw.proc.pid);
   const rawStatic = await rawStaticLoad();
   const rawScripted = await rawScriptedLoad();
   const baselineRows: Row[] = [
-    { scenario: "raw Bun.serve, fixed JSON (baseline)", rps: rawStatic.total / rawStatic.seconds, p50: rawStatic.p50, p99: rawStatic.p99, rssMiB: rawStatic.rssPeak, cpu: rawStatic.cpuCores, cpuUs: cpuUsPerRequest(rawStatic), note: "machine ceiling; its own RSS and CPU" },
-    { scenario: "raw Bun.serve, 16 rotating requests (baseline)", rps: rawScripted.total / rawScripted.seconds, p50: rawScripted.p50, p99: rawScripted.p99, rssMiB: rawScripted.rssPeak, cpu: rawScripted.cpuCores, cpuUs: cpuUsPerRequest(rawScripted), note: "ceiling for rows that rotate credentials" },
+    {
+      scenario: "raw Bun.serve, fixed JSON (baseline)",
+      rps: rawStatic.total / rawStatic.seconds,
+      p50: rawStatic.p50,
+      p99: rawStatic.p99,
+      rssMiB: rawStatic.rssPeak,
+      cpu: rawStatic.cpuCores,
+      cpuUs: cpuUsPerRequest(rawStatic),
+      note: "machine ceiling; its own RSS and CPU",
+    },
+    {
+      scenario: "raw Bun.serve, 16 rotating requests (baseline)",
+      rps: rawScripted.total / rawScripted.seconds,
+      p50: rawScripted.p50,
+      p99: rawScripted.p99,
+      rssMiB: rawScripted.rssPeak,
+      cpu: rawScripted.cpuCores,
+      cpuUs: cpuUsPerRequest(rawScripted),
+      note: "ceiling for rows that rotate credentials",
+    },
   ];
 
   const admin = { email: "admin@bench.local", password: secret() };
   const env = baseEnv({
-    HOST: "127.0.0.1", LOG_LEVEL: "warn", ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password, JWT_SECRET: secret(),
-    FLOWISE_URL: upstream.flowise, FLOWISE_API_KEY: flowiseKey,
-    STREAM_API_KEY: "bench-stream-key", STREAM_API_SECRET: secret(), STREAM_TOKEN_RATE: "100000",
-    MESSAGE_TRANSPORT: "none", SHUTDOWN_GRACE: "1", LOGIN_MAX_FAILURES: "10000", MAX_STREAMS_PER_USER: "1000",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    JWT_SECRET: secret(),
+    FLOWISE_URL: upstream.flowise,
+    FLOWISE_API_KEY: flowiseKey,
+    STREAM_API_KEY: "bench-stream-key",
+    STREAM_API_SECRET: secret(),
+    STREAM_TOKEN_RATE: "100000",
+    MESSAGE_TRANSPORT: "none",
+    SHUTDOWN_GRACE: "1",
+    LOGIN_MAX_FAILURES: "10000",
+    MAX_STREAMS_PER_USER: "1000",
   });
   const shared = {
-    binary: join(REPO, "dist/chatgate"), cwd: tmp, env, admin, flows, log,
+    binary: join(REPO, "dist/chatgate"),
+    cwd: tmp,
+    env,
+    admin,
+    flows,
+    log,
     raw: { static: { name: "raw", result: rawStatic, remeasure: rawStaticLoad }, scripted: { name: "raw rotating", result: rawScripted, remeasure: rawScriptedLoad } },
     upstream: { flowise: upstream.flowise, flowiseKey, openai: upstream.openai, portkey: portkey.url, portkeyNote: portkey.note },
   };
@@ -156,7 +210,9 @@ async function main() {
     `databases: ${results.map((r) => r.describe).join("; ")}${postgresNote ? `; ${postgresNote}` : ""}`,
     `load generator: ${generator}, ${CONNECTIONS} connections, ${DURATION} s per load after a 1 s warm-up; LOG_LEVEL=warn (no per-request access log)`,
     `ratio: 2xx req/s ÷ the baseline's req/s (raw Bun.serve re-measured just before the row); CPU µs/req: chatgate CPU time per request; SSE rows: p50/p99 are ADDED time to first event vs the upstream read directly`,
-    `load average at start ${loadStart.map((x) => x.toFixed(2)).join(" ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" ")}; build ${(buildMs / 1000).toFixed(1)} s`,
+    `load average at start ${loadStart.map((x) => x.toFixed(2)).join(" ")}, at end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}; build ${(buildMs / 1000).toFixed(1)} s`,
     ...results.flatMap((r) => r.startup.map((l) => `${r.label}: ${l}`)),
   ];
   const tables = [`baselines\n\n${renderTable(baselineRows)}`, ...results.map((r) => `${r.label}\n\n${renderTable(r.rows)}`), `side by side\n\n${renderComparison(results)}`];
@@ -166,10 +222,29 @@ async function main() {
   const dir = join(import.meta.dir, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${started.toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({
-    started: started.toISOString(), seconds: Math.round((performance.now() - t0) / 1000), short: SHORT, machine: m, generator, connections: CONNECTIONS, durationSec: DURATION,
-    loadavg: { start: loadStart, end: loadavg() }, buildMs, plan: PLAN, portkeyNote: portkey.note, baselineRows, results, header,
-  }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        started: started.toISOString(),
+        seconds: Math.round((performance.now() - t0) / 1000),
+        short: SHORT,
+        machine: m,
+        generator,
+        connections: CONNECTIONS,
+        durationSec: DURATION,
+        loadavg: { start: loadStart, end: loadavg() },
+        buildMs,
+        plan: PLAN,
+        portkeyNote: portkey.note,
+        baselineRows,
+        results,
+        header,
+      },
+      null,
+      2,
+    ),
+  );
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s; results in ${file}`);
 }
 

@@ -75,9 +75,11 @@ export async function concurrent(targets: Target[], concurrency: number, each: n
   const out: Series[] = [];
   for (const t of targets) {
     const s: Series = { name: t.name, samples: [], failures: [] };
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      for (let i = 0; i < each; i++) await record(t, s);
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = 0; i < each; i++) await record(t, s);
+      }),
+    );
     out.push(s);
   }
   return out;

@@ -102,7 +102,10 @@ export interface Quota {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, reason: string) {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
     super(`${variable}: ${reason}`);
   }
 }
@@ -162,7 +165,10 @@ function url(env: Env, name: string): string | undefined {
 }
 
 function list(env: Env, name: string): string[] {
-  return (str(env, name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (str(env, name) ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {

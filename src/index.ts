@@ -17,9 +17,9 @@ import { startTracing, stopTracing } from "./ops/tracing";
 
 async function main(): Promise<number> {
   const command = parseArgs(process.argv.slice(2));
-  if (command.kind === "help") return console.log(USAGE), 0;
-  if (command.kind === "version") return console.log(pkg.version), 0;
-  if (command.kind === "usage-error") return console.error(`chatgate: ${command.message}\n\n${USAGE}`), 2;
+  if (command.kind === "help") return (console.log(USAGE), 0);
+  if (command.kind === "version") return (console.log(pkg.version), 0);
+  if (command.kind === "usage-error") return (console.error(`chatgate: ${command.message}\n\n${USAGE}`), 2);
 
   if (command.kind === "healthcheck") return healthcheck(process.env.PORT, Boolean(process.env.TLS_CERT_FILE?.trim()));
 
@@ -27,17 +27,17 @@ async function main(): Promise<number> {
   try {
     config = loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError) return console.error(`chatgate: invalid configuration: ${e.message}`), 1;
+    if (e instanceof ConfigError) return (console.error(`chatgate: invalid configuration: ${e.message}`), 1);
     throw e;
   }
   let newPassword: string | undefined;
   if (command.kind === "user-create") {
     if (command.password !== undefined) console.error("chatgate: warning: --password is visible to other users in `ps`; prefer stdin or CHATGATE_PASSWORD");
     newPassword = command.password ?? (await readPassword());
-    if (!newPassword) return console.error("chatgate: no password: set CHATGATE_PASSWORD or pass it on stdin"), 2;
+    if (!newPassword) return (console.error("chatgate: no password: set CHATGATE_PASSWORD or pass it on stdin"), 2);
     // Before opening the database: a refused password should not cost a start-up.
     const problem = passwordProblem(newPassword);
-    if (problem) return console.error(`chatgate: ${problem}`), 1;
+    if (problem) return (console.error(`chatgate: ${problem}`), 1);
   }
   // Before the database opens: a bad certificate should not cost a start-up either.
   let pair: CertificatePair | undefined;
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     try {
       pair = loadCertificatePair(config.tlsCertFile, config.tlsKeyFile!);
     } catch (e) {
-      if (e instanceof TlsError) return console.error(`chatgate: invalid configuration: ${e.message}`), 1;
+      if (e instanceof TlsError) return (console.error(`chatgate: invalid configuration: ${e.message}`), 1);
       throw e;
     }
   }
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
       console.log(JSON.stringify({ id: u.id, email: u.email, role: u.role }));
       return 0;
     } catch (e) {
-      if (e instanceof AppError) return console.error(`chatgate: ${e.message}`), 1;
+      if (e instanceof AppError) return (console.error(`chatgate: ${e.message}`), 1);
       throw e;
     } finally {
       await database.close();
@@ -136,10 +136,7 @@ async function main(): Promise<number> {
     const graceful = Promise.all([app.server!.stop(false), ...draining.map((d) => d.stop(false))]);
     const warnAt = Math.max(0, config.shutdownGraceMs - Math.min(1000, config.shutdownGraceMs / 2));
     const warn = setTimeout(() => ctx.shutdown.abort(), warnAt);
-    const timedOut = await Promise.race([
-      Promise.resolve(graceful).then(() => false),
-      Bun.sleep(config.shutdownGraceMs).then(() => true),
-    ]);
+    const timedOut = await Promise.race([Promise.resolve(graceful).then(() => false), Bun.sleep(config.shutdownGraceMs).then(() => true)]);
     clearTimeout(warn);
     if (timedOut) await Promise.all([app.server!.stop(true), ...draining.map((d) => d.stop(true))]);
     await stopContext(ctx);
@@ -170,9 +167,7 @@ async function main(): Promise<number> {
   const first = bootstrap && {
     first_admin: bootstrap.email,
     // The generated password goes to a 0600 file, never to the log stream.
-    first_admin_file: bootstrap.password
-      ? writeFirstAdminPassword(config.dataDir, bootstrap.email, bootstrap.password)
-      : "none (the password is ADMIN_PASSWORD)",
+    first_admin_file: bootstrap.password ? writeFirstAdminPassword(config.dataDir, bootstrap.email, bootstrap.password) : "none (the password is ADMIN_PASSWORD)",
   };
   // One JSON line like every other, at any LOG_LEVEL: what is listening where, and how to log in.
   createLogger("info").info("listening", {

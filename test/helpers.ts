@@ -87,7 +87,11 @@ export async function makeApp(env: Record<string, string> = {}, reuse?: { schema
     : await openTestDatabase(reuse?.schema);
   await migrate(database.db);
   const logs: string[] = [];
-  const ctx = await createContext(config, database, createLogger(config.logLevel, (l) => logs.push(l)));
+  const ctx = await createContext(
+    config,
+    database,
+    createLogger(config.logLevel, (l) => logs.push(l)),
+  );
   const app = createApp(ctx);
   return {
     app,

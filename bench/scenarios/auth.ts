@@ -10,19 +10,34 @@ export async function authScenarios(b: Bench): Promise<void> {
 
   if (!u?.accessToken) b.rows.push(notAvailable("GET /api/auth/me (access token)", "no user access token (see seeding notes)"));
   else {
-    const { row } = await throughput(b, "GET /api/auth/me (access token)", { url: `${b.base}/api/auth/me`, headers: bearer(u.accessToken) }, { baseline: b.raw.static, goal: 0.85 });
+    const { row } = await throughput(
+      b,
+      "GET /api/auth/me (access token)",
+      { url: `${b.base}/api/auth/me`, headers: bearer(u.accessToken) },
+      { baseline: b.raw.static, goal: 0.85 },
+    );
     b.rows.push(row);
   }
 
   if (!u?.apiKey) b.rows.push(notAvailable("GET /api/auth/validate (API key)", "no API key (see seeding notes)"));
   else {
-    const { row } = await throughput(b, "GET /api/auth/validate (API key)", { url: `${b.base}/api/auth/validate`, headers: { "x-api-key": u.apiKey } }, { baseline: b.raw.static, goal: 0.85 });
+    const { row } = await throughput(
+      b,
+      "GET /api/auth/validate (API key)",
+      { url: `${b.base}/api/auth/validate`, headers: { "x-api-key": u.apiKey } },
+      { baseline: b.raw.static, goal: 0.85 },
+    );
     b.rows.push(row);
   }
 
   if (!u?.apiKey || !cf) b.rows.push(notAvailable("POST /api-key/chat-token", "no API key or chatflow (see seeding notes)"));
   else {
-    const { row } = await throughput(b, "POST /api-key/chat-token", { url: `${b.base}/api-key/chat-token?brain_id=${cf}`, method: "POST", headers: bearer(u.apiKey) }, { baseline: b.raw.static, goal: 0.5 });
+    const { row } = await throughput(
+      b,
+      "POST /api-key/chat-token",
+      { url: `${b.base}/api-key/chat-token?brain_id=${cf}`, method: "POST", headers: bearer(u.apiKey) },
+      { baseline: b.raw.static, goal: 0.5 },
+    );
     b.rows.push(row);
   }
 
@@ -32,7 +47,12 @@ export async function authScenarios(b: Bench): Promise<void> {
   if (streamUsers.length === 0) b.rows.push(notAvailable("POST /stream-chat/token", "no user with an access token and customer_id"));
   else {
     const variants = streamUsers.map((x) => ({ headers: { ...json, ...bearer(x.accessToken!) }, body: JSON.stringify({ customer_id: x.customerId }) }));
-    const { row } = await throughput(b, `POST /stream-chat/token (${variants.length} users)`, { url: `${b.base}/stream-chat/token`, method: "POST", variants }, { baseline: b.raw.scripted, goal: 0.5 });
+    const { row } = await throughput(
+      b,
+      `POST /stream-chat/token (${variants.length} users)`,
+      { url: `${b.base}/stream-chat/token`, method: "POST", variants },
+      { baseline: b.raw.scripted, goal: 0.5 },
+    );
     b.rows.push(row);
   }
 

@@ -68,7 +68,7 @@ export async function throughput(b: Bench, scenario: string, spec: LoadSpec, o: 
   if (refused) return { row: notAvailable(scenario, refused) };
   b.log(`${scenario}…`);
   const full = { connections: b.connections, duration: b.duration, ...spec };
-  const watch = o.watch === null ? undefined : o.watch ?? b.pid;
+  const watch = o.watch === null ? undefined : (o.watch ?? b.pid);
   const base = o.baseline?.remeasure ? await o.baseline.remeasure() : o.baseline?.result;
   const result = o.warm === false ? await runLoad(full, watch) : await warmAndRun(full, watch);
   const rps = goodRps(result);
@@ -76,12 +76,15 @@ export async function throughput(b: Bench, scenario: string, spec: LoadSpec, o: 
   const baseUs = base ? cpuUsPerRequest(base) : undefined;
   const ownUs = cpuUsPerRequest(result);
   const costRatio = baseUs !== undefined && ownUs !== undefined ? baseUs / ownUs : undefined;
-  const note = [
-    base && o.baseline?.remeasure ? `${o.baseline.name} just before: ${Math.round(goodRps(base))} req/s` : undefined,
-    costRatio === undefined ? undefined : `CPU-cost ratio ${Math.round(costRatio * 100)}%`,
-    o.note,
-    failureNote(result),
-  ].filter(Boolean).join("; ") || undefined;
+  const note =
+    [
+      base && o.baseline?.remeasure ? `${o.baseline.name} just before: ${Math.round(goodRps(base))} req/s` : undefined,
+      costRatio === undefined ? undefined : `CPU-cost ratio ${Math.round(costRatio * 100)}%`,
+      o.note,
+      failureNote(result),
+    ]
+      .filter(Boolean)
+      .join("; ") || undefined;
   const row: Row = {
     scenario,
     rps,

@@ -17,12 +17,20 @@ export async function mixedLoad(b: Bench): Promise<void> {
   }
   const validate = { url: `${b.base}/api/auth/validate`, headers: { "x-api-key": u.apiKey }, connections: 2, duration: Math.max(1, b.duration - 1) };
   const predict = {
-    url: `${b.base}/api/v1/chat/predict`, method: "POST", connections: Math.max(2, Math.floor(b.connections / 2)), duration: b.duration + 1,
+    url: `${b.base}/api/v1/chat/predict`,
+    method: "POST",
+    connections: Math.max(2, Math.floor(b.connections / 2)),
+    duration: b.duration + 1,
     variants: users.map((x) => ({ headers: { ...json, ...bearer(x.accessToken!) }, body: JSON.stringify({ chatflow_id: cf, question: "mixed" }) })),
   };
   const tokens = {
-    url: `${b.base}/stream-chat/token`, method: "POST", connections: Math.max(2, Math.floor(b.connections / 2)), duration: b.duration + 1,
-    variants: users.filter((x) => x.customerId !== undefined).map((x) => ({ headers: { ...json, ...bearer(x.accessToken!) }, body: JSON.stringify({ customer_id: x.customerId }) })),
+    url: `${b.base}/stream-chat/token`,
+    method: "POST",
+    connections: Math.max(2, Math.floor(b.connections / 2)),
+    duration: b.duration + 1,
+    variants: users
+      .filter((x) => x.customerId !== undefined)
+      .map((x) => ({ headers: { ...json, ...bearer(x.accessToken!) }, body: JSON.stringify({ customer_id: x.customerId }) })),
   };
   for (const spec of [validate, predict, tokens]) {
     const refused = await probe(spec);

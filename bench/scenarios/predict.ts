@@ -14,7 +14,12 @@ export async function predictJson(b: Bench): Promise<void> {
   const direct = await throughput(
     b,
     "Flowise double direct: POST /api/v1/prediction (JSON)",
-    { url: `${b.upstream.flowise}/api/v1/prediction/${cf ?? "none"}`, method: "POST", headers: { ...json, ...bearer(b.upstream.flowiseKey) }, body: JSON.stringify({ question: QUESTION }) },
+    {
+      url: `${b.upstream.flowise}/api/v1/prediction/${cf ?? "none"}`,
+      method: "POST",
+      headers: { ...json, ...bearer(b.upstream.flowiseKey) },
+      body: JSON.stringify({ question: QUESTION }),
+    },
     { watch: null, note: "proxy ceiling" },
   );
   b.rows.push(direct.row);
@@ -25,9 +30,17 @@ export async function predictJson(b: Bench): Promise<void> {
   const body = JSON.stringify({ chatflow_id: cf, question: QUESTION });
   const baseline = direct.result ? { name: "Flowise double direct", result: direct.result } : undefined;
   // Rotating users is the realistic load; one user puts every prediction on one balance row.
-  for (const [label, who] of [[`${users.length} users rotating`, users], ["1 user", users.slice(0, 1)]] as const) {
+  for (const [label, who] of [
+    [`${users.length} users rotating`, users],
+    ["1 user", users.slice(0, 1)],
+  ] as const) {
     const variants = who.map((u) => ({ headers: { ...json, ...bearer(u.accessToken!) }, body }));
-    const { row } = await throughput(b, `POST /api/v1/chat/predict (JSON, ${label})`, { url: `${b.base}/api/v1/chat/predict`, method: "POST", variants }, { baseline, goal: who.length > 1 ? 0.25 : undefined });
+    const { row } = await throughput(
+      b,
+      `POST /api/v1/chat/predict (JSON, ${label})`,
+      { url: `${b.base}/api/v1/chat/predict`, method: "POST", variants },
+      { baseline, goal: who.length > 1 ? 0.25 : undefined },
+    );
     b.rows.push(row);
   }
 }
@@ -38,9 +51,10 @@ function targets(b: Bench, delayMs: number): { chatgate?: Target; flowise: Targe
   const post = (headers: Record<string, string>, body: unknown) => () => ({ method: "POST", headers: { ...json, ...headers }, body: JSON.stringify(body) });
   const openaiBody = { model: `bench-delay-${delayMs}`, stream: true, messages: [{ role: "user", content: QUESTION }] };
   return {
-    chatgate: u?.accessToken && cf
-      ? { name: "chatgate", url: `${b.base}/api/v1/chat/predict`, init: post(bearer(u.accessToken), { chatflow_id: cf, question: QUESTION, streaming: true }) }
-      : undefined,
+    chatgate:
+      u?.accessToken && cf
+        ? { name: "chatgate", url: `${b.base}/api/v1/chat/predict`, init: post(bearer(u.accessToken), { chatflow_id: cf, question: QUESTION, streaming: true }) }
+        : undefined,
     flowise: { name: "Flowise double", url: `${b.upstream.flowise}/api/v1/prediction/${cf}`, init: post(bearer(b.upstream.flowiseKey), { question: QUESTION, streaming: true }) },
     openai: { name: "OpenAI double", url: `${b.upstream.openai}/v1/chat/completions`, init: post(bearer("sk-bench"), openaiBody) },
     portkey: b.upstream.portkey
@@ -100,7 +114,7 @@ export async function predictSse(b: Bench, delayMs: number, plan: { rounds: numb
     b.rows.push(notAvailable(`${label}: chatgate added TTFB`, cgRefused));
     return;
   }
-  const pkRefused = t.portkey ? await streamProbe(t.portkey) : b.upstream.portkeyNote ?? "Portkey not started";
+  const pkRefused = t.portkey ? await streamProbe(t.portkey) : (b.upstream.portkeyNote ?? "Portkey not started");
   const all = [t.flowise, t.chatgate, t.openai, ...(pkRefused ? [] : [t.portkey!])];
   b.log(`${label}: ${plan.rounds} interleaved rounds, then ${plan.concurrency} concurrent × ${plan.each}…`);
   for (const mode of ["sequential", "concurrent"] as const) {

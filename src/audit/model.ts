@@ -20,14 +20,14 @@ export const auditEvent = t.Object({
 export type AuditEventView = typeof auditEvent.static;
 
 export const auditQuery = t.Object({
-    action: t.Optional(t.String({ minLength: 1, maxLength: 100, error: "action must be 1 to 100 characters" })),
-    actor_id: id("actor_id"),
-    target_id: id("target_id"),
-    since: instant("since"),
-    until: instant("until"),
-    limit: t.Optional(t.Numeric({ minimum: 1, maximum: 1000, multipleOf: 1, error: "limit: must be a whole number from 1 to 1000" })),
-    cursor: t.Optional(t.String({ maxLength: 300, pattern: "^[A-Za-z0-9_-]+$", error: "cursor: must be the next_cursor of a previous page" })),
-    format: t.Optional(t.Union([t.Literal("json"), t.Literal("ndjson"), t.Literal("csv")], { error: "format must be json, ndjson or csv" })),
+  action: t.Optional(t.String({ minLength: 1, maxLength: 100, error: "action must be 1 to 100 characters" })),
+  actor_id: id("actor_id"),
+  target_id: id("target_id"),
+  since: instant("since"),
+  until: instant("until"),
+  limit: t.Optional(t.Numeric({ minimum: 1, maximum: 1000, multipleOf: 1, error: "limit: must be a whole number from 1 to 1000" })),
+  cursor: t.Optional(t.String({ maxLength: 300, pattern: "^[A-Za-z0-9_-]+$", error: "cursor: must be the next_cursor of a previous page" })),
+  format: t.Optional(t.Union([t.Literal("json"), t.Literal("ndjson"), t.Literal("csv")], { error: "format must be json, ndjson or csv" })),
 });
 export type AuditQuery = typeof auditQuery.static;
 

@@ -11,9 +11,7 @@ export const auditEvents = pgTable(
   "audit_events",
   {
     // Generated in SQL so batched writers (Stream token issuance) need no ids of their own.
-    id: text("id")
-      .primaryKey()
-      .default(sql`('aud_' || replace(gen_random_uuid()::text, '-', ''))`),
+    id: text("id").primaryKey().default(sql`('aud_' || replace(gen_random_uuid()::text, '-', ''))`),
     at: ts("at").notNull().defaultNow(),
     actorType: text("actor_type").notNull(),
     actorId: text("actor_id"),

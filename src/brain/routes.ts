@@ -38,7 +38,7 @@ export function brainRoutes(ctx: Core, deps: ChatDeps) {
           summary: "Ask a brain; answers text/event-stream `data: {json}` frames",
           description:
             "Accepts a brain chat token (its own brain only, else 403), an access token or a write API key. Each frame has chat_id, message_id, " +
-            "user_message, message_time, assistant (the new text), prompt_title, brain_name, brain_id, metadata; the last has assistant \"\" and " +
+            'user_message, message_time, assistant (the new text), prompt_title, brain_name, brain_id, metadata; the last has assistant "" and ' +
             "metadata.sources (plus metadata.error after a failure). An unknown chat_id is created for the caller; another user's → 404. " +
             "Beyond MAX_STREAMS_PER_USER open streams of the caller → 429 with Retry-After.",
           responses: { 200: { description: "Server-sent events", content: { "text/event-stream": { schema: { type: "string" } } } } },

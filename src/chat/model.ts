@@ -9,9 +9,7 @@ export const predictBody = t.Object({
   overrideConfig: t.Optional(
     t.Record(t.String(), t.Unknown(), { description: "Only keys listed in FLOWISE_OVERRIDE_ALLOW; others → 422", error: "overrideConfig: must be an object" }),
   ),
-  session_id: t.Optional(
-    t.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:-]+$", error: "session_id: 1 to 100 characters of A-Z a-z 0-9 _ . : -" }),
-  ),
+  session_id: t.Optional(t.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:-]+$", error: "session_id: 1 to 100 characters of A-Z a-z 0-9 _ . : -" })),
   streaming: t.Optional(t.Boolean({ error: "streaming: must be true or false" })),
 });
 export type PredictBody = typeof predictBody.static;

@@ -138,7 +138,14 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     };
   } catch (err) {
     // No answer will follow: refunded, and the stored question must not read as an answered turn.
-    const end = { reservation, sessionId: session.id, questionId: question.id, charged: false, refundReason: err instanceof ClientGone ? "client_gone" : "upstream_failed", failQuestion: true };
+    const end = {
+      reservation,
+      sessionId: session.id,
+      questionId: question.id,
+      charged: false,
+      refundReason: err instanceof ClientGone ? "client_gone" : "upstream_failed",
+      failQuestion: true,
+    };
     await endPrediction(db, end).catch((e) => {
       deps.log.error("refund failed", { reservation_id: reservation.id, error: errorSummary(e) });
     });

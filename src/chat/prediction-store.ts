@@ -23,9 +23,7 @@ export interface BeginInput {
   question: string;
 }
 
-export type Begun =
-  | { ok: true; reservation: Reservation; session: ChatSession; question: { id: string; createdAt: Date } }
-  | { ok: false; reason: "insufficient_credits" };
+export type Begun = { ok: true; reservation: Reservation; session: ChatSession; question: { id: string; createdAt: Date } } | { ok: false; reason: "insufficient_credits" };
 
 interface BeginRow {
   foreign_session: number;

@@ -48,4 +48,3 @@ export function nextState(from: RelayState, event: RelayEvent): RelayState {
   if (!to) throw new IllegalTransition(from, event);
   return to;
 }
-

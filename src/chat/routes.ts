@@ -7,8 +7,7 @@ import { listSessions, sessionHistory } from "./sessions";
 import { requestIdOf } from "../http/core";
 import { errorFamily } from "../http/errors";
 
-const wantsStream = (request: Request, streaming?: boolean) =>
-  streaming === true || (request.headers.get("accept") ?? "").toLowerCase().includes("text/event-stream");
+const wantsStream = (request: Request, streaming?: boolean) => streaming === true || (request.headers.get("accept") ?? "").toLowerCase().includes("text/event-stream");
 
 function predictRoutes(ctx: Core, deps: ChatDeps) {
   return new Elysia({ tags: ["chat"] })
@@ -47,8 +46,8 @@ function predictRoutes(ctx: Core, deps: ChatDeps) {
                   schema: {
                     type: "string",
                     description:
-                      "Flowise's frames (`message:\\ndata:{\"event\":...,\"data\":...}`): start (\"\"), token, sourceDocuments, metadata, " +
-                      "error, then chatgate's session_id and end \"[DONE]\"; `:heartbeat` comments while Flowise is silent",
+                      'Flowise\'s frames (`message:\\ndata:{"event":...,"data":...}`): start (""), token, sourceDocuments, metadata, ' +
+                      'error, then chatgate\'s session_id and end "[DONE]"; `:heartbeat` comments while Flowise is silent',
                   },
                 },
               },
@@ -64,11 +63,12 @@ function sessionRoutes(ctx: Core) {
   return new Elysia({ tags: ["chat"] })
     .onTransform(errorFamily("detail"))
     .use(ctx.auth)
-    .get(
-      "/api/v1/chat/sessions",
-      ({ principal, query }) => listSessions(db, principal.user.id, { limit: query.limit ?? 50, offset: query.offset ?? 0 }),
-      { access: true, query: sessionsQuery, response: sessionList, detail: { summary: "The caller's chat sessions, newest first" } },
-    )
+    .get("/api/v1/chat/sessions", ({ principal, query }) => listSessions(db, principal.user.id, { limit: query.limit ?? 50, offset: query.offset ?? 0 }), {
+      access: true,
+      query: sessionsQuery,
+      response: sessionList,
+      detail: { summary: "The caller's chat sessions, newest first" },
+    })
     .get("/api/v1/chat/sessions/:id/history", ({ principal, params }) => sessionHistory(db, principal.user.id, params.id), {
       access: true,
       params: sessionParams,

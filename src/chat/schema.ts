@@ -7,7 +7,9 @@ export const chatSessions = pgTable(
   "chat_sessions",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     chatflowId: text("chatflow_id"),
     name: text("name"),
     topic: text("topic"),
@@ -21,12 +23,16 @@ export const chatMessages = pgTable(
   "chat_messages",
   {
     id: text("id").primaryKey(),
-    sessionId: text("session_id").notNull().references(() => chatSessions.id, { onDelete: "cascade" }),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => chatSessions.id, { onDelete: "cascade" }),
     role: text("role", { enum: ["user", "assistant"] }).notNull(),
     content: text("content").notNull(),
     // Answers: complete / incomplete (cut short) / error (Flowise's error frame). Questions:
     // complete, or failed when the prediction ended without any answer content (refunded).
-    status: text("status", { enum: ["complete", "incomplete", "error", "failed"] }).notNull().default("complete"),
+    status: text("status", { enum: ["complete", "incomplete", "error", "failed"] })
+      .notNull()
+      .default("complete"),
     metadata: jsonb("metadata"),
     createdAt: ts("created_at").notNull().defaultNow(),
   },

@@ -61,7 +61,10 @@ export async function getOrCreateSession(db: DB, input: SessionInput): Promise<C
 
 /** The session when the user owns it; otherwise 404. */
 export async function ownedSession(db: DB, userId: string, sessionId: string): Promise<ChatSession> {
-  const [row] = await db.select().from(chatSessions).where(and(eq(chatSessions.id, sessionId), eq(chatSessions.userId, userId)));
+  const [row] = await db
+    .select()
+    .from(chatSessions)
+    .where(and(eq(chatSessions.id, sessionId), eq(chatSessions.userId, userId)));
   if (!row) throw CHAT_ERRORS.SESSION_NOT_FOUND();
   return row;
 }
@@ -86,7 +89,10 @@ export async function storeMessage(db: DB, m: MessageInput): Promise<{ id: strin
 
 /** A question no answer will follow (the prediction failed before any answer content). */
 export async function markQuestionFailed(db: DB, messageId: string): Promise<void> {
-  await db.update(chatMessages).set({ status: "failed" }).where(and(eq(chatMessages.id, messageId), eq(chatMessages.role, "user")));
+  await db
+    .update(chatMessages)
+    .set({ status: "failed" })
+    .where(and(eq(chatMessages.id, messageId), eq(chatMessages.role, "user")));
 }
 
 export async function listSessions(db: DB, userId: string, page: { limit: number; offset: number }): Promise<{ sessions: SessionSummary[]; count: number }> {
@@ -106,11 +112,7 @@ export async function listSessions(db: DB, userId: string, page: { limit: number
 
 /** Messages oldest first; a question sorts before the answer stored in the same instant. */
 export async function sessionMessages(db: DB, sessionId: string) {
-  return db
-    .select()
-    .from(chatMessages)
-    .where(eq(chatMessages.sessionId, sessionId))
-    .orderBy(asc(chatMessages.createdAt), desc(chatMessages.role));
+  return db.select().from(chatMessages).where(eq(chatMessages.sessionId, sessionId)).orderBy(asc(chatMessages.createdAt), desc(chatMessages.role));
 }
 
 export async function sessionHistory(db: DB, userId: string, sessionId: string) {

@@ -13,9 +13,7 @@ export interface FlowiseBody {
   overrideConfig?: Record<string, unknown>;
 }
 
-export type UpstreamAnswer =
-  | { kind: "json"; body: Record<string, unknown> }
-  | { kind: "sse"; body: ReadableStream<Uint8Array> };
+export type UpstreamAnswer = { kind: "json"; body: Record<string, unknown> } | { kind: "sse"; body: ReadableStream<Uint8Array> };
 
 /** An open upstream call; `abort()` cuts it at once (client gone, idle timeout). */
 export interface UpstreamCall {

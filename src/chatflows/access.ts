@@ -5,9 +5,7 @@ import type { UserState } from "../kernel/principal";
 import type { ErrorEntry } from "../http/errors";
 import { CHATFLOW_ERRORS } from "./errors";
 
-export type ChatflowAccess =
-  | { ok: true; chatflow: Chatflow }
-  | { ok: false; error: ErrorEntry };
+export type ChatflowAccess = { ok: true; chatflow: Chatflow } | { ok: false; error: ErrorEntry };
 
 // Every prediction and chat-token issuance asks this; on the embedded database a query costs
 // ~0.5 ms on the event loop. Answers are cached per instance, dropped for a chatflow whenever an

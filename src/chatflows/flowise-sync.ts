@@ -77,7 +77,11 @@ export async function syncChatflows(db: DB, target: FlowiseTarget, trail?: Audit
     const fresh = rows.filter((r) => r.inserted === true || (r.inserted as unknown) === "t");
     // A chatflow the sync created is audited like one an admin registered (renames by sync are not).
     for (const r of fresh) {
-      await audit(tx, trail, { action: "chatflow.created", target: { type: "chatflow", id: r.id }, changes: { name: [null, r.name], cost: [null, r.cost], enabled: [null, r.enabled] } });
+      await audit(tx, trail, {
+        action: "chatflow.created",
+        target: { type: "chatflow", id: r.id },
+        changes: { name: [null, r.name], cost: [null, r.cost], enabled: [null, r.enabled] },
+      });
     }
     return { created: fresh.length, updated: rows.length - fresh.length, total: rows.length };
   });

@@ -10,10 +10,10 @@ const enabled = t.Boolean({ error: "enabled: must be true or false" });
 export const MAX_OVERRIDE_KEYS = 100;
 const OVERRIDE_ALLOW_ERROR = `override_allow: a list of up to ${MAX_OVERRIDE_KEYS} overrideConfig keys (1 to 100 of A-Z a-z 0-9 _ . -), or null`;
 // null is meaningful here (back to the global list), unlike "absent" (unchanged on PATCH).
-const overrideAllow = t.Union(
-  [t.Array(t.String({ pattern: "^[A-Za-z0-9_.-]{1,100}$" }), { maxItems: MAX_OVERRIDE_KEYS }), t.Null()],
-  { error: OVERRIDE_ALLOW_ERROR, description: "overrideConfig keys this chatflow accepts; null = the global FLOWISE_OVERRIDE_ALLOW" },
-);
+const overrideAllow = t.Union([t.Array(t.String({ pattern: "^[A-Za-z0-9_.-]{1,100}$" }), { maxItems: MAX_OVERRIDE_KEYS }), t.Null()], {
+  error: OVERRIDE_ALLOW_ERROR,
+  description: "overrideConfig keys this chatflow accepts; null = the global FLOWISE_OVERRIDE_ALLOW",
+});
 
 export const chatflowInput = t.Object({
   id: t.String({ pattern: UUID, error: "id: must be the Flowise chatflow id (a UUID)" }),

@@ -19,8 +19,12 @@ export const chatflows = pgTable("chatflows", {
 export const chatflowAccess = pgTable(
   "chatflow_access",
   {
-    chatflowId: text("chatflow_id").notNull().references(() => chatflows.id, { onDelete: "cascade" }),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    chatflowId: text("chatflow_id")
+      .notNull()
+      .references(() => chatflows.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
   // The grants list pages a chatflow's rows newest first.

@@ -50,12 +50,7 @@ export async function createChatflow(db: DB, input: ChatflowInput, trail?: Audit
 
 export async function listChatflows(db: DB, page: { limit: number; offset: number }) {
   const [total] = await db.select({ n: sql<number>`count(*)::int` }).from(chatflows);
-  const rows = await db
-    .select({ c: chatflows, n: userCount })
-    .from(chatflows)
-    .orderBy(asc(chatflows.name), asc(chatflows.id))
-    .limit(page.limit)
-    .offset(page.offset);
+  const rows = await db.select({ c: chatflows, n: userCount }).from(chatflows).orderBy(asc(chatflows.name), asc(chatflows.id)).limit(page.limit).offset(page.offset);
   return { chatflows: rows.map((r) => view(r.c, r.n)), count: Number(total?.n ?? 0), ...page };
 }
 
@@ -99,11 +94,7 @@ async function requireChatflowAndUser(db: DB, chatflowId: string, userId: string
 export async function grantAccess(db: DB, chatflowId: string, userId: string, trail?: AuditTrail): Promise<{ created: boolean }> {
   await requireChatflowAndUser(db, chatflowId, userId);
   return db.transaction(async (tx) => {
-    const inserted = await tx
-      .insert(chatflowAccess)
-      .values({ chatflowId, userId })
-      .onConflictDoNothing()
-      .returning({ userId: chatflowAccess.userId });
+    const inserted = await tx.insert(chatflowAccess).values({ chatflowId, userId }).onConflictDoNothing().returning({ userId: chatflowAccess.userId });
     // A grant that already existed changes nothing and leaves no row.
     if (inserted.length === 1) await audit(tx, trail, { action: "chatflow.granted", target: { type: "chatflow", id: chatflowId }, changes: { user_id: [null, userId] } });
     return { created: inserted.length === 1 };

@@ -66,7 +66,8 @@ export function startReconciler(credits: { reconcile(): Promise<ReconcileResult>
   let stopped = false;
   const tick = () => {
     if (running || stopped) return;
-    running = credits.reconcile()
+    running = credits
+      .reconcile()
       .then((r) => {
         if (r.settled || r.refunded) log.info("reservations reconciled", { settled: r.settled, refunded: r.refunded });
       })

@@ -53,7 +53,11 @@ export class Reservation {
    * leaves the handle open, so a fallback `settle`/`refund` may follow.
    */
   closeWith(refund: boolean, statement: () => Promise<Flip>): Promise<boolean> {
-    if (this.closing) return this.closing.then(() => false, () => this.closeWith(refund, statement));
+    if (this.closing)
+      return this.closing.then(
+        () => false,
+        () => this.closeWith(refund, statement),
+      );
     const run = (async () => {
       await this.started?.catch(() => {});
       const flip = await statement();

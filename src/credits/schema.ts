@@ -7,7 +7,9 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" 
 export const creditBalances = pgTable(
   "credit_balances",
   {
-    userId: text("user_id").primaryKey().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
     balance: bigint("balance", { mode: "number" }).notNull().default(0),
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },
@@ -18,7 +20,9 @@ export const creditLedger = pgTable(
   "credit_ledger",
   {
     id: bigint("id", { mode: "number" }).generatedAlwaysAsIdentity().primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     delta: bigint("delta", { mode: "number" }).notNull(),
     kind: text("kind", { enum: ["grant", "charge", "refund"] }).notNull(),
     reason: text("reason").notNull(),
@@ -33,9 +37,13 @@ export const creditReservations = pgTable(
   "credit_reservations",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     amount: bigint("amount", { mode: "number" }).notNull(),
-    status: text("status", { enum: ["held", "settled", "refunded"] }).notNull().default("held"),
+    status: text("status", { enum: ["held", "settled", "refunded"] })
+      .notNull()
+      .default("held"),
     chatflowId: text("chatflow_id").notNull(),
     sessionId: text("session_id"),
     // Set just before the first answer content (a non-empty token, a JSON answer) goes to the client.

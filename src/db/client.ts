@@ -168,7 +168,8 @@ function watchedSocket(options: { host: string[]; port: number[] }): net.Socket 
 
 /** PGlite as Drizzle sees it, with a span per statement when tracing is on. */
 function tracedPglite<T extends object>(pg: T): T {
-  const traced = (name: "query" | "exec") =>
+  const traced =
+    (name: "query" | "exec") =>
     async (statement: string, ...rest: unknown[]) => {
       const end = startDbSpan("pglite", statement);
       try {

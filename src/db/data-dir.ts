@@ -30,9 +30,7 @@ const octal = (mode: number) => (mode & 0o777).toString(8).padStart(4, "0");
 export function assertPrivate(path: string, what: string, fix: string): void {
   const mode = statSync(path).mode;
   if ((mode & OTHERS) !== 0) {
-    throw new DataDirError(
-      `${what} ${path} is accessible by other users (mode ${octal(mode)}); it must be private to the user running chatgate. Fix: ${fix}`,
-    );
+    throw new DataDirError(`${what} ${path} is accessible by other users (mode ${octal(mode)}); it must be private to the user running chatgate. Fix: ${fix}`);
   }
 }
 
@@ -54,8 +52,7 @@ function installChmodGuard(): void {
   (fs as { chmodSync: typeof fs.chmodSync }).chmodSync = masked;
   // fchmod has no path to check: owner-only for every caller (chatgate itself never fchmods).
   const originalF = fs.fchmodSync;
-  (fs as { fchmodSync: typeof fs.fchmodSync }).fchmodSync = (fd, mode) =>
-    originalF(fd, (typeof mode === "number" ? mode : parseInt(mode, 8)) & ~OTHERS);
+  (fs as { fchmodSync: typeof fs.fchmodSync }).fchmodSync = (fd, mode) => originalF(fd, (typeof mode === "number" ? mode : parseInt(mode, 8)) & ~OTHERS);
 }
 
 /** Tightens whatever an older version left group- or world-accessible inside the folder. */

@@ -15,9 +15,7 @@ export async function migrate(db: DB): Promise<string[]> {
       hash text not null,
       applied_at timestamptz not null default now()
     )`);
-    const applied = new Set(
-      rowsOf<{ tag: string }>(await tx.execute(sql`select tag from chatgate_migrations`)).map((r) => r.tag),
-    );
+    const applied = new Set(rowsOf<{ tag: string }>(await tx.execute(sql`select tag from chatgate_migrations`)).map((r) => r.tag));
     const done: string[] = [];
     for (const m of migrations) {
       if (applied.has(m.tag)) continue;

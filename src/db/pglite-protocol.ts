@@ -20,7 +20,4 @@ export type ToWorker =
 /** A Postgres error's fields (code, detail, constraint...) survive the trip; its class does not. */
 export type WireError = { message: string; name?: string } & Record<string, string | number | undefined>;
 
-export type FromWorker =
-  | { t: "r"; id: number; ok: true; v: unknown }
-  | { t: "r"; id: number; ok: false; e: WireError }
-  | { t: "n"; channel: string; payload: string };
+export type FromWorker = { t: "r"; id: number; ok: true; v: unknown } | { t: "r"; id: number; ok: false; e: WireError } | { t: "n"; channel: string; payload: string };

@@ -96,7 +96,10 @@ async function handle(m: ToWorker): Promise<void> {
       if (m.tx === undefined) return void reply(m.id, pg!.query(m.sql, m.params, options(m.opts)));
       const open = txs.get(m.tx);
       if (!open) return void send({ t: "r", id: m.id, ok: false, e: NOT_OPEN });
-      return void reply(m.id, open.ready.then((tx) => tx.query(m.sql, m.params, options(m.opts))));
+      return void reply(
+        m.id,
+        open.ready.then((tx) => tx.query(m.sql, m.params, options(m.opts))),
+      );
     }
     case "begin":
       return begin(m.tx);

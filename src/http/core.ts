@@ -136,99 +136,101 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
   const preflight = createPreflight(deps.authn, table);
   // Only HTTPS responses: HSTS over plain HTTP is ignored by browsers and misleads (src/ops/tls.ts).
   const hsts = config.tlsCertFile && config.hstsMaxAge > 0 ? `max-age=${config.hstsMaxAge}` : undefined;
-  return new Elysia({ name: "core" })
-    .onRequest(({ request, set }) => {
-      const headers = request.headers;
-      const incoming = headers.get("x-request-id");
-      const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-      info.set(request, { id, start: performance.now(), span: startServerSpan(request) });
-      set.headers["x-request-id"] = id;
-      if (hsts) set.headers["strict-transport-security"] = hsts;
-      // A NUL can reach the path or query only percent-encoded; checking the raw URL here spares
-      // every route from parsing its query string just to look (Postgres text cannot hold NUL).
-      if (request.url.includes("%00")) throw HTTP_ERRORS.NUL_CHARACTER();
-      if (cors) {
-        const allow = corsHeaders(headers.get("origin"), config.corsOrigins);
-        if (request.method === "OPTIONS" && headers.get("access-control-request-method")) {
-          if (allow["Access-Control-Allow-Origin"]) {
-            allow["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
-            allow["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-API-Key, Idempotency-Key, X-Request-Id";
-            allow["Access-Control-Max-Age"] = "600";
+  return (
+    new Elysia({ name: "core" })
+      .onRequest(({ request, set }) => {
+        const headers = request.headers;
+        const incoming = headers.get("x-request-id");
+        const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+        info.set(request, { id, start: performance.now(), span: startServerSpan(request) });
+        set.headers["x-request-id"] = id;
+        if (hsts) set.headers["strict-transport-security"] = hsts;
+        // A NUL can reach the path or query only percent-encoded; checking the raw URL here spares
+        // every route from parsing its query string just to look (Postgres text cannot hold NUL).
+        if (request.url.includes("%00")) throw HTTP_ERRORS.NUL_CHARACTER();
+        if (cors) {
+          const allow = corsHeaders(headers.get("origin"), config.corsOrigins);
+          if (request.method === "OPTIONS" && headers.get("access-control-request-method")) {
+            if (allow["Access-Control-Allow-Origin"]) {
+              allow["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+              allow["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-API-Key, Idempotency-Key, X-Request-Id";
+              allow["Access-Control-Max-Age"] = "600";
+            }
+            return new Response(null, { status: 204, headers: { ...allow, "x-request-id": id, ...(hsts ? { "strict-transport-security": hsts } : {}) } });
           }
-          return new Response(null, { status: 204, headers: { ...allow, "x-request-id": id, ...(hsts ? { "strict-transport-security": hsts } : {}) } });
+          Object.assign(set.headers, allow);
         }
-        Object.assign(set.headers, allow);
-      }
-      if (request.method === "GET" || request.method === "HEAD") return;
-      const length = Number(headers.get("content-length") ?? "0");
-      // The size limit comes before the guard: it protects the server, not a route's rules.
-      if (length > config.maxBodyBytes) {
-        throw HTTP_ERRORS.BODY_TOO_LARGE(config.maxBodyBytes);
-      }
-    })
-    // Parse hooks run before the body is read (routes with a body); transform before validation
-    // (every route). Both run the same once-per-request preflight: guard, then media type.
-    .onParse({ as: "global" }, async ({ request, route, server }) => {
-      // Elysia would wrap an error thrown here as "malformed body"; instead the body is left
-      // unread and the transform hook below throws the same failure as it is.
-      try {
-        await preflight(request, route, server);
-      } catch {
-        return UNREAD;
-      }
-    })
-    .onTransform({ as: "global" }, async (c) => {
-      const gateHeaders = await preflight(c.request, c.route, c.server);
-      if (gateHeaders) Object.assign(c.set.headers, gateHeaders);
-      if (c.body === undefined) return;
-      if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
-      const schema = table.get(c.request.method, c.route)?.body;
-      if (schema) c.body = dropNullOptionals(schema, c.body);
-    })
-    .onError({ as: "global" }, ({ code, error, request, path, set, route }) => {
-      let appError = toAppError(code, error);
-      if (code === "NOT_FOUND" && !(error instanceof AppError)) {
-        const allow = table.allowed(path);
-        if (allow && !allow.includes(request.method)) {
-          appError = HTTP_ERRORS.METHOD_NOT_ALLOWED.withHeaders({ Allow: allow.join(", ") }, request.method);
+        if (request.method === "GET" || request.method === "HEAD") return;
+        const length = Number(headers.get("content-length") ?? "0");
+        // The size limit comes before the guard: it protects the server, not a route's rules.
+        if (length > config.maxBodyBytes) {
+          throw HTTP_ERRORS.BODY_TOO_LARGE(config.maxBodyBytes);
         }
-      }
-      const id = requestIdOf(request);
-      const started = info.get(request);
-      if (started && request.signal.aborted) started.clientClosed = true;
-      if (appError.code === "INTERNAL") {
-        const e = error as Error;
-        log.error("unhandled error", { request_id: id, route: path, error: errorSummary(e) });
-      }
-      const facts = route ? table.get(request.method, route) : undefined;
-      // The family its route group declared; a request no route answered borrows its neighbours'.
-      const out = render(appError, facts?.family ?? table.familyFor(path), id, facts?.invalidAs400);
-      set.status = out.status;
-      return new Response(JSON.stringify(out.body), {
-        status: out.status,
-        headers: { ...(set.headers as Record<string, string>), ...out.headers, "content-type": "application/json" },
-      });
-    })
-    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
-      const started = info.get(request);
-      const seconds = started ? (performance.now() - started.start) / 1000 : 0;
-      // 499 (nginx's "client closed request"): the error a gone client caused was never sent to it.
-      const status = started?.clientClosed ? 499 : typeof set.status === "number" ? set.status : 200;
-      // Never the raw path: unmatched requests (404, 405, early 413) must not add label sets.
-      const label = route || "unmatched";
-      const labels = requestLabels(label, request.method, status);
-      endServerSpan(started?.span, request.method, label, status);
-      metrics.requests.inc(labels.request);
-      metrics.latency.observe(labels.latency, seconds);
-      if (!log.enabled("info")) return;
-      log.info("request", {
-        request_id: started?.id,
-        method: request.method,
-        route: label,
-        status,
-        duration_ms: Math.round(seconds * 10000) / 10,
-        ...(started?.clientClosed ? { client_closed: true } : {}),
-        ...(rejectionOf(request) ? { auth_rejected: rejectionOf(request) } : {}),
-      });
-    });
+      })
+      // Parse hooks run before the body is read (routes with a body); transform before validation
+      // (every route). Both run the same once-per-request preflight: guard, then media type.
+      .onParse({ as: "global" }, async ({ request, route, server }) => {
+        // Elysia would wrap an error thrown here as "malformed body"; instead the body is left
+        // unread and the transform hook below throws the same failure as it is.
+        try {
+          await preflight(request, route, server);
+        } catch {
+          return UNREAD;
+        }
+      })
+      .onTransform({ as: "global" }, async (c) => {
+        const gateHeaders = await preflight(c.request, c.route, c.server);
+        if (gateHeaders) Object.assign(c.set.headers, gateHeaders);
+        if (c.body === undefined) return;
+        if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
+        const schema = table.get(c.request.method, c.route)?.body;
+        if (schema) c.body = dropNullOptionals(schema, c.body);
+      })
+      .onError({ as: "global" }, ({ code, error, request, path, set, route }) => {
+        let appError = toAppError(code, error);
+        if (code === "NOT_FOUND" && !(error instanceof AppError)) {
+          const allow = table.allowed(path);
+          if (allow && !allow.includes(request.method)) {
+            appError = HTTP_ERRORS.METHOD_NOT_ALLOWED.withHeaders({ Allow: allow.join(", ") }, request.method);
+          }
+        }
+        const id = requestIdOf(request);
+        const started = info.get(request);
+        if (started && request.signal.aborted) started.clientClosed = true;
+        if (appError.code === "INTERNAL") {
+          const e = error as Error;
+          log.error("unhandled error", { request_id: id, route: path, error: errorSummary(e) });
+        }
+        const facts = route ? table.get(request.method, route) : undefined;
+        // The family its route group declared; a request no route answered borrows its neighbours'.
+        const out = render(appError, facts?.family ?? table.familyFor(path), id, facts?.invalidAs400);
+        set.status = out.status;
+        return new Response(JSON.stringify(out.body), {
+          status: out.status,
+          headers: { ...(set.headers as Record<string, string>), ...out.headers, "content-type": "application/json" },
+        });
+      })
+      .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
+        const started = info.get(request);
+        const seconds = started ? (performance.now() - started.start) / 1000 : 0;
+        // 499 (nginx's "client closed request"): the error a gone client caused was never sent to it.
+        const status = started?.clientClosed ? 499 : typeof set.status === "number" ? set.status : 200;
+        // Never the raw path: unmatched requests (404, 405, early 413) must not add label sets.
+        const label = route || "unmatched";
+        const labels = requestLabels(label, request.method, status);
+        endServerSpan(started?.span, request.method, label, status);
+        metrics.requests.inc(labels.request);
+        metrics.latency.observe(labels.latency, seconds);
+        if (!log.enabled("info")) return;
+        log.info("request", {
+          request_id: started?.id,
+          method: request.method,
+          route: label,
+          status,
+          duration_ms: Math.round(seconds * 10000) / 10,
+          ...(started?.clientClosed ? { client_closed: true } : {}),
+          ...(rejectionOf(request) ? { auth_rejected: rejectionOf(request) } : {}),
+        });
+      })
+  );
 }

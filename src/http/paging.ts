@@ -13,9 +13,7 @@ export function pageFields(max: number, def: number) {
     limit: t.Optional(
       t.Numeric({ minimum: 1, maximum: max, multipleOf: 1, description: `page size, default ${def}, at most ${max}`, error: `limit: must be a whole number from 1 to ${max}` }),
     ),
-    offset: t.Optional(
-      t.Numeric({ minimum: 0, maximum: MAX_OFFSET, multipleOf: 1, description: "rows to skip", error: `offset: must be a whole number from 0 to ${MAX_OFFSET}` }),
-    ),
+    offset: t.Optional(t.Numeric({ minimum: 0, maximum: MAX_OFFSET, multipleOf: 1, description: "rows to skip", error: `offset: must be a whole number from 0 to ${MAX_OFFSET}` })),
   };
 }
 

@@ -47,11 +47,14 @@ function hookFns(hooks: Record<string, unknown>): Tagged[] {
 
 // Elysia answers a path with or without its trailing slash, so the pattern ignores it too.
 function pathPattern(path: string): RegExp {
-  const parts = path.replace(/\/+$/, "").split("/").map((seg) => {
-    if (seg === "*") return ".*";
-    if (seg.startsWith(":")) return seg.endsWith("?") ? "[^/]*" : "[^/]+";
-    return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  });
+  const parts = path
+    .replace(/\/+$/, "")
+    .split("/")
+    .map((seg) => {
+      if (seg === "*") return ".*";
+      if (seg.startsWith(":")) return seg.endsWith("?") ? "[^/]*" : "[^/]+";
+      return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    });
   return new RegExp(`^${parts.join("/")}/?$`);
 }
 

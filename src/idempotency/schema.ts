@@ -12,7 +12,9 @@ export const idempotencyKeys = pgTable(
     // Who holds a pending claim: a stale claim can be taken over, and the old holder must then
     // not complete or release the new one.
     claim: text("claim"),
-    status: text("status", { enum: ["pending", "done"] }).notNull().default("pending"),
+    status: text("status", { enum: ["pending", "done"] })
+      .notNull()
+      .default("pending"),
     statusCode: integer("status_code"),
     response: jsonb("response"),
     createdAt: ts("created_at").notNull().defaultNow(),

@@ -3,11 +3,7 @@ import type { DB } from "../db/client";
 import { idempotencyKeys } from "./schema";
 import { sha256Hex } from "../ids";
 
-export type IdempotencyBegin =
-  | { state: "new" }
-  | { state: "replay"; statusCode: number; response: unknown }
-  | { state: "conflict" }
-  | { state: "in_progress" };
+export type IdempotencyBegin = { state: "new" } | { state: "replay"; statusCode: number; response: unknown } | { state: "conflict" } | { state: "in_progress" };
 
 export interface IdempotencyScope {
   scope: string;
@@ -30,7 +26,15 @@ export const requestHash = (body: unknown) => sha256Hex(JSON.stringify(body ?? n
 export async function beginIdempotent(db: DB, s: IdempotencyScope, hash: string): Promise<IdempotencyBegin> {
   await db
     .delete(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.scope, s.scope), eq(idempotencyKeys.userId, s.userId), eq(idempotencyKeys.key, s.key), eq(idempotencyKeys.status, "pending"), lt(idempotencyKeys.createdAt, STALE_PENDING)));
+    .where(
+      and(
+        eq(idempotencyKeys.scope, s.scope),
+        eq(idempotencyKeys.userId, s.userId),
+        eq(idempotencyKeys.key, s.key),
+        eq(idempotencyKeys.status, "pending"),
+        lt(idempotencyKeys.createdAt, STALE_PENDING),
+      ),
+    );
   const claim = crypto.randomUUID();
   const inserted = await db
     .insert(idempotencyKeys)

@@ -2,7 +2,19 @@ import { Elysia } from "elysia";
 import type { IdentityContext } from "./context";
 import { pageOf } from "../http/paging";
 import { passwordLogin } from "./login";
-import { authRequest, createdUser, createUserRequest, adminUserView, loginUser, patchUserRequest, tokenResponse, USERS_PAGE, userIdParams, usersQuery, usersResponse } from "./model";
+import {
+  authRequest,
+  createdUser,
+  createUserRequest,
+  adminUserView,
+  loginUser,
+  patchUserRequest,
+  tokenResponse,
+  USERS_PAGE,
+  userIdParams,
+  usersQuery,
+  usersResponse,
+} from "./model";
 import { clientAddress } from "./throttle";
 import { trailOf } from "./trail";
 import { updateUser } from "./user-admin";
@@ -61,11 +73,15 @@ export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
       },
       { admin: true, body: createUserRequest, response: { 201: createdUser }, detail: { summary: "Create a user (admin)" } },
     )
-    .get("/users", async ({ query }) => {
-      const page = pageOf(query, USERS_PAGE);
-      const { rows, total, next } = await listUsers(ctx.db, page, query.after);
-      return { users: rows.map(adminUser), count: total, ...page, next_cursor: next };
-    }, { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } })
+    .get(
+      "/users",
+      async ({ query }) => {
+        const page = pageOf(query, USERS_PAGE);
+        const { rows, total, next } = await listUsers(ctx.db, page, query.after);
+        return { users: rows.map(adminUser), count: total, ...page, next_cursor: next };
+      },
+      { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } },
+    )
     .patch(
       "/users/:id",
       async (c) => {

@@ -45,14 +45,20 @@ export function chatAuthRoutes(ctx: IdentityContext) {
       },
       { body: refreshRequest, response: refreshResponse, detail: { summary: "Rotate a refresh token for a new access and refresh token" } },
     )
-    .post(
-      "/revoke",
-      async (c) => ({ message: "Tokens revoked successfully.", ...(await revokeTokens(ctx, c.principal, c.body ?? undefined, trailOf(ctx, c))) }),
-      { access: true, invalidAs400: true, body: revokeRequest, response: revokeResponse, detail: { summary: "Revoke one refresh token, all of them, or the current session" } },
-    )
-    .get("/tokens", async ({ principal, query }) => {
-      const page = pageOf(query, 200);
-      const { tokens, total } = await listRefreshTokens(ctx, principal.user.id, page);
-      return { tokens, count: total, ...page };
-    }, { access: true, query: tokensQuery, response: tokensResponse, detail: { summary: "Your refresh tokens (ids and dates, never the tokens)" } });
+    .post("/revoke", async (c) => ({ message: "Tokens revoked successfully.", ...(await revokeTokens(ctx, c.principal, c.body ?? undefined, trailOf(ctx, c))) }), {
+      access: true,
+      invalidAs400: true,
+      body: revokeRequest,
+      response: revokeResponse,
+      detail: { summary: "Revoke one refresh token, all of them, or the current session" },
+    })
+    .get(
+      "/tokens",
+      async ({ principal, query }) => {
+        const page = pageOf(query, 200);
+        const { tokens, total } = await listRefreshTokens(ctx, principal.user.id, page);
+        return { tokens, count: total, ...page };
+      },
+      { access: true, query: tokensQuery, response: tokensResponse, detail: { summary: "Your refresh tokens (ids and dates, never the tokens)" } },
+    );
 }

@@ -96,7 +96,11 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
     if (unchanged) return existing;
     try {
       const updated = await ctx.db.transaction(async (tx) => {
-        const [row] = await tx.update(users).set({ ...patch, updatedAt: sql`now()` }).where(eq(users.id, existing.id)).returning();
+        const [row] = await tx
+          .update(users)
+          .set({ ...patch, updatedAt: sql`now()` })
+          .where(eq(users.id, existing.id))
+          .returning();
         await ctx.bus.publish([userChanged(existing.id)], tx);
         return row!;
       });
@@ -118,19 +122,24 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
 export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): Promise<LoginOutcome> {
   assertLoginPassword(input.password);
   const keys = throttleKeys(input.username, input.address);
-  return throttledLogin(ctx, keys, async (counted) => {
-    const res = await callService(url, input.username, input.password);
-    if (res.status >= 500 || res.status === 429 || res.status === 408) throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
-    if (res.status >= 300) return failLogin(ctx);
-    const ext = parseExternalUser(res.body, input.username);
-    if (!ext) {
-      ctx.log.warn("authentication service returned a user without an email");
-      throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
-    }
-    const user = await upsertExternalUser(ctx, ext);
-    if (user.disabledAt) return failLogin(ctx);
-    return completeLogin(ctx, user, keys, counted, input.userAgent);
-  }, input);
+  return throttledLogin(
+    ctx,
+    keys,
+    async (counted) => {
+      const res = await callService(url, input.username, input.password);
+      if (res.status >= 500 || res.status === 429 || res.status === 408) throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
+      if (res.status >= 300) return failLogin(ctx);
+      const ext = parseExternalUser(res.body, input.username);
+      if (!ext) {
+        ctx.log.warn("authentication service returned a user without an email");
+        throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
+      }
+      const user = await upsertExternalUser(ctx, ext);
+      if (user.disabledAt) return failLogin(ctx);
+      return completeLogin(ctx, user, keys, counted, input.userAgent);
+    },
+    input,
+  );
 }
 
 /** The chat login: the external service when AUTH_SERVICE_URL is set, else the local password. */

@@ -24,9 +24,7 @@ export async function sweepIdentity(ctx: Pick<Core, "db" | "bus" | "config">): P
     .delete(loginFailures)
     .where(and(notLike(loginFailures.key, "good:%"), lt(loginFailures.windowStart, sql`now() - ${ctx.config.loginWindowSec}::int * interval '1 second'`)));
   // Known addresses (throttle.ts) are kept for as long as they count.
-  await ctx.db
-    .delete(loginFailures)
-    .where(and(like(loginFailures.key, "good:%"), lt(loginFailures.windowStart, sql`now() - ${KNOWN_ADDRESS_DAYS}::int * interval '1 day'`)));
+  await ctx.db.delete(loginFailures).where(and(like(loginFailures.key, "good:%"), lt(loginFailures.windowStart, sql`now() - ${KNOWN_ADDRESS_DAYS}::int * interval '1 day'`)));
   // Kept a day past expiry so a late reuse of a spent token is still recognised as reuse.
   await ctx.db.delete(refreshTokens).where(lt(refreshTokens.expiresAt, sql`now() - interval '1 day'`));
   await ctx.bus.purgeExpired();

@@ -86,15 +86,13 @@ export function failLogin(ctx: Ctx): never {
 }
 
 /** A verified user gets a new session; its (account, address) counter starts over (see throttledLogin). */
-export async function completeLogin(
-  ctx: Ctx,
-  user: User,
-  keys: ThrottleKeys,
-  counted: string[],
-  userAgent?: string | null,
-): Promise<LoginOutcome> {
+export async function completeLogin(ctx: Ctx, user: User, keys: ThrottleKeys, counted: string[], userAgent?: string | null): Promise<LoginOutcome> {
   await clearFailures(ctx.db, keys.pair);
-  await refundAttempt(ctx.db, counted.filter((k) => k !== keys.pair), ctx.config.loginWindowSec);
+  await refundAttempt(
+    ctx.db,
+    counted.filter((k) => k !== keys.pair),
+    ctx.config.loginWindowSec,
+  );
   await rememberAddress(ctx.db, keys);
   const session = await issueSession(ctx, toUserState(user), userAgent);
   const m = identityMetrics(ctx.metrics);
@@ -113,10 +111,15 @@ export async function passwordLogin(ctx: Ctx, input: LoginInput): Promise<LoginO
   assertLoginPassword(input.password);
   const user = await findUserForLogin(ctx.db, input.username);
   const keys = throttleKeys(user?.email ?? input.username, input.address);
-  return throttledLogin(ctx, keys, async (counted) => {
-    const hash = user?.passwordHash ?? (await dummyPasswordHash());
-    const ok = await verifyPassword(input.password, hash);
-    if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx);
-    return completeLogin(ctx, user, keys, counted, input.userAgent);
-  }, input);
+  return throttledLogin(
+    ctx,
+    keys,
+    async (counted) => {
+      const hash = user?.passwordHash ?? (await dummyPasswordHash());
+      const ok = await verifyPassword(input.password, hash);
+      if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx);
+      return completeLogin(ctx, user, keys, counted, input.userAgent);
+    },
+    input,
+  );
 }

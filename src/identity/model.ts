@@ -132,7 +132,12 @@ export const patchUserRequest = t.Object({
   revoke_api_keys: t.Optional(t.Boolean({ error: "revoke_api_keys: must be true or false", description: "Also revoke every API key of the user" })),
   low_credit_threshold: t.Optional(
     t.Nullable(
-      t.Integer({ minimum: 0, maximum: 9007199254740991, error: "low_credit_threshold: must be a whole number >= 0 or null", description: "credits.low fires once when the balance drops below this; null: never" }),
+      t.Integer({
+        minimum: 0,
+        maximum: 9007199254740991,
+        error: "low_credit_threshold: must be a whole number >= 0 or null",
+        description: "credits.low fires once when the balance drops below this; null: never",
+      }),
     ),
   ),
   rate_limit: rateLimitField,

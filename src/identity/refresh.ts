@@ -48,10 +48,7 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: st
     // committed (and finds its token revoked).
     await tx.select({ id: users.id }).from(users).where(eq(users.id, sub)).for("share");
     const grace = ctx.config.refreshReuseGraceSec;
-    const claimable =
-      grace > 0
-        ? or(isNull(refreshTokens.usedAt), gt(refreshTokens.usedAt, sql`now() - make_interval(secs => ${grace})`))
-        : isNull(refreshTokens.usedAt);
+    const claimable = grace > 0 ? or(isNull(refreshTokens.usedAt), gt(refreshTokens.usedAt, sql`now() - make_interval(secs => ${grace})`)) : isNull(refreshTokens.usedAt);
     const [claimed] = await tx
       .update(refreshTokens)
       .set({ usedAt: sql`coalesce(${refreshTokens.usedAt}, now())` })
@@ -67,11 +64,20 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: st
         ),
       )
       // used_at differs from this transaction's now() only when an earlier exchange set it.
-      .returning({ familyId: refreshTokens.familyId, id: refreshTokens.id, expiresAt: refreshTokens.expiresAt, userAgent: refreshTokens.userAgent, retry: sql<boolean>`${refreshTokens.usedAt} <> now()` });
+      .returning({
+        familyId: refreshTokens.familyId,
+        id: refreshTokens.id,
+        expiresAt: refreshTokens.expiresAt,
+        userAgent: refreshTokens.userAgent,
+        retry: sql<boolean>`${refreshTokens.usedAt} <> now()`,
+      });
     if (!claimed) return undefined;
     if (claimed.retry) {
       // The row lock taken by the UPDATE serialises exchanges of this token: the count is exact.
-      const [row] = await tx.select({ n: count() }).from(refreshTokens).where(and(eq(refreshTokens.familyId, claimed.familyId), eq(refreshTokens.parentId, claimed.id)));
+      const [row] = await tx
+        .select({ n: count() })
+        .from(refreshTokens)
+        .where(and(eq(refreshTokens.familyId, claimed.familyId), eq(refreshTokens.parentId, claimed.id)));
       if ((row?.n ?? 0) >= MAX_SUCCESSORS) return "capped" as const;
     }
     return mintRefreshToken(ctx, tx, {

@@ -32,7 +32,10 @@ export async function revokeTokens(ctx: Ctx, principal: Principal, req: RevokeRe
     const out = await ctx.db.transaction(async (tx) => {
       const revoked_count = await endAllSessions(ctx, tx, userId, { reason: "revoke_all", apiTokens: true });
       const out: RevokeResult = withKeys ? { revoked_count, api_keys_revoked: await revokeKeysOf(tx, ctx.bus, userId, ctx.events) } : { revoked_count };
-      const changes = { sessions_revoked: [null, revoked_count] as [unknown, unknown], ...(withKeys ? { api_keys_revoked: [null, out.api_keys_revoked] as [unknown, unknown] } : {}) };
+      const changes = {
+        sessions_revoked: [null, revoked_count] as [unknown, unknown],
+        ...(withKeys ? { api_keys_revoked: [null, out.api_keys_revoked] as [unknown, unknown] } : {}),
+      };
       await audit(tx, trail, { action: "user.revoked_all", target: { type: "user", id: userId }, changes });
       return out;
     });
@@ -72,13 +75,16 @@ export async function listRefreshTokens(ctx: Pick<IdentityContext, "db">, userId
     ctx.db.select().from(refreshTokens).where(where).orderBy(desc(refreshTokens.createdAt), desc(refreshTokens.id)).limit(page.limit).offset(page.offset),
     ctx.db.select({ n: count() }).from(refreshTokens).where(where),
   ]);
-  return { total: all?.n ?? 0, tokens: rows.map((r) => ({
-    id: r.id,
-    session_id: r.familyId,
-    created_at: r.createdAt.toISOString(),
-    expires_at: r.expiresAt.toISOString(),
-    used_at: r.usedAt?.toISOString() ?? null,
-    revoked_at: r.revokedAt?.toISOString() ?? null,
-    active: r.usedAt === null && r.revokedAt === null,
-  })) };
+  return {
+    total: all?.n ?? 0,
+    tokens: rows.map((r) => ({
+      id: r.id,
+      session_id: r.familyId,
+      created_at: r.createdAt.toISOString(),
+      expires_at: r.expiresAt.toISOString(),
+      used_at: r.usedAt?.toISOString() ?? null,
+      revoked_at: r.revokedAt?.toISOString() ?? null,
+      active: r.usedAt === null && r.revokedAt === null,
+    })),
+  };
 }

@@ -10,7 +10,9 @@ export const users = pgTable(
     email: text("email").notNull(),
     username: text("username"),
     name: text("name").notNull().default(""),
-    role: text("role", { enum: ["user", "admin"] }).notNull().default("user"),
+    role: text("role", { enum: ["user", "admin"] })
+      .notNull()
+      .default("user"),
     // Stream Chat user ids are `customer-{customerId}`; an identity keeps them numeric and unique.
     customerId: integer("customer_id").generatedAlwaysAsIdentity().notNull(),
     passwordHash: text("password_hash"),
@@ -40,7 +42,9 @@ export const refreshTokens = pgTable(
   {
     id: text("id").primaryKey(),
     familyId: text("family_id").notNull(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     parentId: text("parent_id"),
     tokenHash: text("token_hash").notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
@@ -50,11 +54,7 @@ export const refreshTokens = pgTable(
     revokedReason: text("revoked_reason"),
     userAgent: text("user_agent"),
   },
-  (t) => [
-    index("refresh_tokens_family_idx").on(t.familyId),
-    index("refresh_tokens_user_idx").on(t.userId),
-    uniqueIndex("refresh_tokens_hash_idx").on(t.tokenHash),
-  ],
+  (t) => [index("refresh_tokens_family_idx").on(t.familyId), index("refresh_tokens_user_idx").on(t.userId), uniqueIndex("refresh_tokens_hash_idx").on(t.tokenHash)],
 );
 
 export const loginFailures = pgTable("login_failures", {

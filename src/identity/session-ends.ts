@@ -9,8 +9,7 @@ type Ctx = Pick<IdentityContext, "config" | "bus"> & Partial<Pick<IdentityContex
 
 // An access token lives at most ACCESS_TOKEN_TTL (the 10 s below are only a margin), so a
 // session or access revocation is needed only that long.
-export const accessRevocationExpiry = (ctx: Pick<IdentityContext, "config">) =>
-  new Date(Date.now() + (ctx.config.accessTokenTtlSec + 10) * 1000);
+export const accessRevocationExpiry = (ctx: Pick<IdentityContext, "config">) => new Date(Date.now() + (ctx.config.accessTokenTtlSec + 10) * 1000);
 // Long enough for every instance to see it (LISTEN or the periodic catch-up) and drop its cache.
 export const userEventExpiry = () => new Date(Date.now() + 5 * 60_000);
 
@@ -54,7 +53,10 @@ export interface EndAllOptions {
 export async function endAllSessions(ctx: Ctx, tx: DB, userId: string, opts: EndAllOptions): Promise<number> {
   // This process's clock, which also stamps the tokens it signs, one millisecond ahead: a token
   // signed in the same millisecond as the revoke cannot be told apart, so it is refused too.
-  await tx.update(users).set({ tokensValidAfter: new Date(Date.now() + 1), updatedAt: sql`now()` }).where(eq(users.id, userId));
+  await tx
+    .update(users)
+    .set({ tokensValidAfter: new Date(Date.now() + 1), updatedAt: sql`now()` })
+    .where(eq(users.id, userId));
   const revoked = await tx
     .update(refreshTokens)
     .set({ revokedAt: sql`now()`, revokedReason: opts.reason })
@@ -64,12 +66,7 @@ export async function endAllSessions(ctx: Ctx, tx: DB, userId: string, opts: End
   const families = await tx
     .selectDistinct({ familyId: refreshTokens.familyId })
     .from(refreshTokens)
-    .where(
-      and(
-        eq(refreshTokens.userId, userId),
-        gt(refreshTokens.expiresAt, sql`now() - ${ctx.config.accessTokenTtlSec + 60}::int * interval '1 second'`),
-      ),
-    );
+    .where(and(eq(refreshTokens.userId, userId), gt(refreshTokens.expiresAt, sql`now() - ${ctx.config.accessTokenTtlSec + 60}::int * interval '1 second'`)));
   const events: RevocationEvent[] = [userChanged(userId), ...families.map((f) => sessionEnded(ctx, f.familyId))];
   if (opts.apiTokens) {
     const tokens = await tx

@@ -30,11 +30,7 @@ export interface Counter {
 }
 
 /** The counters one attempt is charged to. */
-export async function countersFor(
-  db: DB,
-  keys: ThrottleKeys,
-  limits: Pick<Config, "loginMaxFailures" | "loginAccountMaxFailures">,
-): Promise<Counter[]> {
+export async function countersFor(db: DB, keys: ThrottleKeys, limits: Pick<Config, "loginMaxFailures" | "loginAccountMaxFailures">): Promise<Counter[]> {
   const counters = [
     { key: keys.pair, max: limits.loginMaxFailures },
     { key: keys.address, max: limits.loginMaxFailures },
@@ -72,7 +68,10 @@ export async function takeAttempt(db: DB, counters: Counter[], windowSec: number
   const rows = rowsOf<{ key: string; count: number | string; remaining: number | string }>(
     await db.execute(sql`
       insert into ${loginFailures} (key, window_start, count)
-      values ${sql.join(counters.map((c) => sql`(${c.key}, now(), 1)`), sql`, `)}
+      values ${sql.join(
+        counters.map((c) => sql`(${c.key}, now(), 1)`),
+        sql`, `,
+      )}
       on conflict (key) do update set
         count = case when ${windowExpired(windowSec)} then 1 else ${loginFailures}.count + 1 end,
         window_start = case when ${windowExpired(windowSec)} then now() else ${loginFailures}.window_start end
@@ -87,7 +86,10 @@ export async function takeAttempt(db: DB, counters: Counter[], windowSec: number
 export async function refundAttempt(db: DB, keys: string[], windowSec: number): Promise<void> {
   await db.execute(sql`
     update ${loginFailures} set count = greatest(${loginFailures.count} - 1, 0)
-    where key in (${sql.join(keys.map((k) => sql`${k}`), sql`, `)})
+    where key in (${sql.join(
+      keys.map((k) => sql`${k}`),
+      sql`, `,
+    )})
       and not ${windowExpired(windowSec)}`);
 }
 

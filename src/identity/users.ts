@@ -121,7 +121,10 @@ export async function findUserById(db: DB, id: string): Promise<User | undefined
 }
 
 export async function findUserByEmail(db: DB, email: string): Promise<User | undefined> {
-  const [row] = await db.select().from(users).where(eq(sql`lower(${users.email})`, lowerEmail(email)));
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, lowerEmail(email)));
   return row;
 }
 

@@ -4,9 +4,7 @@ import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, typ
 import type { RevocationBus } from "./revocations";
 import type { TokenKind } from "./signing-keys";
 
-export type AuthResult =
-  | { ok: true; principal: Principal }
-  | { ok: false; status: 401 | 403; presented: Credential | "none"; reason: RejectReason | "missing" };
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403; presented: Credential | "none"; reason: RejectReason | "missing" };
 
 type Fail = (reason: RejectReason) => AuthResult;
 
@@ -24,10 +22,7 @@ export function rejectionOf(request: Request): string | undefined {
 const API_KEY_PREFIX = /^sk_(live|test)_/;
 
 /** What the request carries, without trusting any of it. Query strings are never read. */
-export function presentedCredential(
-  request: Request,
-  kindOf: (token: string) => TokenKind | undefined = peekKind,
-): { kind: Credential; value: string } | undefined {
+export function presentedCredential(request: Request, kindOf: (token: string) => TokenKind | undefined = peekKind): { kind: Credential; value: string } | undefined {
   const key = request.headers.get("x-api-key");
   if (key) return { kind: "apiKey", value: key.trim() };
   const auth = request.headers.get("authorization");

@@ -5,9 +5,7 @@ import { TOKEN_KINDS, type SigningKeys, type TokenKind } from "./signing-keys";
 
 export type Claims = JWTPayload & Record<string, unknown>;
 
-export type VerifyResult =
-  | { valid: true; claims: Claims }
-  | { valid: false; code: "MALFORMED" | "WRONG_KIND" | "EXPIRED" | "INVALID" };
+export type VerifyResult = { valid: true; claims: Claims } | { valid: false; code: "MALFORMED" | "WRONG_KIND" | "EXPIRED" | "INVALID" };
 
 const MAX_TOKEN_LENGTH = 4096;
 const ALLOWED_HEADER = new Set(["alg", "typ", "kid"]);
@@ -32,13 +30,11 @@ function isCanonical(segment: string): boolean {
   }
 }
 
-const hasRequired = (claims: JWTPayload, required: string[]) =>
-  required.every((c) => typeof claims[c] === "string" && CLAIM_STRING.test(claims[c] as string));
+const hasRequired = (claims: JWTPayload, required: string[]) => required.every((c) => typeof claims[c] === "string" && CLAIM_STRING.test(claims[c] as string));
 
 /** `iat_ms` (the signing instant in ms, see sign) must agree with `iat` when present. */
 const iatMsConsistent = (claims: JWTPayload) =>
-  !("iat_ms" in claims) ||
-  (typeof claims.iat_ms === "number" && Number.isSafeInteger(claims.iat_ms) && Math.floor(claims.iat_ms / 1000) === claims.iat);
+  !("iat_ms" in claims) || (typeof claims.iat_ms === "number" && Number.isSafeInteger(claims.iat_ms) && Math.floor(claims.iat_ms / 1000) === claims.iat);
 
 /**
  * When a verified token was signed, in milliseconds: `iat_ms`, or for tokens signed before it

@@ -117,12 +117,7 @@ export class RevocationBus {
   async catchUp(): Promise<void> {
     await this.readMissing();
     for (;;) {
-      const rows = await this.database.db
-        .select()
-        .from(revocations)
-        .where(gt(revocations.seq, this.lastSeq))
-        .orderBy(asc(revocations.seq))
-        .limit(PAGE);
+      const rows = await this.database.db.select().from(revocations).where(gt(revocations.seq, this.lastSeq)).orderBy(asc(revocations.seq)).limit(PAGE);
       const now = Date.now();
       for (const r of rows) {
         // The very first read starts from whatever survived purging: nothing below it is owed.
@@ -140,7 +135,10 @@ export class RevocationBus {
   private async readMissing(): Promise<void> {
     const seqs = [...this.missing.keys()];
     for (let i = 0; i < seqs.length; i += PAGE) {
-      const rows = await this.database.db.select().from(revocations).where(inArray(revocations.seq, seqs.slice(i, i + PAGE)));
+      const rows = await this.database.db
+        .select()
+        .from(revocations)
+        .where(inArray(revocations.seq, seqs.slice(i, i + PAGE)));
       for (const r of rows) {
         this.missing.delete(r.seq);
         if (r.expiresAt.getTime() > Date.now()) this.apply({ kind: r.kind, subject: r.subject, expiresAt: r.expiresAt });

@@ -18,10 +18,7 @@ const LEGACY_KEY = "jwt_secret";
  * versions kept it in the `settings` table; it is moved out (file first, then the row deleted),
  * and the row is deleted whenever a secret is configured.
  */
-export async function loadMasterSecret(
-  db: DB,
-  opts: { configured?: string; embedded: boolean; dataDir: string },
-): Promise<Uint8Array<ArrayBuffer>> {
+export async function loadMasterSecret(db: DB, opts: { configured?: string; embedded: boolean; dataDir: string }): Promise<Uint8Array<ArrayBuffer>> {
   const encode = (s: string) => new TextEncoder().encode(s);
   const legacy = async () => (await db.select({ value: settings.value }).from(settings).where(eq(settings.key, LEGACY_KEY)))[0]?.value;
   const dropLegacy = () => db.delete(settings).where(eq(settings.key, LEGACY_KEY));

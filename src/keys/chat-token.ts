@@ -7,7 +7,6 @@ import type { TokenSigner } from "../kernel/jwt";
 /** Thirty minutes, as the brain contract fixes; a chat token cannot be refreshed. */
 export const CHAT_TOKEN_TTL_SEC = 1800;
 
-
 /**
  * A short-lived token of the `chat` kind for one brain. `kid` names the API key that minted it,
  * so revoking the key also kills its chat tokens (the authenticator checks the bus).
@@ -18,10 +17,6 @@ export async function mintChatToken(policy: ChatflowAccessPolicy, signer: TokenS
     // The brain contract's words for the same outcomes as the question stream's.
     throw access.error.status === "NOT_FOUND" ? BRAIN_ERRORS.BRAIN_NOT_FOUND() : BRAIN_ERRORS.NO_BRAIN_ACCESS();
   }
-  const token = await signer.sign(
-    "chat",
-    { sub: principal.user.id, email: principal.user.email, brain_id: brainId, jti: newId("ct"), kid: principal.tokenId },
-    CHAT_TOKEN_TTL_SEC,
-  );
+  const token = await signer.sign("chat", { sub: principal.user.id, email: principal.user.email, brain_id: brainId, jti: newId("ct"), kid: principal.tokenId }, CHAT_TOKEN_TTL_SEC);
   return { token, expires_in: CHAT_TOKEN_TTL_SEC };
 }

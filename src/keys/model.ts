@@ -25,9 +25,7 @@ export const adminCreate = t.Object({
   allowed_domains: t.Optional(domains),
   environment: t.Optional(environment),
   expires_at: t.Optional(expiresAt),
-  scopes: t.Optional(
-    t.Array(t.Literal("introspect"), { maxItems: 1, uniqueItems: true, error: 'scopes must be a list of known scopes: "introspect"' }),
-  ),
+  scopes: t.Optional(t.Array(t.Literal("introspect"), { maxItems: 1, uniqueItems: true, error: 'scopes must be a list of known scopes: "introspect"' })),
   rate_limit: rateLimitField,
 });
 export type AdminCreate = typeof adminCreate.static;
@@ -62,9 +60,7 @@ export type KeyCreated = typeof created.static;
 // Optional as a whole: no body rolls with the configured grace (KEY_ROLL_GRACE).
 export const roll = t.Optional(
   t.Object({
-    grace_s: t.Optional(
-      t.Integer({ minimum: 0, maximum: MAX_KEY_ROLL_GRACE_SEC, error: `grace_s must be a whole number of seconds from 0 to ${MAX_KEY_ROLL_GRACE_SEC}` }),
-    ),
+    grace_s: t.Optional(t.Integer({ minimum: 0, maximum: MAX_KEY_ROLL_GRACE_SEC, error: `grace_s must be a whole number of seconds from 0 to ${MAX_KEY_ROLL_GRACE_SEC}` })),
   }),
 );
 export type KeyRoll = typeof roll.static;

@@ -6,7 +6,24 @@ import { errorFamily } from "../http/errors";
 import { KEY_ERRORS } from "./errors";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
-import { adminCreate, brainQuery, chatToken, created, type KeyRoll, keysModels, listed, listQuery, pageQuery, patch, patched, revoked, roll, rolled, userCreate, validated } from "./model";
+import {
+  adminCreate,
+  brainQuery,
+  chatToken,
+  created,
+  type KeyRoll,
+  keysModels,
+  listed,
+  listQuery,
+  pageQuery,
+  patch,
+  patched,
+  revoked,
+  roll,
+  rolled,
+  userCreate,
+  validated,
+} from "./model";
 import { createdView, createKey, keyExists, KEY_REVOKED, listedView, listKeys, revokeKey, rolledView, rollKey, type NewKeyInput } from "./service";
 import { pageOf } from "../http/paging";
 import { KEYS_PAGE } from "./model";
@@ -83,7 +100,8 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
         await db.transaction(async (tx) => {
           await limits.set("key", params.id, toQuota(body.rate_limit), tx as unknown as DB);
           const changes = diff({ rate_limit: before }, { rate_limit: body.rate_limit });
-          if (Object.keys(changes).length > 0) await audit(tx as unknown as DB, trail(c), { action: "api_key.limits_changed", target: { type: "api_key", id: params.id }, changes });
+          if (Object.keys(changes).length > 0)
+            await audit(tx as unknown as DB, trail(c), { action: "api_key.limits_changed", target: { type: "api_key", id: params.id }, changes });
         });
         return { id: params.id, rate_limit: toBody(await limits.get("key", params.id)) };
       },

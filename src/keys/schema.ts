@@ -8,7 +8,9 @@ export const apiKeys = pgTable(
   "api_keys",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     level: text("level", { enum: ["read", "write", "admin"] }).notNull(),
     environment: text("environment", { enum: ["live", "test"] }).notNull(),

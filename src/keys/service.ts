@@ -240,6 +240,10 @@ export async function revokeKeysOf(tx: DB, bus: RevocationBus, userId: string, e
     .returning();
   for (const r of rows) await events.emit(tx, "api_key.revoked", keyEventData(r));
   const expiresAt = new Date(Date.now() + REVOCATION_HORIZON_MS);
-  if (rows.length > 0) await bus.publish(rows.map((r) => ({ kind: "api_key" as const, subject: r.id, expiresAt })), tx);
+  if (rows.length > 0)
+    await bus.publish(
+      rows.map((r) => ({ kind: "api_key" as const, subject: r.id, expiresAt })),
+      tx,
+    );
   return rows.length;
 }

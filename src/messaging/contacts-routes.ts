@@ -18,26 +18,25 @@ export function contactsRoutes(ctx: Core) {
       },
       { ...MESSAGING_AUTH, body: contactInput, response: { 201: t.Object({ success: t.Literal(true), contact }) }, detail: { summary: "Create a contact" } },
     )
-    .get(
-      "/",
-      async ({ principal, query }) => ({ success: true as const, ...(await listContacts(db, principal.user, query.limit, query.offset)) }),
-      {
-        ...MESSAGING_AUTH,
-        query: listQuery,
-        response: contactList,
-        detail: { summary: "List your contacts (admins: all)" },
-      },
-    )
-    .get(
-      "/:id",
-      async ({ principal, params }) => ({ success: true as const, contact: await getContact(db, principal.user, params.id) }),
-      { ...MESSAGING_AUTH, params: idParams, response: t.Object({ success: t.Literal(true), contact }), detail: { summary: "One contact" } },
-    )
-    .patch(
-      "/:id",
-      async ({ principal, params, body }) => ({ success: true as const, contact: await updateContact(db, principal.user, params.id, body) }),
-      { ...MESSAGING_AUTH, params: idParams, body: contactPatch, response: t.Object({ success: t.Literal(true), contact }), detail: { summary: "Change a contact" } },
-    )
+    .get("/", async ({ principal, query }) => ({ success: true as const, ...(await listContacts(db, principal.user, query.limit, query.offset)) }), {
+      ...MESSAGING_AUTH,
+      query: listQuery,
+      response: contactList,
+      detail: { summary: "List your contacts (admins: all)" },
+    })
+    .get("/:id", async ({ principal, params }) => ({ success: true as const, contact: await getContact(db, principal.user, params.id) }), {
+      ...MESSAGING_AUTH,
+      params: idParams,
+      response: t.Object({ success: t.Literal(true), contact }),
+      detail: { summary: "One contact" },
+    })
+    .patch("/:id", async ({ principal, params, body }) => ({ success: true as const, contact: await updateContact(db, principal.user, params.id, body) }), {
+      ...MESSAGING_AUTH,
+      params: idParams,
+      body: contactPatch,
+      response: t.Object({ success: t.Literal(true), contact }),
+      detail: { summary: "Change a contact" },
+    })
     .delete(
       "/:id",
       async ({ principal, params }) => {

@@ -36,7 +36,10 @@ export async function listContacts(db: DB, user: UserState, limit = 50, offset =
 }
 
 export async function getContact(db: DB, user: UserState, id: string): Promise<Contact> {
-  const [row] = await db.select().from(contacts).where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)));
+  const [row] = await db
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.id, id), ownedBy(contacts.ownerId, user)));
   if (!row) throw MESSAGING_ERRORS.CONTACT_NOT_FOUND(id);
   return row;
 }

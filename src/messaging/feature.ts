@@ -74,6 +74,5 @@ export const messagingFeature = defineFeature({
   name: "messaging",
   errors: MESSAGING_ERRORS,
   setup,
-  routes: (core, services) =>
-    new Elysia().model(messagingModels).use(contactsRoutes(core)).use(templatesRoutes(core)).use(messagesRoutes(core, services.onQueued)),
+  routes: (core, services) => new Elysia().model(messagingModels).use(contactsRoutes(core)).use(templatesRoutes(core)).use(messagesRoutes(core, services.onQueued)),
 });

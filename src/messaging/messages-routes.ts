@@ -18,34 +18,34 @@ export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
   return new Elysia({ prefix: "/api/messages", tags: ["messaging"] })
     .onTransform(errorFamily("messaging"))
     .use(ctx.auth)
-    .post(
-      "/send-template",
-      ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "template", ...body }, idemKey(headers)),
-      { ...MESSAGING_AUTH, body: sendTemplateInput, response: sendResult, detail: sendDoc("Render a template for each recipient and queue it") },
-    )
-    .post(
-      "/send-bulk",
-      ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "bulk", ...body }, idemKey(headers)),
-      { ...MESSAGING_AUTH, body: sendBulkInput, response: sendResult, detail: sendDoc("Queue one text for many recipients") },
-    )
-    .post(
-      "/send-private",
-      ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "private", ...body }, idemKey(headers)),
-      { ...MESSAGING_AUTH, body: sendPrivateInput, response: sendResult, detail: sendDoc("Queue a text for one recipient") },
-    )
-    .get(
-      "/",
-      async ({ principal, query }) => ({ success: true as const, ...(await listMessages(db, principal.user, query)) }),
-      {
-        ...MESSAGING_AUTH,
-        query: messageQuery,
-        response: messageList,
-        detail: { summary: "Messages you sent (admins: all), newest first" },
-      },
-    )
-    .get(
-      "/:id",
-      async ({ principal, params }) => ({ success: true as const, message: await getMessage(db, principal.user, params.id) }),
-      { ...MESSAGING_AUTH, params: idParams, response: t.Object({ success: t.Literal(true), message }), detail: { summary: "One message and its delivery state" } },
-    );
+    .post("/send-template", ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "template", ...body }, idemKey(headers)), {
+      ...MESSAGING_AUTH,
+      body: sendTemplateInput,
+      response: sendResult,
+      detail: sendDoc("Render a template for each recipient and queue it"),
+    })
+    .post("/send-bulk", ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "bulk", ...body }, idemKey(headers)), {
+      ...MESSAGING_AUTH,
+      body: sendBulkInput,
+      response: sendResult,
+      detail: sendDoc("Queue one text for many recipients"),
+    })
+    .post("/send-private", ({ principal, body, headers }) => sendMessages(deps, principal.user, { kind: "private", ...body }, idemKey(headers)), {
+      ...MESSAGING_AUTH,
+      body: sendPrivateInput,
+      response: sendResult,
+      detail: sendDoc("Queue a text for one recipient"),
+    })
+    .get("/", async ({ principal, query }) => ({ success: true as const, ...(await listMessages(db, principal.user, query)) }), {
+      ...MESSAGING_AUTH,
+      query: messageQuery,
+      response: messageList,
+      detail: { summary: "Messages you sent (admins: all), newest first" },
+    })
+    .get("/:id", async ({ principal, params }) => ({ success: true as const, message: await getMessage(db, principal.user, params.id) }), {
+      ...MESSAGING_AUTH,
+      params: idParams,
+      response: t.Object({ success: t.Literal(true), message }),
+      detail: { summary: "One message and its delivery state" },
+    });
 }

@@ -7,7 +7,9 @@ export const contacts = pgTable(
   "contacts",
   {
     id: text("id").primaryKey(),
-    ownerId: text("owner_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     email: text("email"),
     phone: text("phone"),
@@ -23,7 +25,9 @@ export const templates = pgTable(
   "templates",
   {
     id: text("id").primaryKey(),
-    ownerId: text("owner_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     body: text("body").notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
@@ -37,11 +41,17 @@ export const messages = pgTable(
   "messages",
   {
     id: text("id").primaryKey(),
-    senderId: text("sender_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    recipientId: text("recipient_id").notNull().references(() => contacts.id, { onDelete: "cascade" }),
+    senderId: text("sender_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    recipientId: text("recipient_id")
+      .notNull()
+      .references(() => contacts.id, { onDelete: "cascade" }),
     text: text("text").notNull(),
     templateId: text("template_id"),
-    status: text("status", { enum: ["queued", "sent", "failed"] }).notNull().default("queued"),
+    status: text("status", { enum: ["queued", "sent", "failed"] })
+      .notNull()
+      .default("queued"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
     nextAttemptAt: ts("next_attempt_at").notNull().defaultNow(),
@@ -50,10 +60,7 @@ export const messages = pgTable(
     updatedAt: ts("updated_at").notNull().defaultNow(),
     sentAt: ts("sent_at"),
   },
-  (t) => [
-    index("messages_due_idx").on(t.status, t.nextAttemptAt),
-    index("messages_sender_idx").on(t.senderId, t.createdAt),
-  ],
+  (t) => [index("messages_due_idx").on(t.status, t.nextAttemptAt), index("messages_sender_idx").on(t.senderId, t.createdAt)],
 );
 
 export type Contact = typeof contacts.$inferSelect;

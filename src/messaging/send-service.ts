@@ -11,10 +11,7 @@ import { renderTemplate } from "./render";
 import { assertMayAddress } from "./stream-ids";
 import { findTemplate } from "./templates-service";
 
-export type SendRequest =
-  | ({ kind: "template" } & SendTemplateInput)
-  | ({ kind: "bulk" } & SendBulkInput)
-  | ({ kind: "private" } & SendPrivateInput);
+export type SendRequest = ({ kind: "template" } & SendTemplateInput) | ({ kind: "bulk" } & SendBulkInput) | ({ kind: "private" } & SendPrivateInput);
 
 export interface SendDeps {
   db: DB;
@@ -38,7 +35,10 @@ function checkText(text: string, recipientId?: string): void {
 const distinct = (ids: string[]) => [...new Set(ids)];
 
 async function recipientsOf(db: DB, user: UserState, ids: string[]): Promise<Contact[]> {
-  const rows = await db.select().from(contacts).where(and(inArray(contacts.id, ids), ownedBy(contacts.ownerId, user)));
+  const rows = await db
+    .select()
+    .from(contacts)
+    .where(and(inArray(contacts.id, ids), ownedBy(contacts.ownerId, user)));
   const byId = new Map(rows.map((c) => [c.id, c]));
   const recipients = ids.map((id) => {
     const c = byId.get(id);

@@ -13,7 +13,6 @@ const RESERVED = /^(customer-|chatgate$)/i;
 /** Whether `id` is in chatgate's namespace and not the caller's own `customer-<n>`. */
 const reservedForOthers = (user: UserState, id: string) => RESERVED.test(id) && id !== `customer-${user.customerId}`;
 
-
 /**
  * Runs `write` (which stores a contact addressing `streamUserId`) once the caller may address it:
  * admins any id; others their own `customer-<n>` and ids no other owner's contact addresses (the
@@ -26,7 +25,11 @@ export async function withStreamIdClaim<T>(db: DB, user: UserState, streamUserId
   return db.transaction(async (txn) => {
     const tx = txn as unknown as DB;
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`stream-id:${streamUserId.toLowerCase()}`}))`);
-    const [other] = await tx.select({ id: contacts.id }).from(contacts).where(and(sql`lower(${contacts.streamUserId}) = ${streamUserId.toLowerCase()}`, ne(contacts.ownerId, user.id))).limit(1);
+    const [other] = await tx
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(and(sql`lower(${contacts.streamUserId}) = ${streamUserId.toLowerCase()}`, ne(contacts.ownerId, user.id)))
+      .limit(1);
     if (other) throw MESSAGING_ERRORS.STREAM_ID_CLAIMED();
     return write(tx);
   });

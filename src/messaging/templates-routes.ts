@@ -18,26 +18,25 @@ export function templatesRoutes(ctx: Core) {
       },
       { ...MESSAGING_AUTH, body: templateInput, response: { 201: t.Object({ success: t.Literal(true), template }) }, detail: { summary: "Create a template" } },
     )
-    .get(
-      "/",
-      async ({ principal, query }) => ({ success: true as const, ...(await listTemplates(db, principal.user, query.limit, query.offset)) }),
-      {
-        ...MESSAGING_AUTH,
-        query: listQuery,
-        response: templateList,
-        detail: { summary: "List your templates (admins: all)" },
-      },
-    )
-    .get(
-      "/:id",
-      async ({ principal, params }) => ({ success: true as const, template: await getTemplate(db, principal.user, params.id) }),
-      { ...MESSAGING_AUTH, params: idParams, response: t.Object({ success: t.Literal(true), template }), detail: { summary: "One template" } },
-    )
-    .patch(
-      "/:id",
-      async ({ principal, params, body }) => ({ success: true as const, template: await updateTemplate(db, principal.user, params.id, body) }),
-      { ...MESSAGING_AUTH, params: idParams, body: templatePatch, response: t.Object({ success: t.Literal(true), template }), detail: { summary: "Change a template" } },
-    )
+    .get("/", async ({ principal, query }) => ({ success: true as const, ...(await listTemplates(db, principal.user, query.limit, query.offset)) }), {
+      ...MESSAGING_AUTH,
+      query: listQuery,
+      response: templateList,
+      detail: { summary: "List your templates (admins: all)" },
+    })
+    .get("/:id", async ({ principal, params }) => ({ success: true as const, template: await getTemplate(db, principal.user, params.id) }), {
+      ...MESSAGING_AUTH,
+      params: idParams,
+      response: t.Object({ success: t.Literal(true), template }),
+      detail: { summary: "One template" },
+    })
+    .patch("/:id", async ({ principal, params, body }) => ({ success: true as const, template: await updateTemplate(db, principal.user, params.id, body) }), {
+      ...MESSAGING_AUTH,
+      params: idParams,
+      body: templatePatch,
+      response: t.Object({ success: t.Literal(true), template }),
+      detail: { summary: "Change a template" },
+    })
     .delete(
       "/:id",
       async ({ principal, params }) => {

@@ -12,7 +12,10 @@ import type { TemplateInput } from "./model";
 export const templateView = (t: Template) => ({ ...t, placeholders: placeholdersOf(t.body) });
 
 export async function createTemplate(db: DB, owner: UserState, input: TemplateInput) {
-  const [row] = await db.insert(templates).values({ id: newId("tpl"), ownerId: owner.id, ...input }).returning();
+  const [row] = await db
+    .insert(templates)
+    .values({ id: newId("tpl"), ownerId: owner.id, ...input })
+    .returning();
   return templateView(row!);
 }
 
@@ -24,7 +27,10 @@ export async function listTemplates(db: DB, user: UserState, limit = 50, offset 
 }
 
 export async function findTemplate(db: DB, user: UserState, id: string): Promise<Template> {
-  const [row] = await db.select().from(templates).where(and(eq(templates.id, id), ownedBy(templates.ownerId, user)));
+  const [row] = await db
+    .select()
+    .from(templates)
+    .where(and(eq(templates.id, id), ownedBy(templates.ownerId, user)));
   if (!row) throw MESSAGING_ERRORS.TEMPLATE_NOT_FOUND(id);
   return row;
 }

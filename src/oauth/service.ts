@@ -26,7 +26,10 @@ async function liveRefresh(ctx: Ctx, token: string): Promise<Claims | undefined>
   if (!v.valid) return undefined;
   const { sub, jti, sid } = v.claims as { sub: string; jti: string; sid: string };
   if (ctx.bus.isRevoked("session", sid)) return undefined;
-  const [row] = await ctx.db.select().from(refreshTokens).where(and(eq(refreshTokens.id, jti), eq(refreshTokens.userId, sub)));
+  const [row] = await ctx.db
+    .select()
+    .from(refreshTokens)
+    .where(and(eq(refreshTokens.id, jti), eq(refreshTokens.userId, sub)));
   if (!row || row.revokedAt || row.usedAt || row.expiresAt.getTime() <= Date.now()) return undefined;
   const user = await ctx.authn.activeUser(sub);
   if (!user || issuedAtMs(v.claims) < user.tokensValidAfterMs) return undefined;
@@ -74,8 +77,7 @@ export async function isLiveRefreshToken(ctx: Ctx, token: string): Promise<boole
   return ctx.signer.kindOf(token) === "refresh" && (await liveRefresh(ctx, token)) !== undefined;
 }
 
-const until = (claims: Claims, minMs: number) =>
-  new Date(Math.max(typeof claims.exp === "number" ? claims.exp * 1000 + 10_000 : 0, Date.now() + minMs));
+const until = (claims: Claims, minMs: number) => new Date(Math.max(typeof claims.exp === "number" ? claims.exp * 1000 + 10_000 : 0, Date.now() + minMs));
 
 /**
  * RFC 7009: ends the token if chatgate signed it and it is still valid, on every instance at

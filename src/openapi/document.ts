@@ -12,13 +12,42 @@ const METHODS = ["get", "put", "post", "delete", "patch", "options", "head", "tr
 // JSON Schema 2020-12 (OpenAPI 3.1's dialect) keywords plus OpenAPI's own: anything else TypeBox
 // or Elysia leaves on a schema (`error`, `$id`, `transform`, `Kind`s serialised as keys) goes.
 const KEYWORDS = new Set([
-  "type", "enum", "const", "format", "title", "description", "default", "examples", "example",
-  "deprecated", "readOnly", "writeOnly", "$ref", "$defs",
-  "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
-  "maxLength", "minLength", "pattern", "contentMediaType", "contentEncoding",
-  "maxItems", "minItems", "uniqueItems", "maxContains", "minContains",
-  "maxProperties", "minProperties", "required", "dependentRequired",
-  "discriminator", "xml", "externalDocs",
+  "type",
+  "enum",
+  "const",
+  "format",
+  "title",
+  "description",
+  "default",
+  "examples",
+  "example",
+  "deprecated",
+  "readOnly",
+  "writeOnly",
+  "$ref",
+  "$defs",
+  "multipleOf",
+  "maximum",
+  "exclusiveMaximum",
+  "minimum",
+  "exclusiveMinimum",
+  "maxLength",
+  "minLength",
+  "pattern",
+  "contentMediaType",
+  "contentEncoding",
+  "maxItems",
+  "minItems",
+  "uniqueItems",
+  "maxContains",
+  "minContains",
+  "maxProperties",
+  "minProperties",
+  "required",
+  "dependentRequired",
+  "discriminator",
+  "xml",
+  "externalDocs",
 ]);
 const SUB_SCHEMA = new Set(["items", "contains", "not", "additionalProperties", "propertyNames", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems"]);
 const SUB_SCHEMA_LIST = new Set(["allOf", "anyOf", "oneOf", "prefixItems"]);
@@ -64,9 +93,7 @@ export function modelNamer(models: Record<string, unknown>): <H extends Json>(ho
     return {
       ...hook,
       ...(body === undefined ? {} : { body: named(body) }),
-      ...(response === undefined
-        ? {}
-        : { response: statusMap ? Object.fromEntries(Object.entries(response).map(([status, s]) => [status, named(s)])) : named(response) }),
+      ...(response === undefined ? {} : { response: statusMap ? Object.fromEntries(Object.entries(response).map(([status, s]) => [status, named(s)])) : named(response) }),
     };
   };
 }
@@ -100,7 +127,10 @@ function cleanParameter(p: Json): Json {
 }
 
 function operationId(method: string, path: string): string {
-  const words = path.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1));
+  const words = path
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1));
   return method + words.join("");
 }
 
@@ -163,9 +193,7 @@ export function finishDocument(raw: Json): Json {
       (paths[path] ??= {})[method] = op;
     }
   }
-  const schemas = Object.fromEntries(
-    Object.entries((raw.components?.schemas ?? {}) as Json).map(([name, s]) => [name, cleanSchema(s)]),
-  );
+  const schemas = Object.fromEntries(Object.entries((raw.components?.schemas ?? {}) as Json).map(([name, s]) => [name, cleanSchema(s)]));
   return {
     openapi: "3.1.0",
     info: raw.info,

@@ -150,7 +150,5 @@ const HEADER_DOC: Record<string, string> = {
 };
 
 function headerObjects(headers: Record<string, string>): Json {
-  return Object.fromEntries(
-    Object.keys(headers).map((h) => [h, { description: HEADER_DOC[h] ?? h, schema: { type: "string" } }]),
-  );
+  return Object.fromEntries(Object.keys(headers).map((h) => [h, { description: HEADER_DOC[h] ?? h, schema: { type: "string" } }]));
 }

@@ -61,8 +61,7 @@ const INFO = {
   title: "chatgate",
   version: pkg.version,
   description:
-    "Auth and token gateway of a chat stack. Each route family answers errors in its own body " +
-    "(see the DetailError, AdminError, MessagingError and StreamError schemas).",
+    "Auth and token gateway of a chat stack. Each route family answers errors in its own body " + "(see the DetailError, AdminError, MessagingError and StreamError schemas).",
 };
 
 const SECURITY_SCHEMES = {
@@ -105,10 +104,12 @@ export function openApiRoutes() {
     cached = { routes: routes.length, doc: finishDocument(raw) };
     return cached.doc;
   };
-  return app
-    .get("/swagger/json", () => build(), hide)
-    .get("/swagger", () => send(PAGE, "text/html; charset=utf-8", "no-store"), hide)
-    .get("/swagger/init.js", () => send(INIT, "text/javascript; charset=utf-8"), hide)
-    // 4.8 MB: cached for a year, safe because the page names the version in the URL.
-    .get("/swagger/scalar.js", () => send(Bun.file(SCALAR_BUNDLE_PATH), "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"), hide);
+  return (
+    app
+      .get("/swagger/json", () => build(), hide)
+      .get("/swagger", () => send(PAGE, "text/html; charset=utf-8", "no-store"), hide)
+      .get("/swagger/init.js", () => send(INIT, "text/javascript; charset=utf-8"), hide)
+      // 4.8 MB: cached for a year, safe because the page names the version in the URL.
+      .get("/swagger/scalar.js", () => send(Bun.file(SCALAR_BUNDLE_PATH), "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"), hide)
+  );
 }

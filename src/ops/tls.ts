@@ -87,10 +87,8 @@ export class TlsCertificates {
   }
 
   registerMetrics(metrics: Metrics): void {
-    metrics.gauge(
-      "chatgate_tls_certificate_expiry_timestamp_seconds",
-      "notAfter of the certificate served on PORT (Unix seconds)",
-      (g) => g.set({}, Math.floor(this.pair.notAfter.getTime() / 1000)),
+    metrics.gauge("chatgate_tls_certificate_expiry_timestamp_seconds", "notAfter of the certificate served on PORT (Unix seconds)", (g) =>
+      g.set({}, Math.floor(this.pair.notAfter.getTime() / 1000)),
     );
   }
 

@@ -3,18 +3,7 @@
 // `traceparent` passed to Flowise, spans sent over OTLP/HTTP by the official exporter (which
 // reads the standard OTEL_* variables itself). Off, every call below is a cheap no-op.
 import { AsyncLocalStorage } from "node:async_hooks";
-import {
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Context,
-  type ContextManager,
-  type Span,
-} from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type ContextManager, type Span } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -97,11 +86,7 @@ export function startServerSpan(request: Request): Span | undefined {
   if (!active) return undefined;
   const path = new URL(request.url).pathname;
   const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
-  const span = tracer().startSpan(
-    request.method,
-    { kind: SpanKind.SERVER, attributes: { "http.request.method": request.method, "url.path": path } },
-    parent,
-  );
+  const span = tracer().startSpan(request.method, { kind: SpanKind.SERVER, attributes: { "http.request.method": request.method, "url.path": path } }, parent);
   active.contexts.enter(trace.setSpan(parent, span));
   return span;
 }

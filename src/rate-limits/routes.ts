@@ -25,33 +25,36 @@ const answer = t.Object({
 /** What the console shows beside keys and users: their own quotas and the configured defaults. */
 export function rateLimitRoutes(core: Core, policies: PolicyStore) {
   const { config } = core;
-  return new Elysia({ prefix: "/api/auth", tags: ["rate limits"] }).onTransform(errorFamily("detail")).use(core.auth).get(
-    "/rate-limits",
-    async ({ query: q }) => {
-      const ids = [
-        ...new Set(
-          q.subject_ids
-            .split(",")
-            .map((s) => s.trim())
-            .filter(Boolean),
-        ),
-      ].slice(0, 1000);
-      const found = await policies.many(q.subject_kind, ids);
-      return {
-        defaults: {
-          user: toBody(config.rateLimitUser),
-          address: toBody(config.rateLimitAddress),
-          stream_token: { limit: config.streamTokenRatePerMin, window_s: 60 },
-          predict_cost: config.rateLimitPredictCost,
-        },
-        policies: [...found].map(([id, quota]) => ({ subject_id: id, rate_limit: toBody(quota)! })),
-      };
-    },
-    {
-      auth: adminAuth,
-      query,
-      response: answer,
-      detail: { summary: "Own rate limits of some keys or users, and the defaults (admin)" },
-    },
-  );
+  return new Elysia({ prefix: "/api/auth", tags: ["rate limits"] })
+    .onTransform(errorFamily("detail"))
+    .use(core.auth)
+    .get(
+      "/rate-limits",
+      async ({ query: q }) => {
+        const ids = [
+          ...new Set(
+            q.subject_ids
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean),
+          ),
+        ].slice(0, 1000);
+        const found = await policies.many(q.subject_kind, ids);
+        return {
+          defaults: {
+            user: toBody(config.rateLimitUser),
+            address: toBody(config.rateLimitAddress),
+            stream_token: { limit: config.streamTokenRatePerMin, window_s: 60 },
+            predict_cost: config.rateLimitPredictCost,
+          },
+          policies: [...found].map(([id, quota]) => ({ subject_id: id, rate_limit: toBody(quota)! })),
+        };
+      },
+      {
+        auth: adminAuth,
+        query,
+        response: answer,
+        detail: { summary: "Own rate limits of some keys or users, and the defaults (admin)" },
+      },
+    );
 }

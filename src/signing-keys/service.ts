@@ -97,7 +97,10 @@ export class SigningKeyStore implements KeyRing {
   }
 
   private async heads(tx: DB): Promise<{ current?: SigningKeyRow; next?: SigningKeyRow }> {
-    const rows = await tx.select().from(signingKeys).where(and(eq(signingKeys.issuer, this.config.issuer), isNull(signingKeys.supersededAt)));
+    const rows = await tx
+      .select()
+      .from(signingKeys)
+      .where(and(eq(signingKeys.issuer, this.config.issuer), isNull(signingKeys.supersededAt)));
     return { current: rows.find((r) => r.activatedAt !== null), next: rows.find((r) => r.activatedAt === null) };
   }
 

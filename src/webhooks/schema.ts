@@ -29,13 +29,17 @@ export const webhookDeliveries = pgTable(
   "webhook_deliveries",
   {
     id: text("id").primaryKey(),
-    webhookId: text("webhook_id").notNull().references(() => webhooks.id, { onDelete: "cascade" }),
+    webhookId: text("webhook_id")
+      .notNull()
+      .references(() => webhooks.id, { onDelete: "cascade" }),
     // The Standard Webhooks `webhook-id`: one per event, the same on every retry.
     eventId: text("event_id").notNull(),
     eventType: text("event_type").notNull(),
     // The exact bytes that are signed and sent.
     payload: text("payload").notNull(),
-    status: text("status", { enum: ["queued", "sent", "failed"] }).notNull().default("queued"),
+    status: text("status", { enum: ["queued", "sent", "failed"] })
+      .notNull()
+      .default("queued"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
     responseCode: integer("response_code"),
@@ -55,7 +59,9 @@ export const webhookDeliveries = pgTable(
 // A row while a user's balance is below their threshold: credits.low fires when it is inserted,
 // and the row is deleted when the balance is back at or above it (re-armed).
 export const lowCreditAlerts = pgTable("low_credit_alerts", {
-  userId: text("user_id").primaryKey().references(() => users.id, { onDelete: "cascade" }),
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
   at: ts("at").notNull().defaultNow(),
 });
 
@@ -63,7 +69,9 @@ export const lowCreditAlerts = pgTable("low_credit_alerts", {
 export const keyExpiryNotices = pgTable(
   "key_expiry_notices",
   {
-    keyId: text("key_id").notNull().references(() => apiKeys.id, { onDelete: "cascade" }),
+    keyId: text("key_id")
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
     notice: text("notice").notNull(),
     at: ts("at").notNull().defaultNow(),
   },

@@ -163,9 +163,17 @@ export class WebhookService implements EventSink {
 
   async emit(tx: DB, type: EventType, data: Record<string, unknown>): Promise<void> {
     const match = or(...patternsFor(type).map((p) => sql`${webhooks.events} @> ${JSON.stringify([p])}::jsonb`));
-    const hooks = await tx.select({ id: webhooks.id }).from(webhooks).where(and(eq(webhooks.enabled, true), match));
+    const hooks = await tx
+      .select({ id: webhooks.id })
+      .from(webhooks)
+      .where(and(eq(webhooks.enabled, true), match));
     if (hooks.length === 0) return;
-    await this.insert(tx, hooks.map((h) => h.id), type, data);
+    await this.insert(
+      tx,
+      hooks.map((h) => h.id),
+      type,
+      data,
+    );
     // The rows are visible once the caller commits, which is soon but not now: look a little later
     // too (the poll is the guarantee; these only shorten the wait).
     for (const ms of [20, 200]) setTimeout(() => this.d.wake(), ms).unref?.();

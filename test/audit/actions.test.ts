@@ -50,7 +50,9 @@ const cases: Case[] = [
         if (what === "enabled") await asAdmin("PATCH", `/api/auth/users/${u.user.id}`, { disabled: true });
         const patch = { role: { role: "admin" }, password: { password: "New-secret-456" }, disabled: { disabled: true }, enabled: { disabled: false } }[what];
         secrets.push("New-secret-456");
-        const changes = { role: { role: ["user", "admin"] }, password: { local_login: [true, true] }, disabled: { disabled: [false, true] }, enabled: { disabled: [true, false] } }[what];
+        const changes = { role: { role: ["user", "admin"] }, password: { local_login: [true, true] }, disabled: { disabled: [false, true] }, enabled: { disabled: [true, false] } }[
+          what
+        ];
         return { res: await asAdmin("PATCH", `/api/auth/users/${u.user.id}`, patch), targetId: u.user.id, actorId: admin.user.id, changes };
       },
     }),
@@ -62,7 +64,14 @@ const cases: Case[] = [
       const res = await asAdmin("POST", "/api/auth/api-keys", { name: "k", user_id: owner.user.id, level: "read" });
       const body = await json(res.clone());
       secrets.push(body.key);
-      const changes = { user_id: [null, owner.user.id], name: [null, "k"], level: [null, "read"], environment: [null, "live"], allowed_domains: [null, []], expires_at: [null, null] };
+      const changes = {
+        user_id: [null, owner.user.id],
+        name: [null, "k"],
+        level: [null, "read"],
+        environment: [null, "live"],
+        allowed_domains: [null, []],
+        expires_at: [null, null],
+      };
       return { res, targetId: body.id, actorId: admin.user.id, changes };
     },
   },
@@ -74,7 +83,12 @@ const cases: Case[] = [
       const res = await t.request("POST", `/api-key/${k.id}/roll`, { token: k.owner.accessToken, body: { grace_s: 60 } });
       const body = await json(res.clone());
       secrets.push(body.key);
-      return { res, targetId: k.id, actorId: k.owner.user.id, changes: { start: [k.key.slice(0, 12), body.key.slice(0, 12)], previous_key_expires_at: [null, body.previous_key_expires_at] } };
+      return {
+        res,
+        targetId: k.id,
+        actorId: k.owner.user.id,
+        changes: { start: [k.key.slice(0, 12), body.key.slice(0, 12)], previous_key_expires_at: [null, body.previous_key_expires_at] },
+      };
     },
   },
   {
@@ -127,10 +141,12 @@ const cases: Case[] = [
       return { res, targetId: u.user.id, actorId: u.user.id, changes: { sessions_revoked: [null, expect.any(Number)] } };
     },
   },
-  ...([
-    ["credits.granted", 50],
-    ["credits.corrected", -5],
-  ] as const).map(
+  ...(
+    [
+      ["credits.granted", 50],
+      ["credits.corrected", -5],
+    ] as const
+  ).map(
     ([action, amount]): Case => ({
       action,
       run: async () => {
@@ -150,7 +166,8 @@ const cases: Case[] = [
         const create = () => asAdmin("POST", "/api/admin/chatflows", { id, name: "Flow", cost: 2 });
         if (what === "created") return { res: await create(), targetId: id, actorId: admin.user.id, changes: { name: [null, "Flow"], cost: [null, 2], enabled: [null, true] } };
         await create();
-        if (what === "changed") return { res: await asAdmin("PATCH", `/api/admin/chatflows/${id}`, { cost: 3, name: "Flow" }), targetId: id, actorId: admin.user.id, changes: { cost: [2, 3] } };
+        if (what === "changed")
+          return { res: await asAdmin("PATCH", `/api/admin/chatflows/${id}`, { cost: 3, name: "Flow" }), targetId: id, actorId: admin.user.id, changes: { cost: [2, 3] } };
         if (what === "deleted") return { res: await asAdmin("DELETE", `/api/admin/chatflows/${id}`), targetId: id, actorId: admin.user.id, changes: { name: ["Flow", null] } };
         const grant = () => asAdmin("PUT", `/api/admin/chatflows/${id}/users/${u.user.id}`);
         if (what === "granted") return { res: await grant(), targetId: id, actorId: admin.user.id, changes: { user_id: [null, u.user.id] } };

@@ -13,11 +13,15 @@ beforeAll(async () => {
   t = await makeApp();
   admin = await adminOf(t);
   for (let i = 0; i < N; i++) {
-    await record(t.ctx.db, { ...SYSTEM_ACTOR, id: i % 2 ? "actor-odd" : "actor-even" }, {
-      action: i % 3 ? "test.plain" : "test.third",
-      target: { type: "thing", id: `thing-${i}` },
-      changes: { n: [i - 1, i], note: [null, i === 5 ? "=HYPERLINK(\"http://x\")" : "ok, \"quoted\""] },
-    });
+    await record(
+      t.ctx.db,
+      { ...SYSTEM_ACTOR, id: i % 2 ? "actor-odd" : "actor-even" },
+      {
+        action: i % 3 ? "test.plain" : "test.third",
+        target: { type: "thing", id: `thing-${i}` },
+        changes: { n: [i - 1, i], note: [null, i === 5 ? '=HYPERLINK("http://x")' : 'ok, "quoted"'] },
+      },
+    );
   }
 }, 60_000);
 afterAll(() => t.close());
@@ -41,7 +45,10 @@ describe("GET /api/admin/audit", () => {
       cursor = body.next_cursor;
       pages++;
     }
-    const plain = [...Array(N).keys()].filter((i) => i % 3).map((i) => `thing-${i}`).reverse();
+    const plain = [...Array(N).keys()]
+      .filter((i) => i % 3)
+      .map((i) => `thing-${i}`)
+      .reverse();
     // Rows written within one clock tick share `at` (the id breaks the tie): compare as a set,
     // and check newest first.
     expect([...seen].sort()).toEqual([...plain].sort());
@@ -70,8 +77,16 @@ describe("GET /api/admin/audit", () => {
   test("ndjson streams the whole selection, newest first", async () => {
     const res = await get("?format=ndjson&action=test.third");
     expect(res.headers.get("content-type")).toContain("application/x-ndjson");
-    const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines.map((e) => e.target.id).sort()).toEqual([...Array(N).keys()].filter((i) => i % 3 === 0).map((i) => `thing-${i}`).sort());
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.map((e) => e.target.id).sort()).toEqual(
+      [...Array(N).keys()]
+        .filter((i) => i % 3 === 0)
+        .map((i) => `thing-${i}`)
+        .sort(),
+    );
     for (let i = 1; i < lines.length; i++) expect(Date.parse(lines[i - 1].at)).toBeGreaterThanOrEqual(Date.parse(lines[i].at));
   });
 

@@ -40,16 +40,24 @@ const ask = (chatId: string, token: string, query = `?brain_id=${BRAIN}`, questi
   post(s.base, `/chat/${chatId}/question/stream${query}`, { question }, token, {}, signal);
 
 type Frame = {
-  chat_id: string; message_id: string; user_message: string; message_time: string; assistant: string;
-  prompt_title: string | null; brain_name: string; brain_id: string; metadata: Record<string, any>;
+  chat_id: string;
+  message_id: string;
+  user_message: string;
+  message_time: string;
+  assistant: string;
+  prompt_title: string | null;
+  brain_name: string;
+  brain_id: string;
+  metadata: Record<string, any>;
 };
-const framesOf = (p: Awaited<ReturnType<typeof readStream>>) => p.parser.events.map((e) => {
-  expect(e.event).toBe("message");
-  return JSON.parse(e.data) as Frame;
-});
+const framesOf = (p: Awaited<ReturnType<typeof readStream>>) =>
+  p.parser.events.map((e) => {
+    expect(e.event).toBe("message");
+    return JSON.parse(e.data) as Frame;
+  });
 
 describe("POST /chat and the brain question stream", () => {
-  test("create a chat, ask with a chat token: data frames carry the new text, the last has assistant \"\" and the sources; charged; history", async () => {
+  test('create a chat, ask with a chat token: data frames carry the new text, the last has assistant "" and the sources; charged; history', async () => {
     const u = await fresh();
     const created = await post(s.base, "/chat", { name: "My chat" }, u.accessToken);
     expect(created.status).toBe(200);
@@ -80,7 +88,14 @@ describe("POST /chat and the brain question stream", () => {
     expect(h.status).toBe(200);
     const history = await h.json();
     expect(history).toHaveLength(1);
-    expect(history[0]).toMatchObject({ chat_id: chat.chat_id, message_id: frames[0]!.message_id, user_message: "What is chatgate?", assistant: "A gateway.", brain_id: BRAIN, brain_name: "Support brain" });
+    expect(history[0]).toMatchObject({
+      chat_id: chat.chat_id,
+      message_id: frames[0]!.message_id,
+      user_message: "What is chatgate?",
+      assistant: "A gateway.",
+      brain_id: BRAIN,
+      brain_name: "Support brain",
+    });
   });
 
   test("a chat token for another brain → 403, nothing charged, Flowise not called; without brain_id it uses its own brain", async () => {

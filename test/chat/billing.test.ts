@@ -38,10 +38,16 @@ type Ev = { event: string; data: unknown };
 const eventsOf = (p: Awaited<ReturnType<typeof readStream>>) => p.parser.events.map((e) => JSON.parse(e.data) as Ev);
 const sessionOf = () => (d.lastRequest("prediction")!.body as { chatId: string }).chatId;
 const messages = (sid: string) => s.t.ctx.db.select().from(chatMessages).where(eq(chatMessages.sessionId, sid));
-const answerOf = async (sid: string) => (await s.t.ctx.db.select().from(chatMessages).where(and(eq(chatMessages.sessionId, sid), eq(chatMessages.role, "assistant"))))[0];
+const answerOf = async (sid: string) =>
+  (
+    await s.t.ctx.db
+      .select()
+      .from(chatMessages)
+      .where(and(eq(chatMessages.sessionId, sid), eq(chatMessages.role, "assistant")))
+  )[0];
 
 describe("a stream is charged only once answer content reached the client", () => {
-  test("slow model: start \"\", heartbeats, then the timeout error → refunded, question failed, nothing stored as an answer", async () => {
+  test('slow model: start "", heartbeats, then the timeout error → refunded, question failed, nothing stored as an answer', async () => {
     const u = await fresh();
     d.setAnswer({ tokens: ["late"], firstTokenDelayMs: 4000 });
     const p = await readStream(await ask(u, { streaming: true }));
@@ -57,7 +63,7 @@ describe("a stream is charged only once answer content reached the client", () =
     expect((await messages(sid)).map((m) => [m.role, m.status])).toEqual([["user", "failed"]]);
   });
 
-  test("client leaving after start \"\" and before any token → refunded (Flowise keeps generating, nobody pays)", async () => {
+  test('client leaving after start "" and before any token → refunded (Flowise keeps generating, nobody pays)', async () => {
     const u = await fresh();
     d.setAnswer({ tokens: ["a", "b"], firstTokenDelayMs: 300 });
     const ac = new AbortController();
@@ -71,7 +77,7 @@ describe("a stream is charged only once answer content reached the client", () =
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(10);
   });
 
-  test("a normal 3.1.2 stream (start \"\" then tokens) is charged and stored complete", async () => {
+  test('a normal 3.1.2 stream (start "" then tokens) is charged and stored complete', async () => {
     const u = await fresh();
     d.setAnswer({ tokens: ["Hel", "lo"] });
     const events = eventsOf(await readStream(await ask(u, { streaming: true })));
@@ -79,12 +85,15 @@ describe("a stream is charged only once answer content reached the client", () =
     expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ settled: 1 });
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(7);
     const sid = sessionOf();
-    expect((await messages(sid)).map((m) => [m.role, m.status]).sort()).toEqual([["assistant", "complete"], ["user", "complete"]]);
+    expect((await messages(sid)).map((m) => [m.role, m.status]).sort()).toEqual([
+      ["assistant", "complete"],
+      ["user", "complete"],
+    ]);
   });
 });
 
 describe("Flowise error frames are stored as answers with status error", () => {
-  test("start \"\" then an error frame → relayed, refunded, answer stored as error with Flowise's message, question failed", async () => {
+  test('start "" then an error frame → relayed, refunded, answer stored as error with Flowise\'s message, question failed', async () => {
     const u = await fresh();
     await d.setFault({ kind: "errorFrame", message: "Request timed out", afterStart: true });
     const events = eventsOf(await readStream(await ask(u, { streaming: true })));
@@ -94,7 +103,10 @@ describe("Flowise error frames are stored as answers with status error", () => {
     const sid = sessionOf();
     expect(await answerOf(sid)).toMatchObject({ content: "", status: "error", metadata: { error: "Request timed out" } });
     const history = (await (await get(s.base, `/api/v1/chat/sessions/${sid}/history`, u.accessToken)).json()) as { messages: { role: string; status: string }[] };
-    expect(history.messages.map((m) => [m.role, m.status])).toEqual([["user", "failed"], ["assistant", "error"]]);
+    expect(history.messages.map((m) => [m.role, m.status])).toEqual([
+      ["user", "failed"],
+      ["assistant", "error"],
+    ]);
   });
 
   test("an error frame before anything else → stored as error too", async () => {
@@ -127,22 +139,33 @@ describe("failures before any answer leave the question marked failed", () => {
 });
 
 describe("a JSON answer turned into frames", () => {
-  test("start carries \"\" like Flowise's, the text comes once, in token", async () => {
+  test('start carries "" like Flowise\'s, the text comes once, in token', async () => {
     const u = await fresh();
     d.setAnswer({ tokens: ["whole ", "answer"] });
     await d.setFault({ kind: "jsonWhenStreaming" });
     const events = eventsOf(await readStream(await ask(u, { streaming: true })));
-    expect(events.slice(0, 2)).toEqual([{ event: "start", data: "" }, { event: "token", data: "whole answer" }]);
-    const texts = events.filter((e) => e.event === "start" || e.event === "token").map((e) => e.data).join("");
+    expect(events.slice(0, 2)).toEqual([
+      { event: "start", data: "" },
+      { event: "token", data: "whole answer" },
+    ]);
+    const texts = events
+      .filter((e) => e.event === "start" || e.event === "token")
+      .map((e) => e.data)
+      .join("");
     expect(texts).toBe("whole answer");
   });
 
-  test("an Idempotency-Key replay as frames: start \"\", the text once in token", async () => {
+  test('an Idempotency-Key replay as frames: start "", the text once in token', async () => {
     const u = await fresh();
     d.setAnswer({ tokens: ["once"] });
     const key = { "idempotency-key": `k-${crypto.randomUUID()}` };
     await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "r" }, u.accessToken, key).then((r) => r.json());
-    const replay = eventsOf(await readStream(await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "r" }, u.accessToken, { ...key, accept: "text/event-stream" })));
-    expect(replay.slice(0, 2)).toEqual([{ event: "start", data: "" }, { event: "token", data: "once" }]);
+    const replay = eventsOf(
+      await readStream(await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "r" }, u.accessToken, { ...key, accept: "text/event-stream" })),
+    );
+    expect(replay.slice(0, 2)).toEqual([
+      { event: "start", data: "" },
+      { event: "token", data: "once" },
+    ]);
   });
 });

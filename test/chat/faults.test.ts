@@ -90,7 +90,10 @@ describe("upstream failures before an answer: a status, a refund, nothing stored
 const eventsOf = (p: Awaited<ReturnType<typeof readStream>>) => p.parser.events.map((e) => JSON.parse(e.data) as { event: string; data: unknown });
 const lastAnswer = async () => {
   const sid = (d.lastRequest("prediction")!.body as { chatId: string }).chatId;
-  const [m] = await s.t.ctx.db.select().from(chatMessages).where(and(eq(chatMessages.sessionId, sid), eq(chatMessages.role, "assistant")));
+  const [m] = await s.t.ctx.db
+    .select()
+    .from(chatMessages)
+    .where(and(eq(chatMessages.sessionId, sid), eq(chatMessages.role, "assistant")));
   return m;
 };
 
@@ -140,7 +143,7 @@ describe("failures after the stream started: an error frame then end, never a ha
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(10);
   });
 
-  test("Flowise going silent after start \"\" longer than FLOWISE_TIMEOUT: error + end, refunded (no answer content reached the client)", async () => {
+  test('Flowise going silent after start "" longer than FLOWISE_TIMEOUT: error + end, refunded (no answer content reached the client)', async () => {
     const u = await fresh();
     d.setAnswer({ tokenCount: 3 });
     await d.setFault({ kind: "slowDrip", ms: 1600 });

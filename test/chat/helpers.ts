@@ -36,7 +36,10 @@ export async function startDouble(flowIds: string[], opts: { heartbeatMs?: numbe
 
 /** A chatflow row (id shared with the double), granted to the given users. */
 export async function seedChatflow(db: DB, id: string, opts: { cost?: number; grant?: string[]; name?: string } = {}): Promise<string> {
-  await db.insert(chatflows).values({ id, name: opts.name ?? `Brain ${newId("n")}`, cost: opts.cost ?? 1 }).onConflictDoNothing();
+  await db
+    .insert(chatflows)
+    .values({ id, name: opts.name ?? `Brain ${newId("n")}`, cost: opts.cost ?? 1 })
+    .onConflictDoNothing();
   for (const userId of opts.grant ?? []) await db.insert(chatflowAccess).values({ chatflowId: id, userId }).onConflictDoNothing();
   return id;
 }

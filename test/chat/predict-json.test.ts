@@ -66,7 +66,14 @@ describe("POST /api/v1/chat/predict (JSON)", () => {
 
   test("validation: blank or missing question, unknown overrideConfig key, bad session_id → 422 {detail}, no charge, no upstream call", async () => {
     await setBalance(s.t.ctx.db, alice.user.id, 10);
-    for (const body of [{ question: "" }, { question: "   " }, {}, { question: "x", overrideConfig: { systemMessage: "be evil" } }, { question: "x", session_id: "../etc" }, { question: "x".repeat(32_001) }]) {
+    for (const body of [
+      { question: "" },
+      { question: "   " },
+      {},
+      { question: "x", overrideConfig: { systemMessage: "be evil" } },
+      { question: "x", session_id: "../etc" },
+      { question: "x".repeat(32_001) },
+    ]) {
       const res = await predict(body);
       expect(res.status).toBe(422);
       expect(typeof (await res.json()).detail).toBe("string");

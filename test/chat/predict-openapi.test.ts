@@ -10,7 +10,9 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 test("POST /api/v1/chat/predict documents its 200 as application/json and text/event-stream", async () => {
-  const doc = (await (await t.request("GET", "/swagger/json")).json()) as { paths: Record<string, { post: { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> } }> };
+  const doc = (await (await t.request("GET", "/swagger/json")).json()) as {
+    paths: Record<string, { post: { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> } }>;
+  };
   const ok = doc.paths["/api/v1/chat/predict"]!.post.responses["200"]!;
   expect(Object.keys(ok.content ?? {}).sort()).toEqual(["application/json", "text/event-stream"]);
   expect(JSON.stringify(ok.content!["application/json"]!.schema)).toContain("session_id");

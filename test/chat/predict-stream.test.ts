@@ -73,7 +73,12 @@ describe("POST /api/v1/chat/predict (SSE)", () => {
       return JSON.parse(e.data) as { event: string; data: unknown };
     });
     expect(events.map((e) => e.event)).toEqual(["start", "token", "token", "token", "token", "metadata", "session_id", "end"]);
-    expect(events.filter((e) => e.event === "token").map((e) => e.data).join("")).toBe("tok0 tok1 tok2 tok3 ");
+    expect(
+      events
+        .filter((e) => e.event === "token")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe("tok0 tok1 tok2 tok3 ");
     expect(events.at(-1)!.data).toBe("[DONE]");
   });
 
@@ -184,7 +189,12 @@ describe("POST /api/v1/chat/predict (SSE)", () => {
     const first = await readStream(await stream({ question: "once" }, { headers: key }));
     await settled(s.t.ctx.db, alice.user.id);
     const again = await readStream(await stream({ question: "once" }, { headers: key }));
-    const tokens = (p: typeof first) => p.parser.events.map((e) => JSON.parse(e.data)).filter((e) => e.event === "token").map((e) => e.data).join("");
+    const tokens = (p: typeof first) =>
+      p.parser.events
+        .map((e) => JSON.parse(e.data))
+        .filter((e) => e.event === "token")
+        .map((e) => e.data)
+        .join("");
     expect(tokens(first)).toBe("ab");
     expect(tokens(again)).toBe("ab");
     expect(d.calls.prediction).toBe(1);

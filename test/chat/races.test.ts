@@ -21,7 +21,11 @@ const ENV = { FLOWISE_TIMEOUT: "5", MAX_STREAMS_PER_USER: "1000" };
 
 async function secondInstance(): Promise<{ base: string; stop(): Promise<void> }> {
   if (s.t.schema) return serve(d, ENV, { schema: s.t.schema });
-  const ctx = await createContext(s.t.config, s.t.ctx.database, createLogger("warn", () => {}));
+  const ctx = await createContext(
+    s.t.config,
+    s.t.ctx.database,
+    createLogger("warn", () => {}),
+  );
   const app = createApp(ctx);
   app.listen({ port: 0, hostname: "127.0.0.1" });
   return {
@@ -55,14 +59,18 @@ async function fresh(balance: number): Promise<SeededUser> {
 
 /** Fires all at once; each resolves to its status after its body was read to the end. */
 const fire = (calls: (() => Promise<Response>)[]) =>
-  Promise.all(calls.map(async (c) => {
-    const res = await c();
-    await bodyText(res);
-    return res.status;
-  }));
+  Promise.all(
+    calls.map(async (c) => {
+      const res = await c();
+      await bodyText(res);
+      return res.status;
+    }),
+  );
 
-const predictOn = (base: string, u: SeededUser, streaming: boolean, headers: Record<string, string> = {}) => () =>
-  post(base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "race", streaming }, u.accessToken, headers);
+const predictOn =
+  (base: string, u: SeededUser, streaming: boolean, headers: Record<string, string> = {}) =>
+  () =>
+    post(base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "race", streaming }, u.accessToken, headers);
 
 describe("concurrent predictions against a small balance", () => {
   test("one instance: 40 at once (JSON and SSE) with credits for 3 → exactly 3 succeed, the rest 402, Flowise called 3 times", async () => {

@@ -132,11 +132,13 @@ describe("database round trips per prediction", () => {
     await d.setFault({ kind: "errorFrame", message: "model down", afterStart: true }, FLOW);
     const before = await balanceOf(s.t.ctx.db, u.user.id);
     const logsFrom = s.t.logs.length;
-    const statuses = await Promise.all(Array.from({ length: 40 }, async () => {
-      const res = await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "again", session_id: session, streaming: true }, u.accessToken);
-      await bodyText(res);
-      return res.status;
-    }));
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const res = await post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "again", session_id: session, streaming: true }, u.accessToken);
+        await bodyText(res);
+        return res.status;
+      }),
+    );
     expect(statuses.every((x) => x === 200)).toBe(true);
     expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ settled: 2, refunded: 40 });
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(before);

@@ -28,8 +28,13 @@ describe("FrameSplitter", () => {
     const frames = new FrameSplitter().push(enc.encode(sample()));
     const events = frames.map(parseFrame);
     expect(events.map((e) => e?.event)).toEqual(["start", "token", "token", "token", "metadata", "end", undefined, "error"]);
-    expect(events.filter((e) => e?.event === "token").map((e) => e!.data).join("")).toBe("é🙂 tok");
-    expect(parseFrame(enc.encode("message:\r\ndata:{\"event\":\"token\",\"data\":\"x\"}\r\n\r\n"))).toEqual({ event: "token", data: "x" });
+    expect(
+      events
+        .filter((e) => e?.event === "token")
+        .map((e) => e!.data)
+        .join(""),
+    ).toBe("é🙂 tok");
+    expect(parseFrame(enc.encode('message:\r\ndata:{"event":"token","data":"x"}\r\n\r\n'))).toEqual({ event: "token", data: "x" });
     const crlf = new FrameSplitter().push(enc.encode("data: 1\r\n\r\ndata: 2\n\n"));
     expect(crlf.map((f) => dec.decode(f))).toEqual(["data: 1\r\n\r\n", "data: 2\n\n"]);
     expect(parseFrame(enc.encode("data: not json\n\n"))).toBeUndefined();

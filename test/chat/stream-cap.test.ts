@@ -46,7 +46,12 @@ async function openStream(u: SeededUser): Promise<Open> {
 }
 
 const inUse = (u: SeededUser) => s.t.ctx.services.chat.pipeline.streams.inUse(u.user.id);
-const slotsDropTo = (u: SeededUser, n: number) => waitFor(`${n} open streams`, async () => inUse(u), (v) => v === n);
+const slotsDropTo = (u: SeededUser, n: number) =>
+  waitFor(
+    `${n} open streams`,
+    async () => inUse(u),
+    (v) => v === n,
+  );
 const brainAsk = (u: SeededUser) => post(s.base, `/chat/${crypto.randomUUID()}/question/stream?brain_id=${FLOW}`, { question: "q" }, u.accessToken);
 
 async function expect429(res: Response): Promise<void> {
@@ -92,8 +97,14 @@ describe("MAX_STREAMS_PER_USER", () => {
     await d.setFault({ kind: "delayFirstByte", ms: 60_000 });
     const calls = d.calls.prediction;
     const waiting = Array.from({ length: MAX }, () => new AbortController());
-    const pending = waiting.map((a) => post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "gone", streaming: true }, u.accessToken, {}, a.signal).catch(() => "aborted"));
-    await waitFor("requests at Flowise", async () => d.calls.prediction, (n) => n === calls + MAX);
+    const pending = waiting.map((a) =>
+      post(s.base, "/api/v1/chat/predict", { chatflow_id: FLOW, question: "gone", streaming: true }, u.accessToken, {}, a.signal).catch(() => "aborted"),
+    );
+    await waitFor(
+      "requests at Flowise",
+      async () => d.calls.prediction,
+      (n) => n === calls + MAX,
+    );
     expect(inUse(u)).toBe(MAX);
     for (const a of waiting) a.abort();
     expect(await Promise.all(pending)).toEqual(Array(MAX).fill("aborted"));

@@ -53,21 +53,25 @@ describe("chatflow access cache", () => {
     expect((await t.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
   });
 
-  test.if(!!testDatabaseUrl())("another instance drops its cached answer within a second", async () => {
-    const b = await makeApp({}, { schema: t.schema });
-    try {
-      const id = await newGrantedChatflow();
-      expect((await b.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
-      await t.request("DELETE", `/api/admin/chatflows/${id}/users/${user.user.id}`, { token: admin.accessToken });
-      const deadline = Date.now() + 1000;
-      let seen = (await b.ctx.services.chatflows.access.forUser(who(), id)).ok;
-      while (seen && Date.now() < deadline) {
-        await Bun.sleep(25);
-        seen = (await b.ctx.services.chatflows.access.forUser(who(), id)).ok;
+  test.if(!!testDatabaseUrl())(
+    "another instance drops its cached answer within a second",
+    async () => {
+      const b = await makeApp({}, { schema: t.schema });
+      try {
+        const id = await newGrantedChatflow();
+        expect((await b.ctx.services.chatflows.access.forUser(who(), id)).ok).toBe(true);
+        await t.request("DELETE", `/api/admin/chatflows/${id}/users/${user.user.id}`, { token: admin.accessToken });
+        const deadline = Date.now() + 1000;
+        let seen = (await b.ctx.services.chatflows.access.forUser(who(), id)).ok;
+        while (seen && Date.now() < deadline) {
+          await Bun.sleep(25);
+          seen = (await b.ctx.services.chatflows.access.forUser(who(), id)).ok;
+        }
+        expect(seen).toBe(false);
+      } finally {
+        await b.close();
       }
-      expect(seen).toBe(false);
-    } finally {
-      await b.close();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 });

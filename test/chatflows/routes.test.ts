@@ -82,7 +82,11 @@ describe("GET /api/admin/chatflows", () => {
       expect(all.count).toBe(3);
       expect(all.limit).toBe(50);
       expect(all.offset).toBe(0);
-      expect(all.chatflows.map((c: { name: string; user_count: number }) => [c.name, c.user_count])).toEqual([["Flow 0", 2], ["Flow 1", 0], ["Flow 2", 0]]);
+      expect(all.chatflows.map((c: { name: string; user_count: number }) => [c.name, c.user_count])).toEqual([
+        ["Flow 0", 2],
+        ["Flow 1", 0],
+        ["Flow 2", 0],
+      ]);
       const page = await (await local.request("GET", "/api/admin/chatflows?limit=1&offset=1", { token: a.accessToken })).json();
       expect(page).toMatchObject({ count: 3, limit: 1, offset: 1 });
       expect(page.chatflows.map((c: { name: string }) => c.name)).toEqual(["Flow 1"]);

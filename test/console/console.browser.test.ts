@@ -35,7 +35,11 @@ beforeAll(async () => {
   t = await makeApp({ FLOWISE_URL: flowise.url, FLOWISE_API_KEY: FLOWISE_KEY, FLOWISE_TIMEOUT: "5" });
   admin = await seedUser(t, { role: "admin", name: "Ada Admin", email: "ada@example.test" });
   plain = await seedUser(t, { name: "Pat Plain", email: "pat@example.test" });
-  for (const [name, email] of [["Grace Hopper", "grace@example.test"], ["Linus Ops", "linus@example.test"]]) await seedUser(t, { name, email });
+  for (const [name, email] of [
+    ["Grace Hopper", "grace@example.test"],
+    ["Linus Ops", "linus@example.test"],
+  ])
+    await seedUser(t, { name, email });
   t.app.listen({ port: 0, hostname: "127.0.0.1" });
   base = `http://127.0.0.1:${t.app.server!.port}`;
   const { chromium } = await import("playwright-core");
@@ -84,8 +88,7 @@ async function activeSessions(who: SeededUser): Promise<number> {
   return answer.tokens.filter((x) => x.active).length;
 }
 
-const api = (method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) =>
-  t.request(method, path, { token: admin.accessToken, ...opts });
+const api = (method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) => t.request(method, path, { token: admin.accessToken, ...opts });
 
 describe.skipIf(!hasChromium)("admin console in chromium", () => {
   test("a non-admin is told they are not allowed and stays on the sign-in form", async () => {
@@ -201,7 +204,12 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     const valid = await t.request("GET", "/api/auth/validate", { headers: { "x-api-key": key, ...origin } });
     expect(valid.status).toBe(200);
     expect(await valid.json()).toMatchObject({ valid: true, level: "write", name: "ci key" });
-    const keys = (await (await api("GET", `/api/auth/api-keys?user_id=${mallory.id}`)).json()) as Array<{ id: string; environment: string; allowed_domains: string[]; revoked_at: string | null }>;
+    const keys = (await (await api("GET", `/api/auth/api-keys?user_id=${mallory.id}`)).json()) as Array<{
+      id: string;
+      environment: string;
+      allowed_domains: string[];
+      revoked_at: string | null;
+    }>;
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatchObject({ environment: "test", allowed_domains: ["app.example.com", "*.example.org"], revoked_at: null });
     // Its rate limit: shown in the list, changed, then removed (back to the owner's).

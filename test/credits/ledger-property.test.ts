@@ -64,7 +64,10 @@ test("random concurrent credit operations keep balance = sum(ledger) ≥ 0", asy
             case "start":
               return credits.reservation(pick(o.index)).markStarted();
             case "expire":
-              return db.update(creditReservations).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(creditReservations.id, pick(o.index)));
+              return db
+                .update(creditReservations)
+                .set({ expiresAt: sql`now() - interval '1 second'` })
+                .where(eq(creditReservations.id, pick(o.index)));
             case "reconcile":
               return reconcileOnce(db);
           }

@@ -97,10 +97,7 @@ describe("settle and refund", () => {
     const r = await reserve(userId, 2);
     if (!r.ok) throw new Error("reserve failed");
     const before = t.ctx.metrics.counter("chatgate_credits_refunded_total", "").get({ reason: "request" });
-    const [a, b] = await Promise.all([
-      handle(r.reservationId).refund("upstream_error"),
-      handle(r.reservationId).refund("upstream_error"),
-    ]);
+    const [a, b] = await Promise.all([handle(r.reservationId).refund("upstream_error"), handle(r.reservationId).refund("upstream_error")]);
     expect([a, b].filter(Boolean)).toHaveLength(1);
     expect(await handle(r.reservationId).refund("upstream_error")).toBe(false);
     expect((await credits().balance(userId)).credits_remaining).toBe(3);
@@ -165,18 +162,37 @@ describe("balances and grants", () => {
     await credits().grant({ userId, amount: 5, reason: "welcome", createdBy: null });
     const after = await credits().grant({ userId, amount: -3, reason: "correction", createdBy: null });
     expect(after.credits_remaining).toBe(2);
-    const err = await credits().grant({ userId, amount: -3, reason: "too much", createdBy: null }).catch((e) => e);
+    const err = await credits()
+      .grant({ userId, amount: -3, reason: "too much", createdBy: null })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(AppError);
     expect(err.code).toBe("CONFLICT");
     expect((await credits().balance(userId)).credits_remaining).toBe(2);
-    expect((await ledgerOf(t.ctx.db, userId)).map((l) => [l.kind, l.delta])).toEqual([["grant", 5], ["grant", -3]]);
-    const none = await credits().grant({ userId: await userWith(0), amount: -1, reason: "x", createdBy: null }).catch((e) => e);
+    expect((await ledgerOf(t.ctx.db, userId)).map((l) => [l.kind, l.delta])).toEqual([
+      ["grant", 5],
+      ["grant", -3],
+    ]);
+    const none = await credits()
+      .grant({ userId: await userWith(0), amount: -1, reason: "x", createdBy: null })
+      .catch((e) => e);
     expect(none.code).toBe("CONFLICT");
   });
 
   test("unknown user → NOT_FOUND", async () => {
-    expect((await credits().grant({ userId: "usr_missing", amount: 1, reason: "x", createdBy: null }).catch((e) => e)).code).toBe("NOT_FOUND");
-    expect((await credits().balance("usr_missing").catch((e) => e)).code).toBe("NOT_FOUND");
+    expect(
+      (
+        await credits()
+          .grant({ userId: "usr_missing", amount: 1, reason: "x", createdBy: null })
+          .catch((e) => e)
+      ).code,
+    ).toBe("NOT_FOUND");
+    expect(
+      (
+        await credits()
+          .balance("usr_missing")
+          .catch((e) => e)
+      ).code,
+    ).toBe("NOT_FOUND");
   });
 
   test("the balance can never be negative, even written directly", async () => {
@@ -264,9 +280,7 @@ describe("reconciler", () => {
     const other = await makeApp({}, { schema: t.schema });
     try {
       const userId = await userWith(7);
-      const results = await Promise.all(
-        Array.from({ length: 60 }, (_, i) => reserve(userId, 1, 600, creditsOf(i % 2 ? other : t))),
-      );
+      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => reserve(userId, 1, 600, creditsOf(i % 2 ? other : t))));
       const ok = results.filter((r) => r.ok);
       expect(ok).toHaveLength(7);
       expect((await credits().balance(userId)).credits_remaining).toBe(0);
@@ -284,7 +298,10 @@ describe("reconciler", () => {
       expect(statuses.filter((r) => r.s === "refunded")).toHaveLength(4);
       expect((await credits().balance(userId)).credits_remaining).toBe(4);
       expect((await ledgerOf(t.ctx.db, userId)).filter((l) => l.kind === "refund")).toHaveLength(4);
-      const rows = await t.ctx.db.select().from(creditReservations).where(and(eq(creditReservations.userId, userId), eq(creditReservations.status, "held")));
+      const rows = await t.ctx.db
+        .select()
+        .from(creditReservations)
+        .where(and(eq(creditReservations.userId, userId), eq(creditReservations.status, "held")));
       expect(rows).toHaveLength(0);
     } finally {
       await other.close();
@@ -317,9 +334,11 @@ describe("the Reservation handle", () => {
     const userId = await userWith(3);
     const r = await creditsOf(t).reserve({ userId, amount: 3, chatflowId: FLOW, ttlSec: 600 });
     if (!r) throw new Error("reserve failed");
-    const err = await r.closeWith(true, async () => {
-      throw new Error("answer refused");
-    }).catch((e) => e);
+    const err = await r
+      .closeWith(true, async () => {
+        throw new Error("answer refused");
+      })
+      .catch((e) => e);
     expect(err.message).toBe("answer refused");
     expect(await r.refund("upstream_failed")).toBe(true);
     expect((await credits().balance(userId)).credits_remaining).toBe(3);

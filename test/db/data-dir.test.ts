@@ -73,7 +73,10 @@ describe("embedded data directory", () => {
     const dataDir = join(work, "open");
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o755);
-    const err = await openDatabase({ dataDir }).then(() => undefined, (e: Error) => e);
+    const err = await openDatabase({ dataDir }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toContain(dataDir);
     expect(err?.message).toContain(`chmod -R go-rwx ${dataDir}`);
     const proc = Bun.spawn([process.execPath, join(root, "src/index.ts"), "migrate"], {
@@ -116,7 +119,10 @@ describe("master secret", () => {
     const dataDir = join(work, "loose-secret");
     const first = await openEmbedded(dataDir);
     chmodSync(`${dataDir}.jwt-secret`, 0o644);
-    const err = await loadMasterSecret(first.database.db, { embedded: true, dataDir }).then(() => undefined, (e: Error) => e);
+    const err = await loadMasterSecret(first.database.db, { embedded: true, dataDir }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     await first.database.close();
     expect(err?.message).toContain(`chmod 600 ${dataDir}.jwt-secret`);
   }, 120_000);

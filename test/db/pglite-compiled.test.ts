@@ -54,10 +54,7 @@ describe("openPglite in a bun build --compile binary", () => {
     const buildDir = tempDir("pgbuild");
     const probe = join(buildDir, "pg-probe");
     const entry = join(import.meta.dir, "fixtures", "pglite-entry.ts");
-    const build = Bun.spawnSync(
-      [process.execPath, "build", entry, "--compile", "--minify", "--sourcemap", "--outfile", probe],
-      { stdout: "pipe", stderr: "pipe" },
-    );
+    const build = Bun.spawnSync([process.execPath, "build", entry, "--compile", "--minify", "--sourcemap", "--outfile", probe], { stdout: "pipe", stderr: "pipe" });
     expect(build.exitCode, build.stderr.toString()).toBe(0);
 
     // Fresh dir holding ONLY the binary: no node_modules, wasm or data files.
@@ -70,11 +67,7 @@ describe("openPglite in a bun build --compile binary", () => {
         stderr: "pipe",
         timeout: 60_000, // a PGlite that doesn't close would hang here
       });
-      const [out, err, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
+      const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
       expect(code, err).toBe(0);
       return JSON.parse(out.trim());
     };

@@ -126,10 +126,12 @@ describe("the worker driver", () => {
     // Nested transactions are savepoints inside the one held connection.
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`insert into w values ('outer')`);
-      await tx.transaction(async (inner) => {
-        await inner.execute(sql`insert into w values ('inner')`);
-        inner.rollback();
-      }).catch(() => undefined);
+      await tx
+        .transaction(async (inner) => {
+          await inner.execute(sql`insert into w values ('inner')`);
+          inner.rollback();
+        })
+        .catch(() => undefined);
     });
     const kept = rowsOf<{ v: string }>(await database.db.execute(sql`select v from w where v in ('outer', 'inner') order by v`));
     expect(kept.map((r) => r.v)).toEqual(["outer"]);
@@ -184,7 +186,13 @@ describe("a dead worker", () => {
       await expect(database.ping()).rejects.toMatchObject({ code: "CONNECTION_CLOSED" });
       // Until the new worker has reopened the folder (a restart, not a timing assumption).
       for (;;) {
-        if (await database.ping().then(() => true, () => false)) break;
+        if (
+          await database.ping().then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
         await Bun.sleep(50);
       }
       expect(remote.worker).not.toBe(first);

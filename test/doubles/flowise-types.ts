@@ -1,7 +1,13 @@
 // The Flowise double's public types: its options, answers, faults, counters and handle.
 import type { Framing, SourceDocument, StartStyle } from "./flowise-sse.ts";
 
-export interface ChatflowDef { id: string; name: string; deployed?: boolean; isPublic?: boolean; streamable?: boolean }
+export interface ChatflowDef {
+  id: string;
+  name: string;
+  deployed?: boolean;
+  isPublic?: boolean;
+  streamable?: boolean;
+}
 export interface AnswerConfig {
   tokens?: string[]; // explicit tokens; wins over tokenCount
   tokenCount?: number; // e.g. 200 -> "tok0 ".."tok199 "
@@ -24,17 +30,29 @@ export type Fault =
 export type ChatflowFault = Exclude<Fault, { kind: "refuse" }>;
 export type Route = "prediction" | "chatflows" | "chatflow" | "other";
 export interface RecordedRequest {
-  method: string; path: string; route: Route; chatflowId?: string;
-  headers: Record<string, string>; rawBody: string; body: unknown; // body: parsed JSON or undefined
+  method: string;
+  path: string;
+  route: Route;
+  chatflowId?: string;
+  headers: Record<string, string>;
+  rawBody: string;
+  body: unknown; // body: parsed JSON or undefined
 }
 export interface FlowiseDoubleOptions {
-  apiKey: string; chatflows?: ChatflowDef[]; port?: number; answer?: AnswerConfig;
+  apiKey: string;
+  chatflows?: ChatflowDef[];
+  port?: number;
+  answer?: AnswerConfig;
   heartbeatMs?: number; // per-stream ':heartbeat' period, 0 = off (default 30000 like Flowise)
   framing?: Framing;
   start?: StartStyle; // default "empty", as Flowise 3.1.2 with a chat model
 }
 export interface DoubleStats {
-  streamsStarted: number; streamsCompleted: number; framesWritten: number; heartbeats: number; drops: number;
+  streamsStarted: number;
+  streamsCompleted: number;
+  framesWritten: number;
+  heartbeats: number;
+  drops: number;
   framesDiscarded: number; // generated after the client had gone (Flowise keeps generating)
   generationsFinished: number; // streamed predictions whose flow ran to its end, client there or not
   hung: number; // streamed requests for an unknown chatflow, never answered

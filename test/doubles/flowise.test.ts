@@ -2,18 +2,30 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { type FlowiseDouble, UNAUTHORIZED_BODY, parseFlowiseSse, sseFrame, startFlowiseDouble } from "./flowise.ts";
 
 const KEY = "flowise-test-key";
-const FLOWS = [{ id: "cf-a", name: "Flow A", deployed: true }, { id: "cf-b", name: "Flow B" }];
+const FLOWS = [
+  { id: "cf-a", name: "Flow A", deployed: true },
+  { id: "cf-b", name: "Flow B" },
+];
 let d: FlowiseDouble;
 
-beforeAll(async () => { d = await startFlowiseDouble({ apiKey: KEY, chatflows: FLOWS, heartbeatMs: 0 }); });
-afterEach(async () => { await d.reset(); });
-afterAll(async () => { await d.stop(); });
+beforeAll(async () => {
+  d = await startFlowiseDouble({ apiKey: KEY, chatflows: FLOWS, heartbeatMs: 0 });
+});
+afterEach(async () => {
+  await d.reset();
+});
+afterAll(async () => {
+  await d.stop();
+});
 
 function predict(body: Record<string, unknown>, opts: { id?: string; key?: string | null; signal?: AbortSignal; base?: string } = {}) {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (opts.key !== null) headers.Authorization = `Bearer ${opts.key ?? KEY}`;
   return fetch(`${opts.base ?? d.url}/api/v1/prediction/${opts.id ?? "cf-a"}`, {
-    method: "POST", headers, body: JSON.stringify(body), signal: opts.signal,
+    method: "POST",
+    headers,
+    body: JSON.stringify(body),
+    signal: opts.signal,
   });
 }
 const streamBody = (question = "hi") => ({ question, streaming: true, chatId: "chat-1" });
@@ -45,7 +57,7 @@ describe("prediction answers", () => {
     expect("sourceDocuments" in json).toBe(false);
   });
 
-  test("SSE stream is byte-exact Flowise 3.1.2 framing with its headers: start carries \"\"", async () => {
+  test('SSE stream is byte-exact Flowise 3.1.2 framing with its headers: start carries ""', async () => {
     const docs = [{ pageContent: "p", metadata: {} }];
     d.setAnswer({ tokens: ["Hi", " there"], chatMessageId: "msg-1", sourceDocuments: docs });
     const res = await predict(streamBody("hello"));
@@ -80,7 +92,9 @@ describe("prediction answers", () => {
     expect(first).toStartWith('message:\ndata:{"event":"start"');
     expect(d.stats.streamsCompleted).toBe(0);
     expect(d.stats.framesWritten).toBeLessThan(6);
-    while (!(await reader.read()).done) { /* drain */ }
+    while (!(await reader.read()).done) {
+      /* drain */
+    }
     expect(d.stats.streamsCompleted).toBe(1);
   });
 
@@ -94,7 +108,9 @@ describe("prediction answers", () => {
     try {
       const res = await predict(streamBody(), { id: "f", base: nd.url });
       expect(res.headers.get("content-type")).toStartWith("application/json");
-    } finally { await nd.stop(); }
+    } finally {
+      await nd.stop();
+    }
   });
 
   test("heartbeat comments and legacy framing", async () => {
@@ -106,7 +122,9 @@ describe("prediction answers", () => {
       const parsed = parseFlowiseSse(text);
       expect(parsed.heartbeats).toBeGreaterThan(0);
       expect(parsed.events.map((e) => e.event)).toEqual(["start", "token", "token", "metadata", "end"]);
-    } finally { await hd.stop(); }
+    } finally {
+      await hd.stop();
+    }
     expect(sseFrame("error", "boom", "legacy")).toBe('message\ndata:{"event":"error","data":"boom"}\n\n');
   });
 });
@@ -116,7 +134,10 @@ describe("routes and auth", () => {
     const res = await fetch(`${d.url}/api/v1/chatflows`, { headers: { Authorization: `Bearer ${KEY}` } });
     expect(res.status).toBe(200);
     const list = (await res.json()) as Record<string, unknown>[];
-    expect(list.map((c) => [c.id, c.name, c.deployed, c.isPublic])).toEqual([["cf-a", "Flow A", true, false], ["cf-b", "Flow B", false, false]]);
+    expect(list.map((c) => [c.id, c.name, c.deployed, c.isPublic])).toEqual([
+      ["cf-a", "Flow A", true, false],
+      ["cf-b", "Flow B", false, false],
+    ]);
     expect(Number.isNaN(Date.parse(String(list[0]?.createdDate)))).toBe(false);
     expect(d.calls.chatflows).toBe(1);
   });
@@ -141,7 +162,10 @@ describe("routes and auth", () => {
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ statusCode: 404, success: false, message: "Chatflow nope not found", stack: {} });
     const ac = new AbortController();
-    const hanging = predict(streamBody(), { id: "nope", signal: ac.signal }).then(() => "answered", () => "no answer");
+    const hanging = predict(streamBody(), { id: "nope", signal: ac.signal }).then(
+      () => "answered",
+      () => "no answer",
+    );
     while (d.stats.hung === 0) await Bun.sleep(5);
     const settledEarly = await Promise.race([hanging, Bun.sleep(200).then(() => "still waiting")]);
     ac.abort();
@@ -153,7 +177,10 @@ describe("routes and auth", () => {
 describe("faults", () => {
   test("refuse closes the listener; clearing it listens again on the same url", async () => {
     await d.setFault({ kind: "refuse" });
-    const err = await predict(streamBody()).then(() => null, (e: unknown) => e as { code?: string });
+    const err = await predict(streamBody()).then(
+      () => null,
+      (e: unknown) => e as { code?: string },
+    );
     expect(err?.code).toBe("ECONNREFUSED");
     await d.setFault(null);
     expect((await predict({ question: "back" })).status).toBe(200);
@@ -161,7 +188,10 @@ describe("faults", () => {
 
   test("delayFirstByte holds even the headers", async () => {
     await d.setFault({ kind: "delayFirstByte", ms: 400 });
-    const early = await predict(streamBody(), { signal: AbortSignal.timeout(100) }).then(() => "answered", () => "timed out");
+    const early = await predict(streamBody(), { signal: AbortSignal.timeout(100) }).then(
+      () => "answered",
+      () => "timed out",
+    );
     expect(early).toBe("timed out");
     const t0 = performance.now();
     const res = await predict(streamBody());
@@ -191,7 +221,12 @@ describe("faults", () => {
     })().catch(() => "socket error");
     expect(outcome).toBe("socket error");
     expect(parseFlowiseSse(text).events.map((e) => e.event)).toEqual(["start", "token"]);
-    const json = await predict({ question: "q" }).then((r) => r.json()).then(() => "parsed", () => "failed");
+    const json = await predict({ question: "q" })
+      .then((r) => r.json())
+      .then(
+        () => "parsed",
+        () => "failed",
+      );
     expect(json).toBe("failed"); // non-streaming: half the body, then the socket is destroyed
     expect(d.stats.drops).toBe(2);
     expect(d.aborts).toBe(0);
@@ -201,8 +236,10 @@ describe("faults", () => {
     await d.setFault({ kind: "errorFrame", message: "LLM exploded", afterTokens: 1 }, "cf-a");
     const { events } = parseFlowiseSse(await (await predict(streamBody())).text());
     expect(events).toEqual([
-      { event: "start", data: "" }, { event: "token", data: "tok0 " },
-      { event: "error", data: "LLM exploded" }, { event: "end", data: "[DONE]" },
+      { event: "start", data: "" },
+      { event: "token", data: "tok0 " },
+      { event: "error", data: "LLM exploded" },
+      { event: "end", data: "[DONE]" },
     ]);
     const res = await predict({ question: "q" });
     expect(res.status).toBe(500);
@@ -210,7 +247,9 @@ describe("faults", () => {
     expect((await predict({ question: "q" }, { id: "cf-b" })).status).toBe(200); // fault scoped to cf-a
     await d.setFault({ kind: "errorFrame", message: "timeout", afterStart: true }, "cf-a");
     expect(parseFlowiseSse(await (await predict(streamBody())).text()).events).toEqual([
-      { event: "start", data: "" }, { event: "error", data: "timeout" }, { event: "end", data: "[DONE]" },
+      { event: "start", data: "" },
+      { event: "error", data: "timeout" },
+      { event: "end", data: "[DONE]" },
     ]);
   });
 
@@ -281,6 +320,11 @@ describe("abort detection", () => {
   test("a fully read stream is not an abort, and waitForAbort times out", async () => {
     await (await predict(streamBody())).text();
     expect(d.aborts).toBe(0);
-    expect(await d.waitForAbort(150).then(() => "resolved", (e: Error) => e.message)).toContain("no client abort");
+    expect(
+      await d.waitForAbort(150).then(
+        () => "resolved",
+        (e: Error) => e.message,
+      ),
+    ).toContain("no client abort");
   });
 });

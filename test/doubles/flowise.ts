@@ -36,19 +36,14 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import {
-  type FlowiseEvent, type PredictionResult, HEARTBEAT_FRAME, errorStreamEvents, jsonAnswer, makeTokens, sseFrame, streamEvents,
-} from "./flowise-sse.ts";
+import { type FlowiseEvent, type PredictionResult, HEARTBEAT_FRAME, errorStreamEvents, jsonAnswer, makeTokens, sseFrame, streamEvents } from "./flowise-sse.ts";
 
 export * from "./flowise-sse.ts";
 export * from "./flowise-types.ts";
-import type {
-  AnswerConfig, ChatflowDef, ChatflowFault, DoubleStats, Fault, FlowiseDouble, FlowiseDoubleOptions, RecordedRequest, Route,
-} from "./flowise-types.ts";
-
+import type { AnswerConfig, ChatflowDef, ChatflowFault, DoubleStats, Fault, FlowiseDouble, FlowiseDoubleOptions, RecordedRequest, Route } from "./flowise-types.ts";
 
 export const UNAUTHORIZED_BODY = { statusCode: 401, success: false, message: "Unauthorized" } as const;
-const HTML = "<!DOCTYPE html><html><head><title>Flowise</title></head><body><div id=\"root\"></div></body></html>";
+const HTML = '<!DOCTYPE html><html><head><title>Flowise</title></head><body><div id="root"></div></body></html>';
 const SSE_HEADERS = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" };
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 // A drop lands this long after the last frame: a client whose reader is still behind sees the frames
@@ -56,10 +51,21 @@ const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, m
 const DROP_GAP_MS = 50;
 const zeroCalls = (): Record<Route, number> => ({ prediction: 0, chatflows: 0, chatflow: 0, other: 0 });
 const zeroStats = (): DoubleStats => ({
-  streamsStarted: 0, streamsCompleted: 0, framesWritten: 0, heartbeats: 0, drops: 0, framesDiscarded: 0, generationsFinished: 0, hung: 0,
+  streamsStarted: 0,
+  streamsCompleted: 0,
+  framesWritten: 0,
+  heartbeats: 0,
+  drops: 0,
+  framesDiscarded: 0,
+  generationsFinished: 0,
+  hung: 0,
 });
 
-interface Life { closed: boolean; intentional: boolean; res: http.ServerResponse }
+interface Life {
+  closed: boolean;
+  intentional: boolean;
+  res: http.ServerResponse;
+}
 
 class Double implements FlowiseDouble {
   readonly server: http.Server;
@@ -90,12 +96,17 @@ class Double implements FlowiseDouble {
     });
   }
 
-  get url() { return `http://127.0.0.1:${this.port}`; }
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   async listen(port: number): Promise<void> {
     await new Promise<void>((ok, ko) => {
       this.server.once("error", ko);
-      this.server.listen(port, "127.0.0.1", () => { this.server.off("error", ko); ok(); });
+      this.server.listen(port, "127.0.0.1", () => {
+        this.server.off("error", ko);
+        ok();
+      });
     });
     this.port = (this.server.address() as AddressInfo).port;
   }
@@ -116,7 +127,13 @@ class Double implements FlowiseDouble {
   waitForAbort(timeoutMs = 2000, atLeast = 1): Promise<number> {
     if (this.aborts >= atLeast) return Promise.resolve(this.aborts);
     return new Promise((resolve, reject) => {
-      const w = { atLeast, resolve: (n: number) => { clearTimeout(t); resolve(n); } };
+      const w = {
+        atLeast,
+        resolve: (n: number) => {
+          clearTimeout(t);
+          resolve(n);
+        },
+      };
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
         reject(new Error(`no client abort within ${timeoutMs} ms (aborts=${this.aborts})`));
@@ -128,7 +145,13 @@ class Double implements FlowiseDouble {
   waitForGenerations(atLeast: number, timeoutMs = 5000): Promise<number> {
     if (this.stats.generationsFinished >= atLeast) return Promise.resolve(this.stats.generationsFinished);
     return new Promise((resolve, reject) => {
-      const w = { atLeast, resolve: (n: number) => { clearTimeout(t); resolve(n); } };
+      const w = {
+        atLeast,
+        resolve: (n: number) => {
+          clearTimeout(t);
+          resolve(n);
+        },
+      };
       const t = setTimeout(() => {
         this.genWaiters = this.genWaiters.filter((x) => x !== w);
         reject(new Error(`fewer than ${atLeast} generations finished within ${timeoutMs} ms`));
@@ -199,20 +222,32 @@ class Double implements FlowiseDouble {
     for await (const c of req) chunks.push(c as Buffer);
     const rawBody = Buffer.concat(chunks).toString("utf8");
     let body: unknown;
-    try { body = rawBody ? JSON.parse(rawBody) : undefined; } catch { body = undefined; }
+    try {
+      body = rawBody ? JSON.parse(rawBody) : undefined;
+    } catch {
+      body = undefined;
+    }
     const path = new URL(req.url ?? "/", "http://double").pathname;
     const m = /^\/api\/v1\/predictions?\/([^/]+)\/?$/.exec(path) ?? /^\/api\/v1\/chatflows\/([^/]+)\/?$/.exec(path);
     const chatflowId = m?.[1] === undefined ? undefined : decodeURIComponent(m[1]);
-    const route: Route = req.method === "POST" && path.includes("/prediction") && m ? "prediction"
-      : req.method === "GET" && /^\/api\/v1\/chatflows\/?$/.test(path) ? "chatflows"
-      : req.method === "GET" && m ? "chatflow" : "other";
+    const route: Route =
+      req.method === "POST" && path.includes("/prediction") && m
+        ? "prediction"
+        : req.method === "GET" && /^\/api\/v1\/chatflows\/?$/.test(path)
+          ? "chatflows"
+          : req.method === "GET" && m
+            ? "chatflow"
+            : "other";
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
     this.requests.push({ method: req.method ?? "", path, route, chatflowId, headers, rawBody, body });
     this.calls[route]++;
 
     const fault: Fault | null = (route === "prediction" && chatflowId !== undefined ? this.flowFaults.get(chatflowId) : undefined) ?? this.fault;
-    if (fault?.kind === "delayFirstByte") { await sleep(fault.ms); if (life.closed) return; }
+    if (fault?.kind === "delayFirstByte") {
+      await sleep(fault.ms);
+      if (life.closed) return;
+    }
     if (fault?.kind === "html") return send(res, 200, "text/html; charset=utf-8", HTML);
     if (fault?.kind === "status500") return sendJson(res, 500, flowiseError(500, fault.message ?? "Internal Server Error"));
     if (fault?.kind === "status429") {
@@ -223,7 +258,12 @@ class Double implements FlowiseDouble {
     if (req.method === "GET" && /^\/api\/v1\/ping\/?$/.test(path)) return send(res, 200, "text/plain; charset=utf-8", "pong");
     if (headers.authorization !== `Bearer ${this.opts.apiKey}`) return sendJson(res, 401, UNAUTHORIZED_BODY);
 
-    if (route === "chatflows") return sendJson(res, 200, this.chatflows.map((c) => this.chatflowJson(c)));
+    if (route === "chatflows")
+      return sendJson(
+        res,
+        200,
+        this.chatflows.map((c) => this.chatflowJson(c)),
+      );
     const flow = this.chatflows.find((c) => c.id === chatflowId);
     if (route === "chatflow") {
       return flow ? sendJson(res, 200, this.chatflowJson(flow)) : sendJson(res, 404, flowiseError(404, `Chatflow ${chatflowId} not found in the database!`));
@@ -233,7 +273,10 @@ class Double implements FlowiseDouble {
     if (!flow) {
       const b = (body ?? {}) as Record<string, unknown>;
       // Flowise 3.1.2's error middleware answers nothing when streaming was asked: the request hangs.
-      if (b.streaming === true || b.streaming === "true") { this.stats.hung++; return; }
+      if (b.streaming === true || b.streaming === "true") {
+        this.stats.hung++;
+        return;
+      }
       return sendJson(res, 404, flowiseError(404, `Chatflow ${chatflowId} not found`));
     }
     return this.predict(res, life, flow, (body ?? {}) as Record<string, unknown>, fault);
@@ -243,11 +286,15 @@ class Double implements FlowiseDouble {
     const answer = this.flowAnswers.get(flow.id) ?? this.answer;
     const override = (body.overrideConfig ?? {}) as Record<string, unknown>;
     const sessionFromOverride = typeof override.sessionId === "string" ? override.sessionId : undefined;
-    const chatId = typeof body.chatId === "string" && body.chatId ? body.chatId : sessionFromOverride ?? randomUUID();
+    const chatId = typeof body.chatId === "string" && body.chatId ? body.chatId : (sessionFromOverride ?? randomUUID());
     const result: PredictionResult = {
-      tokens: answer.tokens ?? makeTokens(answer.tokenCount ?? 3), question: typeof body.question === "string" ? body.question : "",
-      chatId, chatMessageId: answer.chatMessageId ?? randomUUID(), sessionId: sessionFromOverride ?? chatId,
-      memoryType: answer.memoryType, sourceDocuments: answer.sourceDocuments,
+      tokens: answer.tokens ?? makeTokens(answer.tokenCount ?? 3),
+      question: typeof body.question === "string" ? body.question : "",
+      chatId,
+      chatMessageId: answer.chatMessageId ?? randomUUID(),
+      sessionId: sessionFromOverride ?? chatId,
+      memoryType: answer.memoryType,
+      sourceDocuments: answer.sourceDocuments,
     };
     const streaming = body.streaming === true || body.streaming === "true";
     const asJson = !streaming || flow.streamable === false || fault?.kind === "jsonWhenStreaming";
@@ -261,17 +308,26 @@ class Double implements FlowiseDouble {
       return this.drop(life);
     }
     const style = this.opts.start ?? "empty";
-    const events: FlowiseEvent[] = fault?.kind === "errorFrame"
-      ? errorStreamEvents(result.tokens, fault.afterTokens ?? 0, fault.message ?? "Flow execution failed", { style, afterStart: fault.afterStart })
-      : streamEvents(result, style);
+    const events: FlowiseEvent[] =
+      fault?.kind === "errorFrame"
+        ? errorStreamEvents(result.tokens, fault.afterTokens ?? 0, fault.message ?? "Flow execution failed", { style, afterStart: fault.afterStart })
+        : streamEvents(result, style);
     const firstToken = events.findIndex((e) => e.event === "token");
-    const delayMs = fault?.kind === "slowDrip" ? fault.ms : answer.delayMs ?? 0;
+    const delayMs = fault?.kind === "slowDrip" ? fault.ms : (answer.delayMs ?? 0);
     const dropAfter = fault?.kind === "dropMidStream" ? Math.min(fault.afterEvents, events.length - 1) : -1;
     res.writeHead(200, SSE_HEADERS);
     res.flushHeaders();
     this.stats.streamsStarted++;
     const hbMs = this.opts.heartbeatMs ?? 30_000;
-    const hb = hbMs > 0 ? setInterval(() => { if (!life.closed) { res.write(HEARTBEAT_FRAME); this.stats.heartbeats++; } }, hbMs) : undefined;
+    const hb =
+      hbMs > 0
+        ? setInterval(() => {
+            if (!life.closed) {
+              res.write(HEARTBEAT_FRAME);
+              this.stats.heartbeats++;
+            }
+          }, hbMs)
+        : undefined;
     res.once("close", () => clearInterval(hb));
     try {
       for (let i = 0; i < events.length; i++) {
@@ -280,7 +336,10 @@ class Double implements FlowiseDouble {
         if (i === dropAfter) return this.drop(life);
         if (this.stopped) return;
         // The client left: Flowise does not notice and runs the flow to its end, writing nowhere.
-        if (life.closed) { this.stats.framesDiscarded++; continue; }
+        if (life.closed) {
+          this.stats.framesDiscarded++;
+          continue;
+        }
         const e = events[i] as FlowiseEvent;
         await write(res, sseFrame(e.event, e.data, this.opts.framing));
         if (life.closed) this.stats.framesDiscarded++;
@@ -303,9 +362,22 @@ class Double implements FlowiseDouble {
 
   private chatflowJson(c: ChatflowDef) {
     return {
-      id: c.id, name: c.name, flowData: "{\"nodes\":[],\"edges\":[]}", deployed: c.deployed ?? false, isPublic: c.isPublic ?? false,
-      apikeyid: null, chatbotConfig: null, apiConfig: null, analytic: null, speechToText: null, followUpPrompts: null,
-      category: null, type: "CHATFLOW", createdDate: this.created, updatedDate: this.created, workspaceId: null,
+      id: c.id,
+      name: c.name,
+      flowData: '{"nodes":[],"edges":[]}',
+      deployed: c.deployed ?? false,
+      isPublic: c.isPublic ?? false,
+      apikeyid: null,
+      chatbotConfig: null,
+      apiConfig: null,
+      analytic: null,
+      speechToText: null,
+      followUpPrompts: null,
+      category: null,
+      type: "CHATFLOW",
+      createdDate: this.created,
+      updatedDate: this.created,
+      workspaceId: null,
     };
   }
 }
@@ -323,7 +395,10 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown) {
 function write(res: http.ServerResponse, chunk: string): Promise<void> {
   if (res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
-    const done = () => { res.off("close", done); resolve(); };
+    const done = () => {
+      res.off("close", done);
+      resolve();
+    };
     res.once("close", done);
     res.write(chunk, done);
   });

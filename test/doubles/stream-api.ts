@@ -92,7 +92,8 @@ export function startStreamApiDouble(apiKey: string, apiSecret: string): StreamA
         if (op === "query") {
           const members: string[] = body.data?.members ?? [];
           const unknown = members.find((u) => !d.users.has(u));
-          if (unknown) return streamError(400, 4, `GetOrCreateChannel failed with error: "The following users are involved in channel create operation, but don't exist: [${unknown}]"`);
+          if (unknown)
+            return streamError(400, 4, `GetOrCreateChannel failed with error: "The following users are involved in channel create operation, but don't exist: [${unknown}]"`);
           if (!d.channels.has(cid)) d.channels.set(cid, members);
           return Response.json({
             channel: { id, type, cid, created_by: { id: body.data?.created_by_id } },

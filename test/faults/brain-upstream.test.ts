@@ -69,7 +69,11 @@ describe("brain question stream: upstream faults", () => {
     await d.setFault({ kind: "slowDrip", ms: 300 });
     const r = await ask(token);
     expect(r.status).toBe(200);
-    const assistant = r.text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)).assistant).join("");
+    const assistant = r.text
+      .split("\n")
+      .filter((l) => l.startsWith("data: "))
+      .map((l) => JSON.parse(l.slice(6)).assistant)
+      .join("");
     expect(assistant).toBe("slow but sure");
     expect(await settled(s.t.ctx.db, u.user.id)).toEqual({ settled: 1 });
     expect(await balanceOf(s.t.ctx.db, u.user.id)).toBe(8);

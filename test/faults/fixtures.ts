@@ -16,9 +16,6 @@ export async function seedFlow(t: TestApp, id: string, admin: SeededUser): Promi
 export async function grantChatflow(t: TestApp, admin: SeededUser, flow: string, userId: string, credits: number): Promise<void> {
   await expectOk(await t.request("PUT", `/api/admin/chatflows/${flow}/users/${userId}`, { token: admin.accessToken }), "grant chatflow");
   if (credits > 0) {
-    await expectOk(
-      await t.request("POST", `/api/admin/users/${userId}/credits`, { token: admin.accessToken, body: { amount: credits, reason: "fault test" } }),
-      "grant credits",
-    );
+    await expectOk(await t.request("POST", `/api/admin/users/${userId}/credits`, { token: admin.accessToken, body: { amount: credits, reason: "fault test" } }), "grant credits");
   }
 }

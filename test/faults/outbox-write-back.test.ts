@@ -27,7 +27,13 @@ describe.if(Boolean(url))("the outbox's write-back after a delivery", () => {
     process.env.TEST_DATABASE_URL = proxied.toString();
     try {
       // A lease of 2 × 5 s + 30 s: a message whose write-back is abandoned waits 40 s, then goes again.
-      t = await makeApp({ MESSAGE_TRANSPORT: "webhook", MESSAGE_WEBHOOK_URL: receiver.url, MESSAGE_WEBHOOK_SECRET: SECRET, MESSAGE_SEND_TIMEOUT_MS: "5000", MESSAGE_POLL_MS: "50" });
+      t = await makeApp({
+        MESSAGE_TRANSPORT: "webhook",
+        MESSAGE_WEBHOOK_URL: receiver.url,
+        MESSAGE_WEBHOOK_SECRET: SECRET,
+        MESSAGE_SEND_TIMEOUT_MS: "5000",
+        MESSAGE_POLL_MS: "50",
+      });
     } finally {
       process.env.TEST_DATABASE_URL = url;
     }
@@ -51,7 +57,15 @@ describe.if(Boolean(url))("the outbox's write-back after a delivery", () => {
     await cut;
     await proxy.setMode("open");
     // The probe's own pooled connections were cut too: a failed probe is just "not yet".
-    const probe = () => t.ctx.db.select().from(messages).where(eq(messages.id, id)).then((r) => r[0], () => undefined);
+    const probe = () =>
+      t.ctx.db
+        .select()
+        .from(messages)
+        .where(eq(messages.id, id))
+        .then(
+          (r) => r[0],
+          () => undefined,
+        );
     const row = await waitFor("sent", probe, (m) => m?.status === "sent", 30_000);
     expect(row!.attempts).toBe(1);
     expect(receiver.received.filter((r) => r.id === id).length).toBe(1);

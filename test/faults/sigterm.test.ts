@@ -19,7 +19,10 @@ let dir: string;
 beforeAll(async () => {
   flowise = await startFlowiseDouble({
     apiKey: FLOWISE_KEY,
-    chatflows: [{ id: SLOW, name: "slow" }, { id: QUICK, name: "quick" }],
+    chatflows: [
+      { id: SLOW, name: "slow" },
+      { id: QUICK, name: "quick" },
+    ],
     heartbeatMs: 0,
   });
   // Far longer than the grace period, and one that ends well inside it.

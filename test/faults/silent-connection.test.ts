@@ -55,4 +55,3 @@ describe.if(Boolean(url))("a silent database connection", () => {
     expect(await status(chatgate.base, "GET", "/api/auth/users", auth)).toBe(200);
   }, 120_000);
 });
-

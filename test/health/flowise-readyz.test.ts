@@ -28,50 +28,74 @@ async function readyz(env: Record<string, string>) {
 const SLOW = 30_000;
 
 describe("/readyz reports Flowise", () => {
-  test("reachable", async () => {
-    const r = await readyz({ FLOWISE_URL: d.url, FLOWISE_API_KEY: KEY });
-    expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "reachable" } });
-    expect(r.body.flowise_error).toBeUndefined();
-    expect(d.lastRequest()?.path).toBe("/api/v1/ping");
-  }, SLOW);
-
-  test("not configured", async () => {
-    const r = await readyz({});
-    expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "not configured" } });
-  }, SLOW);
-
-  test("unreachable: still ready (Flowise is not chatgate's readiness), with the reason", async () => {
-    await d.setFault({ kind: "refuse" });
-    try {
-      const r = await readyz({ FLOWISE_URL: d.url });
-      expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "unreachable" } });
-      expect(String(r.body.flowise_error)).toContain("unreachable");
-    } finally {
-      await d.setFault(null);
-    }
-  }, SLOW);
-
-  test("FLOWISE_URL ending in /api/v1: the error names the mistake", async () => {
-    const r = await readyz({ FLOWISE_URL: `${d.url}/api/v1/`, FLOWISE_API_KEY: KEY });
-    expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "misconfigured" } });
-    expect(r.body.flowise_error).toBe("FLOWISE_URL ends in /api/v1: set it to Flowise's base URL (chatgate adds /api/v1/...)");
-  }, SLOW);
-
-  test("FLOWISE_URL answering HTML: the error says it is not Flowise's API", async () => {
-    await d.setFault({ kind: "html" });
-    try {
+  test(
+    "reachable",
+    async () => {
       const r = await readyz({ FLOWISE_URL: d.url, FLOWISE_API_KEY: KEY });
-      expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "misconfigured" } });
-      expect(String(r.body.flowise_error)).toStartWith("FLOWISE_URL answers HTML");
-    } finally {
-      await d.setFault(null);
-    }
-  }, SLOW);
+      expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "reachable" } });
+      expect(r.body.flowise_error).toBeUndefined();
+      expect(d.lastRequest()?.path).toBe("/api/v1/ping");
+    },
+    SLOW,
+  );
 
-  test("the API key is never in the answer", async () => {
-    const r = await readyz({ FLOWISE_URL: `${d.url}/api/v1`, FLOWISE_API_KEY: KEY });
-    expect(JSON.stringify(r.body)).not.toContain(KEY);
-  }, SLOW);
+  test(
+    "not configured",
+    async () => {
+      const r = await readyz({});
+      expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "not configured" } });
+    },
+    SLOW,
+  );
+
+  test(
+    "unreachable: still ready (Flowise is not chatgate's readiness), with the reason",
+    async () => {
+      await d.setFault({ kind: "refuse" });
+      try {
+        const r = await readyz({ FLOWISE_URL: d.url });
+        expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "unreachable" } });
+        expect(String(r.body.flowise_error)).toContain("unreachable");
+      } finally {
+        await d.setFault(null);
+      }
+    },
+    SLOW,
+  );
+
+  test(
+    "FLOWISE_URL ending in /api/v1: the error names the mistake",
+    async () => {
+      const r = await readyz({ FLOWISE_URL: `${d.url}/api/v1/`, FLOWISE_API_KEY: KEY });
+      expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "misconfigured" } });
+      expect(r.body.flowise_error).toBe("FLOWISE_URL ends in /api/v1: set it to Flowise's base URL (chatgate adds /api/v1/...)");
+    },
+    SLOW,
+  );
+
+  test(
+    "FLOWISE_URL answering HTML: the error says it is not Flowise's API",
+    async () => {
+      await d.setFault({ kind: "html" });
+      try {
+        const r = await readyz({ FLOWISE_URL: d.url, FLOWISE_API_KEY: KEY });
+        expect(r).toMatchObject({ status: 200, body: { status: "ready", flowise: "misconfigured" } });
+        expect(String(r.body.flowise_error)).toStartWith("FLOWISE_URL answers HTML");
+      } finally {
+        await d.setFault(null);
+      }
+    },
+    SLOW,
+  );
+
+  test(
+    "the API key is never in the answer",
+    async () => {
+      const r = await readyz({ FLOWISE_URL: `${d.url}/api/v1`, FLOWISE_API_KEY: KEY });
+      expect(JSON.stringify(r.body)).not.toContain(KEY);
+    },
+    SLOW,
+  );
 });
 
 describe("start-up check", () => {

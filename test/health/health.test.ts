@@ -44,7 +44,10 @@ describe("service basics", () => {
     const before = t.logs.length;
     await t.request("GET", "/healthz", { headers: { "x-request-id": "log-check-1" } });
     await settle();
-    const line = t.logs.slice(before).map((l) => JSON.parse(l)).find((l) => l.request_id === "log-check-1");
+    const line = t.logs
+      .slice(before)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.request_id === "log-check-1");
     expect(line).toMatchObject({ msg: "request", method: "GET", route: "/healthz", status: 200 });
   });
 

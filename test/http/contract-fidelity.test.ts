@@ -45,7 +45,6 @@ describe("null means absent for optional fields", () => {
     expect(res.status).toBe(422);
     expect(await json(res)).toEqual({ detail: "refresh_token: required" });
   });
-
 });
 
 describe("POST /api-key without a body", () => {

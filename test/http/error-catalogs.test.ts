@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { AppError, ERROR_STATUS, HTTP_ERRORS, defineErrors, type ErrorCatalog, type ErrorEntry } from "../../src/http/errors";
 
 const SRC = join(import.meta.dir, "../../src");
-const features = readdirSync(SRC, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+const features = readdirSync(SRC, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
 // src/openapi/errors.ts documents the error responses of every operation; it is no catalog.
 const hasFile = (dir: string, file: string) => !(dir === "openapi" && file === "errors.ts") && readdirSync(join(SRC, dir)).includes(file);
 
@@ -27,7 +29,10 @@ describe("error catalogs", () => {
   test("every feature folder with an errors.ts exports a catalog, and there are several", () => {
     expect(catalogs.length).toBeGreaterThanOrEqual(10);
     for (const f of features.filter((f) => hasFile(f, "errors.ts"))) {
-      expect(catalogs.some(([n]) => n.startsWith(`${f} `)), `${f}/errors.ts exports no catalog`).toBe(true);
+      expect(
+        catalogs.some(([n]) => n.startsWith(`${f} `)),
+        `${f}/errors.ts exports no catalog`,
+      ).toBe(true);
     }
   });
 

@@ -12,7 +12,12 @@ afterAll(() => t.close());
 
 const scope = (key: string): IdempotencyScope => ({ scope: "test", userId: "usr_x", key });
 const row = async (key: string) =>
-  (await t.ctx.db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.scope, "test"), eq(idempotencyKeys.key, key))))[0];
+  (
+    await t.ctx.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.scope, "test"), eq(idempotencyKeys.key, key)))
+  )[0];
 
 test("same key: first is new, a concurrent retry is in progress, another body conflicts, then replay", async () => {
   const first = scope("k1");

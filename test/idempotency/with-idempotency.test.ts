@@ -26,7 +26,12 @@ const req = (key: string | undefined, request: unknown = { q: 1 }): IdempotentRe
   inProgress: () => new InProgress(),
 });
 const row = async (key: string) =>
-  (await t.ctx.db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.scope, "test.with"), eq(idempotencyKeys.key, key))))[0];
+  (
+    await t.ctx.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.scope, "test.with"), eq(idempotencyKeys.key, key)))
+  )[0];
 
 test("no key: runs every time, its claim does nothing", async () => {
   let runs = 0;

@@ -11,15 +11,13 @@ beforeAll(async () => {
 afterAll(() => t.close());
 afterEach(() => setSystemTime());
 
-const asChat = (token: string) =>
-  t.ctx.authn.authenticate(new Request("http://localhost/chat/x/question/stream", { headers: { authorization: `Bearer ${token}` } }), ["chat"]);
+const asChat = (token: string) => t.ctx.authn.authenticate(new Request("http://localhost/chat/x/question/stream", { headers: { authorization: `Bearer ${token}` } }), ["chat"]);
 
 describe("revocation cut-offs are exact", () => {
   test("a chat token minted earlier in the same second as a revoke-all is refused; one minted after works", async () => {
     const k = await createKey(t);
     const brain = await seedBrain(t.ctx.db, { grant: [k.owner.user.id] });
-    const mint = async () =>
-      (await json(await t.request("POST", `/api-key/chat-token?brain_id=${brain}`, { headers: { "x-api-key": k.key } }))).token as string;
+    const mint = async () => (await json(await t.request("POST", `/api-key/chat-token?brain_id=${brain}`, { headers: { "x-api-key": k.key } }))).token as string;
     // A fresh second a little ahead, so every step below happens inside it.
     const second = (Math.floor(Date.now() / 1000) + 2) * 1000;
     setSystemTime(new Date(second + 100));

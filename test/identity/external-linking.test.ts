@@ -27,8 +27,7 @@ afterAll(async () => {
   service.stop(true);
 });
 
-const login = (t: TestApp, username: string) =>
-  t.request("POST", "/api/v1/chat/authenticate", { body: { username, password: "whatever-the-service-checks" } });
+const login = (t: TestApp, username: string) => t.request("POST", "/api/v1/chat/authenticate", { body: { username, password: "whatever-the-service-checks" } });
 
 const row = async (t: TestApp, id: string) => (await t.ctx.db.select().from(users).where(eq(users.id, id)))[0]!;
 

@@ -14,15 +14,21 @@ beforeAll(async () => {
   admin = await seedUser(t, { role: "admin" });
   const db = t.ctx.db;
   // Created after the admin, in order, so the last page holds user N.
-  await db.execute(sql.raw(`insert into users (id, email, name, created_at)
+  await db.execute(
+    sql.raw(`insert into users (id, email, name, created_at)
     select 'bulk-' || lpad(i::text, 6, '0'), 'bulk' || i || '@example.test', 'Bulk ' || i, now() + i * interval '1 millisecond'
-    from generate_series(1, ${N}) i`));
-  await db.execute(sql.raw(`insert into api_keys (id, user_id, name, level, environment, key_hash, start, created_at)
+    from generate_series(1, ${N}) i`),
+  );
+  await db.execute(
+    sql.raw(`insert into api_keys (id, user_id, name, level, environment, key_hash, start, created_at)
     select 'key-' || i, 'bulk-' || lpad((1 + i % 1000)::text, 6, '0'), 'key ' || i, 'read', 'live', md5(i::text), 'sk_live_' || i, now() - i * interval '1 millisecond'
-    from generate_series(1, ${N}) i`));
-  await db.execute(sql.raw(`insert into api_tokens (id, user_id, name, created_by)
+    from generate_series(1, ${N}) i`),
+  );
+  await db.execute(
+    sql.raw(`insert into api_tokens (id, user_id, name, created_by)
     select 'tok-' || i, 'bulk-' || lpad((1 + i % 1000)::text, 6, '0'), 'token ' || i, '${admin.user.id}'
-    from generate_series(1, ${N}) i`));
+    from generate_series(1, ${N}) i`),
+  );
   await db.execute(sql.raw(`insert into chatflows (id, name) values ('${FLOW}', 'large')`));
   await db.execute(sql.raw(`insert into chatflow_access (chatflow_id, user_id) select '${FLOW}', id from users where id like 'bulk-%'`));
 }, 300_000);

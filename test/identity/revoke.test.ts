@@ -16,8 +16,7 @@ afterAll(() => t.close());
 const OK = "Tokens revoked successfully.";
 const me = (token: string) => t.request("GET", "/api/auth/me", { token });
 const refresh = (refresh_token: string) => t.request("POST", "/api/v1/chat/refresh", { body: { refresh_token } });
-const login = async (email: string, password: string) =>
-  json(await t.request("POST", "/api/v1/chat/authenticate", { body: { username: email, password } }));
+const login = async (email: string, password: string) => json(await t.request("POST", "/api/v1/chat/authenticate", { body: { username: email, password } }));
 
 describe("GET /api/v1/chat/tokens", () => {
   test("lists the caller's refresh tokens by id and dates, never the token", async () => {
@@ -116,7 +115,10 @@ describe("POST /api/v1/chat/revoke", () => {
   test("an access token issued in an earlier second is refused by tokens_valid_after alone", async () => {
     const s = await seedUser(t);
     // Backdate the user's valid-after instead of sleeping: the token's iat is now below it.
-    await t.ctx.db.update(users).set({ tokensValidAfter: new Date(Date.now() + 2000) }).where(eq(users.id, s.user.id));
+    await t.ctx.db
+      .update(users)
+      .set({ tokensValidAfter: new Date(Date.now() + 2000) })
+      .where(eq(users.id, s.user.id));
     t.ctx.services.identity.users.invalidate(s.user.id);
     expect((await me(s.accessToken)).status).toBe(401);
   });
@@ -127,8 +129,14 @@ describe("POST /api/v1/chat/revoke", () => {
     const fresh = await login(s.user.email, s.password);
     const signedMs = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).iat_ms as number;
     // Same second as the token, either side of its millisecond: only the exact comparison tells.
-    for (const [offset, want] of [[1, 401], [0, 200]] as const) {
-      await t.ctx.db.update(users).set({ tokensValidAfter: new Date(signedMs(fresh.access_token) + offset) }).where(eq(users.id, s.user.id));
+    for (const [offset, want] of [
+      [1, 401],
+      [0, 200],
+    ] as const) {
+      await t.ctx.db
+        .update(users)
+        .set({ tokensValidAfter: new Date(signedMs(fresh.access_token) + offset) })
+        .where(eq(users.id, s.user.id));
       t.ctx.services.identity.users.invalidate(s.user.id);
       expect((await me(fresh.access_token)).status).toBe(want);
     }

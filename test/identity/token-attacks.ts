@@ -111,7 +111,9 @@ async function asymmetricAttacks(t: TestApp, validToken: string): Promise<Record
     "real key, expired": await real({}, { ...rest, iat: now - 7200, exp: now - 3600 }),
     "real key, wrong issuer": await real({}, { ...claims, iss: "someone-else" }),
     "real key, wrong audience": await real({}, { ...claims, aud: `${claims.iss}:other` }),
-    "real key, other algorithm named": await real({ alg: header.alg === "EdDSA" ? "ES256" : "EdDSA" }, claims).catch(() => `${b64({ ...header, alg: "RS256" })}.${p}.${validToken.split(".")[2]}`),
+    "real key, other algorithm named": await real({ alg: header.alg === "EdDSA" ? "ES256" : "EdDSA" }, claims).catch(
+      () => `${b64({ ...header, alg: "RS256" })}.${p}.${validToken.split(".")[2]}`,
+    ),
   };
 }
 

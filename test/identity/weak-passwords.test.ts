@@ -71,10 +71,11 @@ describe("weak passwords are refused wherever a password is set, saying why", ()
   });
 
   test("CLI user create: exit 1 with the reason", async () => {
-    const proc = Bun.spawn(
-      [process.execPath, join(import.meta.dir, "../../src/index.ts"), "user", "create", "--email", "cli-weak@example.test", "--password", "12345678"],
-      { env: { PATH: process.env.PATH ?? "", DATA_DIR: "memory://" }, stdout: "pipe", stderr: "pipe" },
-    );
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/index.ts"), "user", "create", "--email", "cli-weak@example.test", "--password", "12345678"], {
+      env: { PATH: process.env.PATH ?? "", DATA_DIR: "memory://" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [stderr, code] = await Promise.all([new Response(proc.stderr as ReadableStream).text(), proc.exited]);
     expect(code).toBe(1);
     expect(stderr).toContain(IDENTITY_ERRORS.PASSWORD_COMMON.message);

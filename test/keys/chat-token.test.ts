@@ -16,8 +16,7 @@ afterAll(() => t.close());
 const mint = (brain: string | undefined, headers: Record<string, string>) =>
   t.request("POST", `/api-key/chat-token${brain === undefined ? "" : `?brain_id=${brain}`}`, { headers });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const asChat = (token: string) =>
-  t.ctx.authn.authenticate(new Request("http://localhost/chat/x/question/stream", { headers: bearer(token) }), ["chat"]);
+const asChat = (token: string) => t.ctx.authn.authenticate(new Request("http://localhost/chat/x/question/stream", { headers: bearer(token) }), ["chat"]);
 
 describe("POST /api-key/chat-token", () => {
   test("a granted user's write key gets a 30-minute chat token with the documented claims", async () => {
@@ -95,7 +94,12 @@ describe("POST /api-key/chat-token", () => {
     const k = await createKey(t);
     const brain = await seedBrain(t.ctx.db, { grant: [k.owner.user.id] });
     const { token } = await json(await mint(brain, bearer(k.key)));
-    for (const [method, path] of [["GET", "/api/auth/validate"], ["GET", "/api-keys"], ["POST", "/api-key"], ["GET", "/api/auth/api-keys"]]) {
+    for (const [method, path] of [
+      ["GET", "/api/auth/validate"],
+      ["GET", "/api-keys"],
+      ["POST", "/api-key"],
+      ["GET", "/api/auth/api-keys"],
+    ]) {
       const res = await t.request(method!, path!, { token, body: method === "POST" ? {} : undefined });
       expect({ path, status: res.status }).toEqual({ path, status: 401 });
     }

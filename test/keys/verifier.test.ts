@@ -30,7 +30,10 @@ describe("verification", () => {
     const revoked = await createKey(t);
     await t.ctx.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, revoked.id));
     const expired = await createKey(t, { body: { expires_at: new Date(Date.now() + 60_000).toISOString() } });
-    await t.ctx.db.update(apiKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiKeys.id, expired.id));
+    await t.ctx.db
+      .update(apiKeys)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(apiKeys.id, expired.id));
     const cases: Record<string, string>[] = [
       {},
       { "x-api-key": generateKey("live").key },

@@ -57,7 +57,10 @@ describe("API keys on messaging routes", () => {
     const viaHeader = await t.request("POST", "/api/contacts", { headers: { "x-api-key": key }, body: { name: "Keyed" } });
     expect(viaHeader.status).toBe(201);
     expect((await json(viaHeader)).contact.ownerId).toBe(alice.user.id);
-    const viaBearer = await t.request("POST", "/api/messages/send-private", { token: key, body: { recipientId: (await json(await t.request("GET", "/api/contacts", { token: key }))).contacts[0].id, message: "from a key" } });
+    const viaBearer = await t.request("POST", "/api/messages/send-private", {
+      token: key,
+      body: { recipientId: (await json(await t.request("GET", "/api/contacts", { token: key }))).contacts[0].id, message: "from a key" },
+    });
     expect(viaBearer.status).toBe(200);
     expect((await json(viaBearer)).count).toBe(1);
   });
@@ -82,7 +85,14 @@ describe("contacts", () => {
     expect(res.status).toBe(201);
     const { success, contact } = await json(res);
     expect(success).toBe(true);
-    expect(contact).toMatchObject({ name: "Ada", email: "ada@example.test", phone: "+1 555", streamUserId: "ada-7", ownerId: alice.user.id, attributes: { city: "Paris", vip: true } });
+    expect(contact).toMatchObject({
+      name: "Ada",
+      email: "ada@example.test",
+      phone: "+1 555",
+      streamUserId: "ada-7",
+      ownerId: alice.user.id,
+      attributes: { city: "Paris", vip: true },
+    });
     expect(contact.id).toMatch(/^ctc_/);
 
     const got = await json(await t.request("GET", `/api/contacts/${contact.id}`, { token: alice.accessToken }));

@@ -19,7 +19,14 @@ afterAll(async () => {
 async function webhookApp(env: Record<string, string> = {}) {
   const receiver = startWebhookReceiver(SECRET);
   receivers.push(receiver);
-  const t = await makeApp({ MESSAGE_TRANSPORT: "webhook", MESSAGE_WEBHOOK_URL: receiver.url, MESSAGE_WEBHOOK_SECRET: SECRET, MESSAGE_RETRY_BASE_MS: "10", MESSAGE_POLL_MS: "20", ...env });
+  const t = await makeApp({
+    MESSAGE_TRANSPORT: "webhook",
+    MESSAGE_WEBHOOK_URL: receiver.url,
+    MESSAGE_WEBHOOK_SECRET: SECRET,
+    MESSAGE_RETRY_BASE_MS: "10",
+    MESSAGE_POLL_MS: "20",
+    ...env,
+  });
   apps.push(t);
   const user = await seedUser(t);
   return { t, receiver, user, token: await mintApiToken(t, user.user) };
@@ -40,7 +47,11 @@ describe("webhook transport", () => {
     const ada = await createContact(t, token, { name: "Ada", email: "ada@example.test", phone: "+1", streamUserId: "su-1", attributes: { tier: "gold" } });
     const sent = await json(await t.request("POST", "/api/messages/send-private", { token, body: { recipientId: ada.id, message: "Hello Ada" } }));
     const id = sent.messages[0].id;
-    await waitFor("delivery", async () => (await messageOf(t, id)).status, (s) => s === "sent");
+    await waitFor(
+      "delivery",
+      async () => (await messageOf(t, id)).status,
+      (s) => s === "sent",
+    );
     expect(receiver.rejected).toBe(0);
     const got = receiver.received.find((r) => r.id === id)!;
     expect(got.body).toEqual({
@@ -79,7 +90,11 @@ describe("retries", () => {
     const c = await createContact(t, token);
     const sent = await json(await t.request("POST", "/api/messages/send-private", { token, body: { recipientId: c.id, message: "third time lucky" } }));
     const id = sent.messages[0].id;
-    const row = await waitFor("sent", () => messageOf(t, id), (m) => m.status === "sent");
+    const row = await waitFor(
+      "sent",
+      () => messageOf(t, id),
+      (m) => m.status === "sent",
+    );
     expect(row).toMatchObject({ attempts: 3, lastError: null });
     expect(receiver.received.filter((r) => r.id === id).map((r) => r.body.metadata.attempt)).toEqual([1, 2, 3]);
     expect(receiver.deliveries.get(id)).toBe(1);
@@ -91,7 +106,11 @@ describe("retries", () => {
     const c = await createContact(t, token);
     const sent = await json(await t.request("POST", "/api/messages/send-private", { token, body: { recipientId: c.id, message: "never" } }));
     const id = sent.messages[0].id;
-    const row = await waitFor("failed", () => messageOf(t, id), (m) => m.status === "failed");
+    const row = await waitFor(
+      "failed",
+      () => messageOf(t, id),
+      (m) => m.status === "failed",
+    );
     expect(row).toMatchObject({ attempts: 3, lastError: "webhook answered HTTP 500", lockedUntil: null });
     expect(receiver.received.filter((r) => r.id === id)).toHaveLength(3);
     expect(messagingMetrics(t.ctx.metrics).failed.get()).toBe(1);
@@ -105,10 +124,18 @@ describe("retries", () => {
     const c = await createContact(t, token);
     const sent = await json(await t.request("POST", "/api/messages/send-private", { token, body: { recipientId: c.id, message: "slow" } }));
     const id = sent.messages[0].id;
-    const first = await waitFor("a timed-out attempt", () => messageOf(t, id), (m) => m.lastError !== null);
+    const first = await waitFor(
+      "a timed-out attempt",
+      () => messageOf(t, id),
+      (m) => m.lastError !== null,
+    );
     expect(first.lastError).toBe("webhook timeout");
     receiver.delayMs = 0;
-    const row = await waitFor("sent", () => messageOf(t, id), (m) => m.status === "sent");
+    const row = await waitFor(
+      "sent",
+      () => messageOf(t, id),
+      (m) => m.status === "sent",
+    );
     expect(row.attempts).toBeGreaterThanOrEqual(2);
   });
 });
@@ -124,10 +151,25 @@ describe("claims", () => {
     const c = await createContact(t, u.accessToken);
     const sent = await json(await t.request("POST", "/api/messages/send-private", { token: u.accessToken, body: { recipientId: c.id, message: "orphan" } }));
     const id = sent.messages[0].id;
-    const outbox = new Outbox({ db: t.ctx.db, transport: new WebhookTransport(receiver.url, SECRET), log: t.ctx.log, metrics: messagingMetrics(t.ctx.metrics), maxAttempts: 5, retryBaseMs: 10, pollMs: 1000, sendTimeoutMs: 5000 });
-    await t.ctx.db.update(messages).set({ attempts: 1, lockedUntil: new Date(Date.now() + 60_000) }).where(eq(messages.id, id));
+    const outbox = new Outbox({
+      db: t.ctx.db,
+      transport: new WebhookTransport(receiver.url, SECRET),
+      log: t.ctx.log,
+      metrics: messagingMetrics(t.ctx.metrics),
+      maxAttempts: 5,
+      retryBaseMs: 10,
+      pollMs: 1000,
+      sendTimeoutMs: 5000,
+    });
+    await t.ctx.db
+      .update(messages)
+      .set({ attempts: 1, lockedUntil: new Date(Date.now() + 60_000) })
+      .where(eq(messages.id, id));
     expect(await outbox.drainOnce()).toBe(0);
-    await t.ctx.db.update(messages).set({ lockedUntil: new Date(Date.now() - 1000) }).where(eq(messages.id, id));
+    await t.ctx.db
+      .update(messages)
+      .set({ lockedUntil: new Date(Date.now() - 1000) })
+      .where(eq(messages.id, id));
     expect(await outbox.drainOnce()).toBe(1);
     expect(await messageOf(t, id)).toMatchObject({ status: "sent", attempts: 2 });
     expect(receiver.deliveries.get(id)).toBe(1);
@@ -144,12 +186,30 @@ describe("claims", () => {
     const sent = await json(await t.request("POST", "/api/messages/send-bulk", { token: u.accessToken, body: { recipientIds: ids, message: "race" } }));
     expect(sent.count).toBe(60);
     const make = () =>
-      new Outbox({ db: t.ctx.db, transport: new WebhookTransport(receiver.url, SECRET), log: t.ctx.log, metrics: messagingMetrics(t.ctx.metrics), maxAttempts: 5, retryBaseMs: 10, pollMs: 1000, sendTimeoutMs: 5000, batchSize: 7 });
+      new Outbox({
+        db: t.ctx.db,
+        transport: new WebhookTransport(receiver.url, SECRET),
+        log: t.ctx.log,
+        metrics: messagingMetrics(t.ctx.metrics),
+        maxAttempts: 5,
+        retryBaseMs: 10,
+        pollMs: 1000,
+        sendTimeoutMs: 5000,
+        batchSize: 7,
+      });
     const drainAll = async (o: Outbox) => {
       while ((await o.drainOnce()) > 0);
     };
     await Promise.all([make(), make(), make(), make()].map(drainAll));
-    const rows = await t.ctx.db.select().from(messages).where(inArray(messages.id, sent.messages.map((m: any) => m.id)));
+    const rows = await t.ctx.db
+      .select()
+      .from(messages)
+      .where(
+        inArray(
+          messages.id,
+          sent.messages.map((m: any) => m.id),
+        ),
+      );
     expect(rows.every((r) => r.status === "sent" && r.attempts === 1)).toBe(true);
     expect(receiver.received).toHaveLength(60);
     expect(new Set(receiver.received.map((r) => r.id)).size).toBe(60);

@@ -57,7 +57,11 @@ describe("restart", () => {
     const ids = await seedContacts(a, u.user.id, 100);
     const sent = await json(await a.request("POST", "/api/messages/send-bulk", { token: u.accessToken, body: { recipientIds: ids, message: "survive a restart" } }));
     expect(sent.count).toBe(100);
-    await waitFor("first deliveries", async () => receiver.deliveries.size, (n) => n > 0);
+    await waitFor(
+      "first deliveries",
+      async () => receiver.deliveries.size,
+      (n) => n > 0,
+    );
     await a.close();
     const afterA = receiver.deliveries.size;
     expect(afterA).toBeLessThan(100);
@@ -81,33 +85,46 @@ describe("restart", () => {
 });
 
 describe("several instances", () => {
-  test.if(onPostgres)("two app instances on one Postgres deliver 200 messages exactly once between them", async () => {
-    const receiver = startWebhookReceiver(SECRET);
-    cleanup.push(() => receiver.stop());
-    receiver.delayMs = 20;
-    const holder = await makeApp({ MAX_RECIPIENTS: "1000" });
-    cleanup.push(() => holder.close());
-    const [a, b] = await Promise.all([appOn({ schema: holder.schema }, webhookEnv(receiver)), appOn({ schema: holder.schema }, webhookEnv(receiver))]);
-    cleanup.push(() => a.close(), () => b.close());
+  test.if(onPostgres)(
+    "two app instances on one Postgres deliver 200 messages exactly once between them",
+    async () => {
+      const receiver = startWebhookReceiver(SECRET);
+      cleanup.push(() => receiver.stop());
+      receiver.delayMs = 20;
+      const holder = await makeApp({ MAX_RECIPIENTS: "1000" });
+      cleanup.push(() => holder.close());
+      const [a, b] = await Promise.all([appOn({ schema: holder.schema }, webhookEnv(receiver)), appOn({ schema: holder.schema }, webhookEnv(receiver))]);
+      cleanup.push(
+        () => a.close(),
+        () => b.close(),
+      );
 
-    // Queued by a third instance without a worker, so both workers find them only by polling, together.
-    const u = await seedUser(holder);
-    const ids = await seedContacts(holder, u.user.id, 200);
-    const sent = await json(await holder.request("POST", "/api/messages/send-bulk", { token: u.accessToken, body: { recipientIds: ids, message: "exactly once" } }));
-    expect(sent.count).toBe(200);
-    const msgIds: string[] = sent.messages.map((m: any) => m.id);
-    await waitFor(
-      "all sent",
-      async () => (await holder.ctx.db.select({ n: count() }).from(messages).where(and(inArray(messages.id, msgIds), eq(messages.status, "sent"))))[0]!.n,
-      (n) => n === 200,
-      30_000,
-    );
-    expect(receiver.received).toHaveLength(200);
-    expect(new Set(receiver.received.map((r) => r.id))).toEqual(new Set(msgIds));
-    const rows = await holder.ctx.db.select({ attempts: messages.attempts }).from(messages).where(inArray(messages.id, msgIds));
-    expect(rows.every((r) => r.attempts === 1)).toBe(true);
-    // Each instance logs what it delivered; together exactly the 200.
-    const sentBy = (t: TestApp) => t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "message sent").length;
-    expect(sentBy(a) + sentBy(b)).toBe(200);
-  }, 60_000);
+      // Queued by a third instance without a worker, so both workers find them only by polling, together.
+      const u = await seedUser(holder);
+      const ids = await seedContacts(holder, u.user.id, 200);
+      const sent = await json(await holder.request("POST", "/api/messages/send-bulk", { token: u.accessToken, body: { recipientIds: ids, message: "exactly once" } }));
+      expect(sent.count).toBe(200);
+      const msgIds: string[] = sent.messages.map((m: any) => m.id);
+      await waitFor(
+        "all sent",
+        async () =>
+          (
+            await holder.ctx.db
+              .select({ n: count() })
+              .from(messages)
+              .where(and(inArray(messages.id, msgIds), eq(messages.status, "sent")))
+          )[0]!.n,
+        (n) => n === 200,
+        30_000,
+      );
+      expect(receiver.received).toHaveLength(200);
+      expect(new Set(receiver.received.map((r) => r.id))).toEqual(new Set(msgIds));
+      const rows = await holder.ctx.db.select({ attempts: messages.attempts }).from(messages).where(inArray(messages.id, msgIds));
+      expect(rows.every((r) => r.attempts === 1)).toBe(true);
+      // Each instance logs what it delivered; together exactly the 200.
+      const sentBy = (t: TestApp) => t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "message sent").length;
+      expect(sentBy(a) + sentBy(b)).toBe(200);
+    },
+    60_000,
+  );
 });

@@ -15,8 +15,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => t.close(), 60_000);
 
-const storedCount = async (senderId: string) =>
-  (await t.ctx.db.select({ n: count() }).from(messages).where(eq(messages.senderId, senderId)))[0]!.n;
+const storedCount = async (senderId: string) => (await t.ctx.db.select({ n: count() }).from(messages).where(eq(messages.senderId, senderId)))[0]!.n;
 
 describe("send-template", () => {
   test("renders placeholders and contact fields per recipient and queues one message each", async () => {
@@ -78,7 +77,10 @@ describe("send-template", () => {
   test("rendered text over 4096 characters is 422", async () => {
     const c = await createContact(t, apiToken);
     const tpl = await createTemplate(t, apiToken, "{{long}}!");
-    const res = await t.request("POST", "/api/messages/send-template", { token: apiToken, body: { templateId: tpl.id, recipientIds: [c.id], placeholders: { long: "x".repeat(4096) } } });
+    const res = await t.request("POST", "/api/messages/send-template", {
+      token: apiToken,
+      body: { templateId: tpl.id, recipientIds: [c.id], placeholders: { long: "x".repeat(4096) } },
+    });
     expect(res.status).toBe(422);
     expect(await json(res)).toEqual({ success: false, error: MESSAGING_ERRORS.TEXT_TOO_LONG.message(4096, c.id) });
   });

@@ -17,7 +17,14 @@ let alice: SeededUser;
 let bob: SeededUser;
 beforeAll(async () => {
   stream = startStreamApiDouble(KEY, SECRET);
-  t = await makeApp({ MESSAGE_TRANSPORT: "stream", STREAM_API_KEY: KEY, STREAM_API_SECRET: SECRET, STREAM_BASE_URL: stream.url, MESSAGE_RETRY_BASE_MS: "10", MESSAGE_POLL_MS: "20" });
+  t = await makeApp({
+    MESSAGE_TRANSPORT: "stream",
+    STREAM_API_KEY: KEY,
+    STREAM_API_SECRET: SECRET,
+    STREAM_BASE_URL: stream.url,
+    MESSAGE_RETRY_BASE_MS: "10",
+    MESSAGE_POLL_MS: "20",
+  });
   admin = await seedUser(t, { role: "admin" });
   alice = await seedUser(t);
   bob = await seedUser(t);
@@ -76,7 +83,11 @@ describe("delivery never overwrites a Stream user it did not create", () => {
     stream.users.set("chatgate", { ...senderProfile });
     const c = await createContact(t, admin.accessToken, { name: "Imposter Name", streamUserId: victim });
     const sent = await json(await sendPrivate(admin, c.id, "hello Bob"));
-    await waitFor("sent", () => messageOf(sent.messages[0].id), (r) => r.status === "sent");
+    await waitFor(
+      "sent",
+      () => messageOf(sent.messages[0].id),
+      (r) => r.status === "sent",
+    );
     expect(stream.users.get(victim)).toEqual(bobProfile);
     expect(stream.users.get("chatgate")).toEqual(senderProfile);
     expect(stream.messages.find((m) => m.id === sent.messages[0].id)).toMatchObject({ userId: "chatgate", text: "hello Bob" });
@@ -85,19 +96,31 @@ describe("delivery never overwrites a Stream user it did not create", () => {
   test("a missing user is created; later only the name chatgate set is kept up to date", async () => {
     const c = await createContact(t, alice.accessToken, { name: "Carol", streamUserId: "carol-77" });
     const first = await json(await sendPrivate(alice, c.id));
-    await waitFor("sent", () => messageOf(first.messages[0].id), (r) => r.status === "sent");
+    await waitFor(
+      "sent",
+      () => messageOf(first.messages[0].id),
+      (r) => r.status === "sent",
+    );
     expect(stream.users.get("carol-77")).toMatchObject({ id: "carol-77", name: "Carol" });
 
     await t.request("PATCH", `/api/contacts/${c.id}`, { token: alice.accessToken, body: { name: "Carol B" } });
     const second = await json(await sendPrivate(alice, c.id));
-    await waitFor("sent", () => messageOf(second.messages[0].id), (r) => r.status === "sent");
+    await waitFor(
+      "sent",
+      () => messageOf(second.messages[0].id),
+      (r) => r.status === "sent",
+    );
     expect(stream.users.get("carol-77")).toMatchObject({ name: "Carol B" });
 
     // Carol renames herself in Stream: that is hers now, chatgate no longer touches it.
     stream.users.set("carol-77", { ...stream.users.get("carol-77"), name: "Caz", image: "https://img.example/caz.png" });
     await t.request("PATCH", `/api/contacts/${c.id}`, { token: alice.accessToken, body: { name: "Carol C" } });
     const third = await json(await sendPrivate(alice, c.id));
-    await waitFor("sent", () => messageOf(third.messages[0].id), (r) => r.status === "sent");
+    await waitFor(
+      "sent",
+      () => messageOf(third.messages[0].id),
+      (r) => r.status === "sent",
+    );
     expect(stream.users.get("carol-77")).toMatchObject({ name: "Caz", image: "https://img.example/caz.png" });
   });
 });

@@ -45,7 +45,14 @@ describe.if(Boolean(url))("two instances sharing work", () => {
   beforeAll(async () => {
     db = await freshDatabase();
     sql = postgres(db.url, { max: 2, onnotice: () => {} });
-    flowise = await startFlowiseDouble({ apiKey: FLOWISE_KEY, chatflows: [{ id: FAST, name: "fast" }, { id: SLOW, name: "slow" }], heartbeatMs: 0 });
+    flowise = await startFlowiseDouble({
+      apiKey: FLOWISE_KEY,
+      chatflows: [
+        { id: FAST, name: "fast" },
+        { id: SLOW, name: "slow" },
+      ],
+      heartbeatMs: 0,
+    });
     flowise.setAnswer({ tokenCount: 200, delayMs: 100 }, SLOW);
     receiver = Bun.serve({
       port: 0,
@@ -66,7 +73,11 @@ describe.if(Boolean(url))("two instances sharing work", () => {
       RESERVATION_TIMEOUT: "5",
     });
     admin = await adminToken(A.base);
-    for (const [id, name] of [[FAST, "fast"], [SLOW, "slow"]]) await call(A.base, "POST", "/api/admin/chatflows", admin, { id, name, cost: 1 });
+    for (const [id, name] of [
+      [FAST, "fast"],
+      [SLOW, "slow"],
+    ])
+      await call(A.base, "POST", "/api/admin/chatflows", admin, { id, name, cost: 1 });
   }, 120_000);
 
   afterAll(async () => {
@@ -93,7 +104,10 @@ describe.if(Boolean(url))("two instances sharing work", () => {
     const [balance] = await sql`select balance from credit_balances where user_id = ${u.id}`;
     expect(Number(balance!.balance)).toBe(0);
     const ledger = await sql`select kind, count(*)::int as n from credit_ledger where user_id = ${u.id} group by kind order by kind`;
-    expect(ledger.map((r) => [r.kind, r.n])).toEqual([["charge", BALANCE], ["grant", 1]]);
+    expect(ledger.map((r) => [r.kind, r.n])).toEqual([
+      ["charge", BALANCE],
+      ["grant", 1],
+    ]);
     const held = await sql`select status, count(*)::int as n from credit_reservations where user_id = ${u.id} group by status`;
     expect(held.map((r) => [r.status, r.n])).toEqual([["settled", BALANCE]]);
     expect(flowise.calls.prediction - before).toBe(BALANCE);
@@ -102,9 +116,7 @@ describe.if(Boolean(url))("two instances sharing work", () => {
   test("the outbox delivers every message exactly once with both instances' workers running", async () => {
     const contacts: string[] = [];
     for (let i = 0; i < 25; i++) contacts.push((await call(A.base, "POST", "/api/contacts", admin, { name: `Contact ${i}` })).contact.id);
-    const sent = await Promise.all(
-      [A, B, A, B].map((x, i) => call(x.base, "POST", "/api/messages/send-bulk", admin, { recipientIds: contacts, message: `bulk ${i}` })),
-    );
+    const sent = await Promise.all([A, B, A, B].map((x, i) => call(x.base, "POST", "/api/messages/send-bulk", admin, { recipientIds: contacts, message: `bulk ${i}` })));
     const ids = sent.flatMap((r) => (r.messages as { id: string }[]).map((m) => m.id));
     expect(ids.length).toBe(100);
     await within(30_000, async () => ids.every((id) => deliveries.has(id)));

@@ -118,7 +118,8 @@ for (const mode of ["transaction", "session"] as const) {
       const [statuses, lastRefresh, sent] = await Promise.all([Promise.all(predictions), Promise.all(rotations), Promise.all(sends)]);
 
       // Predictions: exactly the balance succeeded per user, the rest 402; Flowise called once per success.
-      for (const s of statuses) expect({ ok: s.filter((x) => x === 200).length, refused: s.filter((x) => x === 402).length }).toEqual({ ok: BALANCE, refused: PREDICTIONS - BALANCE });
+      for (const s of statuses)
+        expect({ ok: s.filter((x) => x === 200).length, refused: s.filter((x) => x === 402).length }).toEqual({ ok: BALANCE, refused: PREDICTIONS - BALANCE });
       expect(flowise.calls.prediction - predictionsBefore).toBe(USERS * BALANCE);
       const ids = users.map((u) => u.id);
       const balances = await sql`
@@ -127,7 +128,8 @@ for (const mode of ["transaction", "session"] as const) {
         from credit_balances b left join credit_ledger l on l.user_id = b.user_id
         where b.user_id in ${sql(ids)} group by b.user_id, b.balance`;
       expect(balances.length).toBe(USERS);
-      for (const b of balances) expect({ balance: b.balance, ledger: b.ledger, charges: b.charges, grants: b.grants }).toEqual({ balance: 0, ledger: 0, charges: BALANCE, grants: 1 });
+      for (const b of balances)
+        expect({ balance: b.balance, ledger: b.ledger, charges: b.charges, grants: b.grants }).toEqual({ balance: 0, ledger: 0, charges: BALANCE, grants: 1 });
 
       // Refresh families: one chain per user, every rotation recorded, exactly one live token, and it works.
       const families = await sql`

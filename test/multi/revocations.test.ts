@@ -85,9 +85,11 @@ describe.if(Boolean(url))("two instances: revocations and throttling", () => {
     expect(await status(B.base, "GET", "/api/v1/chat/credits", bearer(u.access))).toBe(200);
     expect(await status(B.base, "GET", "/api/auth/validate", { "x-api-key": key.key })).toBe(200);
     await call(A.base, "PATCH", `/api/auth/users/${u.id}`, admin, { disabled: true });
-    const ms = await within(3000, async () =>
-      (await status(B.base, "GET", "/api/v1/chat/credits", bearer(u.access))) === 401 &&
-      (await status(B.base, "GET", "/api/auth/validate", { "x-api-key": key.key })) === 401);
+    const ms = await within(
+      3000,
+      async () =>
+        (await status(B.base, "GET", "/api/v1/chat/credits", bearer(u.access))) === 401 && (await status(B.base, "GET", "/api/auth/validate", { "x-api-key": key.key })) === 401,
+    );
     console.log(`disabled user seen by B after ${ms} ms`);
     expect(ms).toBeLessThan(LIMIT_MS);
   });

@@ -38,7 +38,9 @@ describe("POST /oauth/introspect", () => {
   });
 
   test("scopes are an admin's choice on POST /api/auth/api-keys, and only known ones", async () => {
-    const created = await json(await t.request("POST", "/api/auth/api-keys", { token: admin.accessToken, body: { name: "rs", user_id: admin.user.id, level: "read", scopes: ["introspect"] } }));
+    const created = await json(
+      await t.request("POST", "/api/auth/api-keys", { token: admin.accessToken, body: { name: "rs", user_id: admin.user.id, level: "read", scopes: ["introspect"] } }),
+    );
     expect(created.scopes).toEqual(["introspect"]);
     const bad = await t.request("POST", "/api/auth/api-keys", { token: admin.accessToken, body: { name: "rs", user_id: admin.user.id, level: "read", scopes: ["root"] } });
     expect(bad.status).toBe(422);

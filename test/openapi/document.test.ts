@@ -22,9 +22,7 @@ const FAMILY_SCHEMA: Record<string, string> = {
 };
 
 function operations(): { method: string; path: string; op: Record<string, any> }[] {
-  return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
-    Object.entries(item).map(([method, op]) => ({ method, path, op })),
-  );
+  return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method, path, op })));
 }
 
 beforeAll(async () => {

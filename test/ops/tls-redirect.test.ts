@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { redirectTarget } from "../../src/ops/tls";
 
-const at = (host: string | undefined, path = "/a/b?c=1&d=%20") =>
-  new Request(`http://ignored${path}`, { headers: host === undefined ? {} : { host } });
+const at = (host: string | undefined, path = "/a/b?c=1&d=%20") => new Request(`http://ignored${path}`, { headers: host === undefined ? {} : { host } });
 
 describe("the HTTP → HTTPS redirect target", () => {
   test("same host, path and query; the HTTPS port replaces the plain one, 443 is left out", () => {

@@ -55,19 +55,16 @@ async function start(env: Record<string, string>): Promise<Running> {
 
 async function run(args: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn([binary, ...args], { cwd: runDir, env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout as ReadableStream).text(),
-    new Response(proc.stderr as ReadableStream).text(),
-    proc.exited,
-  ]);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(), proc.exited]);
   return { stdout, stderr, code };
 }
 
 beforeAll(async () => {
-  const build = Bun.spawn(
-    [process.execPath, "build", "src/index.ts", "src/db/pglite-worker.ts", "--compile", "--minify", "--outfile", join(work, "build", "chatgate")],
-    { cwd: root, stdout: "pipe", stderr: "pipe" },
-  );
+  const build = Bun.spawn([process.execPath, "build", "src/index.ts", "src/db/pglite-worker.ts", "--compile", "--minify", "--outfile", join(work, "build", "chatgate")], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if ((await build.exited) !== 0) throw new Error(await new Response(build.stderr as ReadableStream).text());
   Bun.spawnSync(["mkdir", "-p", binDir, runDir]);
   copyFileSync(join(work, "build", "chatgate"), binary);
@@ -109,38 +106,42 @@ describe("the compiled binary", () => {
     expect(await second.proc.exited).toBe(0);
   }, 120_000);
 
-  test.if(!!testDatabaseUrl())("on Postgres: two instances starting together migrate once and both serve", async () => {
-    const url = new URL(testDatabaseUrl()!);
-    const name = `chatgate_bin_${randomBase62(10).toLowerCase()}`;
-    const admin = postgres(url.toString(), { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    try {
-      url.pathname = `/${name}`;
-      const env = { DATABASE_URL: url.toString(), JWT_SECRET: "binary-test-secret-of-at-least-32-bytes!", ADMIN_PASSWORD: "bootstrap-password" };
-      const [a, b] = await Promise.all([start(env), start(env)]);
-      for (const inst of [a, b]) {
-        const ready = await fetch(`${inst.base}/readyz`);
-        expect(ready.status).toBe(200);
-        expect((await ready.json()).database).toBe("postgres");
+  test.if(!!testDatabaseUrl())(
+    "on Postgres: two instances starting together migrate once and both serve",
+    async () => {
+      const url = new URL(testDatabaseUrl()!);
+      const name = `chatgate_bin_${randomBase62(10).toLowerCase()}`;
+      const admin = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      await admin.unsafe(`create database ${name}`);
+      try {
+        url.pathname = `/${name}`;
+        const env = { DATABASE_URL: url.toString(), JWT_SECRET: "binary-test-secret-of-at-least-32-bytes!", ADMIN_PASSWORD: "bootstrap-password" };
+        const [a, b] = await Promise.all([start(env), start(env)]);
+        for (const inst of [a, b]) {
+          const ready = await fetch(`${inst.base}/readyz`);
+          expect(ready.status).toBe(200);
+          expect((await ready.json()).database).toBe("postgres");
+        }
+        // Exactly one of them bootstrapped the admin, and the migration ran once.
+        const banners = [a.stdout(), b.stdout()].filter((o) => o.includes("first_admin")).length;
+        expect(banners).toBe(1);
+        const db = postgres(url.toString(), { max: 1, onnotice: () => {} });
+        const rows = await db`select tag, count(*)::int as n from chatgate_migrations group by tag`;
+        await db.end();
+        // Each embedded migration recorded once (a second run would have inserted its tag again).
+        expect(rows.map((r) => r.tag).sort()).toEqual(migrations.map((m) => m.tag).sort());
+        expect(rows.every((r) => r.n === 1)).toBe(true);
+        for (const inst of [a, b]) {
+          inst.proc.kill("SIGTERM");
+          expect(await inst.proc.exited).toBe(0);
+        }
+      } finally {
+        await admin.unsafe(`drop database if exists ${name} with (force)`);
+        await admin.end();
       }
-      // Exactly one of them bootstrapped the admin, and the migration ran once.
-      const banners = [a.stdout(), b.stdout()].filter((o) => o.includes("first_admin")).length;
-      expect(banners).toBe(1);
-      const db = postgres(url.toString(), { max: 1, onnotice: () => {} });
-      const rows = await db`select tag, count(*)::int as n from chatgate_migrations group by tag`;
-      await db.end();
-      // Each embedded migration recorded once (a second run would have inserted its tag again).
-      expect(rows.map((r) => r.tag).sort()).toEqual(migrations.map((m) => m.tag).sort());
-      expect(rows.every((r) => r.n === 1)).toBe(true);
-      for (const inst of [a, b]) {
-        inst.proc.kill("SIGTERM");
-        expect(await inst.proc.exited).toBe(0);
-      }
-    } finally {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
   test("migrate and user create work from the CLI", async () => {
     const env = { DATA_DIR: "cli/db" };
@@ -157,7 +158,9 @@ describe("the compiled binary", () => {
     expect(weak.code).toBe(1);
     expect(weak.stderr).toContain("Password is too common");
     // The data dir it made is private (0700, files 0600), as is the master secret beside it.
-    const exposed = Bun.spawnSync(["find", join(runDir, "cli"), "-perm", "/077"]).stdout.toString().trim();
+    const exposed = Bun.spawnSync(["find", join(runDir, "cli"), "-perm", "/077"])
+      .stdout.toString()
+      .trim();
     expect(exposed).toBe("");
   }, 60_000);
 

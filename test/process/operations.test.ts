@@ -63,11 +63,7 @@ async function run(cmd: string[], env: Record<string, string>, stdin?: string) {
     stderr: "pipe",
   });
   children.push(proc);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout as ReadableStream).text(),
-    new Response(proc.stderr as ReadableStream).text(),
-    proc.exited,
-  ]);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(), proc.exited]);
   return { stdout, stderr, code };
 }
 
@@ -170,18 +166,22 @@ test("npm test gives each test 30 s: bun takes no timeout from bunfig, and its 5
 });
 
 describe("npm start", () => {
-  test.each(["SIGTERM", "SIGINT"] as const)("passes %s to the server, which stops (no orphan)", async (signal) => {
-    const npm = await start(["npm", "start", "--silent"], { DATA_DIR: "memory://", ADMIN_PASSWORD: "bootstrap-password", LOG_LEVEL: "info" });
-    const serverPid = npm.banner.pid as number;
-    expect(serverPid).not.toBe(npm.proc.pid);
-    npm.proc.kill(signal);
-    await npm.proc.exited;
-    // npm waits for its child; once npm is gone the server must be gone too, and the pipe they
-    // shared is closed (an orphaned server would hold it open).
-    expect(gone(serverPid)).toBe(true);
-    await npm.stdoutClosed;
-    expect(npm.stdout()).toContain('"msg":"stopped"');
-  }, 120_000);
+  test.each(["SIGTERM", "SIGINT"] as const)(
+    "passes %s to the server, which stops (no orphan)",
+    async (signal) => {
+      const npm = await start(["npm", "start", "--silent"], { DATA_DIR: "memory://", ADMIN_PASSWORD: "bootstrap-password", LOG_LEVEL: "info" });
+      const serverPid = npm.banner.pid as number;
+      expect(serverPid).not.toBe(npm.proc.pid);
+      npm.proc.kill(signal);
+      await npm.proc.exited;
+      // npm waits for its child; once npm is gone the server must be gone too, and the pipe they
+      // shared is closed (an orphaned server would hold it open).
+      expect(gone(serverPid)).toBe(true);
+      await npm.stdoutClosed;
+      expect(npm.stdout()).toContain('"msg":"stopped"');
+    },
+    120_000,
+  );
 });
 
 describe("chatgate user create", () => {

@@ -32,7 +32,24 @@ function openssl(...args: string[]): string {
 function issue(name: string, serial: string, days: number): { cert: string; key: string } {
   openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", "/CN=localhost");
   writeFileSync(join(dir, `${name}.ext`), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", `0x${serial}`, "-days", String(days), "-extfile", `${name}.ext`, "-out", `${name}.crt`);
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-set_serial",
+    `0x${serial}`,
+    "-days",
+    String(days),
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.crt`,
+  );
   // The served file is the chain: the leaf, then the CA.
   const cert = readFileSync(join(dir, `${name}.crt`), "utf8") + ca;
   return { cert, key: readFileSync(join(dir, `${name}.key`), "utf8") };
@@ -80,7 +97,10 @@ async function serve(env: Record<string, string>): Promise<Server> {
   void drain(proc.stderr as ReadableStream<Uint8Array>).catch(() => {});
   const waitFor = async (pattern: RegExp, after = 0): Promise<string> => {
     for (;;) {
-      const line = out.slice(after).split("\n").find((l) => pattern.test(l));
+      const line = out
+        .slice(after)
+        .split("\n")
+        .find((l) => pattern.test(l));
       if (line) return line;
       if (proc.exitCode !== null) throw new Error(`exited (${proc.exitCode}) before ${pattern}: ${out}`);
       await new Promise<void>((r) => waiters.push(r));
@@ -171,11 +191,7 @@ describe.if(hasOpenssl)("HTTPS", () => {
         stdout: "pipe",
         stderr: "pipe",
       });
-      const [stdout, stderr, code] = await Promise.all([
-        new Response(proc.stdout as ReadableStream).text(),
-        new Response(proc.stderr as ReadableStream).text(),
-        proc.exited,
-      ]);
+      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(), proc.exited]);
       expect({ code, stderr }).toMatchObject({ code: 1, stderr: expect.stringContaining(`chatgate: invalid configuration: `) });
       expect(stderr).toContain(message);
       expect(stdout).not.toContain('"msg":"listening"');

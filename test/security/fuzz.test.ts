@@ -81,7 +81,7 @@ function bodyArb(r: RouteSpec): fc.Arbitrary<string | undefined> {
   const options: fc.Arbitrary<string | undefined>[] = [
     fc.constant(undefined),
     hostileValue.map((v) => JSON.stringify(v)),
-    fc.constantFrom("{", "[1,2", "nul", '{"a":1,"a":2}', "\u0000", "{\"x\":\"\\u0000\"}", "null", "\"\"", "1e999"),
+    fc.constantFrom("{", "[1,2", "nul", '{"a":1,"a":2}', "\u0000", '{"x":"\\u0000"}', "null", '""', "1e999"),
     deepNesting,
   ];
   if (props.length) {
@@ -97,7 +97,15 @@ function inputArb(r: RouteSpec): fc.Arbitrary<Input> {
   const names = [...r.query.map((q) => q.name), "x", "__proto__", "limit", "offset", "brain_id"];
   return fc.record({
     body: bodyArb(r),
-    contentType: fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", undefined),
+    contentType: fc.constantFrom(
+      "application/json",
+      "application/json; charset=utf-8",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "application/xml",
+      undefined,
+    ),
     query: fc.array(fc.tuple(fc.constantFrom(...names), queryValue), { maxLength: 3 }),
     headers: fc.array(fc.tuple(fc.constantFrom("x-request-id", "origin", "referer", "idempotency-key", "accept", "x-forwarded-for", "accept-language"), ascii), { maxLength: 3 }),
     pathValue: r.template.includes("{") ? fc.option(hostileString, { nil: undefined }) : fc.constant(undefined),
@@ -138,7 +146,10 @@ describe("fuzzing every route of the OpenAPI document", () => {
 
   for (const r of routes) {
     test(`${label(r)}: no 5xx, a 4xx changes nothing`, async () => {
-      await fc.assert(fc.asyncProperty(inputArb(r), (input) => check(r, input)), { numRuns: RUNS });
+      await fc.assert(
+        fc.asyncProperty(inputArb(r), (input) => check(r, input)),
+        { numRuns: RUNS },
+      );
     }, 30_000);
   }
 
@@ -183,9 +194,7 @@ describe("fuzzing every route of the OpenAPI document", () => {
     // Not API: the OpenAPI pages themselves and the admin console's static files (GET only).
     const notApi = (m: string) => /^GET \/(swagger|admin|\.well-known)(\/|$)/.test(m);
     // Group roots are mounted as `/api/contacts/` and documented (and served) without the slash.
-    const mounted = (t.app.routes as { method: string; path: string }[]).map(
-      (r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/(.)\/$/, "$1")}`,
-    );
+    const mounted = (t.app.routes as { method: string; path: string }[]).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/(.)\/$/, "$1")}`);
     expect(mounted.filter((m) => !documented.has(m) && !notApi(m))).toEqual([]);
     for (const m of mounted.filter(notApi)) {
       const res = await t.request("GET", `${m.slice(4)}?x=%00&__proto__=1&${"a".repeat(2000)}=b`);

@@ -126,10 +126,16 @@ describe("JWT attacks on every protected route", () => {
   });
 
   test("claims set to null/true/0/huge/negative/array, missing or duplicated, re-signed with the right key", async () => {
-    const strict = async () => claimAttacks(await freshAccessToken(admin), keys).filter((c) => !c.plausible).map((c) => c.attack);
+    const strict = async () =>
+      claimAttacks(await freshAccessToken(admin), keys)
+        .filter((c) => !c.plausible)
+        .map((c) => c.attack);
     expect(await deviations(strict)).toEqual([]);
     // Values a server-signed token could carry (a far expiry, an old iat): never a 5xx.
-    const lenient = async () => claimAttacks(await freshAccessToken(admin), keys).filter((c) => c.plausible).map((c) => c.attack);
+    const lenient = async () =>
+      claimAttacks(await freshAccessToken(admin), keys)
+        .filter((c) => c.plausible)
+        .map((c) => c.attack);
     expect(await deviations(lenient, true)).toEqual([]);
   }, 60_000);
 
@@ -171,7 +177,10 @@ describe("token-kind confusion", () => {
     await t.ctx.db.insert(apiTokens).values({ id: jti, userId: sub, name: "kinds", createdBy: sub });
     const stream = await new SignJWT({ user_id: "customer-1" }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt().sign(new TextEncoder().encode(STREAM_SECRET));
     const streamAsAccess = await new SignJWT({ sub, sid: "ses_x", jti: "at_x", role: "admin", iss: "chatgate", aud: "chatgate:access" })
-      .setProtectedHeader({ alg: "HS256", typ: "chatgate-access+jwt" }).setIssuedAt().setExpirationTime("10m").sign(new TextEncoder().encode(STREAM_SECRET));
+      .setProtectedHeader({ alg: "HS256", typ: "chatgate-access+jwt" })
+      .setIssuedAt()
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(STREAM_SECRET));
     const keyRes = await t.request("POST", "/api/auth/api-keys", { token: admin.accessToken, body: { name: "kinds", user_id: sub, level: "admin" } });
     expect(keyRes.status).toBe(201);
     const apiKey = ((await keyRes.json()) as { key: string }).key;

@@ -15,7 +15,7 @@ const KID_INJECTIONS = [
   "../../../../../../dev/null",
   "/etc/passwd",
   "' OR 1=1--",
-  "\" OR \"\"=\"",
+  '" OR ""="',
   "1; DROP TABLE users--",
   "key|/usr/bin/id",
   "$(id)",
@@ -78,8 +78,7 @@ export async function signatureAttacks(base: string, keys: SigningKeys, jwksUrl:
   const ec = await generateKeyPair("ES256", { extractable: true });
   const rsaJwk = await exportJWK(rsa.publicKey);
   const ecJwk = await exportJWK(ec.publicKey);
-  const sign = (alg: string, key: CryptoKey, extra: Record<string, unknown>) =>
-    new SignJWT(payload).setProtectedHeader({ ...header, alg, ...extra } as never).sign(key);
+  const sign = (alg: string, key: CryptoKey, extra: Record<string, unknown>) => new SignJWT(payload).setProtectedHeader({ ...header, alg, ...extra } as never).sign(key);
   out.push({ name: "RS256 with an attacker key", token: await sign("RS256", rsa.privateKey, {}) });
   out.push({ name: "ES256 with an attacker key", token: await sign("ES256", ec.privateKey, {}) });
   out.push({ name: "embedded jwk (RSA)", token: await sign("RS256", rsa.privateKey, { jwk: rsaJwk }) });

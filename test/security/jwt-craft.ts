@@ -30,5 +30,4 @@ export function withSignature(header: object, payload: object, signature: string
   return `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}.${signature}`;
 }
 
-export const testSigningKeys = (secret = TEST_JWT_SECRET): Promise<SigningKeys> =>
-  deriveSigningKeys(new TextEncoder().encode(secret));
+export const testSigningKeys = (secret = TEST_JWT_SECRET): Promise<SigningKeys> => deriveSigningKeys(new TextEncoder().encode(secret));

@@ -66,7 +66,12 @@ describe("logs at debug level carry no secret", () => {
     // Logins: JSON and form, a wrong password, an unknown user.
     const login = await ok(await t.request("POST", "/api/v1/chat/authenticate", { body: { username: "scan@example.test", password } }));
     remember(login.access_token, login.refresh_token);
-    const form = await ok(await t.request("POST", "/api/auth/token", { body: new URLSearchParams({ username: "scan@example.test", password }), headers: { "content-type": "application/x-www-form-urlencoded" } }));
+    const form = await ok(
+      await t.request("POST", "/api/auth/token", {
+        body: new URLSearchParams({ username: "scan@example.test", password }),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
+    );
     remember(form.access_token);
     const wrong = "wrong password that must not be logged";
     remember(wrong);

@@ -27,9 +27,11 @@ interface Attempt {
 async function attempt(path: string, username: string, password: string): Promise<Attempt> {
   const form = path === "/api/auth/token";
   const started = performance.now();
-  const res = await t.request("POST", path, form
-    ? { body: new URLSearchParams({ username, password }), headers: { "content-type": "application/x-www-form-urlencoded" } }
-    : { body: { username, password } });
+  const res = await t.request(
+    "POST",
+    path,
+    form ? { body: new URLSearchParams({ username, password }), headers: { "content-type": "application/x-www-form-urlencoded" } } : { body: { username, password } },
+  );
   const body = await res.text();
   return { status: res.status, body, www: res.headers.get("www-authenticate"), ms: performance.now() - started };
 }

@@ -67,11 +67,17 @@ const CASES: [string, string | Uint8Array][] = [
   ["5000 headers", `GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 5000 }, (_, i) => `X-H${i}: v`).join("\r\n")}\r\n\r\n`],
   ["header without colon", "GET /healthz HTTP/1.1\r\nHost: x\r\nBroken header\r\n\r\n"],
   ["bad chunked encoding", "POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n"],
-  ["chunked past the limit", `POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n${"a".repeat(4096)}\r\n1000\r\n${"a".repeat(4096)}\r\n0\r\n\r\n`],
-  ["Content-Length and chunked together", "POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"],
+  [
+    "chunked past the limit",
+    `POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n${"a".repeat(4096)}\r\n1000\r\n${"a".repeat(4096)}\r\n0\r\n\r\n`,
+  ],
+  [
+    "Content-Length and chunked together",
+    "POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+  ],
   ["two Content-Lengths", "POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}"],
   ["negative Content-Length", "POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{}"],
-  ["body shorter than Content-Length, then close", "POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user"],
+  ["body shorter than Content-Length, then close", 'POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user'],
   ["pipelined requests", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"],
   ["absolute-form URL to another host", "GET http://169.254.169.254/latest/meta-data HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n"],
 ];
@@ -88,10 +94,14 @@ describe("malformed HTTP on the socket", () => {
 
   test("random bytes (fast-check): never a 5xx, the server keeps serving", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), fc.constantFrom("", "GET / HTTP/1.1\r\n", "POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\n"), async (bytes, prefix) => {
-        const response = await raw(Buffer.concat([Buffer.from(prefix, "latin1"), Buffer.from(bytes)]));
-        return refusedOrServed(statusOf(response));
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 2000 }),
+        fc.constantFrom("", "GET / HTTP/1.1\r\n", "POST /api/v1/chat/authenticate HTTP/1.1\r\nHost: x\r\n"),
+        async (bytes, prefix) => {
+          const response = await raw(Buffer.concat([Buffer.from(prefix, "latin1"), Buffer.from(bytes)]));
+          return refusedOrServed(statusOf(response));
+        },
+      ),
       { numRuns: 20 },
     );
     await stillServing();

@@ -41,7 +41,10 @@ describe("storage", () => {
     await Promise.all(stores.map((s) => s.start()));
     const kids = new Set(stores.map((s) => s.current()!.kid));
     expect(kids.size).toBe(1);
-    const live = await t.ctx.db.select().from(signingKeys).where(and(eq(signingKeys.issuer, "race-issuer"), isNull(signingKeys.supersededAt)));
+    const live = await t.ctx.db
+      .select()
+      .from(signingKeys)
+      .where(and(eq(signingKeys.issuer, "race-issuer"), isNull(signingKeys.supersededAt)));
     expect(live.length).toBe(2);
     expect(live.filter((r) => r.activatedAt !== null).map((r) => r.kid)).toEqual([...kids]);
   });
@@ -67,7 +70,12 @@ describe("storage", () => {
     await es.start();
     expect(es.current()!.alg).toBe("ES256");
     expect(es.get(old)?.notAfterMs).toBeGreaterThan(Date.now());
-    expect(es.jwks().map((k) => k.alg).sort()).toEqual(["ES256", "ES256", "EdDSA"]);
+    expect(
+      es
+        .jwks()
+        .map((k) => k.alg)
+        .sort(),
+    ).toEqual(["ES256", "ES256", "EdDSA"]);
   });
 });
 

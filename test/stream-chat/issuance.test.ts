@@ -19,7 +19,16 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const issue = (u: SeededUser) => t.request("POST", "/stream-chat/token", { token: u.accessToken, body: { customer_id: u.user.customerId } });
-const auditRows = () => t.ctx.db.select().from(streamTokenAudit).where(inArray(streamTokenAudit.userId, users.map((u) => u.user.id)));
+const auditRows = () =>
+  t.ctx.db
+    .select()
+    .from(streamTokenAudit)
+    .where(
+      inArray(
+        streamTokenAudit.userId,
+        users.map((u) => u.user.id),
+      ),
+    );
 
 describe("Stream token issuance", () => {
   test("the Stream secret is imported once: the SDK's per-call signing is not used, the tokens are byte-identical to it", async () => {

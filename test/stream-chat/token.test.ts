@@ -24,8 +24,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => t.close());
 
-const issue = (token: string | undefined, body: unknown, headers: Record<string, string> = {}) =>
-  t.request("POST", "/stream-chat/token", { token, body, headers });
+const issue = (token: string | undefined, body: unknown, headers: Record<string, string> = {}) => t.request("POST", "/stream-chat/token", { token, body, headers });
 const UNAUTHORIZED = { error: "Unauthorized", message: "Invalid or expired session token" };
 
 describe("POST /stream-chat/token", () => {
@@ -70,7 +69,18 @@ describe("POST /stream-chat/token", () => {
 
   test("missing or non-integer customer_id → 400 {error, message}", async () => {
     const u = await seedUser(t);
-    const bad = [{}, { customer_id: String(u.user.customerId) }, { customer_id: 1.5 }, { customer_id: -1 }, { customer_id: 0 }, { customer_id: 2 ** 31 }, { customer_id: 1e300 }, { customer_id: null }, { customer_id: true }, { customer_id: [1] }];
+    const bad = [
+      {},
+      { customer_id: String(u.user.customerId) },
+      { customer_id: 1.5 },
+      { customer_id: -1 },
+      { customer_id: 0 },
+      { customer_id: 2 ** 31 },
+      { customer_id: 1e300 },
+      { customer_id: null },
+      { customer_id: true },
+      { customer_id: [1] },
+    ];
     for (const body of bad) {
       const res = await issue(u.accessToken, body);
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
@@ -92,7 +102,12 @@ describe("POST /stream-chat/token", () => {
   test("a Stream token is never accepted by chatgate's own routes", async () => {
     const u = await seedUser(t);
     const { token } = await json(await issue(u.accessToken, { customer_id: u.user.customerId }));
-    for (const [method, path] of [["GET", "/api-keys"], ["POST", "/api-key"], ["GET", "/api/auth/validate"], ["GET", "/api/auth/api-keys"]]) {
+    for (const [method, path] of [
+      ["GET", "/api-keys"],
+      ["POST", "/api-key"],
+      ["GET", "/api/auth/validate"],
+      ["GET", "/api/auth/api-keys"],
+    ]) {
       const res = await t.request(method!, path!, { token, body: method === "POST" ? {} : undefined });
       expect({ path, status: res.status }).toEqual({ path, status: 401 });
     }
@@ -102,9 +117,7 @@ describe("POST /stream-chat/token", () => {
   test("every issuance is audited (user, customer, user-agent, time); the secret is never logged", async () => {
     const u = await seedUser(t);
     const before = Date.now();
-    const results = await Promise.all(
-      [...Array(12)].map(() => issue(u.accessToken, { customer_id: u.user.customerId }, { "user-agent": "ios-app/1.0" })),
-    );
+    const results = await Promise.all([...Array(12)].map(() => issue(u.accessToken, { customer_id: u.user.customerId }, { "user-agent": "ios-app/1.0" })));
     expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
     const rows = await t.ctx.db.select().from(streamTokenAudit).where(eq(streamTokenAudit.userId, u.user.id));
     expect(rows).toHaveLength(12);

@@ -17,8 +17,7 @@ afterEach(() => setSystemTime());
 
 const expMs = (token: string) => decodeJwt(token).exp! * 1000;
 const me = (token: string) => t.request("GET", "/api/auth/me", { token });
-const asChat = (token: string) =>
-  t.ctx.authn.authenticate(new Request("http://localhost/chat/x/question/stream", { headers: { authorization: `Bearer ${token}` } }), ["chat"]);
+const asChat = (token: string) => t.ctx.authn.authenticate(new Request("http://localhost/chat/x/question/stream", { headers: { authorization: `Bearer ${token}` } }), ["chat"]);
 
 describe("every token kind expires exactly at exp", () => {
   test("signer: valid 1 ms before exp, expired at exp, on the first (uncached) and a later (cached) check", async () => {
@@ -49,8 +48,7 @@ describe("every token kind expires exactly at exp", () => {
   test("a brain chat token is refused at exp", async () => {
     const k = await createKey(t);
     const brain = await seedBrain(t.ctx.db, { grant: [k.owner.user.id] });
-    const mint = async () =>
-      (await json(await t.request("POST", `/api-key/chat-token?brain_id=${brain}`, { headers: { "x-api-key": k.key } }))).token as string;
+    const mint = async () => (await json(await t.request("POST", `/api-key/chat-token?brain_id=${brain}`, { headers: { "x-api-key": k.key } }))).token as string;
     const [first, second] = [await mint(), await mint()];
     setSystemTime(new Date(expMs(first) - 1));
     expect((await asChat(first)).ok).toBe(true);

@@ -88,5 +88,13 @@ export async function subscribe(t: TestApp, token: string, receiver: Receiver, e
 /** The webhook's deliveries once `pred` holds for them (polled through the route: it is the API under test). */
 export async function deliveriesOf(t: TestApp, token: string, id: string) {
   const res = await t.request("GET", `/api/admin/webhooks/${id}/deliveries`, { token });
-  return (await json(res)).deliveries as { id: string; status: string; attempts: number; last_error: string | null; response_code: number | null; event_type: string; event_id: string }[];
+  return (await json(res)).deliveries as {
+    id: string;
+    status: string;
+    attempts: number;
+    last_error: string | null;
+    response_code: number | null;
+    event_type: string;
+    event_id: string;
+  }[];
 }

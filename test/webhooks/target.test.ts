@@ -56,7 +56,10 @@ describe("webhook target validation", () => {
   });
 
   test("at delivery time the host is resolved again: one private answer refuses it (DNS rebinding)", async () => {
-    const resolveTo = (...ips: string[]) => async () => ips;
+    const resolveTo =
+      (...ips: string[]) =>
+      async () =>
+        ips;
     expect(await checkTargetNow("https://hooks.example.com/x", strict, resolveTo("93.184.216.34"))).toMatchObject({ ok: true });
     expect(await checkTargetNow("https://hooks.example.com/x", strict, resolveTo("93.184.216.34", "10.0.0.5"))).toEqual({
       ok: false,

@@ -19,7 +19,10 @@ let session: Session | undefined;
 let onSignedOut: (reason: string) => void = () => {};
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

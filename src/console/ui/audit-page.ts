@@ -30,15 +30,20 @@ export async function auditPage(root: HTMLElement): Promise<void> {
   const render = () =>
     clear(
       list,
-      table(["When", "Actor", "Action", "Target", "Changes", "Address", "Request"], rows, (e) => [
-        when(e.at),
-        `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ""}`,
-        e.action,
-        `${e.target.type}${e.target.id ? ` ${e.target.id}` : ""}`,
-        changesText(e.changes),
-        e.ip ?? "—",
-        e.request_id ?? "—",
-      ], "No audit events match."),
+      table(
+        ["When", "Actor", "Action", "Target", "Changes", "Address", "Request"],
+        rows,
+        (e) => [
+          when(e.at),
+          `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ""}`,
+          e.action,
+          `${e.target.type}${e.target.id ? ` ${e.target.id}` : ""}`,
+          changesText(e.changes),
+          e.ip ?? "—",
+          e.request_id ?? "—",
+        ],
+        "No audit events match.",
+      ),
     );
   const load = async (next: boolean) => {
     try {

@@ -18,7 +18,11 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
     offset = o;
     try {
       const page = await api<AdminChatflowList>("GET", `/api/admin/chatflows${qs({ limit: PAGE, offset })}`);
-      clear(list, table(["Name", "Id", "Cost", "Enabled", "overrideConfig keys", "Users", "Synced", ""], page.chatflows, row, "No chatflows: sync them from Flowise."), pager(page.count, offset, PAGE, (x) => void load(x)));
+      clear(
+        list,
+        table(["Name", "Id", "Cost", "Enabled", "overrideConfig keys", "Users", "Synced", ""], page.chatflows, row, "No chatflows: sync them from Flowise."),
+        pager(page.count, offset, PAGE, (x) => void load(x)),
+      );
     } catch (e) {
       status.fail((e as Error).message);
     }
@@ -39,7 +43,12 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
     keys.disabled = !ownList.checked;
     ownList.addEventListener("change", () => (keys.disabled = !ownList.checked));
     const save = async () => {
-      const overrideAllow = ownList.checked ? keys.value.split(",").map((k) => k.trim()).filter((k) => k !== "") : null;
+      const overrideAllow = ownList.checked
+        ? keys.value
+            .split(",")
+            .map((k) => k.trim())
+            .filter((k) => k !== "")
+        : null;
       try {
         await api("PATCH", `/api/admin/chatflows/${encodeURIComponent(c.id)}`, { cost: Number(cost.value), enabled: enabled.checked, override_allow: overrideAllow });
         const overrides = overrideAllow === null ? "global list" : overrideAllow.length ? overrideAllow.join(", ") : "none";
@@ -68,7 +77,15 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
     const refresh = async () => {
       try {
         const answer = await api<GrantedUsers>("GET", `/api/admin/chatflows/${encodeURIComponent(c.id)}/users`);
-        clear(grantList, table(["User", "Granted", ""], answer.users, (g) => [`${g.name} <${g.email}>`, when(g.granted_at), h("button", { type: "button", class: "danger", onclick: () => void withdraw(g) }, "Withdraw")], "Only admins may use it (no grants)."));
+        clear(
+          grantList,
+          table(
+            ["User", "Granted", ""],
+            answer.users,
+            (g) => [`${g.name} <${g.email}>`, when(g.granted_at), h("button", { type: "button", class: "danger", onclick: () => void withdraw(g) }, "Withdraw")],
+            "Only admins may use it (no grants).",
+          ),
+        );
       } catch (e) {
         clear(grantList, h("p", { class: "notice error" }, (e as Error).message));
       }

@@ -11,8 +11,23 @@ export async function keysPage(root: HTMLElement): Promise<void> {
   const users = await loadUsers();
   const name = input("key-name", { required: true, maxlength: 200 });
   const owner = userPicker(users, "key-user");
-  const level = select("level", [["read", "read"], ["write", "write"], ["admin", "admin"]], "read");
-  const environment = select("environment", [["live", "live"], ["test", "test"]], "live");
+  const level = select(
+    "level",
+    [
+      ["read", "read"],
+      ["write", "write"],
+      ["admin", "admin"],
+    ],
+    "read",
+  );
+  const environment = select(
+    "environment",
+    [
+      ["live", "live"],
+      ["test", "test"],
+    ],
+    "live",
+  );
   const domains = input("allowed-domains", { placeholder: "example.com, *.example.org" });
   const expiry = input("key-expiry", { type: "datetime-local" });
   const quota = quotaInputs("key-rate");
@@ -67,19 +82,24 @@ export async function keysPage(root: HTMLElement): Promise<void> {
   const render = () => {
     clear(
       list,
-      table(["Name", "Key starts", "Level", "Env", "Domains", "Rate limit", "Created", "Expires", "Last used", "State", ""], pageOf(rows, offset, PAGE), (k) => [
-        k.name,
-        k.start,
-        k.level,
-        k.environment,
-        k.allowed_domains.length ? k.allowed_domains.join(", ") : "any",
-        h("span", {}, limitText(k), " ", h("button", { type: "button", class: "secondary", "data-limit-key": k.id, onclick: () => editLimit(k) }, "Change")),
-        when(k.created_at),
-        k.expires_at ? when(k.expires_at) : "never",
-        when(k.last_used_at),
-        k.revoked_at ? `revoked ${when(k.revoked_at)}` : "active",
-        k.revoked_at ? "" : h("button", { type: "button", class: "danger", "data-revoke-key": k.id, onclick: () => void revoke(k) }, "Revoke"),
-      ], "No keys for this user."),
+      table(
+        ["Name", "Key starts", "Level", "Env", "Domains", "Rate limit", "Created", "Expires", "Last used", "State", ""],
+        pageOf(rows, offset, PAGE),
+        (k) => [
+          k.name,
+          k.start,
+          k.level,
+          k.environment,
+          k.allowed_domains.length ? k.allowed_domains.join(", ") : "any",
+          h("span", {}, limitText(k), " ", h("button", { type: "button", class: "secondary", "data-limit-key": k.id, onclick: () => editLimit(k) }, "Change")),
+          when(k.created_at),
+          k.expires_at ? when(k.expires_at) : "never",
+          when(k.last_used_at),
+          k.revoked_at ? `revoked ${when(k.revoked_at)}` : "active",
+          k.revoked_at ? "" : h("button", { type: "button", class: "danger", "data-revoke-key": k.id, onclick: () => void revoke(k) }, "Revoke"),
+        ],
+        "No keys for this user.",
+      ),
       pager(rows.length, offset, PAGE, (o) => {
         offset = o;
         render();
@@ -90,7 +110,10 @@ export async function keysPage(root: HTMLElement): Promise<void> {
     if (!listOwner.value()) return clear(list, h("p", { class: "muted" }, "Choose a user to see their keys."));
     try {
       rows = await api<ListedKey[]>("GET", `/api/auth/api-keys${qs({ user_id: listOwner.value() })}`);
-      const quotas = await ownQuotas("key", rows.map((k) => k.id));
+      const quotas = await ownQuotas(
+        "key",
+        rows.map((k) => k.id),
+      );
       own = quotas.own;
       defaults = quotas.defaults ?? defaults;
       render();
@@ -119,7 +142,10 @@ export async function keysPage(root: HTMLElement): Promise<void> {
     if (!owner.value()) return status.fail("Choose the user the key belongs to.");
     const exp = expiry.value ? new Date(expiry.value) : null;
     if (exp && Number.isNaN(exp.getTime())) return status.fail("The expiry is not a valid date.");
-    const allowed = domains.value.split(",").map((d) => d.trim()).filter(Boolean);
+    const allowed = domains.value
+      .split(",")
+      .map((d) => d.trim())
+      .filter(Boolean);
     const rateLimit = quota.read();
     if (typeof rateLimit === "string") return status.fail(rateLimit);
     try {
@@ -142,6 +168,17 @@ export async function keysPage(root: HTMLElement): Promise<void> {
     }
   });
 
-  clear(root, h("h2", {}, "API keys"), status.el, h("h3", {}, "Create a key"), form, shown, h("h3", {}, "Keys by user"), h("div", { class: "toolbar" }, listOwner.el), list, limitPanel);
+  clear(
+    root,
+    h("h2", {}, "API keys"),
+    status.el,
+    h("h3", {}, "Create a key"),
+    form,
+    shown,
+    h("h3", {}, "Keys by user"),
+    h("div", { class: "toolbar" }, listOwner.el),
+    list,
+    limitPanel,
+  );
   await reload();
 }

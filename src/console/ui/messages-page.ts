@@ -9,12 +9,23 @@ type Template = Wire<TemplateList>["templates"][number];
 type Contact = Wire<ContactList>["contacts"][number];
 
 /** One server-paginated list section. */
-function section<T>(title: string, headers: string[], fetchPage: (offset: number) => Promise<{ items: T[]; total: number }>, cells: (r: T) => Array<Node | string>, status: ReturnType<typeof notice>, extra?: HTMLElement) {
+function section<T>(
+  title: string,
+  headers: string[],
+  fetchPage: (offset: number) => Promise<{ items: T[]; total: number }>,
+  cells: (r: T) => Array<Node | string>,
+  status: ReturnType<typeof notice>,
+  extra?: HTMLElement,
+) {
   const body = h("div", {});
   const load = async (offset: number) => {
     try {
       const page = await fetchPage(offset);
-      clear(body, table(headers, page.items, cells), pager(page.total, offset, PAGE, (o) => void load(o)));
+      clear(
+        body,
+        table(headers, page.items, cells),
+        pager(page.total, offset, PAGE, (o) => void load(o)),
+      );
     } catch (e) {
       status.fail((e as Error).message);
     }
@@ -24,7 +35,16 @@ function section<T>(title: string, headers: string[], fetchPage: (offset: number
 
 export async function messagesPage(root: HTMLElement): Promise<void> {
   const status = notice();
-  const filter = select("status", [["", "all statuses"], ["queued", "queued"], ["sent", "sent"], ["failed", "failed"]], "");
+  const filter = select(
+    "status",
+    [
+      ["", "all statuses"],
+      ["queued", "queued"],
+      ["sent", "sent"],
+      ["failed", "failed"],
+    ],
+    "",
+  );
   const outbox = section<Message>(
     "Outbox",
     ["Created", "Recipient", "Status", "Attempts", "Next attempt", "Last error", "Text"],
@@ -32,7 +52,15 @@ export async function messagesPage(root: HTMLElement): Promise<void> {
       const a = await api<Wire<MessageList>>("GET", `/api/messages${qs({ status: filter.value, limit: PAGE, offset })}`);
       return { items: a.messages, total: a.total };
     },
-    (m) => [when(m.createdAt), m.recipientId, m.status, String(m.attempts), m.status === "queued" ? when(m.nextAttemptAt) : "—", m.lastError ?? "—", m.text.length > 80 ? `${m.text.slice(0, 80)}…` : m.text],
+    (m) => [
+      when(m.createdAt),
+      m.recipientId,
+      m.status,
+      String(m.attempts),
+      m.status === "queued" ? when(m.nextAttemptAt) : "—",
+      m.lastError ?? "—",
+      m.text.length > 80 ? `${m.text.slice(0, 80)}…` : m.text,
+    ],
     status,
     h("div", { class: "toolbar" }, filter),
   );

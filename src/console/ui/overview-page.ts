@@ -64,7 +64,11 @@ export async function overviewPage(root: HTMLElement): Promise<void> {
       h("h3", {}, "Counts"),
       table(["What", "Count"], counts, ([k, v]) => [k, String(v)]),
       h("h3", {}, "Activity"),
-      h("p", { class: "muted" }, `"${span}" is the change between this console's own samples of /metrics (every 30 s while signed in, kept for an hour); "since start" is the process's counter.`),
+      h(
+        "p",
+        { class: "muted" },
+        `"${span}" is the change between this console's own samples of /metrics (every 30 s while signed in, kept for an hour); "since start" is the process's counter.`,
+      ),
       table(["What", span, "Since start"], activity, ([label, , d, l]) => [label, String(d), String(l)]),
       h("div", { class: "toolbar" }, h("button", { type: "button", onclick: () => void overviewPage(root) }, "Refresh")),
     );

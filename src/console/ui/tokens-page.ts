@@ -28,14 +28,19 @@ export async function tokensPage(root: HTMLElement): Promise<void> {
   const render = () => {
     clear(
       list,
-      table(["User", "Created", "Expires", "Last used", "State", ""], pageOf(rows, offset, PAGE), (r) => [
-        byId.get(r.userId)?.email ?? r.userId,
-        when(r.createdAt),
-        r.expiresAt ? when(r.expiresAt) : "never",
-        when(r.lastUsedAt),
-        r.revokedAt ? `revoked ${when(r.revokedAt)}` : r.active ? "active" : "expired",
-        r.revokedAt ? "" : h("button", { type: "button", class: "danger", "data-revoke-token": r.id, onclick: () => void revoke(r) }, "Revoke"),
-      ], "No API tokens."),
+      table(
+        ["User", "Created", "Expires", "Last used", "State", ""],
+        pageOf(rows, offset, PAGE),
+        (r) => [
+          byId.get(r.userId)?.email ?? r.userId,
+          when(r.createdAt),
+          r.expiresAt ? when(r.expiresAt) : "never",
+          when(r.lastUsedAt),
+          r.revokedAt ? `revoked ${when(r.revokedAt)}` : r.active ? "active" : "expired",
+          r.revokedAt ? "" : h("button", { type: "button", class: "danger", "data-revoke-token": r.id, onclick: () => void revoke(r) }, "Revoke"),
+        ],
+        "No API tokens.",
+      ),
       pager(rows.length, offset, PAGE, (o) => {
         offset = o;
         render();

@@ -22,14 +22,19 @@ export async function usersPage(root: HTMLElement): Promise<void> {
     if (offset >= found.length) offset = Math.max(0, Math.floor((found.length - 1) / PAGE) * PAGE);
     clear(
       list,
-      table(["Name", "Email", "Role", "Status", "Created", ""], pageOf(found, offset, PAGE), (u) => [
-        u.name,
-        u.email,
-        u.role,
-        u.disabled ? `disabled ${when(u.disabled_at)}` : "active",
-        when(u.created_at),
-        h("button", { type: "button", "data-user": u.id, onclick: () => openUser(u.id) }, "Manage"),
-      ], "No users match."),
+      table(
+        ["Name", "Email", "Role", "Status", "Created", ""],
+        pageOf(found, offset, PAGE),
+        (u) => [
+          u.name,
+          u.email,
+          u.role,
+          u.disabled ? `disabled ${when(u.disabled_at)}` : "active",
+          when(u.created_at),
+          h("button", { type: "button", "data-user": u.id, onclick: () => openUser(u.id) }, "Manage"),
+        ],
+        "No users match.",
+      ),
       pager(found.length, offset, PAGE, (o) => {
         offset = o;
         render();
@@ -57,7 +62,14 @@ export async function usersPage(root: HTMLElement): Promise<void> {
   const email = input("email", { type: "email", required: true, autocomplete: "off" });
   const name = input("name", { maxlength: 200 });
   const password = input("password", { type: "password", required: true, autocomplete: "new-password" });
-  const role = select("role", [["user", "user"], ["admin", "admin"]], "user");
+  const role = select(
+    "role",
+    [
+      ["user", "user"],
+      ["admin", "admin"],
+    ],
+    "user",
+  );
   const createForm = h(
     "form",
     { id: "create-user", class: "inline" },
@@ -96,7 +108,14 @@ async function userDetail(panel: HTMLElement, u: AdminUser, status: ReturnType<t
   };
   const patch = (body: Record<string, unknown>) => api("PATCH", `/api/auth/users/${encodeURIComponent(u.id)}`, body);
 
-  const role = select("role", [["user", "user"], ["admin", "admin"]], u.role);
+  const role = select(
+    "role",
+    [
+      ["user", "user"],
+      ["admin", "admin"],
+    ],
+    u.role,
+  );
   const roleForm = h("form", { class: "inline", id: "role-form" }, field("Role", role), h("button", { type: "submit" }, "Change role"));
   roleForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -175,7 +194,12 @@ async function userDetail(panel: HTMLElement, u: AdminUser, status: ReturnType<t
       const page = await api<LedgerPage>("GET", `/api/admin/users/${encodeURIComponent(u.id)}/credits/ledger${qs({ limit: LEDGER_PAGE, offset })}`);
       clear(
         ledger,
-        table(["When", "Change", "Kind", "Reason"], page.entries, (e) => [when(e.created_at), e.delta > 0 ? `+${e.delta}` : String(e.delta), e.kind, e.reason], "No ledger entries."),
+        table(
+          ["When", "Change", "Kind", "Reason"],
+          page.entries,
+          (e) => [when(e.created_at), e.delta > 0 ? `+${e.delta}` : String(e.delta), e.kind, e.reason],
+          "No ledger entries.",
+        ),
         pager(page.count, offset, LEDGER_PAGE, (o) => void loadCredits(o)),
       );
     } catch (e) {

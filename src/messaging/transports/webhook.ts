@@ -30,7 +30,10 @@ export function webhookPayload(m: OutboundMessage) {
 export class WebhookTransport implements Transport {
   readonly name = "webhook";
 
-  constructor(private readonly url: string, private readonly secret: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly secret: string,
+  ) {}
 
   async deliver(m: OutboundMessage, signal: AbortSignal): Promise<DeliveryResult> {
     const body = JSON.stringify(webhookPayload(m));
