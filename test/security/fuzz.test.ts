@@ -13,10 +13,11 @@ import { label, listRoutes, type RouteSpec } from "./openapi-routes";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const MAX_BODY = 8192;
 // Rejected requests that legitimately write: a failed login is counted (the throttle's whole
-// point, and the counters live in the database so they hold across instances).
+// point, and the counters live in the database so they hold across instances) and audited
+// (`login.failed`, issue 18: failed logins are security events).
 const WRITES_ON_FAILURE: Record<string, string[]> = {
-  "POST /api/v1/chat/authenticate": ["login_failures"],
-  "POST /api/auth/token": ["login_failures"],
+  "POST /api/v1/chat/authenticate": ["login_failures", "audit_events"],
+  "POST /api/auth/token": ["login_failures", "audit_events"],
 };
 // Every request counts against its rate limit policies, refused ones too (a quota of guesses is
 // the point): leasing a slice of a window's quota writes its row.
