@@ -24,7 +24,28 @@ async function setup(core: Core) {
     { db: core.db, log: core.log, maxAttempts: c.messageMaxAttempts, retryBaseMs: c.messageRetryBaseMs, pollMs: c.messagePollMs, sendTimeoutMs: c.messageSendTimeoutMs },
     webhookQueueKind({ db: core.db, box, policy, metrics: core.metrics }),
   );
-  const events = new WebhookService({ db: core.db, box, policy, log: core.log, wake: () => queue.wake() });
+  // The delivery loop starts after one poll interval, or at this instance's first event, so
+  // start-up opens no extra database connection while the first admin is made (a small
+  // session-mode pooler serves only a few; test/faults/pooler-starved.test.ts).
+  let started = false;
+  const startQueue = () => {
+    if (started) return;
+    started = true;
+    clearTimeout(startTimer);
+    queue.start();
+  };
+  const startTimer = setTimeout(startQueue, core.config.messagePollMs);
+  startTimer.unref?.();
+  const events = new WebhookService({
+    db: core.db,
+    box,
+    policy,
+    log: core.log,
+    wake: () => {
+      startQueue();
+      queue.wake();
+    },
+  });
   const monitors = {
     scan: async () => ({ keys: await scanKeyExpiry(core.db, events), lowCredits: await scanLowCredits(core.db, events) }),
   };
@@ -32,10 +53,18 @@ async function setup(core: Core) {
     monitors.scan().catch((err) => core.log.warn("webhook monitors failed", { error: errorSummary(err) }));
   }, MONITOR_INTERVAL_MS);
   timer.unref?.();
-  queue.start();
   return {
     services: { events, balances: { observe: (tx: DB, userId: string) => observeBalance(tx, events, userId) }, queue, monitors },
-    workers: [queue, { name: "webhook-monitors", stop: async () => clearInterval(timer) }],
+    workers: [
+      queue,
+      {
+        name: "webhook-monitors",
+        stop: async () => {
+          clearTimeout(startTimer);
+          clearInterval(timer);
+        },
+      },
+    ],
   };
 }
 
