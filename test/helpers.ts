@@ -132,3 +132,13 @@ export const settle = () => Bun.sleep(10);
 export async function json<T = any>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
+
+/** Polls `check` until it holds or `ms` pass (cross-instance propagation: a bus NOTIFY, a cache). */
+export async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await Bun.sleep(20);
+  }
+  return check();
+}

@@ -42,8 +42,8 @@ export const userCreate = t.Optional(
   }),
 );
 
-/** The only response that ever carries the key itself. */
-export const created = t.Object({
+// What every answer carrying a new secret says about the key (creation and roll).
+const issuedKey = {
   id: t.String(),
   name: t.String(),
   level,
@@ -52,6 +52,11 @@ export const created = t.Object({
   expires_at: t.Nullable(t.String()),
   allowed_domains: t.Array(t.String()),
   scopes: t.Optional(t.Array(t.String())),
+};
+
+/** The only response that ever carries the key itself. */
+export const created = t.Object({
+  ...issuedKey,
   /** Present when the request set one. */
   rate_limit: t.Optional(t.Nullable(rateLimitBody)),
 });
@@ -66,17 +71,7 @@ export const roll = t.Optional(
 export type KeyRoll = typeof roll.static;
 
 /** The new secret, shown once, and when the one it replaced stops working. */
-export const rolled = t.Object({
-  id: t.String(),
-  name: t.String(),
-  level,
-  key: t.String(),
-  created_at: t.String(),
-  expires_at: t.Nullable(t.String()),
-  allowed_domains: t.Array(t.String()),
-  scopes: t.Optional(t.Array(t.String())),
-  previous_key_expires_at: t.String(),
-});
+export const rolled = t.Object({ ...issuedKey, previous_key_expires_at: t.String() });
 export type KeyRolled = typeof rolled.static;
 
 export const listedKey = t.Object({

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { json, makeApp, type TestApp } from "../helpers";
+import { json, makeApp, type TestApp, within } from "../helpers";
 import { adminOf, createKey, seedBrain } from "./helpers";
 
 // Two instances on one Postgres schema: revocation on A must reach B's cache within a second.
@@ -17,15 +17,6 @@ afterAll(async () => {
   await b.close();
   await a.close();
 });
-
-async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await Bun.sleep(20);
-  }
-  return check();
-}
 
 describe("revocation across instances", () => {
   test.if(pg)("a key cached on instance B is refused there within 1 s of its revocation on A", async () => {

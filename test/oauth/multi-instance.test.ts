@@ -2,7 +2,7 @@
 // second, and a key rotation on A makes B sign with the new key within a second (the bus).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { decodeProtectedHeader } from "jose";
-import { json, makeApp, seedUser, type TestApp } from "../helpers";
+import { json, makeApp, seedUser, type TestApp, within } from "../helpers";
 import { createKey } from "../keys/helpers";
 
 const pg = !!process.env.TEST_DATABASE_URL;
@@ -21,15 +21,6 @@ afterAll(async () => {
   await b.close();
   await a.close();
 });
-
-async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await Bun.sleep(20);
-  }
-  return check();
-}
 
 describe("OAuth endpoints across instances", () => {
   test.if(pg)("both instances agree on one current key and serve the same JWKS", async () => {
