@@ -7,7 +7,7 @@ import { Authenticator } from "./authenticator";
 import { authPlugin, type AuthPlugin } from "./guard";
 import { TokenSigner } from "./jwt";
 import { RevocationBus } from "./revocations";
-import { createSealer, derivePurposeKey, deriveSigningKeys, loadMasterSecret, type KeySealer } from "./signing-keys";
+import { createSealer, deriveSigningKeys, loadMasterSecret, type KeySealer } from "./signing-keys";
 
 /** Something a feature runs in the background (outbox worker, reconciler, batched writes). */
 export interface Worker {
@@ -36,8 +36,6 @@ export interface Core {
   instanceId: string;
   /** Aborted shortly before the shutdown grace period ends: open streams close with an error frame. */
   shutdown: AbortController;
-  /** A key derived from the master secret for one purpose (HKDF; e.g. "webhook-secrets"). */
-  deriveKey(purpose: string): Promise<Uint8Array<ArrayBuffer>>;
   /** The kernel's own background work (the revocation bus). */
   workers: Worker[];
   /** Extra facts /readyz reports (informational, never affecting readiness), e.g. the TLS expiry. */
@@ -74,7 +72,6 @@ export async function createCore(config: Config, database: Database, log?: Logge
     auth: authPlugin(authn),
     instanceId: crypto.randomUUID(),
     shutdown: new AbortController(),
-    deriveKey: (purpose) => derivePurposeKey(master, purpose),
     workers: [{ name: "revocations", stop: () => bus.stop() }],
     readiness: [],
   };

@@ -116,14 +116,3 @@ export async function createSealer(master: Uint8Array<ArrayBuffer>, previous?: U
     },
   };
 }
-
-/** A 256-bit key for one purpose (e.g. encrypting webhook secrets at rest), never a signing key. */
-export async function derivePurposeKey(master: Uint8Array<ArrayBuffer>, purpose: string): Promise<Uint8Array<ArrayBuffer>> {
-  const base = await crypto.subtle.importKey("raw", master, "HKDF", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits(
-    { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode("chatgate-purpose-keys"), info: new TextEncoder().encode(`chatgate/${purpose}/v1`) },
-    base,
-    256,
-  );
-  return new Uint8Array(bits);
-}

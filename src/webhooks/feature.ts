@@ -7,7 +7,7 @@ import { webhookQueueKind, type WebhookJob } from "./delivery";
 import { observeBalance, scanKeyExpiry, scanLowCredits } from "./monitors";
 import { webhooksRoutes } from "./routes";
 import { WEBHOOK_ERRORS } from "./errors";
-import { SecretBox } from "./secret-box";
+import { secretBox } from "./secret-box";
 import { WebhookService } from "./service";
 import type { TargetPolicy } from "./target";
 
@@ -17,7 +17,7 @@ export const MONITOR_INTERVAL_MS = 60_000;
 
 async function setup(core: Core) {
   const c = core.config;
-  const box = await SecretBox.create(await core.deriveKey("webhook-secrets"));
+  const box = secretBox(core.sealer);
   const policy: TargetPolicy = { allowHttp: c.webhookAllowHttp, allowPrivate: c.webhookAllowPrivate };
   // Same settings and guarantees as the messaging outbox: it is the same machinery.
   const queue = new LeasedQueue<WebhookJob>(

@@ -1,35 +1,21 @@
-// Webhook signing secrets must be usable (to sign), so they are encrypted, not hashed:
-// AES-256-GCM under a key derived from the master secret, bound to the webhook id (as
-// associated data) so a ciphertext copied onto another row does not decrypt. Whoever reads the
-// database alone learns no secret. Rotating the master secret makes stored secrets unreadable:
-// roll each webhook's secret (PATCH {"rotate_secret": true}) afterwards.
+import type { KeySealer } from "../kernel/signing-keys";
+
+// Webhook signing secrets must be usable (to sign), so they are encrypted, not hashed, with the
+// kernel's sealer (AES-256-GCM under a key derived from the master secret, also opened with
+// JWT_SECRET_PREVIOUS after a rotation), bound to the webhook id so a ciphertext copied onto
+// another row does not open. Whoever reads the database alone learns no secret.
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
 
-export class SecretBox {
-  private constructor(private readonly key: CryptoKey) {}
-
-  static async create(raw: Uint8Array<ArrayBuffer>): Promise<SecretBox> {
-    return new SecretBox(await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]));
-  }
-
-  async seal(plain: string, boundTo: string): Promise<string> {
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(boundTo) }, this.key, new TextEncoder().encode(plain));
-    return `v1:${b64(iv)}:${b64(new Uint8Array(ct))}`;
-  }
-
-  async open(sealed: string, boundTo: string): Promise<string> {
-    const [v, iv, ct] = sealed.split(":");
-    if (v !== "v1" || !iv || !ct) throw new Error("unknown sealed secret format");
-    const plain = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: Buffer.from(iv, "base64"), additionalData: new TextEncoder().encode(boundTo) },
-      this.key,
-      Buffer.from(ct, "base64"),
-    );
-    return new TextDecoder().decode(plain);
-  }
+export interface SecretBox {
+  seal(plain: string, webhookId: string): Promise<string>;
+  open(sealed: string, webhookId: string): Promise<string>;
 }
+
+export const secretBox = (sealer: KeySealer): SecretBox => ({
+  seal: (plain, id) => sealer.seal(new TextEncoder().encode(plain), `webhook:${id}`),
+  open: async (sealed, id) => new TextDecoder().decode(await sealer.open(sealed, `webhook:${id}`)),
+});
 
 /** `whsec_` + base64 of 24 random bytes, as Standard Webhooks specifies. */
 export const newSigningSecret = () => `whsec_${b64(crypto.getRandomValues(new Uint8Array(24)))}`;
