@@ -83,7 +83,12 @@ export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
         const { rows, total, next } = await listUsers(ctx.db, page, query.after, query.q);
         return { users: rows.map(adminUser), count: total, ...page, next_cursor: next };
       },
-      { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time, optionally only those matching q (admin); count is the total" } },
+      {
+        admin: true,
+        query: usersQuery,
+        response: usersResponse,
+        detail: { summary: "List users, oldest first, a page at a time, optionally only those matching q (admin); count is the total" },
+      },
     )
     .patch(
       "/users/:id",

@@ -21,13 +21,7 @@ type Ctx = Pick<IdentityContext, "db" | "config" | "bus" | "users">;
  * signed in. API keys and admin-issued API tokens are separate credentials and are kept (the
  * caller can revoke them with POST /api/v1/chat/revoke, all_tokens and include_api_keys).
  */
-export async function changeOwnPassword(
-  ctx: Ctx,
-  principal: Principal,
-  input: OwnPasswordChange,
-  address: string,
-  trail?: AuditTrail,
-): Promise<{ sessionsEnded: number }> {
+export async function changeOwnPassword(ctx: Ctx, principal: Principal, input: OwnPasswordChange, address: string, trail?: AuditTrail): Promise<{ sessionsEnded: number }> {
   assertLoginPassword(input.current_password);
   const problem = passwordProblem(input.new_password);
   if (problem) throw IDENTITY_ERRORS.WEAK_PASSWORD(problem);
