@@ -38,5 +38,6 @@ export const listResponse = t.Object({
 });
 export type ApiTokenList = typeof listResponse.static;
 export const tokenIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
-export const patchRequest = t.Optional(t.Object({ description: t.Optional(t.Unknown({ description: "New description (at most 200 characters), or null to clear it" })) }));
+// Required (null clears it): an optional field sent as null would count as absent.
+export const patchRequest = t.Object({ description: t.Unknown({ description: "New description (at most 200 characters); null or empty clears it" }) });
 export const revokeResponse = t.Object({ success: t.Literal(true), message: t.String() });

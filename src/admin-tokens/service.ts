@@ -96,7 +96,7 @@ export async function listApiTokens(
 /** Changes what a token is for; the token itself is unchanged. */
 export async function describeApiToken(ctx: Pick<Core, "db">, id: string, body: unknown, trail?: AuditTrail): Promise<ApiTokenView> {
   const b = asObject(body);
-  if (!("description" in b)) throw ADMIN_TOKEN_ERRORS.BAD_DESCRIPTION();
+  if (b.description === undefined) throw ADMIN_TOKEN_ERRORS.BAD_DESCRIPTION();
   const description = parseDescription(b.description);
   return ctx.db.transaction(async (tx) => {
     const [before] = await tx.select().from(apiTokens).where(eq(apiTokens.id, id)).for("update");
