@@ -1,5 +1,6 @@
 import { api, qs } from "./api";
 import { clear, confirmAction, field, h, input, notice, pageOf, pager, select, table, when } from "./dom";
+import { wireForm } from "./forms";
 import { ownQuotas, quotaForm, quotaText } from "./rate-limit";
 import { loadUsers, matches, type AdminUser } from "./users-data";
 import type { Balance, LedgerPage } from "../../credits/model";
@@ -79,20 +80,29 @@ export async function usersPage(root: HTMLElement): Promise<void> {
     field("Role", role),
     h("button", { type: "submit" }, "Create user"),
   );
-  createForm.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
+  wireForm(
+    createForm,
+    async () => {
       const made = await api<CreatedUser>("POST", "/api/auth/users", { email: email.value, name: name.value, password: password.value, role: role.value });
-      status.ok(`Created user ${made.email}.`);
-      createForm.reset();
-      selected = made.id;
-      await reload();
-    } catch (e) {
-      status.fail((e as Error).message);
-    }
-  });
+      return { value: made, message: `Created user ${made.email}.` };
+    },
+    {
+      after: async (made) => {
+        selected = made.id;
+        await reload();
+      },
+    },
+  );
 
-  clear(root, h("h2", {}, "Users"), status.el, h("details", {}, h("summary", {}, "Create a user"), createForm), h("div", { class: "toolbar" }, search), list, detail);
+  clear(
+    root,
+    h("h2", {}, "Users"),
+    status.el,
+    h("details", { id: "create-user-details" }, h("summary", {}, "Create a user"), createForm),
+    h("div", { class: "toolbar" }, search),
+    list,
+    detail,
+  );
   await reload();
 }
 
