@@ -97,7 +97,11 @@ export function lineChart(input: ChartInput): HTMLElement {
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${titleId} ${descId}` }, ...parts);
   const legend =
     input.series.length > 1
-      ? h("div", { class: "legend" }, ...input.series.map((s, k) => h("span", {}, h("span", { class: `swatch s${k + 1}`, "aria-hidden": "true" }), `${s.label} ${compact(sum(s.values))}`)))
+      ? h(
+          "div",
+          { class: "legend" },
+          ...input.series.map((s, k) => h("span", {}, h("span", { class: `swatch s${k + 1}`, "aria-hidden": "true" }), `${s.label} ${compact(sum(s.values))}`)),
+        )
       : null;
   return h("figure", { class: "chart", id: input.id }, caption, chart as unknown as HTMLElement, legend);
 }

@@ -168,9 +168,5 @@ export async function overviewPage(root: HTMLElement): Promise<void> {
     h("h3", {}, "Outbox backlog and counts"),
     outbox,
   );
-  await Promise.all([
-    fill(chartBox, async () => charts(await loadUsage("none", range))),
-    fill(topBox, tops),
-    fill(outbox, backlog),
-  ]);
+  await Promise.all([fill(chartBox, async () => charts(await loadUsage("none", range))), fill(topBox, tops), fill(outbox, backlog)]);
 }

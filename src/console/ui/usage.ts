@@ -27,10 +27,7 @@ export function bucketsOf(range: Range, now = Date.now()): number[] {
 export async function loadUsage(groupBy: "none" | "user" | "key" | "chatflow", range: Range, id?: string): Promise<UsageRow[]> {
   const buckets = bucketsOf(range);
   const { granularity } = RANGES[range];
-  const answer = await api<{ series: UsageRow[] }>(
-    "GET",
-    `/api/admin/usage${qs({ group_by: groupBy, granularity, since: new Date(buckets[0]!).toISOString(), id })}`,
-  );
+  const answer = await api<{ series: UsageRow[] }>("GET", `/api/admin/usage${qs({ group_by: groupBy, granularity, since: new Date(buckets[0]!).toISOString(), id })}`);
   return answer.series;
 }
 
