@@ -20,8 +20,6 @@ export interface ChartInput {
   buckets: number[];
   granularity: "hour" | "day";
   series: Series[];
-  /** Shown instead of a chart (e.g. "not recorded by this server"). */
-  missing?: string;
 }
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, ...children: (Node | string)[]): SVGElementTagNameMap[K] {
@@ -54,7 +52,6 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** What the chart shows, in words (its <desc>). */
 export function describe(input: ChartInput): string {
-  if (input.missing) return input.missing;
   return input.series
     .map((s) => {
       const peak = Math.max(0, ...s.values);
@@ -68,9 +65,8 @@ export function describe(input: ChartInput): string {
 export function lineChart(input: ChartInput): HTMLElement {
   const titleId = `${input.id}-title`;
   const descId = `${input.id}-desc`;
-  const totals = input.missing ? "" : input.series.map((s) => compact(sum(s.values))).join(" / ");
+  const totals = input.series.map((s) => compact(sum(s.values))).join(" / ");
   const caption = h("figcaption", {}, h("span", {}, input.title), h("span", { class: "muted", "data-total": input.id }, totals));
-  if (input.missing) return h("figure", { class: "chart", id: input.id }, caption, h("p", { class: "muted" }, input.missing));
 
   const n = input.buckets.length;
   const max = niceMax(Math.max(0, ...input.series.flatMap((s) => s.values)));

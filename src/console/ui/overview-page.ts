@@ -4,7 +4,7 @@ import { api, qs } from "./api";
 import { lineChart } from "./chart";
 import { clear, h, notice, table } from "./dom";
 import { loadUsers } from "./users-data";
-import { bucketsOf, type Counter, loadUsage, RANGES, type Range, recorded, seriesOf, totalsBy, type UsageRow } from "./usage";
+import { bucketsOf, type Counter, loadUsage, RANGES, type Range, seriesOf, totalsBy, type UsageRow } from "./usage";
 import type { AdminListedKey } from "../../keys/model";
 
 const TOP = 5;
@@ -53,17 +53,15 @@ function charts(rows: UsageRow[]): HTMLElement {
   return h(
     "div",
     { class: "charts" },
-    ...CHARTS.map((c) => {
-      const shown = c.series.filter(([, counter]) => recorded(rows, counter));
-      return lineChart({
+    ...CHARTS.map((c) =>
+      lineChart({
         id: c.id,
         title: `${c.title}, ${label}`,
         buckets,
         granularity,
-        series: shown.map(([name, counter]) => ({ label: name, values: seriesOf(rows, buckets, counter, granularity) })),
-        missing: shown.length === 0 ? "Not recorded by this server." : undefined,
-      });
-    }),
+        series: c.series.map(([name, counter]) => ({ label: name, values: seriesOf(rows, buckets, counter, granularity) })),
+      }),
+    ),
   );
 }
 

@@ -1,11 +1,12 @@
 // The usage rollups (GET /api/admin/usage) as the console reads them: a time range, its buckets
 // (missing buckets are zero), one series per counter, and totals per user, key or chatflow.
 import { api, qs } from "./api";
+import type { UsagePoint, UsageSeries } from "../../usage/model";
 
 export type Counter = "requests" | "predictions" | "failed_predictions" | "credits_spent" | "tokens_issued" | "rate_limited" | "logins" | "failed_logins" | "errors";
 
-/** One bucket of one subject; counters a server does not record are absent. */
-export type UsageRow = { bucket: string; id?: string | null } & Partial<Record<Counter, number>>;
+/** One bucket of one subject (the server's model; `import type` is erased from the bundle). */
+export type UsageRow = UsagePoint;
 
 export type Range = "24h" | "7d" | "30d";
 export const RANGES: Record<Range, { label: string; count: number; granularity: "hour" | "day" }> = {
@@ -27,12 +28,9 @@ export function bucketsOf(range: Range, now = Date.now()): number[] {
 export async function loadUsage(groupBy: "none" | "user" | "key" | "chatflow", range: Range, id?: string): Promise<UsageRow[]> {
   const buckets = bucketsOf(range);
   const { granularity } = RANGES[range];
-  const answer = await api<{ series: UsageRow[] }>("GET", `/api/admin/usage${qs({ group_by: groupBy, granularity, since: new Date(buckets[0]!).toISOString(), id })}`);
+  const answer = await api<UsageSeries>("GET", `/api/admin/usage${qs({ group_by: groupBy, granularity, since: new Date(buckets[0]!).toISOString(), id })}`);
   return answer.series;
 }
-
-/** Whether the server reports this counter at all (older servers lack logins and errors). */
-export const recorded = (rows: UsageRow[], c: Counter) => rows.length === 0 || rows.some((r) => typeof r[c] === "number");
 
 /** The counter per bucket; rows of several subjects in one bucket are added up. */
 export function seriesOf(rows: UsageRow[], buckets: number[], c: Counter, granularity: "hour" | "day"): number[] {
@@ -41,7 +39,7 @@ export function seriesOf(rows: UsageRow[], buckets: number[], c: Counter, granul
   const out = buckets.map(() => 0);
   for (const r of rows) {
     const i = at.get(Math.floor(Date.parse(r.bucket) / step) * step);
-    if (i !== undefined) out[i]! += r[c] ?? 0;
+    if (i !== undefined) out[i]! += r[c];
   }
   return out;
 }
@@ -49,6 +47,6 @@ export function seriesOf(rows: UsageRow[], buckets: number[], c: Counter, granul
 /** Totals of each subject over all rows, largest first. */
 export function totalsBy(rows: UsageRow[], c: Counter): Array<[string, number]> {
   const sums = new Map<string, number>();
-  for (const r of rows) if (r.id) sums.set(r.id, (sums.get(r.id) ?? 0) + (r[c] ?? 0));
+  for (const r of rows) if (r.id) sums.set(r.id, (sums.get(r.id) ?? 0) + r[c]);
   return [...sums].sort((a, b) => b[1] - a[1]);
 }
