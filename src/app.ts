@@ -26,6 +26,7 @@ import { openApiFeature } from "./openapi/feature";
 import { signingKeysFeature } from "./signing-keys/feature";
 import { rateLimitsFeature } from "./rate-limits/feature";
 import { streamChatFeature } from "./stream-chat/feature";
+import { usageFeature } from "./usage/feature";
 import { webhooksFeature } from "./webhooks/feature";
 
 async function setupFeatures(core: Core, workers: Worker[]) {
@@ -35,6 +36,8 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     return r.services;
   };
   const signingKeys = await start(signingKeysFeature.setup!(core, {}));
+  // Before the features that count usage through its recorder.
+  const usage = await start(usageFeature.setup!(core, {}));
   // Before the features that announce their changes through its event sink.
   const webhooks = await start(webhooksFeature.setup!(core, {}));
   const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
@@ -48,7 +51,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const credits = await start(creditsFeature.setup!(core, { ...hooks, audit }));
   const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
   const messaging = await start(messagingFeature.setup!(core, {}));
-  return { signingKeys, webhooks, rateLimits, audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
+  return { signingKeys, usage, webhooks, rateLimits, audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
 export type Services = Awaited<ReturnType<typeof setupFeatures>>;
@@ -98,6 +101,7 @@ export function createApp(ctx: AppContext) {
     .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
     .use(webhooksFeature.routes!(ctx, s.webhooks, {}))
     .use(auditFeature.routes!(ctx, s.audit, {}))
+    .use(usageFeature.routes!(ctx, s.usage, {}))
     .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);
   return app;

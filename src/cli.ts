@@ -45,6 +45,8 @@ const ENVIRONMENT: [name: string, meaning: string, def: string][] = [
   ["MESSAGE_MAX_ATTEMPTS", "delivery attempts", "5"],
   ["KEY_ROLL_GRACE", "seconds a rolled API key's previous secret keeps working", "86400"],
   ["AUDIT_RETENTION_DAYS", "days audit rows are kept", "365"],
+  ["USAGE_RETENTION_DAYS", "days usage rollups are kept", "90"],
+  ["USAGE_FLUSH_MS", "how often usage counts are written to the database", "5000"],
   ["MESSAGE_RETRY_BASE_MS", "first retry delay", "5000"],
   ["MESSAGE_POLL_MS", "outbox poll interval", "1000"],
   ["MESSAGE_SEND_TIMEOUT_MS", "one delivery attempt", "10000"],

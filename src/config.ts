@@ -80,6 +80,10 @@ export interface Config {
   keyRollGraceSec: number;
   /** Audit rows older than this are pruned in the background. */
   auditRetentionDays: number;
+  /** Usage rollups older than this are pruned in the background. */
+  usageRetentionDays: number;
+  /** How often each instance adds its in-memory usage counts to the rollups (ms). */
+  usageFlushMs: number;
   /** PEM certificate (chain allowed) and key: both set = HTTPS on PORT (src/ops/tls.ts). */
   tlsCertFile?: string;
   tlsKeyFile?: string;
@@ -313,6 +317,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxStreamsPerUser: int(env, "MAX_STREAMS_PER_USER", 10, 1, 10000),
     keyRollGraceSec: int(env, "KEY_ROLL_GRACE", 86400, 0, MAX_KEY_ROLL_GRACE_SEC),
     auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 365, 1, 36500),
+    usageRetentionDays: int(env, "USAGE_RETENTION_DAYS", 90, 1, 36500),
+    usageFlushMs: int(env, "USAGE_FLUSH_MS", 5000, 10, 3_600_000),
     tlsCertFile,
     tlsKeyFile,
     httpRedirectPort,

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
-import { consoleScript, consoleStyle } from "./assets.gen";
+import { consoleFavicon, consoleScript, consoleStyle } from "./assets.gen";
 import { pageHeaders } from "../http/page-headers";
 import { errorFamily } from "../http/errors";
 
@@ -25,7 +25,9 @@ const PAGE = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>chatgate admin</title>
+<link rel="icon" href="/admin/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/admin/app.css">
 <script type="module" src="/admin/app.js"></script>
 </head>
@@ -48,5 +50,6 @@ export function consoleRoutes(_ctx: Core) {
     .get("/admin", page, hide)
     .get("/admin/", page, hide)
     .get("/admin/app.js", () => asset(consoleScript, "text/javascript; charset=utf-8", "no-cache"), hide)
-    .get("/admin/app.css", () => asset(consoleStyle, "text/css; charset=utf-8", "no-cache"), hide);
+    .get("/admin/app.css", () => asset(consoleStyle, "text/css; charset=utf-8", "no-cache"), hide)
+    .get("/admin/favicon.svg", () => asset(consoleFavicon, "image/svg+xml", "no-cache"), hide);
 }

@@ -1,6 +1,7 @@
 import { Elysia, ValidationError } from "elysia";
 import type { Config } from "../config";
 import { type Authenticator, rejectionOf } from "../kernel/authenticator";
+import { principalOf } from "../kernel/guard";
 import { AppError, HTTP_ERRORS, render } from "./errors";
 import { dropNullOptionals } from "./lenient-nulls";
 import { errorSummary, type Logger } from "./logger";
@@ -126,6 +127,14 @@ function requestLabels(route: string, method: string, status: number) {
   return l;
 }
 
+/** A 4xx or 5xx answer in usage, for its caller when the guard let one in (off the hot path: errors only). */
+async function countError(authn: Authenticator, request: Request, status: number): Promise<void> {
+  const p = await principalOf(request);
+  const userId = p?.user.id ?? "";
+  authn.usage.add("errors", userId, p?.keyId);
+  if (status >= 500) authn.usage.add("serverErrors", userId, p?.keyId);
+}
+
 /**
  * Request ids, access log, metrics, size and media-type limits, CORS, the route's guard before
  * any body is read, null-as-absent, 405s and the one error mapping. `table` knows the routes.
@@ -221,6 +230,8 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         endServerSpan(started?.span, request.method, label, status);
         metrics.requests.inc(labels.request);
         metrics.latency.observe(labels.latency, seconds);
+        // 499: the client left; its request is not an error of chatgate's.
+        if (status >= 400 && status !== 499) void countError(deps.authn, request, status);
         if (!log.enabled("info")) return;
         log.info("request", {
           request_id: started?.id,

@@ -4,8 +4,8 @@
 // request is never read, never reaches a handler or an upstream), then the body's media type.
 import { guardOnce } from "../kernel/guard";
 import type { Authenticator } from "../kernel/authenticator";
-import type { RequestIpSource } from "../kernel/principal";
-import { HTTP_ERRORS } from "./errors";
+import type { Principal, RequestIpSource } from "../kernel/principal";
+import { AppError, HTTP_ERRORS } from "./errors";
 import type { RouteTable } from "./route-table";
 
 type BodyKind = "none" | "json" | "form" | "other";
@@ -28,10 +28,20 @@ export type GateHeaders = Record<string, string> | undefined;
 
 export function createPreflight(authn: Authenticator, table: RouteTable) {
   const done = new WeakMap<Request, Promise<GateHeaders>>();
+  // The gate's 429 is counted in usage here, where the caller is known; the gate only decides.
+  const countRefusal = (err: unknown, principal: Principal | undefined) => {
+    if (err instanceof AppError && err.code === "RATE_LIMITED") authn.usage.add("rateLimited", principal?.user.id ?? "", principal?.keyId);
+  };
   async function run(request: Request, route: string, server?: RequestIpSource | null): Promise<GateHeaders> {
     const facts = table.get(request.method, route);
     const principal = facts?.guard ? await guardOnce(authn, request, facts.guard) : undefined;
-    const headers = await authn.gate.admit({ request, route, principal, server });
+    let headers: GateHeaders;
+    try {
+      headers = await authn.gate.admit({ request, route, principal, server });
+    } catch (err) {
+      countRefusal(err, principal);
+      throw err;
+    }
     const kind = bodyKindOf(request);
     if (kind === "other" || (kind === "form" && !facts?.form)) throw unsupportedMediaType(Boolean(facts?.form));
     return headers;

@@ -3,6 +3,7 @@ import { issuedAtMs, peekKind, type Claims, type TokenSigner, type VerifyResult 
 import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type RejectReason, type RequestGate, type UserState } from "./principal";
 import type { RevocationBus } from "./revocations";
 import type { TokenKind } from "./signing-keys";
+import type { UsageRecorder } from "./usage";
 
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403; presented: Credential | "none"; reason: RejectReason | "missing" };
 
@@ -67,6 +68,11 @@ export class Authenticator {
     return this.checks.gate;
   }
 
+  /** Where the guard and the core count usage (a no-op until the usage feature plugs it in). */
+  get usage(): UsageRecorder {
+    return this.checks.usage;
+  }
+
   async authenticate(request: Request, accept: Credential[]): Promise<AuthResult> {
     const r = await this.check(request, accept);
     if (!r.ok) this.noteRejection(request, r.presented, r.reason);
@@ -98,7 +104,7 @@ export class Authenticator {
         if (!r.valid) return r.code === "FORBIDDEN_DOMAIN" ? { ok: false, status: 403, presented: "apiKey", reason: "domain" } : fail(r.reason);
         const user = await this.activeUser(r.userId);
         if (!user) return fail("revoked");
-        return { ok: true, principal: { kind: "apiKey", user, tokenId: r.keyId, level: r.level, keyName: r.name, scopes: r.scopes } };
+        return { ok: true, principal: { kind: "apiKey", user, tokenId: r.keyId, keyId: r.keyId, level: r.level, keyName: r.name, scopes: r.scopes } };
       }
     }
   }
@@ -142,6 +148,6 @@ export class Authenticator {
     const user = await this.activeUser(sub);
     if (!user) return fail("revoked");
     if (revokedByCutoff(v.claims, user)) return fail("revoked");
-    return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat } };
+    return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat, keyId: kid } };
   }
 }

@@ -32,6 +32,8 @@ export async function guard(authn: Authenticator, request: Request, opts: AuthOp
     throw keyish ? HTTP_ERRORS.INVALID_API_KEY() : HTTP_ERRORS.INVALID_JWT();
   }
   const p = r.principal;
+  // An authenticated request (allowed or not below), counted for its user and key: a Map increment.
+  authn.usage.add("requests", p.user.id, p.keyId);
   if (opts.role === "admin" && p.user.role !== "admin") throw HTTP_ERRORS.FORBIDDEN();
   if (p.kind === "apiKey" && opts.level && LEVEL_RANK[p.level!] < LEVEL_RANK[opts.level]) {
     authn.noteRejection(request, "apiKey", "level");
@@ -41,6 +43,11 @@ export async function guard(authn: Authenticator, request: Request, opts: AuthOp
 }
 
 const checked = new WeakMap<Request, Promise<Principal>>();
+
+/** The request's caller if its guard let it in, else undefined (usage of error responses). */
+export async function principalOf(request: Request): Promise<Principal | undefined> {
+  return checked.get(request)?.catch(() => undefined);
+}
 
 /**
  * The guard, run once per request: the core runs it before the body is parsed or validated

@@ -1,5 +1,6 @@
 // What the kernel knows of a caller, and the interfaces through which features plug their own
 // credential checks into it. Nothing here imports a feature.
+import { NO_USAGE, type UsageRecorder } from "./usage";
 
 export type Credential = "access" | "apiKey" | "apiToken" | "chat";
 export type KeyLevel = "read" | "write" | "admin";
@@ -31,6 +32,8 @@ export interface Principal {
   brainId?: string;
   /** An API key's scopes beyond its level (e.g. "introspect"). */
   scopes?: string[];
+  /** The API key behind the credential: the key itself, or the key that minted a chat token (usage). */
+  keyId?: string;
 }
 
 /** Implemented by the identity feature (a cache over its users table). */
@@ -88,6 +91,8 @@ export interface CredentialChecks {
   apiTokens: ApiTokenRegistry;
   /** Admission after authentication (rate limits); open until a feature plugs one in. */
   gate: RequestGate;
+  /** Where the guard and the core count requests, rate limits and errors (the usage feature). */
+  usage: UsageRecorder;
 }
 
 export const REFUSE_ALL: CredentialChecks = {
@@ -95,4 +100,5 @@ export const REFUSE_ALL: CredentialChecks = {
   keys: { verify: async () => ({ valid: false, code: "INVALID", reason: "unknown" }) },
   apiTokens: { isActive: async () => false, noteUsed: () => {} },
   gate: { admit: () => undefined },
+  usage: NO_USAGE,
 };

@@ -90,6 +90,11 @@ export const listedKey = t.Object({
 export type ListedKey = typeof listedKey.static;
 export const listed = t.Array(listedKey);
 
+/** The admin list also names each key's owner, so one list of every key needs no second lookup. */
+export const adminListedKey = t.Object({ ...listedKey.properties, user_email: t.Nullable(t.String()) });
+export type AdminListedKey = typeof adminListedKey.static;
+export const adminListed = t.Array(adminListedKey);
+
 /** null: the key has no quota of its own (its owner's applies). */
 export const patch = t.Object({ rate_limit: t.Nullable(rateLimitBody) }, { additionalProperties: false });
 export const patched = t.Object({ id: t.String(), rate_limit: t.Nullable(rateLimitBody) });
@@ -97,7 +102,16 @@ export const patched = t.Object({ id: t.String(), rate_limit: t.Nullable(rateLim
 export const revoked = t.Object({ message: t.String() });
 export const validated = t.Object({ valid: t.Boolean(), level, name: t.String() });
 export const chatToken = t.Object({ token: t.String(), expires_in: t.Integer() });
-export const listQuery = t.Object({ user_id: t.Optional(t.String({ maxLength: 100 })), ...pageFields(1000, KEYS_PAGE), ...cursorField });
+export const keyStatus = t.Union([t.Literal("active"), t.Literal("revoked"), t.Literal("expired")], { error: "status must be one of active, revoked, expired" });
+export const listQuery = t.Object({
+  user_id: t.Optional(t.String({ maxLength: 100, error: "user_id: at most 100 characters" })),
+  q: t.Optional(t.String({ maxLength: 200, description: "part of the key's name, its owner's email or name, or the key's first characters", error: "q: at most 200 characters" })),
+  level: t.Optional(level),
+  environment: t.Optional(environment),
+  status: t.Optional(keyStatus),
+  ...pageFields(1000, KEYS_PAGE),
+  ...cursorField,
+});
 export const pageQuery = t.Object({ ...pageFields(1000, KEYS_PAGE), ...cursorField });
 export const brainQuery = t.Object({
   brain_id: t.String({ format: "uuid", error: "brain_id must be a UUID" }),
@@ -113,6 +127,7 @@ export const keysModels = {
   "keys.patch": patch,
   "keys.patched": patched,
   "keys.listed": listed,
+  "keys.adminListed": adminListed,
   "keys.revoked": revoked,
   "keys.validated": validated,
   "keys.chatToken": chatToken,

@@ -8,6 +8,7 @@ import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { mintChatToken } from "./chat-token";
 import {
   adminCreate,
+  adminListed,
   brainQuery,
   chatToken,
   created,
@@ -40,10 +41,10 @@ import type { RequestIpSource } from "../kernel/principal";
 
 // The documented answer is a bare array: the total travels in a header, so clients that read
 // the array keep working and pagers can use X-Total-Count.
-function listedPage(set: { headers: Record<string, string | number> }, page: { rows: ApiKey[]; total: number; next: string | null }) {
+function listedPage<R extends ApiKey>(set: { headers: Record<string, string | number> }, page: { rows: R[]; total: number; next: string | null }): R[] {
   set.headers["x-total-count"] = String(page.total);
   if (page.next) set.headers["x-next-cursor"] = page.next;
-  return page.rows.map(listedView);
+  return page.rows;
 }
 
 // Admin key management also takes an admin-level key of an admin user: the contract's level
@@ -85,12 +86,20 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
       },
       { auth: adminAuth, body: adminCreate, response: { 201: created }, detail: { summary: "Create an API key for a user (admin)" } },
     )
-    .get("/api-keys", async ({ query, set }) => listedPage(set, await listKeys(db, query.user_id, pageOf(query, KEYS_PAGE), query.after)), {
-      auth: adminAuth,
-      query: listQuery,
-      response: listed,
-      detail: { summary: "List API keys without their secrets (admin)" },
-    })
+    .get(
+      "/api-keys",
+      async ({ query, set }) => {
+        const { user_id, q, level, environment, status, after } = query;
+        const page = await listKeys(db, { userId: user_id, q, level, environment, status }, pageOf(query, KEYS_PAGE), after);
+        return listedPage(set, page).map((r) => ({ ...listedView(r), user_email: r.userEmail }));
+      },
+      {
+        auth: adminAuth,
+        query: listQuery,
+        response: adminListed,
+        detail: { summary: "List API keys without their secrets, newest first; search and filter them (admin)" },
+      },
+    )
     .patch(
       "/api-keys/:id",
       async (c) => {
@@ -162,12 +171,16 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
       },
       { access: true, body: userCreate, response: created, detail: { summary: "Create an API key for yourself" } },
     )
-    .get("/api-keys", async ({ principal, query, set }) => listedPage(set, await listKeys(db, principal.user.id, pageOf(query, KEYS_PAGE), query.after)), {
-      access: true,
-      query: pageQuery,
-      response: listed,
-      detail: { summary: "List your API keys" },
-    })
+    .get(
+      "/api-keys",
+      async ({ principal, query, set }) => listedPage(set, await listKeys(db, { userId: principal.user.id }, pageOf(query, KEYS_PAGE), query.after)).map(listedView),
+      {
+        access: true,
+        query: pageQuery,
+        response: listed,
+        detail: { summary: "List your API keys" },
+      },
+    )
     .delete(
       "/api-key/:key_id",
       async (c) => {

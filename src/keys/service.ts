@@ -1,4 +1,4 @@
-import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, ilike, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { apiKeys, type ApiKey } from "./schema";
 import { users } from "../identity/schema";
@@ -183,23 +183,63 @@ export async function rollKey(
   });
 }
 
-/** One page, newest first (after a cursor, or at an offset), the total (one user's, or all) and the next page's cursor. */
-export async function listKeys(db: DB, userId: string | undefined, page: Page, after?: string): Promise<{ rows: ApiKey[]; total: number; next: string | null }> {
+/** What the admin list may be narrowed to; every field is optional. */
+export interface KeyFilter {
+  userId?: string;
+  /** Part of the key's name or its owner's email or name, or the key's first characters. */
+  q?: string;
+  level?: KeyLevel;
+  environment?: KeyEnvironment;
+  status?: "active" | "revoked" | "expired";
+}
+
+// LIKE's own wildcards in a search are literal characters, not patterns.
+const likeText = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function filterWhere(f: KeyFilter) {
+  const q = f.q?.trim();
+  const pattern = q ? `%${likeText(q)}%` : undefined;
+  return and(
+    f.userId ? eq(apiKeys.userId, f.userId) : undefined,
+    pattern ? or(ilike(apiKeys.name, pattern), ilike(users.email, pattern), ilike(users.name, pattern), ilike(apiKeys.start, `${likeText(q!)}%`)) : undefined,
+    f.level ? eq(apiKeys.level, f.level) : undefined,
+    f.environment ? eq(apiKeys.environment, f.environment) : undefined,
+    f.status === "revoked" ? isNotNull(apiKeys.revokedAt) : undefined,
+    f.status === "active" ? and(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`))) : undefined,
+    f.status === "expired" ? and(isNull(apiKeys.revokedAt), lte(apiKeys.expiresAt, sql`now()`)) : undefined,
+  );
+}
+
+/**
+ * One page, newest first (after a cursor, or at an offset), the total of the selection and the
+ * next page's cursor; each key with its owner's email (null only if the owner row is gone).
+ */
+export async function listKeys(
+  db: DB,
+  filter: KeyFilter,
+  page: Page,
+  after?: string,
+): Promise<{ rows: Array<ApiKey & { userEmail: string | null }>; total: number; next: string | null }> {
   const from = after ? decodeCursor(after) : undefined;
-  const owner = userId ? eq(apiKeys.userId, userId) : undefined;
+  const where = filterWhere(filter);
   const before = from ? sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (${from.at}::timestamptz, ${from.id})` : undefined;
   const [found, [all]] = await Promise.all([
     db
-      .select({ k: apiKeys, at: cursorAt(apiKeys.createdAt) })
+      .select({ k: apiKeys, email: users.email, at: cursorAt(apiKeys.createdAt) })
       .from(apiKeys)
-      .where(and(owner, before))
+      .leftJoin(users, eq(users.id, apiKeys.userId))
+      .where(and(where, before))
       .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
       .limit(page.limit)
       .offset(page.offset),
-    db.select({ n: count() }).from(apiKeys).where(owner),
+    db.select({ n: count() }).from(apiKeys).leftJoin(users, eq(users.id, apiKeys.userId)).where(where),
   ]);
   const last = found.at(-1);
-  return { rows: found.map((r) => r.k), total: all?.n ?? 0, next: last && found.length === page.limit ? encodeCursor({ at: last.at, id: last.k.id }) : null };
+  return {
+    rows: found.map((r) => ({ ...r.k, userEmail: r.email })),
+    total: all?.n ?? 0,
+    next: last && found.length === page.limit ? encodeCursor({ at: last.at, id: last.k.id }) : null,
+  };
 }
 
 /**

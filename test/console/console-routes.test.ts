@@ -15,6 +15,7 @@ const PATHS: Array<[string, string]> = [
   ["/admin/", "text/html"],
   ["/admin/app.js", "text/javascript"],
   ["/admin/app.css", "text/css"],
+  ["/admin/favicon.svg", "image/svg+xml"],
 ];
 
 function directives(csp: string): Map<string, string[]> {
@@ -45,6 +46,8 @@ describe("GET /admin and assets", () => {
         for (const v of values) expect(["'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:"]).not.toContain(v);
       }
       expect((await res.text()).length).toBeGreaterThan(100);
+      // The favicon is the binary's own: no scripts in it (it is served same-origin as an image).
+      if (path.endsWith(".svg")) expect(await (await t.request("GET", path)).text()).not.toMatch(/<script|\son\w+=/i);
     });
   }
 
@@ -53,7 +56,7 @@ describe("GET /admin and assets", () => {
     expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/i);
     expect(html).not.toMatch(/<style|\sstyle=|\son\w+=/i);
     const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    expect(refs.sort()).toEqual(["/admin/app.css", "/admin/app.js"]);
+    expect(refs.sort()).toEqual(["/admin/app.css", "/admin/app.js", "/admin/favicon.svg"]);
   });
 
   test("the script renders data with text nodes only (no innerHTML, no eval) and keeps tokens out of storage", async () => {

@@ -1,6 +1,6 @@
 // The console in a real browser (playwright-core driving Debian's chromium) against a real
 // listening app: every action is checked through the API afterwards, not through the page.
-// CONSOLE_CHROMIUM overrides the browser path; CONSOLE_SCREENSHOTS=1 also writes docs/console-users.png and docs/console-tokens.png.
+// CONSOLE_CHROMIUM overrides the browser path. The README's screenshots come from console-a.browser.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,6 @@ const CHROMIUM = process.env.CONSOLE_CHROMIUM ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[console.browser.test] SKIPPED: no browser at ${CHROMIUM} (install Debian's chromium: apt-get install -y chromium)`);
 
-const SHOTS = process.env.CONSOLE_SCREENSHOTS === "1" ? join(import.meta.dir, "../../docs") : undefined;
 const EVIL = "<script>alert(1)</script>";
 
 const FLOWISE_KEY = "console-test-flowise-key";
@@ -83,6 +82,13 @@ async function signIn(page: Page, email: string, password: string): Promise<void
   await page.click("#signin button[type=submit]");
 }
 
+/** The console opens on Overview; most tests here start on the Users page. */
+async function toUsers(page: Page): Promise<void> {
+  await page.locator("nav").waitFor();
+  await page.click("nav button[data-page=users]");
+  await page.locator("#user-list table").waitFor();
+}
+
 async function activeSessions(who: SeededUser): Promise<number> {
   const answer = (await (await t.request("GET", "/api/v1/chat/tokens", { token: who.accessToken })).json()) as { tokens: Array<{ active: boolean }> };
   return answer.tokens.filter((x) => x.active).length;
@@ -113,7 +119,7 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
   test("the access token is refreshed before it expires, and sign-out revokes the session", async () => {
     const page = await openConsole({ fakeClock: true });
     await signIn(page, admin.user.email, admin.password);
-    await page.locator("#user-list table").waitFor();
+    await toUsers(page);
     expect(await activeSessions(admin)).toBe(2);
 
     const refreshed = page.waitForResponse((r) => r.url().endsWith("/api/v1/chat/refresh"));
@@ -135,7 +141,7 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
   test("admin: create a user, grant credits, generate an API token, create and revoke an API key", async () => {
     const page = await openConsole();
     await signIn(page, admin.user.email, admin.password);
-    await page.locator("#user-list table").waitFor();
+    await toUsers(page);
 
     // The access token lives in memory only.
     const stored = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
@@ -166,7 +172,6 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     await page.locator("#ledger", { hasText: "console test grant" }).waitFor();
     const balance = await (await api("GET", `/api/admin/users/${mallory.id}/credits`)).json();
     expect(balance.credits_remaining).toBe(250);
-    if (SHOTS) await page.screenshot({ path: join(SHOTS, "console-users.png"), fullPage: true });
     // A refused correction (below zero) is shown in the API's words and changes nothing.
     await page.fill("#grant-form input[name=amount]", "-1000");
     await page.fill("#grant-form input[name=reason]", "too much");
@@ -187,7 +192,6 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     expect(tokens.tokens[0]).toMatchObject({ userId: mallory.id, expiresAt: null, active: true });
     expect((await t.request("GET", "/api/messages", { token })).status).toBe(200);
     await page.locator("#token-list button[data-revoke-token]").waitFor();
-    if (SHOTS) await page.screenshot({ path: join(SHOTS, "console-tokens.png"), fullPage: true });
 
     // API key: create (shown once), see it in the list, revoke with confirmation.
     await page.click("nav button[data-page=keys]");
@@ -247,12 +251,12 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     expect((await api("POST", "/api/admin/chatflows", { body: { id: flowId, name: "Helpdesk", cost: 2 } })).status).toBe(201);
     const page = await openConsole();
     await signIn(page, admin.user.email, admin.password);
-    await page.locator("#user-list table").waitFor();
+    await toUsers(page);
 
     await page.click("nav button[data-page=overview]");
-    await page.getByRole("cell", { name: "Logins ok", exact: true }).waitFor();
+    await page.locator("#chart-logins svg").waitFor();
     const users = (await (await api("GET", "/api/auth/users")).json()) as { count: number };
-    await page.getByRole("row", { name: `Users ${users.count}`, exact: true }).waitFor();
+    await page.locator("#tile-users .value", { hasText: String(users.count) }).waitFor();
 
     await page.click("nav button[data-page=chatflows]");
     await page.getByRole("cell", { name: "Helpdesk", exact: true }).waitFor();
@@ -295,7 +299,7 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     const victor = await seedUser(t, { name: "Victor Vance", email: "victor@example.test" });
     const page = await openConsole();
     await signIn(page, admin.user.email, admin.password);
-    await page.locator("#user-list table").waitFor();
+    await toUsers(page);
     await page.fill("input[name=search]", "victor@");
     await page.locator("#user-list tbody tr").first().waitFor();
     expect(await page.locator("#user-list tbody tr").count()).toBe(1);
@@ -354,6 +358,7 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     expect(total).toBeGreaterThan(20);
     const page = await openConsole();
     await signIn(page, admin.user.email, admin.password);
+    await toUsers(page);
     await page.locator("#user-list .pager", { hasText: `1–20 of ${total}` }).waitFor();
     expect(await page.locator("#user-list tbody tr").count()).toBe(20);
     await page.click("#user-list .pager button:has-text('Next')");
@@ -366,7 +371,7 @@ describe.skipIf(!hasChromium)("admin console in chromium", () => {
     const k = await json(await api("POST", "/api/auth/users", { body: { email: `audited-${Date.now()}@example.test`, password: "Audited-pass-123", name: "Audited" } }));
     const page = await openConsole();
     await signIn(page, admin.user.email, admin.password);
-    await page.locator("#user-list table").waitFor();
+    await toUsers(page);
     await page.click("nav button[data-page=audit]");
     await page.locator("#audit-list table").waitFor();
     await page.fill("input[name=audit-action]", "user.created");

@@ -104,9 +104,10 @@ describe("GET /api/auth/api-keys", () => {
     expect(list).toHaveLength(2);
     for (const item of list) {
       expect(Object.keys(item).sort()).toEqual(
-        ["allowed_domains", "created_at", "environment", "expires_at", "id", "last_used_at", "level", "name", "revoked_at", "start", "user_id"].sort(),
+        ["allowed_domains", "created_at", "environment", "expires_at", "id", "last_used_at", "level", "name", "revoked_at", "start", "user_email", "user_id"].sort(),
       );
       expect(item.user_id).toBe(k.owner.user.id);
+      expect(item.user_email).toBe(k.owner.user.email);
     }
     expect(JSON.stringify(list)).not.toContain(k.key);
     expect(list.find((i) => i.id === k.id).start).toBe(k.key.slice(0, 12));

@@ -150,3 +150,13 @@ export function qs(params: Record<string, string | number | undefined>): string 
   const s = p.toString();
   return s ? `?${s}` : "";
 }
+
+/** A list answer whose total travels in X-Total-Count (the API keys list). */
+export async function apiList<T>(path: string): Promise<{ rows: T[]; total: number }> {
+  if (!session) throw new ApiError(401, "Not signed in.");
+  let res = await send("GET", path, undefined, session.access);
+  if (res.status === 401 && session && (await refreshNow())) res = await send("GET", path, undefined, session!.access);
+  const total = Number(res.headers.get("x-total-count"));
+  const rows = await parse<T[]>(res);
+  return { rows, total: Number.isFinite(total) ? total : rows.length };
+}

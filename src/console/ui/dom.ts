@@ -34,14 +34,21 @@ export function when(iso: string | null | undefined | number | Date): string {
   return Number.isNaN(d.getTime()) ? String(iso) : `${d.toISOString().replace("T", " ").slice(0, 19)} UTC`;
 }
 
-/** A table whose cells are built by the caller from each row. */
+/**
+ * A table whose cells are built by the caller from each row, in a box that scrolls sideways on a
+ * narrow screen (so the page itself never does); the box is focusable so a keyboard can scroll it.
+ */
 export function table<T>(headers: string[], rows: T[], cells: (row: T) => Child[], empty = "Nothing here yet."): HTMLElement {
   if (rows.length === 0) return h("p", { class: "muted" }, empty);
   return h(
-    "table",
-    {},
-    h("thead", {}, h("tr", {}, ...headers.map((x) => h("th", {}, x)))),
-    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...cells(r).map((c) => h("td", {}, c))))),
+    "div",
+    { class: "table-wrap", tabindex: 0 },
+    h(
+      "table",
+      {},
+      h("thead", {}, h("tr", {}, ...headers.map((x) => h("th", { scope: "col" }, x)))),
+      h("tbody", {}, ...rows.map((r) => h("tr", {}, ...cells(r).map((c) => h("td", {}, c))))),
+    ),
   );
 }
 

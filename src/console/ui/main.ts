@@ -4,10 +4,10 @@ import { chatflowsPage } from "./chatflows-page";
 import { clear, field, h, input, notice } from "./dom";
 import { keysPage } from "./keys-page";
 import { messagesPage } from "./messages-page";
-import { forgetSamples } from "./metrics";
-import { overviewPage, startSampling, stopSampling } from "./overview-page";
+import { overviewPage } from "./overview-page";
 import { tokensPage } from "./tokens-page";
 import { usersPage } from "./users-page";
+import { webhooksPage } from "./webhooks-page";
 
 const PAGES: Array<[string, string, (root: HTMLElement) => Promise<void>]> = [
   ["overview", "Overview", overviewPage],
@@ -17,6 +17,7 @@ const PAGES: Array<[string, string, (root: HTMLElement) => Promise<void>]> = [
   ["chatflows", "Chatflows", chatflowsPage],
   ["messages", "Messages", messagesPage],
   ["audit", "Audit", auditPage],
+  ["webhooks", "Webhooks", webhooksPage],
 ];
 
 const app = document.getElementById("app")!;
@@ -45,30 +46,54 @@ function signInScreen(message?: string): void {
   email.focus();
 }
 
+let navigateTo: ((key: string, focus: boolean) => Promise<void>) | undefined;
+// Pages ask for another page with an event (they do not import the shell).
+document.addEventListener("console:navigate", (e) => void navigateTo?.((e as CustomEvent<string>).detail, true));
+
 function shell(): void {
   const user = currentUser()!;
-  const main = h("main", { id: "page" });
-  const nav = h("nav", {});
-  const show = async (key: string) => {
-    for (const b of nav.querySelectorAll("button[data-page]")) b.classList.toggle("active", (b as HTMLElement).dataset.page === key);
-    const page = PAGES.find((p) => p[0] === key)!;
+  const main = h("main", { id: "page", tabindex: -1 });
+  const nav = h("nav", { "aria-label": "Console pages" });
+  const show = async (key: string, focus: boolean) => {
+    const page = PAGES.find((p) => p[0] === key) ?? PAGES[0]!;
+    for (const b of nav.querySelectorAll<HTMLElement>("button[data-page]")) {
+      const active = b.dataset.page === page[0];
+      b.classList.toggle("active", active);
+      if (active) b.setAttribute("aria-current", "page");
+      else b.removeAttribute("aria-current");
+    }
+    document.title = `${page[1]} · chatgate admin`;
     clear(main, h("p", { class: "muted" }, "Loading…"));
     try {
       await page[2](main);
     } catch (e) {
-      clear(main, h("p", { class: "notice error" }, (e as Error).message));
+      clear(main, h("p", { class: "notice error", role: "alert" }, (e as Error).message));
     }
+    // Keyboard and screen-reader users land on the page they chose, not back at the top.
+    const heading = main.querySelector<HTMLElement>("h2");
+    if (focus && heading) heading.tabIndex = -1;
+    if (focus) (heading ?? main).focus();
   };
-  for (const [key, label] of PAGES) nav.appendChild(h("button", { type: "button", "data-page": key, onclick: () => void show(key) }, label));
+  navigateTo = show;
+  for (const [key, label] of PAGES) nav.appendChild(h("button", { type: "button", "data-page": key, onclick: () => void show(key, true) }, label));
   const out = h("button", { type: "button", id: "signout", onclick: () => void signOut() }, "Sign out");
-  clear(app, h("header", {}, h("strong", {}, "chatgate admin"), nav, h("span", { class: "who" }, user.email, " ", out)), main);
-  startSampling();
-  void show("users");
+  clear(
+    app,
+    h("a", { class: "skip", href: "#page" }, "Skip to the page"),
+    h(
+      "header",
+      {},
+      h("span", { class: "brand" }, h("img", { src: "/admin/favicon.svg", alt: "", width: 20, height: 20 }), "chatgate admin"),
+      nav,
+      h("span", { class: "who" }, h("span", { class: "email", title: user.email }, user.email), out),
+    ),
+    main,
+  );
+  void show("overview", false);
 }
 
 whenSignedOut((reason) => {
-  stopSampling();
-  forgetSamples();
+  navigateTo = undefined;
   signInScreen(reason);
 });
 

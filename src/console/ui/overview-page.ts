@@ -1,78 +1,170 @@
-import { api, apiText, qs } from "./api";
+// The first page: usage over time (from the usage rollups), who spends the credits, and whether
+// the outbox is keeping up. Each part loads on its own, so one failing API leaves the rest shown.
+import { api, qs } from "./api";
+import { lineChart } from "./chart";
 import { clear, h, notice, table } from "./dom";
-import { delta, latest, parseMetrics, record } from "./metrics";
 import { loadUsers } from "./users-data";
+import { bucketsOf, type Counter, loadUsage, RANGES, type Range, seriesOf, totalsBy, type UsageRow } from "./usage";
+import type { AdminListedKey } from "../../keys/model";
 
-const POLL_MS = 30_000;
-let poller: ReturnType<typeof setInterval> | undefined;
+const TOP = 5;
+let range: Range = "24h";
 
-export async function sampleMetrics(): Promise<void> {
-  record(parseMetrics(await apiText("/metrics")));
-}
+/** Asks the shell to show another page (the shell listens; pages do not import it). */
+export const navigate = (page: string) => document.dispatchEvent(new CustomEvent("console:navigate", { detail: page }));
 
-/** Samples /metrics in the background while signed in, so the hourly deltas fill up. */
-export function startSampling(): void {
-  stopSampling();
-  void sampleMetrics().catch(() => undefined);
-  poller = setInterval(() => void sampleMetrics().catch(() => undefined), POLL_MS);
-}
-
-export function stopSampling(): void {
-  clearInterval(poller);
-  poller = undefined;
-}
-
-async function total(path: string, key: "total" | "count"): Promise<number> {
+async function count(path: string, key: "total" | "count"): Promise<number> {
   const answer = await api<Record<string, unknown>>("GET", path);
   return Number(answer[key] ?? 0);
 }
 
+const CHARTS: Array<{ id: string; title: string; series: Array<[string, Counter]> }> = [
+  { id: "chart-requests", title: "Requests", series: [["Requests", "requests"]] },
+  {
+    id: "chart-predictions",
+    title: "Predictions",
+    series: [
+      ["All", "predictions"],
+      ["Failed", "failed_predictions"],
+    ],
+  },
+  { id: "chart-credits", title: "Credits spent", series: [["Credits", "credits_spent"]] },
+  {
+    id: "chart-errors",
+    title: "Errors",
+    series: [
+      ["Errors", "errors"],
+      ["Rate-limited", "rate_limited"],
+    ],
+  },
+  {
+    id: "chart-logins",
+    title: "Logins",
+    series: [
+      ["OK", "logins"],
+      ["Failed", "failed_logins"],
+    ],
+  },
+];
+
+function charts(rows: UsageRow[]): HTMLElement {
+  const buckets = bucketsOf(range);
+  const { granularity, label } = RANGES[range];
+  return h(
+    "div",
+    { class: "charts" },
+    ...CHARTS.map((c) =>
+      lineChart({
+        id: c.id,
+        title: `${c.title}, ${label}`,
+        buckets,
+        granularity,
+        series: c.series.map(([name, counter]) => ({ label: name, values: seriesOf(rows, buckets, counter, granularity) })),
+      }),
+    ),
+  );
+}
+
+async function tops(): Promise<HTMLElement> {
+  const [byUser, byKey, byFlow, users, keys, flows] = await Promise.all([
+    loadUsage("user", range),
+    loadUsage("key", range),
+    loadUsage("chatflow", range),
+    loadUsers(),
+    api<AdminListedKey[]>("GET", `/api/auth/api-keys${qs({ limit: 1000 })}`),
+    api<{ chatflows: Array<{ id: string; name: string }> }>("GET", `/api/admin/chatflows${qs({ limit: 1000 })}`),
+  ]);
+  const userName = new Map(users.map((u) => [u.id, u.email]));
+  const keyName = new Map(keys.map((k) => [k.id, `${k.name} (${k.start}…, ${k.user_email ?? k.user_id})`]));
+  const flowName = new Map(flows.chatflows.map((c) => [c.id, c.name]));
+  const block = (id: string, title: string, rows: UsageRow[], names: Map<string, string>) => {
+    const requests = new Map(totalsBy(rows, "requests"));
+    const top = totalsBy(rows, "credits_spent").slice(0, TOP);
+    return h(
+      "section",
+      { id, "aria-label": title },
+      h("h4", {}, title),
+      table(["Who", "Credits", "Requests"], top, ([who, credits]) => [names.get(who) ?? who, String(credits), String(requests.get(who) ?? 0)], "No usage in this range."),
+    );
+  };
+  return h(
+    "div",
+    { class: "tops" },
+    block("top-users", "Top users by credits", byUser, userName),
+    block("top-keys", "Top API keys by credits", byKey, keyName),
+    block("top-chatflows", "Top chatflows by credits", byFlow, flowName),
+  );
+}
+
+async function backlog(): Promise<HTMLElement> {
+  const [queued, failed, sent, users, chatflows] = await Promise.all([
+    count(`/api/messages${qs({ status: "queued", limit: 1 })}`, "total"),
+    count(`/api/messages${qs({ status: "failed", limit: 1 })}`, "total"),
+    count(`/api/messages${qs({ status: "sent", limit: 1 })}`, "total"),
+    count(`/api/auth/users${qs({ limit: 1 })}`, "count"),
+    count(`/api/admin/chatflows${qs({ limit: 1 })}`, "count"),
+  ]);
+  const tile = (id: string, label: string, value: number) => h("div", { class: "tile", id }, h("div", { class: "value" }, String(value)), h("div", { class: "label" }, label));
+  return h(
+    "div",
+    {},
+    h(
+      "div",
+      { class: "tiles" },
+      tile("tile-queued", "Messages queued", queued),
+      tile("tile-failed", "Messages failed", failed),
+      tile("tile-sent", "Messages sent", sent),
+      tile("tile-users", "Users", users),
+      tile("tile-chatflows", "Chatflows", chatflows),
+    ),
+    h("button", { type: "button", onclick: () => navigate("messages") }, "Open the outbox"),
+  );
+}
+
+/** Renders `part` into `into`, or the API's words when it fails. */
+async function fill(into: HTMLElement, part: () => Promise<HTMLElement>): Promise<void> {
+  try {
+    clear(into, await part());
+  } catch (e) {
+    clear(into, h("p", { class: "notice error", role: "alert" }, (e as Error).message));
+  }
+}
+
 export async function overviewPage(root: HTMLElement): Promise<void> {
   const status = notice();
-  const body = h("div", {});
-  clear(root, h("h2", {}, "Overview"), status.el, body);
-  try {
-    await sampleMetrics();
-    const [users, chatflows, queued, failed, sent, tokens] = await Promise.all([
-      loadUsers(),
-      total(`/api/admin/chatflows${qs({ limit: 1 })}`, "count"),
-      total(`/api/messages${qs({ status: "queued", limit: 1 })}`, "total"),
-      total(`/api/messages${qs({ status: "failed", limit: 1 })}`, "total"),
-      total(`/api/messages${qs({ status: "sent", limit: 1 })}`, "total"),
-      total("/api/admin/tokens", "count"),
-    ]);
-    const counts: Array<[string, string | number]> = [
-      ["Users", users.length],
-      ["Admins", users.filter((u) => u.role === "admin").length],
-      ["Disabled users", users.filter((u) => u.disabled).length],
-      ["Chatflows", chatflows],
-      ["API tokens issued (all time)", tokens],
-      ["Messages queued / sent / failed", `${queued} / ${sent} / ${failed}`],
-    ];
-    const window = delta("chatgate_http_requests_total");
-    const span = window.minutes > 0 ? `last ${Math.min(60, window.minutes)} min` : "since this page opened";
-    const activity: Array<[string, string, number, number]> = [
-      ["Requests", "chatgate_http_requests_total", 0, 0],
-      ["Logins ok", "chatgate_logins_total|result=ok", 0, 0],
-      ["Logins failed", "chatgate_logins_total|result=failed", 0, 0],
-      ["Logins throttled", "chatgate_logins_total|result=throttled", 0, 0],
-      ["Predictions", "chatgate_predictions_total", 0, 0],
-      ["Tokens issued", "chatgate_tokens_issued_total", 0, 0],
-    ].map(([label, key]) => [label as string, key as string, delta(key as string).value, latest(key as string)]);
-    clear(
-      body,
-      h("h3", {}, "Counts"),
-      table(["What", "Count"], counts, ([k, v]) => [k, String(v)]),
-      h("h3", {}, "Activity"),
+  const chartBox = h("div", { id: "overview-charts" }, h("p", { class: "muted" }, "Loading…"));
+  const topBox = h("div", { id: "overview-tops" }, h("p", { class: "muted" }, "Loading…"));
+  const outbox = h("div", { id: "overview-outbox" }, h("p", { class: "muted" }, "Loading…"));
+  const picker = h(
+    "div",
+    { class: "range", role: "group", "aria-label": "Time range" },
+    ...(Object.keys(RANGES) as Range[]).map((r) =>
       h(
-        "p",
-        { class: "muted" },
-        `"${span}" is the change between this console's own samples of /metrics (every 30 s while signed in, kept for an hour); "since start" is the process's counter.`,
+        "button",
+        {
+          type: "button",
+          "data-range": r,
+          "aria-pressed": String(r === range),
+          onclick: () => {
+            range = r;
+            void overviewPage(root);
+          },
+        },
+        RANGES[r].label.replace("last ", ""),
       ),
-      table(["What", span, "Since start"], activity, ([label, , d, l]) => [label, String(d), String(l)]),
-      h("div", { class: "toolbar" }, h("button", { type: "button", onclick: () => void overviewPage(root) }, "Refresh")),
-    );
-  } catch (e) {
-    status.fail((e as Error).message);
-  }
+    ),
+  );
+  clear(
+    root,
+    h("h2", {}, "Overview"),
+    status.el,
+    h("div", { class: "toolbar" }, picker, h("button", { type: "button", id: "overview-refresh", onclick: () => void overviewPage(root) }, "Refresh")),
+    h("h3", {}, `Usage, ${RANGES[range].label} (UTC)`),
+    chartBox,
+    h("h3", {}, "Who spends the credits"),
+    topBox,
+    h("h3", {}, "Outbox backlog and counts"),
+    outbox,
+  );
+  await Promise.all([fill(chartBox, async () => charts(await loadUsage("none", range))), fill(topBox, tops), fill(outbox, backlog)]);
 }

@@ -12,3 +12,4 @@ export * from "../../signing-keys/schema";
 export * from "../../webhooks/schema";
 export * from "../../rate-limits/schema";
 export * from "../../audit/schema";
+export * from "../../usage/schema";

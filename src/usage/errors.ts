@@ -1,0 +1,9 @@
+import { defineErrors } from "../http/errors";
+
+/** The usage API's outcomes: query ranges it refuses (each family renders VALIDATION as 400 here). */
+export const USAGE_ERRORS = defineErrors({
+  RANGE_ORDER: { status: "VALIDATION", message: "until must be later than since" },
+  RANGE_TOO_WIDE: { status: "VALIDATION", message: (granularity: string, days: number) => `since to until may span at most ${days} days with granularity=${granularity}` },
+  ID_NEEDS_GROUP: { status: "VALIDATION", message: "id needs group_by user, key or chatflow" },
+  BAD_INSTANT: { status: "VALIDATION", message: (name: string) => `${name} must be an ISO 8601 date-time (e.g. 2026-11-30T00:00:00Z)` },
+});
