@@ -93,9 +93,22 @@ export interface UsageRange {
   id?: string;
 }
 
+const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):?(\d{2})))?$/;
+
+/**
+ * The model's pattern checked the shape; this checks the calendar (Date.parse takes February 30
+ * for March 2) and the clock. A date alone is UTC midnight.
+ */
 function parseInstant(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const ms = Date.parse(value);
+  const m = INSTANT.exec(value);
+  if (!m) throw USAGE_ERRORS.BAD_INSTANT(name);
+  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number, number, number];
+  const days = mo >= 1 && mo <= 12 ? DAYS[mo - 1]! + (mo === 2 && leap(y) ? 1 : 0) : 0;
+  if (d < 1 || d > days || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) throw USAGE_ERRORS.BAD_INSTANT(name);
+  const ms = Date.parse(m[4] === undefined ? `${value}T00:00:00Z` : value);
   if (!Number.isFinite(ms)) throw USAGE_ERRORS.BAD_INSTANT(name);
   return ms;
 }
