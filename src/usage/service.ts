@@ -78,7 +78,9 @@ export class UsageFlusher {
 /** Deletes rollups older than the retention; any instance may run it (idempotent). */
 export async function pruneUsage(db: DB, retentionDays: number, now = Date.now()): Promise<number> {
   const cutoff = new Date(now - retentionDays * 86_400_000);
-  const rows = rowsOf<{ n: number }>(await db.execute(sql`with gone as (delete from usage_rollups where bucket < ${cutoff} returning 1) select count(*)::int as n from gone`));
+  const rows = rowsOf<{ n: number }>(
+    await db.execute(sql`with gone as (delete from usage_rollups where bucket < ${cutoff.toISOString()}::timestamptz returning 1) select count(*)::int as n from gone`),
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -141,7 +143,8 @@ export async function queryUsage(db: DB, scope: UsageScope, r: UsageRange): Prom
   const start = r.granularity === "hour" ? sql`${t.bucket}` : sql`date_trunc('day', ${t.bucket} at time zone 'UTC') at time zone 'UTC'`;
   // Epoch milliseconds: the drivers agree on numbers, not on how they render a timestamptz.
   const bucket = sql`(extract(epoch from ${start}) * 1000)::float8`;
-  const conds: SQL[] = [sql`${t.bucket} >= ${r.since}`, sql`${t.bucket} < ${r.until}`];
+  // Instants as ISO text: postgres.js takes no Date as an untyped parameter.
+  const conds: SQL[] = [sql`${t.bucket} >= ${r.since.toISOString()}::timestamptz`, sql`${t.bucket} < ${r.until.toISOString()}::timestamptz`];
   if (scope.kind === "user") conds.push(sql`${t.userId} = ${scope.userId}`);
   if (scope.kind === "key") conds.push(sql`${t.apiKeyId} = ${scope.keyId}`);
   if (dim && r.id !== undefined) conds.push(sql`${dim} = ${r.id}`);
