@@ -124,6 +124,15 @@ describe("usage counters, fed by the real flows", () => {
     only(await usageOf("key", key.id), { requests: 5, rate_limited: 3, errors: 3 });
   });
 
+  test("a known caller refused 403 (not an admin, a key's level too low) counts the request and the error as theirs", async () => {
+    const u = await seedUser(s.t);
+    const key = await createKey(s.t, { level: "read", owner: u });
+    expect((await fetch(`${s.base}/api/admin/usage`, { headers: { authorization: `Bearer ${u.accessToken}` } })).status).toBe(403);
+    expect((await fetch(`${s.base}/api-key/chat-token?brain_id=${FLOW}`, { method: "POST", headers: { "x-api-key": key.key } })).status).toBe(403);
+    only(await usageOf("user", u.user.id), { requests: 2, errors: 2 });
+    only(await usageOf("key", key.id), { requests: 1, errors: 1 });
+  });
+
   test("error responses of anonymous callers count without a user", async () => {
     const before = (await json(await fetch(`${s.base}/api/admin/usage?group_by=user`, { headers: { authorization: `Bearer ${admin.accessToken}` } }))).series;
     const anon = (series: { id: string | null; errors: number }[]) => series.filter((p) => p.id === null).reduce((n, p) => n + p.errors, 0);
