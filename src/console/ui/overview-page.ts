@@ -70,9 +70,10 @@ async function tops(): Promise<HTMLElement> {
     loadUsage("user", range),
     loadUsage("key", range),
     loadUsage("chatflow", range),
-    loadUsers(),
-    api<AdminListedKey[]>("GET", `/api/auth/api-keys${qs({ limit: 1000 })}`),
-    api<{ chatflows: Array<{ id: string; name: string }> }>("GET", `/api/admin/chatflows${qs({ limit: 1000 })}`),
+    // Names are a nicety: without them the ids are shown.
+    loadUsers().catch(() => []),
+    api<AdminListedKey[]>("GET", `/api/auth/api-keys${qs({ limit: 1000 })}`).catch(() => []),
+    api<{ chatflows: Array<{ id: string; name: string }> }>("GET", `/api/admin/chatflows${qs({ limit: 200 })}`).catch(() => ({ chatflows: [] })),
   ]);
   const userName = new Map(users.map((u) => [u.id, u.email]));
   const keyName = new Map(keys.map((k) => [k.id, `${k.name} (${k.start}…, ${k.user_email ?? k.user_id})`]));
