@@ -43,13 +43,13 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
   const rateLimits = await start(rateLimitsFeature.setup!(core, {}));
   const audit = await start(auditFeature.setup!(core, {}));
-  const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits, audit }));
-  const adminTokens = await start(adminTokensFeature.setup!(core, { ...hooks, audit }));
+  const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits, audit, usage }));
+  const adminTokens = await start(adminTokensFeature.setup!(core, { ...hooks, audit, usage }));
   const chatflows = await start(chatflowsFeature.setup!(core, { audit }));
-  const keys = await start(keysFeature.setup!(core, { chatflows, rateLimits, ...hooks, audit }));
-  const streamChat = await start(streamChatFeature.setup!(core, {}));
+  const keys = await start(keysFeature.setup!(core, { chatflows, rateLimits, ...hooks, audit, usage }));
+  const streamChat = await start(streamChatFeature.setup!(core, { usage }));
   const credits = await start(creditsFeature.setup!(core, { ...hooks, audit }));
-  const chat = await start(chatFeature.setup!(core, { chatflows, credits }));
+  const chat = await start(chatFeature.setup!(core, { chatflows, credits, usage }));
   const messaging = await start(messagingFeature.setup!(core, {}));
   return { signingKeys, usage, webhooks, rateLimits, audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
@@ -87,14 +87,14 @@ export function createApp(ctx: AppContext) {
     .use(corePlugin(ctx, table))
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
-    .use(identityFeature.routes!(ctx, s.identity, { ...hooks, rateLimits: s.rateLimits, audit: s.audit }))
+    .use(identityFeature.routes!(ctx, s.identity, { ...hooks, rateLimits: s.rateLimits, audit: s.audit, usage: s.usage }))
     .use(rateLimitsFeature.routes!(ctx, s.rateLimits, {}))
-    .use(adminTokensFeature.routes!(ctx, s.adminTokens, { ...hooks, audit: s.audit }))
-    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits, ...hooks, audit: s.audit }))
-    .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
+    .use(adminTokensFeature.routes!(ctx, s.adminTokens, { ...hooks, audit: s.audit, usage: s.usage }))
+    .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits, ...hooks, audit: s.audit, usage: s.usage }))
+    .use(streamChatFeature.routes!(ctx, s.streamChat, { usage: s.usage }))
     .use(chatflowsFeature.routes!(ctx, s.chatflows, { audit: s.audit }))
     .use(creditsFeature.routes!(ctx, s.credits, { ...hooks, audit: s.audit }))
-    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits }))
+    .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits, usage: s.usage }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
     .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))

@@ -1,6 +1,7 @@
 import type { Recorder } from "../audit/service";
 import type { EventHooks } from "../kernel/events";
 import { defineFeature } from "../kernel/feature";
+import type { UsageRecorder } from "../kernel/usage";
 import { ApiTokenRows } from "./registry";
 import { adminTokensRoutes } from "./routes";
 import { ADMIN_TOKEN_ERRORS } from "./errors";
@@ -9,10 +10,10 @@ import { ADMIN_TOKEN_ERRORS } from "./errors";
 export const adminTokensFeature = defineFeature({
   name: "admin-tokens",
   errors: ADMIN_TOKEN_ERRORS,
-  setup(core, _deps: EventHooks & { audit: { recorder: Recorder } }) {
+  setup(core, _deps: EventHooks & { audit: { recorder: Recorder }; usage: { recorder: UsageRecorder } }) {
     const rows = new ApiTokenRows(core.db, core.bus);
     core.authn.plug({ apiTokens: rows });
     return { services: { rows }, workers: [rows.lastUsed.start("api-token-last-used", core.log)] };
   },
-  routes: (core, _services, deps) => adminTokensRoutes(core, deps.events, deps.audit.recorder),
+  routes: (core, _services, deps) => adminTokensRoutes(core, deps.events, deps.audit.recorder, deps.usage.recorder),
 });

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import type { EventSink } from "../kernel/events";
+import type { UsageRecorder } from "../kernel/usage";
 import { pageOf } from "../http/paging";
 import { issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, revokeResponse, tokenIdParams } from "./model";
 import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
@@ -9,8 +10,8 @@ import { trailOf } from "../identity/trail";
 import { errorFamily } from "../http/errors";
 
 /** Admin-issued API tokens for the messaging API (admin-api-tokens-and-messaging.md §1). */
-export function adminTokensRoutes(core: Core, events: EventSink, record: Recorder) {
-  const ctx = { ...core, events };
+export function adminTokensRoutes(core: Core, events: EventSink, record: Recorder, usage: UsageRecorder) {
+  const ctx = { ...core, events, usage };
   const audited = { config: core.config, record };
   return new Elysia({ prefix: "/api/admin/tokens", tags: ["admin-tokens"] })
     .onTransform(errorFamily("admin"))

@@ -2,6 +2,7 @@ import { audit, type AuditTrail } from "../audit/service";
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Core } from "../kernel/core";
 import type { EventSink } from "../kernel/events";
+import type { UsageRecorder } from "../kernel/usage";
 import { apiTokens, type ApiToken } from "./schema";
 import { ADMIN_TOKEN_ERRORS } from "./errors";
 import { newId } from "../ids";
@@ -11,7 +12,7 @@ import type { UserState } from "../kernel/principal";
 import { findUserById } from "../identity/users";
 import type { ApiTokenView } from "./model";
 
-type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log"> & { events: EventSink };
+type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log"> & { events: EventSink; usage?: UsageRecorder };
 
 // ISO-8601 date, or date-time with an explicit zone (a zoneless time would depend on the host).
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
@@ -47,6 +48,7 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown, t
   });
   const token = await ctx.signer.sign("api", { sub: user.id, jti: id, name }, ttl);
   identityMetrics(ctx.metrics).tokensIssued.inc({ kind: "api" });
+  ctx.usage?.add("tokensApi", user.id);
   // `id`, not `token_id`: the logger redacts every field whose name contains "token".
   ctx.log.info("api token issued", { id, user_id: user.id, by: admin.id });
   return { success: true, token, name };

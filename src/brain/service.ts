@@ -108,6 +108,7 @@ export async function askBrain(deps: ChatDeps, a: AskBrain): Promise<Response> {
       streaming: true,
       mode: "sse",
       clientSignal: a.signal,
+      keyId: principal.keyId,
     });
     return streamPrediction(deps, p, brainEncoder(p, brain), { slot });
   });

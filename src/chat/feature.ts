@@ -1,6 +1,7 @@
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import type { Credits } from "../credits/service";
 import { defineFeature } from "../kernel/feature";
+import type { UsageRecorder } from "../kernel/usage";
 import type { ChatDeps } from "./pipeline";
 import { chatRoutes } from "./routes";
 import { StreamSlots } from "./stream-slots";
@@ -10,7 +11,7 @@ import { CHAT_ERRORS } from "./errors";
 export const chatFeature = defineFeature({
   name: "chat",
   errors: CHAT_ERRORS,
-  setup(core, deps: { chatflows: { access: ChatflowAccessPolicy }; credits: { credits: Credits } }) {
+  setup(core, deps: { chatflows: { access: ChatflowAccessPolicy }; credits: { credits: Credits }; usage: { recorder: UsageRecorder } }) {
     const pipeline: ChatDeps = {
       db: core.db,
       credits: deps.credits.credits,
@@ -21,6 +22,7 @@ export const chatFeature = defineFeature({
       shutdown: core.shutdown.signal,
       streams: new StreamSlots(core.config.maxStreamsPerUser),
       access: deps.chatflows.access,
+      usage: deps.usage.recorder,
     };
     return { services: { pipeline } };
   },

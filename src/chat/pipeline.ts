@@ -11,6 +11,7 @@ import { AppError } from "../http/errors";
 import { errorSummary, type Logger } from "../http/logger";
 import type { Counter, Gauge } from "../http/metrics";
 import type { UserState } from "../kernel/principal";
+import type { UsageRecorder } from "../kernel/usage";
 import { newId } from "../ids";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import { callFlowise, ClientGone, type UpstreamCall } from "./upstream";
@@ -35,6 +36,8 @@ export interface ChatDeps {
   streams: StreamSlots;
   /** Who may ask which chatflow (the chatflows feature's cached policy). */
   access: ChatflowAccessPolicy;
+  /** Predictions, failed ones and credits spent, per user, key and chatflow (usage rollups). */
+  usage: UsageRecorder;
 }
 
 export type Mode = "json" | "sse";
@@ -71,6 +74,8 @@ export interface PredictionRequest {
   clientSignal?: AbortSignal;
   /** For the stream's end-of-stream log line. */
   requestId?: string;
+  /** The API key behind the caller's credential, if any (usage per key). */
+  keyId?: string;
 }
 
 export interface OpenPrediction {
@@ -106,10 +111,12 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     });
   } catch (err) {
     deps.predictions.inc({ mode: req.mode, result: resultOf(err) });
+    countPrediction(deps, req, false);
     throw err;
   }
   if (!begun.ok) {
     deps.predictions.inc({ mode: req.mode, result: "payment_required" });
+    countPrediction(deps, req, false);
     throw CHAT_ERRORS.INSUFFICIENT_CREDITS();
   }
   const { reservation, session, question } = begun;
@@ -151,6 +158,7 @@ export async function openPrediction(deps: ChatDeps, req: PredictionRequest): Pr
     });
     const result = resultOf(err);
     deps.predictions.inc({ mode: req.mode, result });
+    countPrediction(deps, req, false);
     if (err instanceof AppError && err.code !== "NOT_FOUND" && !(err instanceof ClientGone)) {
       deps.log.warn("prediction failed before an answer", { chatflow_id: req.chatflow.id, result, reason: err.message });
     }
@@ -176,6 +184,18 @@ export async function withStreamSlot<T>(deps: ChatDeps, user: UserState, open: (
     slot.release();
     throw err;
   }
+}
+
+/**
+ * One prediction in usage: every one that reached the pipeline counts; one that ended without a
+ * charge (refunded, upstream failure, too few credits) is a failed one; a charge adds its cost.
+ */
+function countPrediction(deps: ChatDeps, req: PredictionRequest, charged: boolean): void {
+  const { usage } = deps;
+  const [user, key, chatflow] = [req.user.id, req.keyId ?? "", req.chatflow.id];
+  usage.add("predictions", user, key, chatflow);
+  if (charged) usage.add("creditsSpent", user, key, chatflow, req.chatflow.cost);
+  else usage.add("failedPredictions", user, key, chatflow);
 }
 
 /** A metrics label for a failure: the AppError code in lower case, or `aborted`. */
@@ -231,5 +251,6 @@ export async function finishPrediction(deps: ChatDeps, p: OpenPrediction, o: Out
     }
   }
   deps.predictions.inc({ mode: p.request.mode, result: o.result });
+  countPrediction(deps, p.request, charged);
   return { charged };
 }

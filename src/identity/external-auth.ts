@@ -8,7 +8,7 @@ import { throttleKeys } from "./throttle";
 import { createUser, findUserByEmail, isUniqueViolation } from "./users";
 import { IDENTITY_ERRORS } from "./errors";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users" | "events" | "throttleNoticed">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users" | "events" | "throttleNoticed" | "usage">;
 
 const TIMEOUT_MS = 5000;
 
@@ -135,7 +135,7 @@ export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): P
         throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
       }
       const user = await upsertExternalUser(ctx, ext);
-      if (user.disabledAt) return failLogin(ctx);
+      if (user.disabledAt) return failLogin(ctx, user.id);
       return completeLogin(ctx, user, keys, counted, input.userAgent);
     },
     input,

@@ -15,6 +15,7 @@ import { KNOWN_ADDRESS_DAYS } from "./throttle";
 import type { Recorder } from "../audit/service";
 import { IDENTITY_ERRORS } from "./errors";
 import type { PolicyStore } from "../rate-limits/policies";
+import type { UsageRecorder } from "../kernel/usage";
 
 const SWEEP_MS = 10 * 60_000;
 
@@ -34,7 +35,7 @@ export async function sweepIdentity(ctx: Pick<Core, "db" | "bus" | "config">): P
 export const identityFeature = defineFeature({
   name: "identity",
   errors: IDENTITY_ERRORS,
-  setup(core: Core, _deps: EventHooks & { rateLimits: { policies: PolicyStore }; audit: { recorder: Recorder } }) {
+  setup(core: Core, _deps: EventHooks & { rateLimits: { policies: PolicyStore }; audit: { recorder: Recorder }; usage: { recorder: UsageRecorder } }) {
     const users = new UserCache(core.db, core.bus);
     core.authn.plug({ users });
     // Computed now, not on the first unknown-user login, whose answer would otherwise be slower.
@@ -52,6 +53,7 @@ export const identityFeature = defineFeature({
       balances: deps.balances,
       users: services.users,
       record: deps.audit.recorder,
+      usage: deps.usage.recorder,
       throttleNoticed: new Map(),
     };
     return new Elysia().model(identityModels).use(chatAuthRoutes(ctx)).use(authRoutes(ctx, deps.rateLimits.policies));

@@ -10,7 +10,7 @@ import { findUserForLogin } from "./users";
 import { audit, type AuditTrail } from "../audit/service";
 import { IDENTITY_ERRORS } from "./errors";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "events" | "throttleNoticed">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "events" | "throttleNoticed" | "usage">;
 
 export interface LoginInput {
   username: string;
@@ -19,6 +19,8 @@ export interface LoginInput {
   userAgent?: string | null;
   /** Who is trying, for the audit rows of refused and throttled attempts. */
   trail?: AuditTrail;
+  /** The account tried, when it exists: refused logins count in its usage. */
+  userId?: string;
 }
 
 export interface LoginOutcome {
@@ -51,6 +53,7 @@ export async function throttledLogin(ctx: Ctx, keys: ThrottleKeys, run: (counted
   const wait = await takeAttempt(ctx.db, counters, loginWindowSec);
   if (wait > 0) {
     identityMetrics(ctx.metrics).logins.inc({ result: "throttled" });
+    ctx.usage.add("failedLogins", input?.userId ?? "");
     await refused("login.throttled");
     await noticeThrottle(ctx, keys, wait);
     throw IDENTITY_ERRORS.LOGIN_THROTTLED.withHeaders({ "Retry-After": String(wait) });
@@ -79,9 +82,10 @@ async function noticeThrottle(ctx: Ctx, keys: ThrottleKeys, waitSec: number): Pr
   });
 }
 
-/** The attempt was already counted by `throttledLogin`. */
-export function failLogin(ctx: Ctx): never {
+/** The attempt was already counted by `throttledLogin`. `userId`: the account tried, if it exists. */
+export function failLogin(ctx: Ctx, userId = ""): never {
   identityMetrics(ctx.metrics).logins.inc({ result: "failed" });
+  ctx.usage.add("failedLogins", userId);
   throw IDENTITY_ERRORS.BAD_LOGIN();
 }
 
@@ -99,6 +103,9 @@ export async function completeLogin(ctx: Ctx, user: User, keys: ThrottleKeys, co
   m.logins.inc({ result: "ok" });
   m.tokensIssued.inc({ kind: "access" });
   m.tokensIssued.inc({ kind: "refresh" });
+  ctx.usage.add("logins", user.id);
+  ctx.usage.add("tokensAccess", user.id);
+  ctx.usage.add("tokensRefresh", user.id);
   return { user, session };
 }
 
@@ -117,9 +124,9 @@ export async function passwordLogin(ctx: Ctx, input: LoginInput): Promise<LoginO
     async (counted) => {
       const hash = user?.passwordHash ?? (await dummyPasswordHash());
       const ok = await verifyPassword(input.password, hash);
-      if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx);
+      if (!ok || !user?.passwordHash || user.disabledAt) return failLogin(ctx, user?.id);
       return completeLogin(ctx, user, keys, counted, input.userAgent);
     },
-    input,
+    { ...input, userId: user?.id },
   );
 }

@@ -7,7 +7,7 @@ import { identityMetrics } from "./metrics";
 import { endSession } from "./session-ends";
 import { issueAccessToken, mintRefreshToken } from "./sessions";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users" | "usage">;
 
 const refused = () => HTTP_ERRORS.INVALID_JWT();
 
@@ -97,6 +97,8 @@ export async function rotateRefreshToken(ctx: Ctx, token: string, userAgent?: st
   const m = identityMetrics(ctx.metrics);
   m.tokensIssued.inc({ kind: "access" });
   m.tokensIssued.inc({ kind: "refresh" });
+  ctx.usage.add("tokensAccess", user.id);
+  ctx.usage.add("tokensRefresh", user.id);
   return { accessToken, refreshToken: next.token };
 }
 

@@ -34,19 +34,26 @@ export async function guard(authn: Authenticator, request: Request, opts: AuthOp
   const p = r.principal;
   // An authenticated request (allowed or not below), counted for its user and key: a Map increment.
   authn.usage.add("requests", p.user.id, p.keyId);
-  if (opts.role === "admin" && p.user.role !== "admin") throw HTTP_ERRORS.FORBIDDEN();
+  if (opts.role === "admin" && p.user.role !== "admin") return refuse(request, p);
   if (p.kind === "apiKey" && opts.level && LEVEL_RANK[p.level!] < LEVEL_RANK[opts.level]) {
     authn.noteRejection(request, "apiKey", "level");
-    throw HTTP_ERRORS.FORBIDDEN();
+    return refuse(request, p);
   }
   return p;
 }
 
 const checked = new WeakMap<Request, Promise<Principal>>();
+/** Callers known but refused (403): their error response still counts in their usage. */
+const refused = new WeakMap<Request, Principal>();
 
-/** The request's caller if its guard let it in, else undefined (usage of error responses). */
+function refuse(request: Request, p: Principal): never {
+  refused.set(request, p);
+  throw HTTP_ERRORS.FORBIDDEN();
+}
+
+/** The request's caller if its credential was verified (let in or refused 403), else undefined. */
 export async function principalOf(request: Request): Promise<Principal | undefined> {
-  return checked.get(request)?.catch(() => undefined);
+  return checked.get(request)?.catch(() => refused.get(request));
 }
 
 /**

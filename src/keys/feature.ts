@@ -2,6 +2,7 @@ import type { Recorder } from "../audit/service";
 import type { ChatflowAccessPolicy } from "../chatflows/access";
 import type { EventHooks } from "../kernel/events";
 import { defineFeature } from "../kernel/feature";
+import type { UsageRecorder } from "../kernel/usage";
 import type { PolicyStore } from "../rate-limits/policies";
 import { keysRoutes } from "./routes";
 import { ApiKeyVerifier } from "./verifier";
@@ -11,10 +12,13 @@ import { KEY_ERRORS } from "./errors";
 export const keysFeature = defineFeature({
   name: "keys",
   errors: KEY_ERRORS,
-  setup(core, _deps: { chatflows: { access: ChatflowAccessPolicy }; rateLimits: { policies: PolicyStore }; audit: { recorder: Recorder } } & EventHooks) {
+  setup(
+    core,
+    _deps: { chatflows: { access: ChatflowAccessPolicy }; rateLimits: { policies: PolicyStore }; audit: { recorder: Recorder }; usage: { recorder: UsageRecorder } } & EventHooks,
+  ) {
     const verifier = new ApiKeyVerifier(core.db, core.config, core.bus);
     core.authn.plug({ keys: verifier });
     return { services: { verifier }, workers: [verifier.startLastUsedWriter(core.log)] };
   },
-  routes: (core, _services, deps) => keysRoutes(core, deps.chatflows.access, deps.events, deps.rateLimits.policies, deps.audit.recorder),
+  routes: (core, _services, deps) => keysRoutes(core, deps.chatflows.access, deps.events, deps.rateLimits.policies, deps.audit.recorder, deps.usage.recorder),
 });

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import type { EventSink } from "../kernel/events";
+import type { UsageRecorder } from "../kernel/usage";
 import type { AuthOptions } from "../kernel/guard";
 import { errorFamily } from "../http/errors";
 import { KEY_ERRORS } from "./errors";
@@ -51,7 +52,7 @@ function listedPage<R extends ApiKey>(set: { headers: Record<string, string | nu
 // table says `admin` keys include API key management.
 const adminAuth: AuthOptions = { accept: ["access", "apiKey"], role: "admin", level: "admin" };
 
-export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink, limits: PolicyStore, record: Recorder) {
+export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: EventSink, limits: PolicyStore, record: Recorder, usage: UsageRecorder) {
   const { db, bus, signer } = ctx;
   const trail = (c: { principal: Principal; request: Request; server: RequestIpSource | null }): AuditTrail => ({
     record,
@@ -199,7 +200,7 @@ export function keysRoutes(ctx: Core, access: ChatflowAccessPolicy, events: Even
       },
       { access: true, body: roll, response: { 201: rolled }, detail: { summary: "Give one of your API keys a new secret; the old one works for grace_s more" } },
     )
-    .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(access, signer, principal, query.brain_id), {
+    .post("/api-key/chat-token", ({ query, principal }) => mintChatToken(access, signer, principal, query.brain_id, usage), {
       apiKey: "write",
       query: brainQuery,
       response: chatToken,

@@ -1,5 +1,6 @@
 import type { Core } from "../kernel/core";
 import { defineFeature } from "../kernel/feature";
+import type { UsageRecorder } from "../kernel/usage";
 import { AuditWriter } from "./audit";
 import { streamChatRoutes } from "./routes";
 import { StreamTokenService } from "./service";
@@ -7,7 +8,7 @@ import { StreamUserTokens } from "./user-token";
 import { STREAM_ERRORS } from "./errors";
 
 /** The Stream signing key is built once, here. */
-function setup(ctx: Core) {
+function setup(ctx: Core, deps: { usage: { recorder: UsageRecorder } }) {
   const { streamApiKey, streamApiSecret, jwtSecret, streamTokenTtlSec } = ctx.config;
   // A shared secret would let anyone holding a Stream token forge chatgate tokens, or the reverse.
   if (streamApiSecret && jwtSecret && streamApiSecret === jwtSecret) {
@@ -17,7 +18,7 @@ function setup(ctx: Core) {
   const tokens = streamApiKey && streamApiSecret ? new StreamUserTokens(streamApiSecret) : undefined;
   const audit = new AuditWriter(ctx.db);
   // STREAM_TOKEN_RATE is one of the rate-limits feature's policies (shared by every instance).
-  const streamTokens = new StreamTokenService(tokens, streamTokenTtlSec, audit, ctx.log);
+  const streamTokens = new StreamTokenService(tokens, streamTokenTtlSec, audit, ctx.log, deps.usage.recorder);
   return { services: { tokens: streamTokens }, workers: [audit] };
 }
 

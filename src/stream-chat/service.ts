@@ -1,3 +1,4 @@
+import { NO_USAGE, type UsageRecorder } from "../kernel/usage";
 import type { UserState } from "../kernel/principal";
 import { STREAM_ERRORS } from "./errors";
 import { errorSummary, type Logger } from "../http/logger";
@@ -34,6 +35,7 @@ export class StreamTokenService {
     private readonly ttlSec: number | undefined,
     private readonly audit: AuditWriter,
     private readonly log: Logger,
+    private readonly usage: UsageRecorder = NO_USAGE,
   ) {}
 
   async issue(user: UserState, customerId: number, meta: IssueMeta): Promise<{ token: string }> {
@@ -48,6 +50,8 @@ export class StreamTokenService {
     });
     const iat = Math.floor(now.getTime() / 1000);
     const exp = this.ttlSec === undefined ? undefined : iat + this.ttlSec;
-    return { token: this.tokens.create(streamUserId(customerId), exp, iat) };
+    const token = this.tokens.create(streamUserId(customerId), exp, iat);
+    this.usage.add("tokensStream", user.id);
+    return { token };
   }
 }

@@ -5,7 +5,18 @@ export const DEFAULT_SPAN_MS = { hour: 24 * 3_600_000, day: 30 * 86_400_000 } as
 /** The widest range one query may ask for: 31 days of hours (744 buckets), or 366 days. */
 export const MAX_SPAN_MS = { hour: 31 * 86_400_000, day: 366 * 86_400_000 } as const;
 
-const instant = (name: string) => t.Optional(t.String({ format: "date-time", maxLength: 40, error: `${name} must be an ISO 8601 date-time (e.g. 2026-11-30T00:00:00Z)` }));
+/** A date (UTC midnight) or a date-time with its zone: a zoneless time would depend on the host. */
+export const INSTANT_PATTERN = "^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|z|[+-]\\d{2}:?\\d{2}))?$";
+
+const instant = (name: string) =>
+  t.Optional(
+    t.String({
+      pattern: INSTANT_PATTERN,
+      maxLength: 40,
+      error: `${name} must be an ISO 8601 date (2026-11-30) or date-time with a zone (2026-11-30T00:00:00Z)`,
+      description: "ISO 8601 date (UTC midnight) or date-time with Z or an offset",
+    }),
+  );
 
 export const usageQuery = t.Object({
   group_by: t.Optional(

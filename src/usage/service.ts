@@ -78,7 +78,9 @@ export class UsageFlusher {
 /** Deletes rollups older than the retention; any instance may run it (idempotent). */
 export async function pruneUsage(db: DB, retentionDays: number, now = Date.now()): Promise<number> {
   const cutoff = new Date(now - retentionDays * 86_400_000);
-  const rows = rowsOf<{ n: number }>(await db.execute(sql`with gone as (delete from usage_rollups where bucket < ${cutoff} returning 1) select count(*)::int as n from gone`));
+  const rows = rowsOf<{ n: number }>(
+    await db.execute(sql`with gone as (delete from usage_rollups where bucket < ${cutoff.toISOString()}::timestamptz returning 1) select count(*)::int as n from gone`),
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -93,9 +95,22 @@ export interface UsageRange {
   id?: string;
 }
 
+const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):?(\d{2})))?$/;
+
+/**
+ * The model's pattern checked the shape; this checks the calendar (Date.parse takes February 30
+ * for March 2) and the clock. A date alone is UTC midnight.
+ */
 function parseInstant(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const ms = Date.parse(value);
+  const m = INSTANT.exec(value);
+  if (!m) throw USAGE_ERRORS.BAD_INSTANT(name);
+  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number, number, number];
+  const days = mo >= 1 && mo <= 12 ? DAYS[mo - 1]! + (mo === 2 && leap(y) ? 1 : 0) : 0;
+  if (d < 1 || d > days || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) throw USAGE_ERRORS.BAD_INSTANT(name);
+  const ms = Date.parse(m[4] === undefined ? `${value}T00:00:00Z` : value);
   if (!Number.isFinite(ms)) throw USAGE_ERRORS.BAD_INSTANT(name);
   return ms;
 }
@@ -128,7 +143,8 @@ export async function queryUsage(db: DB, scope: UsageScope, r: UsageRange): Prom
   const start = r.granularity === "hour" ? sql`${t.bucket}` : sql`date_trunc('day', ${t.bucket} at time zone 'UTC') at time zone 'UTC'`;
   // Epoch milliseconds: the drivers agree on numbers, not on how they render a timestamptz.
   const bucket = sql`(extract(epoch from ${start}) * 1000)::float8`;
-  const conds: SQL[] = [sql`${t.bucket} >= ${r.since}`, sql`${t.bucket} < ${r.until}`];
+  // Instants as ISO text: postgres.js takes no Date as an untyped parameter.
+  const conds: SQL[] = [sql`${t.bucket} >= ${r.since.toISOString()}::timestamptz`, sql`${t.bucket} < ${r.until.toISOString()}::timestamptz`];
   if (scope.kind === "user") conds.push(sql`${t.userId} = ${scope.userId}`);
   if (scope.kind === "key") conds.push(sql`${t.apiKeyId} = ${scope.keyId}`);
   if (dim && r.id !== undefined) conds.push(sql`${dim} = ${r.id}`);

@@ -9,6 +9,7 @@ import { streamChatFeature } from "../../src/stream-chat/feature";
 import { json, makeApp, seedUser, TEST_JWT_SECRET, type TestApp } from "../helpers";
 import { createKey } from "../keys/helpers";
 import { STREAM_ERRORS } from "../../src/stream-chat/errors";
+import { NO_USAGE } from "../../src/kernel/usage";
 
 // Kept as literals because these tests pin the contract text (the contracts' own words):
 // "Customer ID does not match authenticated user", "Invalid or expired session token".
@@ -188,9 +189,9 @@ describe("rate limit and configuration", () => {
 
   test("start-up refuses a STREAM_API_SECRET equal to JWT_SECRET", () => {
     const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, STREAM_API_KEY: STREAM_KEY, STREAM_API_SECRET: TEST_JWT_SECRET });
-    expect(() => streamChatFeature.setup!({ ...t.ctx, config }, {})).toThrow("STREAM_API_SECRET must not equal JWT_SECRET");
+    expect(() => streamChatFeature.setup!({ ...t.ctx, config }, { usage: { recorder: NO_USAGE } })).toThrow("STREAM_API_SECRET must not equal JWT_SECRET");
     const ok = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, STREAM_API_KEY: STREAM_KEY, STREAM_API_SECRET: STREAM_SECRET });
-    const started = streamChatFeature.setup!({ ...t.ctx, config: ok }, {}) as Awaited<ReturnType<typeof streamChatFeature.setup & {}>>;
+    const started = streamChatFeature.setup!({ ...t.ctx, config: ok }, { usage: { recorder: NO_USAGE } }) as Awaited<ReturnType<typeof streamChatFeature.setup & {}>>;
     return Promise.all((started.workers ?? []).map((w) => w.stop()));
   });
 
