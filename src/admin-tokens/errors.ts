@@ -8,5 +8,6 @@ export const ADMIN_TOKEN_ERRORS = defineErrors({
   PAST_EXPIRATION: { status: "BAD_REQUEST", message: "Expiration must be in the future" },
   USER_NOT_FOUND: { status: "NOT_FOUND", message: "User not found" },
   USER_DISABLED: { status: "BAD_REQUEST", message: "User is disabled" },
+  BAD_DESCRIPTION: { status: "BAD_REQUEST", message: "Description must be text of at most 200 characters, without control characters" },
   TOKEN_NOT_FOUND: { status: "NOT_FOUND", message: "Token not found" },
 });

@@ -6,6 +6,7 @@ export const issueRequest = t.Optional(
   t.Object({
     userId: t.Optional(t.Unknown({ description: "The id of the user the token authenticates" })),
     expiration: t.Optional(t.Unknown({ description: "ISO-8601 expiry in the future, or null for a token that never expires" })),
+    description: t.Optional(t.Unknown({ description: "What the token is for (at most 200 characters), shown in the list; optional" })),
   }),
 );
 
@@ -16,6 +17,7 @@ export const apiTokenView = t.Object({
   id: t.String(),
   userId: t.String(),
   name: t.String(),
+  description: t.Union([t.String(), t.Null()], { description: "What the token is for; null when none was given" }),
   createdBy: t.String(),
   createdAt: t.String(),
   expiresAt: t.Union([t.String(), t.Null()]),
@@ -36,4 +38,6 @@ export const listResponse = t.Object({
 });
 export type ApiTokenList = typeof listResponse.static;
 export const tokenIdParams = t.Object({ id: t.String({ maxLength: 100 }) });
+// Required (null clears it): an optional field sent as null would count as absent.
+export const patchRequest = t.Object({ description: t.Unknown({ description: "New description (at most 200 characters); null or empty clears it" }) });
 export const revokeResponse = t.Object({ success: t.Literal(true), message: t.String() });

@@ -3,8 +3,8 @@ import type { Core } from "../kernel/core";
 import type { EventSink } from "../kernel/events";
 import type { UsageRecorder } from "../kernel/usage";
 import { pageOf } from "../http/paging";
-import { issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, revokeResponse, tokenIdParams } from "./model";
-import { issueApiToken, listApiTokens, revokeApiToken } from "./service";
+import { apiTokenView, issueRequest, issueResponse, listQuery, TOKENS_PAGE, listResponse, patchRequest, revokeResponse, tokenIdParams } from "./model";
+import { describeApiToken, issueApiToken, listApiTokens, revokeApiToken } from "./service";
 import type { Recorder } from "../audit/service";
 import { trailOf } from "../identity/trail";
 import { errorFamily } from "../http/errors";
@@ -31,6 +31,13 @@ export function adminTokensRoutes(core: Core, events: EventSink, record: Recorde
       },
       { admin: true, query: listQuery, response: listResponse, detail: { summary: "List API tokens, never the tokens themselves (admin)" } },
     )
+    .patch("/:id", (c) => describeApiToken(ctx, c.params.id, c.body, trailOf(audited, c)), {
+      admin: true,
+      params: tokenIdParams,
+      body: patchRequest,
+      response: apiTokenView,
+      detail: { summary: "Change an API token's description (admin)" },
+    })
     .delete(
       "/:id",
       async (c) => {

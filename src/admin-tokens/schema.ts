@@ -11,6 +11,8 @@ export const apiTokens = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
+    // What the token is for ("billing export", "zapier"): one user's tokens told apart in lists.
+    description: text("description"),
     createdBy: text("created_by").notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
     expiresAt: ts("expires_at"),

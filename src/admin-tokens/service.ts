@@ -17,22 +17,33 @@ type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log"> & { events: E
 // ISO-8601 date, or date-time with an explicit zone (a zoneless time would depend on the host).
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
+const asObject = (body: unknown) => (body && typeof body === "object" && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+
+/** Absent or null: none. Blank counts as none; control characters would garble a list or a log. */
+export function parseDescription(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (typeof value !== "string" || value.length > 200 || /[\u0000-\u001f\u007f]/.test(value)) throw ADMIN_TOKEN_ERRORS.BAD_DESCRIPTION();
+  return value.trim() || null;
+}
+
 /** The body is checked here rather than by a schema so a caller without a token gets 401 first. */
-function parseRequest(body: unknown): { userId: string; expiresAt: Date | null } {
-  const b = (body && typeof body === "object" && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+function parseRequest(body: unknown): { userId: string; expiresAt: Date | null; description: string | null } {
+  const b = asObject(body);
   const userId = b.userId;
   if (userId === undefined || userId === null || userId === "") throw ADMIN_TOKEN_ERRORS.USER_ID_REQUIRED();
   if (typeof userId !== "string" || userId.length > 100) throw ADMIN_TOKEN_ERRORS.USER_ID_NOT_STRING();
   const expiration = b.expiration;
-  if (expiration === undefined || expiration === null) return { userId, expiresAt: null };
+  const description = parseDescription(b.description);
+  if (expiration === undefined || expiration === null) return { userId, expiresAt: null, description };
   const at = typeof expiration === "string" && ISO_8601.test(expiration) ? new Date(expiration) : undefined;
   if (!at || Number.isNaN(at.getTime())) throw ADMIN_TOKEN_ERRORS.BAD_EXPIRATION();
   if (at.getTime() <= Date.now()) throw ADMIN_TOKEN_ERRORS.PAST_EXPIRATION();
-  return { userId, expiresAt: at };
+  return { userId, expiresAt: at, description };
 }
 
 export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown, trail?: AuditTrail): Promise<{ success: true; token: string; name: string }> {
-  const { userId, expiresAt } = parseRequest(body);
+  const { userId, expiresAt, description } = parseRequest(body);
   const user = await findUserById(ctx.db, userId);
   if (!user) throw ADMIN_TOKEN_ERRORS.USER_NOT_FOUND();
   if (user.disabledAt) throw ADMIN_TOKEN_ERRORS.USER_DISABLED();
@@ -41,8 +52,8 @@ export async function issueApiToken(ctx: Ctx, admin: UserState, body: unknown, t
   const nowSec = Math.floor(Date.now() / 1000);
   const ttl = expiresAt ? Math.max(1, Math.floor(expiresAt.getTime() / 1000) - nowSec) : null;
   await ctx.db.transaction(async (tx) => {
-    await tx.insert(apiTokens).values({ id, userId: user.id, name, createdBy: admin.id, expiresAt });
-    const changes = { user_id: [null, user.id], expires_at: [null, expiresAt?.toISOString() ?? null] } as Record<string, [unknown, unknown]>;
+    await tx.insert(apiTokens).values({ id, userId: user.id, name, description, createdBy: admin.id, expiresAt });
+    const changes = { user_id: [null, user.id], expires_at: [null, expiresAt?.toISOString() ?? null], description: [null, description] } as Record<string, [unknown, unknown]>;
     await audit(tx, trail, { action: "api_token.issued", target: { type: "api_token", id }, changes });
     await ctx.events.emit(tx, "api_token.issued", { id, user_id: user.id, name, by: admin.id, expires_at: expiresAt?.toISOString() ?? null });
   });
@@ -60,6 +71,7 @@ function view(r: ApiToken): ApiTokenView {
     id: r.id,
     userId: r.userId,
     name: r.name,
+    description: r.description,
     createdBy: r.createdBy,
     createdAt: r.createdAt.toISOString(),
     expiresAt: r.expiresAt?.toISOString() ?? null,
@@ -81,6 +93,22 @@ export async function listApiTokens(
     ctx.db.select({ n: count() }).from(apiTokens).where(where),
   ]);
   return { tokens: rows.map(view), total: all?.n ?? 0 };
+}
+
+/** Changes what a token is for; the token itself is unchanged. */
+export async function describeApiToken(ctx: Pick<Core, "db">, id: string, body: unknown, trail?: AuditTrail): Promise<ApiTokenView> {
+  const b = asObject(body);
+  if (b.description === undefined) throw ADMIN_TOKEN_ERRORS.BAD_DESCRIPTION();
+  const description = parseDescription(b.description);
+  return ctx.db.transaction(async (tx) => {
+    const [before] = await tx.select().from(apiTokens).where(eq(apiTokens.id, id)).for("update");
+    if (!before) throw ADMIN_TOKEN_ERRORS.TOKEN_NOT_FOUND();
+    const [row] = await tx.update(apiTokens).set({ description }).where(eq(apiTokens.id, id)).returning();
+    if (before.description !== description) {
+      await audit(tx, trail, { action: "api_token.described", target: { type: "api_token", id }, changes: { description: [before.description, description] } });
+    }
+    return view(row!);
+  });
 }
 
 /** Takes effect at once here and, through the revocation bus, on every other instance. */

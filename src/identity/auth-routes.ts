@@ -8,6 +8,8 @@ import {
   createUserRequest,
   adminUserView,
   loginUser,
+  ownPasswordChange,
+  ownPasswordChanged,
   patchUserRequest,
   tokenResponse,
   USERS_PAGE,
@@ -18,6 +20,7 @@ import {
 import { clientAddress } from "./throttle";
 import { trailOf } from "./trail";
 import { updateUser } from "./user-admin";
+import { changeOwnPassword } from "./own-password";
 import { toBody, toQuota, type PolicyStore } from "../rate-limits/policies";
 import { adminUser, createUser, listUsers, publicUser } from "./users";
 import { errorFamily } from "../http/errors";
@@ -77,10 +80,15 @@ export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
       "/users",
       async ({ query }) => {
         const page = pageOf(query, USERS_PAGE);
-        const { rows, total, next } = await listUsers(ctx.db, page, query.after);
+        const { rows, total, next } = await listUsers(ctx.db, page, query.after, query.q);
         return { users: rows.map(adminUser), count: total, ...page, next_cursor: next };
       },
-      { admin: true, query: usersQuery, response: usersResponse, detail: { summary: "List users, oldest first, a page at a time (admin); count is the total" } },
+      {
+        admin: true,
+        query: usersQuery,
+        response: usersResponse,
+        detail: { summary: "List users, oldest first, a page at a time, optionally only those matching q (admin); count is the total" },
+      },
     )
     .patch(
       "/users/:id",
@@ -98,6 +106,23 @@ export function authRoutes(ctx: IdentityContext, limits: PolicyStore) {
         return { ...user, rate_limit: toBody(await limits.get("user", user.id)) };
       },
       { admin: true, params: userIdParams, body: patchUserRequest, response: adminUserView, detail: { summary: "Change name, role, password or rate limit, or disable (admin)" } },
+    )
+    .post(
+      "/me/password",
+      async (c) => {
+        const { sessionsEnded } = await changeOwnPassword(ctx, c.principal, c.body, clientAddress(ctx.config, c.server, c.request), trailOf(ctx, c));
+        return { message: "Password changed; your other sessions are signed out", other_sessions_ended: sessionsEnded };
+      },
+      {
+        access: true,
+        body: ownPasswordChange,
+        response: ownPasswordChanged,
+        detail: {
+          summary: "Change your own password (access token; the current password is required)",
+          description:
+            "Wrong current passwords count against the sign-in throttle (429 with Retry-After past it). Every other session of yours ends; this one stays signed in. API keys and API tokens are kept.",
+        },
+      },
     )
     .get("/me", ({ principal }) => publicUser(principal.user), {
       access: true,

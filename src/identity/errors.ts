@@ -17,6 +17,8 @@ export const IDENTITY_ERRORS = defineErrors({
   USER_EXISTS: { status: "CONFLICT", message: "A user with this email or username already exists" },
   USER_NOT_FOUND: { status: "NOT_FOUND", message: "User not found" },
   SELF_DEMOTION: { status: "BAD_REQUEST", message: "You cannot disable or demote your own account" },
+  CURRENT_PASSWORD_WRONG: { status: "FORBIDDEN", message: "The current password is not correct" },
+  SAME_PASSWORD: { status: "VALIDATION", message: "new_password: must differ from the current password" },
   TOKEN_NOT_FOUND: { status: "NOT_FOUND", message: "Token not found" },
   TOKEN_OR_ALL: { status: "BAD_REQUEST", message: "Give either token_id or all_tokens, not both" },
   API_KEYS_NEED_ALL: { status: "BAD_REQUEST", message: "include_api_keys needs all_tokens: true" },

@@ -144,11 +144,32 @@ export const patchUserRequest = t.Object({
 });
 export type UserPatch = typeof patchUserRequest.static;
 
+export const ownPasswordChange = t.Object({
+  current_password: t.String({ maxLength: 4096, error: "current_password: required" }),
+  new_password: t.String({ maxLength: 4096, error: "new_password: required" }),
+});
+export type OwnPasswordChange = typeof ownPasswordChange.static;
+
+export const ownPasswordChanged = t.Object({
+  message: t.String(),
+  other_sessions_ended: t.Integer({ description: "Other sessions of yours that were signed out; this one stays signed in" }),
+});
+
 export const USERS_PAGE = 100;
-export const usersQuery = t.Object({ ...pageFields(1000, USERS_PAGE), ...cursorField });
+export const usersQuery = t.Object({
+  ...pageFields(1000, USERS_PAGE),
+  ...cursorField,
+  q: t.Optional(
+    t.String({
+      maxLength: 200,
+      description: "only users whose email, name, username or id contains this (case-insensitive), or whose customer_id is this number; count is then the number that match",
+      error: "q: at most 200 characters",
+    }),
+  ),
+});
 export const usersResponse = t.Object({
   users: t.Array(adminUserView),
-  count: t.Integer({ description: "All users, regardless of limit/offset" }),
+  count: t.Integer({ description: "All users (matching q, when given), regardless of limit/offset" }),
   limit: t.Integer(),
   offset: t.Integer(),
   next_cursor: t.Union([t.String(), t.Null()], { description: "pass as ?after= for the next page (cheaper than a large offset); null on the last page" }),

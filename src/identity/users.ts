@@ -1,5 +1,5 @@
 import { audit, diff, type AuditTrail } from "../audit/service";
-import { asc, count, desc, eq, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
 import { users, type User } from "./schema";
@@ -128,18 +128,32 @@ export async function findUserByEmail(db: DB, email: string): Promise<User | und
   return row;
 }
 
-/** One page, oldest first (after a cursor, or at an offset), how many users there are in all, and the next page's cursor. */
-export async function listUsers(db: DB, page: Page, after?: string): Promise<{ rows: User[]; total: number; next: string | null }> {
+/**
+ * Users whose email, name, username or id contains `q` (case-insensitive), or whose customer id is
+ * `q`. strpos, not LIKE: `%` and `_` typed into a search box are plain characters.
+ */
+function matching(q: string | undefined): SQL | undefined {
+  const needle = q?.trim().toLowerCase();
+  if (!needle) return undefined;
+  const has = (column: SQLWrapper) => sql`strpos(lower(${column}), ${needle}) > 0`;
+  const parts = [has(users.email), has(users.name), has(sql`coalesce(${users.username}, '')`), has(users.id)];
+  if (/^\d{1,9}$/.test(needle)) parts.push(eq(users.customerId, Number(needle)));
+  return or(...parts);
+}
+
+/** One page, oldest first (after a cursor, or at an offset), how many users match in all, and the next page's cursor. */
+export async function listUsers(db: DB, page: Page, after?: string, q?: string): Promise<{ rows: User[]; total: number; next: string | null }> {
   const from = after ? decodeCursor(after) : undefined;
+  const filter = matching(q);
   const [found, [all]] = await Promise.all([
     db
       .select({ u: users, at: cursorAt(users.createdAt) })
       .from(users)
-      .where(from ? sql`(${users.createdAt}, ${users.id}) > (${from.at}::timestamptz, ${from.id})` : undefined)
+      .where(and(filter, from ? sql`(${users.createdAt}, ${users.id}) > (${from.at}::timestamptz, ${from.id})` : undefined))
       .orderBy(asc(users.createdAt), asc(users.id))
       .limit(page.limit)
       .offset(page.offset),
-    db.select({ n: count() }).from(users),
+    db.select({ n: count() }).from(users).where(filter),
   ]);
   const last = found.at(-1);
   return { rows: found.map((r) => r.u), total: all?.n ?? 0, next: last && found.length === page.limit ? encodeCursor({ at: last.at, id: last.u.id }) : null };

@@ -5,6 +5,15 @@ export const MESSAGING_ERRORS = defineErrors({
   CONTACT_NOT_FOUND: { status: "NOT_FOUND", message: (id: string) => `Contact not found: ${id}` },
   TEMPLATE_NOT_FOUND: { status: "NOT_FOUND", message: (id: string) => `Template not found: ${id}` },
   MESSAGE_NOT_FOUND: { status: "NOT_FOUND", message: (id: string) => `Message not found: ${id}` },
+  NOT_RETRYABLE: {
+    status: "CONFLICT",
+    message: (status: string) => `Only a failed or cancelled message can be retried; this one is ${status}`,
+  },
+  NOT_CANCELLABLE: { status: "CONFLICT", message: (status: string) => `Only a queued message can be cancelled; this one is ${status}` },
+  IN_DELIVERY: {
+    status: "CONFLICT",
+    message: "The message is being delivered right now and cannot be cancelled; try again when this attempt has ended",
+  },
   MISSING_PLACEHOLDER: {
     status: "VALIDATION",
     message: (name: string, contactId: string) => `Missing placeholder: ${name} (recipient ${contactId})`,

@@ -34,7 +34,7 @@ function transportFor(ctx: Core): Transport | undefined {
   }
 }
 
-const STATUSES = ["queued", "sent", "failed"] as const;
+const STATUSES = ["queued", "sent", "failed", "cancelled"] as const;
 
 function setup(ctx: Core) {
   const metrics = messagingMetrics(ctx.metrics);

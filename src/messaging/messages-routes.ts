@@ -1,8 +1,8 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { Core } from "../kernel/core";
 import { MESSAGING_AUTH } from "./auth";
-import { getMessage, listMessages } from "./messages-service";
-import { idParams, message, messageList, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
+import { cancelMessage, getMessage, listMessages, retryMessage } from "./messages-service";
+import { idParams, messageAnswer, messageList, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
 import { sendMessages, type SendDeps } from "./send-service";
 import { errorFamily } from "../http/errors";
 
@@ -10,6 +10,7 @@ import { errorFamily } from "../http/errors";
 export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
   const { db } = ctx;
   const deps: SendDeps = { db, maxRecipients: ctx.config.maxRecipients, onQueued };
+  const transport = ctx.config.messageTransport;
   const idemKey = (headers: Record<string, string | undefined>) => headers["idempotency-key"];
   const sendDoc = (summary: string) => ({
     summary,
@@ -36,16 +37,36 @@ export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
       response: sendResult,
       detail: sendDoc("Queue a text for one recipient"),
     })
-    .get("/", async ({ principal, query }) => ({ success: true as const, ...(await listMessages(db, principal.user, query)) }), {
+    .get("/", async ({ principal, query }) => ({ success: true as const, ...(await listMessages(db, principal.user, query)), transport }), {
       ...MESSAGING_AUTH,
       query: messageQuery,
       response: messageList,
-      detail: { summary: "Messages you sent (admins: all), newest first" },
+      detail: { summary: "Messages you sent (admins: all), newest first, and the deployment's transport (none: they stay queued)" },
     })
     .get("/:id", async ({ principal, params }) => ({ success: true as const, message: await getMessage(db, principal.user, params.id) }), {
       ...MESSAGING_AUTH,
       params: idParams,
-      response: t.Object({ success: t.Literal(true), message }),
+      response: messageAnswer,
       detail: { summary: "One message and its delivery state" },
+    })
+    .post(
+      "/:id/retry",
+      async ({ principal, params }) => {
+        const message = await retryMessage(db, principal.user, params.id);
+        onQueued(1);
+        return { success: true as const, message };
+      },
+      {
+        ...MESSAGING_AUTH,
+        params: idParams,
+        response: messageAnswer,
+        detail: { summary: "Queue a failed or cancelled message again, due now, with a fresh budget of attempts (409 otherwise)" },
+      },
+    )
+    .post("/:id/cancel", async ({ principal, params }) => ({ success: true as const, message: await cancelMessage(db, principal.user, params.id) }), {
+      ...MESSAGING_AUTH,
+      params: idParams,
+      response: messageAnswer,
+      detail: { summary: "Cancel a queued message; 409 while a delivery attempt is under way or once it is sent, failed or cancelled" },
     });
 }

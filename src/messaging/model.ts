@@ -61,7 +61,7 @@ export const message = t.Object({
   recipientId: t.String(),
   templateId: t.Union([t.String(), t.Null()]),
   text: t.String(),
-  status: t.Union([t.Literal("queued"), t.Literal("sent"), t.Literal("failed")]),
+  status: t.Union([t.Literal("queued"), t.Literal("sent"), t.Literal("failed"), t.Literal("cancelled")]),
   attempts: t.Number(),
   lastError: t.Union([t.String(), t.Null()]),
   nextAttemptAt: t.Date(),
@@ -97,7 +97,9 @@ export type SendResult = typeof sendResult.static;
 export const idParams = t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) });
 export const page = pageFields(200, 50);
 export const messageQuery = t.Object({
-  status: t.Optional(t.Union([t.Literal("queued"), t.Literal("sent"), t.Literal("failed")], { error: "status: must be queued, sent or failed" })),
+  status: t.Optional(
+    t.Union([t.Literal("queued"), t.Literal("sent"), t.Literal("failed"), t.Literal("cancelled")], { error: "status: must be queued, sent, failed or cancelled" }),
+  ),
   recipientId: t.Optional(t.String()),
   ...page,
 });
@@ -112,8 +114,14 @@ export const contactList = t.Object({ success: t.Literal(true), contacts: t.Arra
 export type ContactList = typeof contactList.static;
 export const templateList = t.Object({ success: t.Literal(true), templates: t.Array(template), ...pageInfo });
 export type TemplateList = typeof templateList.static;
-export const messageList = t.Object({ success: t.Literal(true), messages: t.Array(message), ...pageInfo });
+/** A listed message also names its recipient (the contact's name), so lists need no second lookup. */
+export const listedMessage = t.Composite([message, t.Object({ recipientName: t.String() })]);
+export const messageTransport = t.Union([t.Literal("webhook"), t.Literal("stream"), t.Literal("none")], {
+  description: "MESSAGE_TRANSPORT of this deployment; none: messages stay queued until a transport is configured",
+});
+export const messageList = t.Object({ success: t.Literal(true), messages: t.Array(listedMessage), ...pageInfo, transport: messageTransport });
 export type MessageList = typeof messageList.static;
+export const messageAnswer = t.Object({ success: t.Literal(true), message: listedMessage });
 
 export const messagingModels = {
   Contact: contact,

@@ -49,7 +49,8 @@ export const messages = pgTable(
       .references(() => contacts.id, { onDelete: "cascade" }),
     text: text("text").notNull(),
     templateId: text("template_id"),
-    status: text("status", { enum: ["queued", "sent", "failed"] })
+    // cancelled: taken out of the queue by its sender or an admin (POST /api/messages/{id}/cancel).
+    status: text("status", { enum: ["queued", "sent", "failed", "cancelled"] })
       .notNull()
       .default("queued"),
     attempts: integer("attempts").notNull().default(0),

@@ -205,7 +205,7 @@ describe("listing messages", () => {
     expect(sent.total).toBe(0);
     const bad = await t.request("GET", "/api/messages?status=lost", { token: u.accessToken });
     expect(bad.status).toBe(422);
-    expect(await json(bad)).toEqual({ success: false, error: "status: must be queued, sent or failed" });
+    expect(await json(bad)).toEqual({ success: false, error: "status: must be queued, sent, failed or cancelled" });
     const theirs = await json(await t.request("GET", "/api/messages", { token: other.accessToken }));
     expect(theirs.total).toBe(0);
     const id = all.messages[0].id;
