@@ -45,6 +45,8 @@ export async function messagesPage(root: HTMLElement): Promise<void> {
     ],
     "",
   );
+  // A select without a visible label still needs a name (axe-core: select-name).
+  filter.setAttribute("aria-label", "Show messages of status");
   const outbox = section<Message>(
     "Outbox",
     ["Created", "Recipient", "Status", "Attempts", "Next attempt", "Last error", "Text"],
