@@ -316,6 +316,7 @@ describe.skipIf(!hasChromium)("console (shell, overview, keys, audit, webhooks) 
     await page.goto(`${base}/admin`);
     const icon = await page.locator("link[rel=icon]").getAttribute("href");
     expect((await t.request("GET", icon!)).headers.get("content-type")).toStartWith("image/svg+xml");
+    expect(await axe(page)).toEqual([]);
     await page.fill("#signin-email", admin.user.email);
     await page.fill("#signin-password", admin.password);
     await page.keyboard.press("Enter");
