@@ -20,8 +20,9 @@ const WRITES_ON_FAILURE: Record<string, string[]> = {
   "POST /api/auth/token": ["login_failures", "audit_events"],
 };
 // Every request counts against its rate limit policies, refused ones too (a quota of guesses is
-// the point): leasing a slice of a window's quota writes its row.
-const allowedWrites = (r: RouteSpec) => [...(WRITES_ON_FAILURE[label(r)] ?? []), "rate_limit_windows"];
+// the point): leasing a slice of a window's quota writes its row. Usage rollups count refused
+// requests and errors too, written by a background flush at any moment.
+const allowedWrites = (r: RouteSpec) => [...(WRITES_ON_FAILURE[label(r)] ?? []), "rate_limit_windows", "usage_rollups"];
 
 const flowise = await startFlowiseDouble({ apiKey: "flowise-key" });
 const t = await makeApp({
