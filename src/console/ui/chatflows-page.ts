@@ -1,7 +1,15 @@
 import { api, qs } from "./api";
-import { clear, confirmAction, h, input, notice, pager, table, when } from "./dom";
+import { clear, confirmAction, field, h, input, notice, pager, table, when } from "./dom";
+import { action, wireForm } from "./forms";
 import { loadUsers, userPicker, type AdminUser } from "./users-data";
 import type { AdminChatflow, AdminChatflowList, GrantedUsers, SyncResult } from "../../chatflows/model";
+
+/** "a, b ,c" → ["a", "b", "c"]; empty entries dropped. */
+const keyList = (text: string) =>
+  text
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
 
 const PAGE = 20;
 
@@ -42,22 +50,31 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
     });
     keys.disabled = !ownList.checked;
     ownList.addEventListener("change", () => (keys.disabled = !ownList.checked));
-    const save = async () => {
-      const overrideAllow = ownList.checked
-        ? keys.value
-            .split(",")
-            .map((k) => k.trim())
-            .filter((k) => k !== "")
-        : null;
-      try {
+    const saveButton = h("button", { type: "button", "aria-label": `Save ${c.name}` }, "Save");
+    action(
+      saveButton,
+      async () => {
+        const overrideAllow = ownList.checked ? keyList(keys.value) : null;
         await api("PATCH", `/api/admin/chatflows/${encodeURIComponent(c.id)}`, { cost: Number(cost.value), enabled: enabled.checked, override_allow: overrideAllow });
         const overrides = overrideAllow === null ? "global list" : overrideAllow.length ? overrideAllow.join(", ") : "none";
-        status.ok(`Saved ${c.name}: cost ${cost.value}, ${enabled.checked ? "enabled" : "disabled"}, overrides: ${overrides}.`);
         await load();
-      } catch (e) {
-        status.fail((e as Error).message);
-      }
-    };
+        return `Saved ${c.name}: cost ${cost.value}, ${enabled.checked ? "enabled" : "disabled"}, overrides: ${overrides}.`;
+      },
+      status,
+    );
+    const deleteButton = h("button", { type: "button", class: "danger", "data-delete-chatflow": c.id, "aria-label": `Delete ${c.name}` }, "Delete");
+    action(
+      deleteButton,
+      async () => {
+        const question = `Delete the chatflow ${c.name}? Its ${c.user_count} grant(s) go with it; a later sync from Flowise brings it back (cost 1, enabled).`;
+        if (!(await confirmAction(question, "Delete"))) return undefined;
+        await api("DELETE", `/api/admin/chatflows/${encodeURIComponent(c.id)}`);
+        if (access.dataset.chatflow === c.id) access.hidden = true;
+        await load();
+        return `Deleted ${c.name}.`;
+      },
+      status,
+    );
     return [
       c.name,
       h("code", {}, c.id),
@@ -66,12 +83,13 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
       h("span", { class: "overrides" }, ownList, keys),
       String(c.user_count),
       when(c.synced_at),
-      h("span", {}, h("button", { type: "button", onclick: () => void save() }, "Save"), " ", h("button", { type: "button", onclick: () => void showUsers(c) }, "Users")),
+      h("span", { class: "row-actions" }, saveButton, h("button", { type: "button", onclick: () => void showUsers(c) }, "Users"), deleteButton),
     ];
   };
 
   const showUsers = async (c: AdminChatflow) => {
     access.hidden = false;
+    access.dataset.chatflow = c.id;
     const picker = userPicker(users, "grant-user");
     const grantList = h("div", {});
     const refresh = async () => {
@@ -130,6 +148,46 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
     }
   });
 
-  clear(root, h("h2", {}, "Chatflows"), status.el, h("div", { class: "toolbar" }, sync), list, access);
+  // Register a chatflow by hand (when Flowise cannot be reached for a sync, or only some are wanted).
+  const newId = input("chatflow-id", { required: true, placeholder: "Flowise chatflow id (UUID)", pattern: "[0-9a-fA-F-]{36}", autocomplete: "off" });
+  const newName = input("chatflow-name", { required: true, maxlength: 200 });
+  const newCost = input("chatflow-cost", { type: "number", min: 0, step: 1, value: 1, class: "narrow" });
+  const newEnabled = input("chatflow-enabled", { type: "checkbox", checked: true });
+  const newKeys = input("chatflow-overrides", { placeholder: "empty: the global list" });
+  const addForm = h(
+    "form",
+    { id: "add-chatflow", class: "inline" },
+    field("Id", newId),
+    field("Name", newName),
+    field("Cost", newCost),
+    field("overrideConfig keys (comma-separated)", newKeys),
+    h("label", {}, newEnabled, " Enabled"),
+    h("button", { type: "submit" }, "Add chatflow"),
+  );
+  wireForm(
+    addForm,
+    async () => {
+      const overrides = keyList(newKeys.value);
+      const made = await api<AdminChatflow>("POST", "/api/admin/chatflows", {
+        id: newId.value.trim(),
+        name: newName.value,
+        cost: Number(newCost.value),
+        enabled: newEnabled.checked,
+        override_allow: overrides.length ? overrides : null,
+      });
+      return `Added ${made.name} (cost ${made.cost}, ${made.enabled ? "enabled" : "disabled"}).`;
+    },
+    { after: () => load(0) },
+  );
+
+  clear(
+    root,
+    h("h2", {}, "Chatflows"),
+    status.el,
+    h("details", { id: "add-chatflow-details" }, h("summary", {}, "Add a chatflow"), addForm),
+    h("div", { class: "toolbar" }, sync),
+    list,
+    access,
+  );
   await load(0);
 }

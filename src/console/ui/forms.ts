@@ -100,7 +100,8 @@ export function wireForm<T = void>(form: HTMLFormElement, send: () => Promise<{ 
 
 function firstControl(form: HTMLFormElement): HTMLElement | undefined {
   return Array.from(form.elements).find(
-    (c): c is HTMLElement => (c instanceof HTMLInputElement || c instanceof HTMLSelectElement || c instanceof HTMLTextAreaElement) && !c.disabled && c.type !== "hidden",
+    (c): c is HTMLElement =>
+      (c instanceof HTMLInputElement || c instanceof HTMLSelectElement || c instanceof HTMLTextAreaElement) && !c.disabled && !c.hidden && c.type !== "hidden",
   );
 }
 
