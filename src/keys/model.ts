@@ -105,7 +105,9 @@ export const chatToken = t.Object({ token: t.String(), expires_in: t.Integer() }
 export const keyStatus = t.Union([t.Literal("active"), t.Literal("revoked"), t.Literal("expired")], { error: "status must be one of active, revoked, expired" });
 export const listQuery = t.Object({
   user_id: t.Optional(t.String({ maxLength: 100, error: "user_id: at most 100 characters" })),
-  q: t.Optional(t.String({ maxLength: 200, description: "part of the key's name, its owner's email or name, or the key's first characters", error: "q: at most 200 characters" })),
+  q: t.Optional(
+    t.String({ maxLength: 200, description: "the key's id, part of its name, its owner's email or name, or the key's first characters", error: "q: at most 200 characters" }),
+  ),
   level: t.Optional(level),
   environment: t.Optional(environment),
   status: t.Optional(keyStatus),

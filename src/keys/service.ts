@@ -186,7 +186,7 @@ export async function rollKey(
 /** What the admin list may be narrowed to; every field is optional. */
 export interface KeyFilter {
   userId?: string;
-  /** Part of the key's name or its owner's email or name, or the key's first characters. */
+  /** The key's id, part of its name or its owner's email or name, or the key's first characters. */
   q?: string;
   level?: KeyLevel;
   environment?: KeyEnvironment;
@@ -201,7 +201,7 @@ function filterWhere(f: KeyFilter) {
   const pattern = q ? `%${likeText(q)}%` : undefined;
   return and(
     f.userId ? eq(apiKeys.userId, f.userId) : undefined,
-    pattern ? or(ilike(apiKeys.name, pattern), ilike(users.email, pattern), ilike(users.name, pattern), ilike(apiKeys.start, `${likeText(q!)}%`)) : undefined,
+    pattern ? or(eq(apiKeys.id, q!), ilike(apiKeys.name, pattern), ilike(users.email, pattern), ilike(users.name, pattern), ilike(apiKeys.start, `${likeText(q!)}%`)) : undefined,
     f.level ? eq(apiKeys.level, f.level) : undefined,
     f.environment ? eq(apiKeys.environment, f.environment) : undefined,
     f.status === "revoked" ? isNotNull(apiKeys.revokedAt) : undefined,

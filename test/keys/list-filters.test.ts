@@ -40,10 +40,11 @@ async function list(query: string): Promise<{ ids: string[]; total: number; stat
 const sorted = (...k: SeededKey[]) => k.map((x) => x.id).sort();
 
 describe("GET /api/auth/api-keys: search and filters", () => {
-  test("q matches the key's name, its first characters, its owner's email or name", async () => {
+  test("q matches the key's id, its name, its first characters, its owner's email or name", async () => {
     expect((await list("q=BILLING")).ids).toEqual(sorted(live));
     expect((await list(`q=${encodeURIComponent(test_.key.slice(0, 12))}`)).ids).toEqual(sorted(test_));
     expect((await list("q=filter-owner@")).ids).toEqual(sorted(live, test_));
+    expect((await list(`q=${gone.id}`)).ids).toEqual(sorted(gone));
     expect((await list("q=filter%20owner")).ids).toEqual(sorted(live, test_));
     const r = await list("q=filter-owner");
     expect(r.total).toBe(2);

@@ -34,7 +34,7 @@ export async function auditPage(root: HTMLElement): Promise<void> {
         ["When", "Actor", "Action", "Target", "Changes", "Address", "Request"],
         rows,
         (e) => [
-          when(e.at),
+          h("span", { class: "nowrap" }, when(e.at)),
           `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ""}`,
           e.action,
           `${e.target.type}${e.target.id ? ` ${e.target.id}` : ""}`,

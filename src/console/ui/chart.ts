@@ -29,9 +29,10 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
   return el;
 }
 
-/** 1, 2 or 5 times a power of ten, at least `n` (and at least 1). */
+/** 1, 2 or 5 times a power of ten, at least `n` (and at least 2). */
 export function niceMax(n: number): number {
-  if (n <= 1) return 1;
+  // Counts are whole numbers: the smallest scale is 0, 1, 2.
+  if (n <= 2) return 2;
   const p = 10 ** Math.floor(Math.log10(n));
   for (const m of [1, 2, 5, 10]) if (m * p >= n) return m * p;
   return 10 * p;

@@ -62,7 +62,7 @@ export async function keysPage(root: HTMLElement): Promise<void> {
         (k) => [
           k.name,
           k.user_email ?? k.user_id,
-          h("span", { class: "id" }, `${k.start}…`),
+          h("span", { class: "id nowrap" }, `${k.start}…`),
           k.level,
           k.environment,
           when(k.last_used_at),

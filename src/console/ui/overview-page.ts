@@ -3,9 +3,9 @@
 import { api, qs } from "./api";
 import { lineChart } from "./chart";
 import { clear, h, notice, table } from "./dom";
-import { loadUsers } from "./users-data";
 import { bucketsOf, type Counter, loadUsage, RANGES, type Range, seriesOf, totalsBy, type UsageRow } from "./usage";
 import type { AdminListedKey } from "../../keys/model";
+import type { UsersResponse } from "../../identity/model";
 
 const TOP = 5;
 let range: Range = "24h";
@@ -65,33 +65,55 @@ function charts(rows: UsageRow[]): HTMLElement {
   );
 }
 
+/** Names of the few ids shown (one small request each), so the page never loads every user or key. */
+async function namesOf(ids: string[], find: (id: string) => Promise<string | undefined>): Promise<Map<string, string>> {
+  const found = await Promise.all(ids.map(async (id) => [id, await find(id).catch(() => undefined)] as const));
+  return new Map(found.filter((x): x is readonly [string, string] => x[1] !== undefined));
+}
+
+const userName = async (id: string) => {
+  const a = await api<UsersResponse>("GET", `/api/auth/users${qs({ q: id, limit: 5 })}`);
+  return a.users.find((u) => u.id === id)?.email;
+};
+const keyName = async (id: string) => {
+  const k = (await api<AdminListedKey[]>("GET", `/api/auth/api-keys${qs({ q: id, limit: 5 })}`)).find((x) => x.id === id);
+  return k ? `${k.name} (${k.start}…, ${k.user_email ?? k.user_id})` : undefined;
+};
+
 async function tops(): Promise<HTMLElement> {
-  const [byUser, byKey, byFlow, users, keys, flows] = await Promise.all([
+  const [byUser, byKey, byFlow, flows] = await Promise.all([
     loadUsage("user", range),
     loadUsage("key", range),
     loadUsage("chatflow", range),
-    loadUsers(),
-    api<AdminListedKey[]>("GET", `/api/auth/api-keys${qs({ limit: 1000 })}`),
-    api<{ chatflows: Array<{ id: string; name: string }> }>("GET", `/api/admin/chatflows${qs({ limit: 1000 })}`),
+    // Names are a nicety: without them the ids are shown.
+    api<{ chatflows: Array<{ id: string; name: string }> }>("GET", `/api/admin/chatflows${qs({ limit: 200 })}`).catch(() => ({ chatflows: [] })),
   ]);
-  const userName = new Map(users.map((u) => [u.id, u.email]));
-  const keyName = new Map(keys.map((k) => [k.id, `${k.name} (${k.start}…, ${k.user_email ?? k.user_id})`]));
+  const top = (rows: UsageRow[]) => totalsBy(rows, "credits_spent").slice(0, TOP);
+  const [users, keys] = await Promise.all([
+    namesOf(
+      top(byUser).map(([id]) => id),
+      userName,
+    ),
+    namesOf(
+      top(byKey).map(([id]) => id),
+      keyName,
+    ),
+  ]);
   const flowName = new Map(flows.chatflows.map((c) => [c.id, c.name]));
   const block = (id: string, title: string, rows: UsageRow[], names: Map<string, string>) => {
     const requests = new Map(totalsBy(rows, "requests"));
-    const top = totalsBy(rows, "credits_spent").slice(0, TOP);
     return h(
       "section",
       { id, "aria-label": title },
       h("h4", {}, title),
-      table(["Who", "Credits", "Requests"], top, ([who, credits]) => [names.get(who) ?? who, String(credits), String(requests.get(who) ?? 0)], "No usage in this range."),
+      table(["Who", "Credits", "Requests"], top(rows), ([who, credits]) => [names.get(who) ?? who, String(credits), String(requests.get(who) ?? 0)], "No usage in this range."),
     );
   };
   return h(
     "div",
     { class: "tops" },
-    block("top-users", "Top users by credits", byUser, userName),
-    block("top-keys", "Top API keys by credits", byKey, keyName),
+    block("top-users", "Top users by credits", byUser, users),
+    block("top-keys", "Top API keys by credits", byKey, keys),
     block("top-chatflows", "Top chatflows by credits", byFlow, flowName),
   );
 }
