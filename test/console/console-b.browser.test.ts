@@ -2,7 +2,7 @@
 // driving Debian's chromium) against a real listening app, at 1280 px and at 390 px. Every action
 // is checked through the API afterwards, not through the page.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
@@ -13,6 +13,8 @@ import { json, makeApp, seedUser, within, type SeededUser, type TestApp } from "
 const CHROMIUM = process.env.CONSOLE_CHROMIUM ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[console-b.browser.test] SKIPPED: no browser at ${CHROMIUM}`);
+
+const AXE = hasChromium ? readFileSync(join(import.meta.dir, "../../node_modules/axe-core/axe.min.js"), "utf8") : "";
 
 let t: TestApp;
 let base: string;
@@ -33,6 +35,8 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 860 },
+    // Only so axe-core can be injected as a script tag; the CSP itself is checked by console.browser.test.ts.
+    bypassCSP: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
 }, 120_000);
@@ -66,6 +70,18 @@ const api = (method: string, path: string, body?: unknown) => t.request(method, 
 async function fitsWidth(page: Page): Promise<void> {
   const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
   expect(scroll).toBeLessThanOrEqual(inner);
+}
+
+/** axe-core's serious and critical findings on the page as it is now. */
+async function axe(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE });
+  const found = (await page.evaluate(async () => {
+    const r = await (
+      window as unknown as { axe: { run(ctx: Document, o: unknown): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }
+    ).axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  })) as Array<{ id: string; impact: string; nodes: string[] }>;
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.join(", ")}`);
 }
 
 async function goTo(page: Page, key: string): Promise<void> {
@@ -146,7 +162,10 @@ describe.skipIf(!hasChromium)("console (users, tokens, chatflows, messages) in c
       await total.waitFor();
       expect((await total.textContent())!.split(" / ")[0]).toBe(String(requests));
       expect(await page.locator("#user-usage svg[role=img]").count()).toBe(3);
+      await page.click("#create-user-details summary");
+      await page.click("#own-password-details summary");
       await fitsWidth(page);
+      expect(await axe(page)).toEqual([]);
       await page.close();
     }, 60_000);
 
@@ -168,6 +187,7 @@ describe.skipIf(!hasChromium)("console (users, tokens, chatflows, messages) in c
       await page.locator("#token-list-result", { hasText: `Description saved: zapier ${width}.` }).waitFor();
       expect((await tokens())[0]!.description).toBe(`zapier ${width}`);
       await fitsWidth(page);
+      expect(await axe(page)).toEqual([]);
       await page.close();
     }, 60_000);
 
@@ -199,6 +219,7 @@ describe.skipIf(!hasChromium)("console (users, tokens, chatflows, messages) in c
       await page.getByText(`Deleted Billing bot ${width}.`).waitFor();
       expect((await flows()).find((c) => c.id === id)).toBeUndefined();
       await fitsWidth(page);
+      expect(await axe(page)).toEqual([]);
       await page.close();
     }, 60_000);
 
@@ -226,6 +247,7 @@ describe.skipIf(!hasChromium)("console (users, tokens, chatflows, messages) in c
       await page.getByText(`The message to Rita Recipient ${width} is queued again.`).waitFor();
       expect(await state(failed)).toBe("queued");
       await fitsWidth(page);
+      expect(await axe(page)).toEqual([]);
       await page.close();
     }, 60_000);
   }
