@@ -5,6 +5,12 @@ import { USAGE_COUNTERS, type UsageCounter, type UsageRecorder } from "../kernel
 
 export const HOUR_MS = 3_600_000;
 
+/**
+ * Rows kept for a database that stays away: beyond this many, given-back rows are dropped (and
+ * reported) rather than letting memory grow without bound.
+ */
+export const MAX_PENDING_ROWS = 200_000;
+
 /** One (hour, user, key, chatflow) and its counts. */
 export class UsageRow {
   requests = 0;
@@ -107,9 +113,11 @@ export class UsageAggregator implements UsageRecorder {
     return rows;
   }
 
-  /** Rows a write could not store: counted again at the next flush. */
-  giveBack(rows: UsageRow[]): void {
-    for (const r of rows) this.pending.push(r);
+  /** Rows a write could not store: counted again at the next flush. Answers how many did not fit. */
+  giveBack(rows: UsageRow[]): number {
+    const room = Math.max(0, MAX_PENDING_ROWS - this.pending.length);
+    for (const r of rows.slice(0, room)) this.pending.push(r);
+    return Math.max(0, rows.length - room);
   }
 
   /** Distinct rows waiting (a gauge, and the tests' view). */

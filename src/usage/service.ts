@@ -64,7 +64,8 @@ export class UsageFlusher {
       for (; written < rows.length; written += ROWS_PER_STATEMENT) await writeRows(this.db, rows.slice(written, written + ROWS_PER_STATEMENT));
     } catch (err) {
       // Chunks already written stay written; only the rest is counted again.
-      this.aggregator.giveBack(rows.slice(written));
+      const dropped = this.aggregator.giveBack(rows.slice(written));
+      if (dropped > 0) this.log.error("usage rows dropped: the database refused them too long", { rows: dropped });
       throw err;
     }
   }

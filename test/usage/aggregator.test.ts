@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import type { DB } from "../../src/db/client";
 import { createLogger } from "../../src/http/logger";
-import { HOUR_MS, mergeRows, UsageAggregator, UsageRow } from "../../src/usage/aggregator";
+import { HOUR_MS, MAX_PENDING_ROWS, mergeRows, UsageAggregator, UsageRow } from "../../src/usage/aggregator";
 import { UsageFlusher } from "../../src/usage/service";
 
 const T0 = Date.UTC(2026, 10, 30, 22, 59, 59, 900);
@@ -127,6 +127,14 @@ describe("UsageAggregator", () => {
     expect(a.size).toBe(0);
     expect(written).toHaveLength(1);
     expect((written[0]![0] as unknown as { requests: number }).requests).toBe(2);
+  });
+
+  test("rows given back beyond MAX_PENDING_ROWS are dropped and reported, not kept without bound", () => {
+    const a = new UsageAggregator(clock().now);
+    const rows = Array.from({ length: MAX_PENDING_ROWS + 5 }, (_, i) => Object.assign(new UsageRow(0, `u${i}`, "", ""), { requests: 1 }));
+    expect(a.giveBack(rows)).toBe(5);
+    expect(a.size).toBe(MAX_PENDING_ROWS);
+    expect(a.giveBack(rows.slice(0, 1))).toBe(1);
   });
 
   test("add is cheap: a million counts on a warm row in well under a second", () => {
