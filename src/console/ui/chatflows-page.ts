@@ -149,7 +149,7 @@ export async function chatflowsPage(root: HTMLElement): Promise<void> {
   });
 
   // Register a chatflow by hand (when Flowise cannot be reached for a sync, or only some are wanted).
-  const newId = input("chatflow-id", { required: true, placeholder: "Flowise chatflow id (UUID)", pattern: "[0-9a-fA-F-]{36}", autocomplete: "off" });
+  const newId = input("chatflow-id", { required: true, placeholder: "Flowise chatflow id (UUID)", autocomplete: "off" });
   const newName = input("chatflow-name", { required: true, maxlength: 200 });
   const newCost = input("chatflow-cost", { type: "number", min: 0, step: 1, value: 1, class: "narrow" });
   const newEnabled = input("chatflow-enabled", { type: "checkbox", checked: true });
