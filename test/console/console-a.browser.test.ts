@@ -1,23 +1,18 @@
-// The console's shell, Overview, API keys, Audit and Webhooks pages in a real browser
-// (playwright-core driving Debian's chromium) against a real listening app, at 1280 px and at
-// 390 px, with an axe-core scan of every page. Every action is checked through the API
-// afterwards, not only through the page. CONSOLE_SCREENSHOTS=1 writes the README's screenshots
+// The console's Overview, API keys, Audit and Webhooks pages in a real browser (playwright-core
+// driving Debian's chromium) against a real listening app; console-a11y.browser.test.ts checks
+// every page at 390 px and with axe-core. Every action is checked through the API afterwards,
+// not only through the page. CONSOLE_SCREENSHOTS=1 writes the README's screenshots
 // (docs/console-overview.png, docs/console-keys.png, docs/console-audit.png).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { json, makeApp, seedUser, within, type SeededUser, type TestApp } from "../helpers";
 import { startReceiver, WEBHOOK_ENV, type Receiver } from "../webhooks/helpers";
+import { type Browser, go, hasChromium, launch, openConsole as open, CHROMIUM } from "./browser-helpers";
 
-const CHROMIUM = process.env.CONSOLE_CHROMIUM ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[console-a.browser.test] SKIPPED: no browser at ${CHROMIUM}`);
 const SHOTS = process.env.CONSOLE_SCREENSHOTS === "1" ? join(import.meta.dir, "../../docs") : undefined;
-const AXE = readFileSync(join(import.meta.dir, "../../node_modules/axe-core/axe.min.js"), "utf8");
-
-const PAGES = ["overview", "users", "tokens", "keys", "chatflows", "messages", "audit", "webhooks"];
 
 let t: TestApp;
 let base: string;
@@ -25,14 +20,13 @@ let admin: SeededUser;
 let una: SeededUser;
 let unaKey: { id: string; key: string };
 let receiver: Receiver;
-let browser: BrowserContext;
-let profile: string;
-const pageErrors: string[] = [];
+let browser: Browser;
 
 const api = (method: string, path: string, body?: unknown) => t.request(method, path, { token: admin.accessToken, body });
 const validate = async (key: string) => (await t.request("GET", "/api/auth/validate", { headers: { "x-api-key": key } })).status;
 type UsagePoint = { id: string | null; requests: number; failed_logins: number };
 const usage = async (q: string) => (await json<{ series: UsagePoint[] }>(await api("GET", `/api/admin/usage?${q}`))).series;
+const openConsole = (): Promise<Page> => open(browser, base, admin);
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -49,17 +43,7 @@ beforeAll(async () => {
   expect(await within(10_000, async () => (await usage(`group_by=key&id=${unaKey.id}`)).reduce((a, r) => a + r.requests, 0) === 3)).toBe(true);
   t.app.listen({ port: 0, hostname: "127.0.0.1" });
   base = `http://127.0.0.1:${t.app.server!.port}`;
-  const { chromium } = await import("playwright-core");
-  profile = mkdtempSync(join(tmpdir(), "console-a-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 860 },
-    // Only so axe-core can be injected as a script tag; the CSP itself is checked by console.browser.test.ts.
-    bypassCSP: true,
-    acceptDownloads: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launch();
 }, 120_000);
 
 afterAll(async () => {
@@ -68,44 +52,7 @@ afterAll(async () => {
   await t.app.stop(true);
   await t.close();
   receiver?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
-
-async function openConsole(width = 1280): Promise<Page> {
-  const page = await browser.newPage();
-  await page.setViewportSize({ width, height: width < 600 ? 844 : 860 });
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  page.on("console", (m) => {
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) pageErrors.push(m.text());
-  });
-  await page.goto(`${base}/admin`);
-  await page.fill("#signin-email", admin.user.email);
-  await page.fill("#signin-password", admin.password);
-  await page.click("#signin button[type=submit]");
-  await page.locator("nav").waitFor();
-  return page;
-}
-
-/** Shows a page and waits until nothing on it is still loading. */
-async function go(page: Page, name: string): Promise<void> {
-  await page.click(`nav button[data-page=${name}]`);
-  await page.locator(`nav button[data-page=${name}][aria-current=page]`).waitFor();
-  await page.waitForFunction(() => !document.querySelector("main")?.textContent?.includes("Loading…"));
-}
-
-const overflow = (page: Page) => page.evaluate(() => document.scrollingElement!.scrollWidth - window.innerWidth);
-
-/** axe-core's serious and critical findings on the current page (ids and the first offending nodes). */
-async function axe(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE });
-  const found = (await page.evaluate(async () => {
-    const r = await (
-      window as unknown as { axe: { run(ctx: Document, o: unknown): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }
-    ).axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-  })) as Array<{ id: string; impact: string; nodes: string[] }>;
-  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.join(", ")}`);
-}
 
 describe.skipIf(!hasChromium)("console (shell, overview, keys, audit, webhooks) in chromium", () => {
   test("opens on Overview: usage charts from the usage API, top keys by credits, the outbox backlog; ranges switch", async () => {
@@ -295,60 +242,7 @@ describe.skipIf(!hasChromium)("console (shell, overview, keys, audit, webhooks) 
     await page.close();
   }, 60_000);
 
-  for (const width of [1280, 390]) {
-    test(`every page at ${width} px: nothing off-screen sideways, no serious or critical axe-core finding`, async () => {
-      const page = await openConsole(width);
-      const problems: string[] = [];
-      for (const name of PAGES) {
-        await go(page, name);
-        const over = await overflow(page);
-        if (over > 0) problems.push(`${name}: page is ${over}px wider than the screen`);
-        for (const v of await axe(page)) problems.push(`${name}: ${v}`);
-      }
-      expect(problems).toEqual([]);
-      await page.close();
-    }, 120_000);
-  }
-
-  test("dark mode follows the system, with no contrast findings; favicon; keyboard: skip link and visible focus", async () => {
-    const page = await browser.newPage();
-    await page.emulateMedia({ colorScheme: "dark" });
-    await page.goto(`${base}/admin`);
-    const icon = await page.locator("link[rel=icon]").getAttribute("href");
-    expect((await t.request("GET", icon!)).headers.get("content-type")).toStartWith("image/svg+xml");
-    expect(await axe(page)).toEqual([]);
-    await page.fill("#signin-email", admin.user.email);
-    await page.fill("#signin-password", admin.password);
-    await page.keyboard.press("Enter");
-    await page.locator("#chart-requests svg").waitFor();
-    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    const [r, g, b] = bg.match(/\d+/g)!.map(Number);
-    expect(r! + g! + b!).toBeLessThan(150);
-    expect(await axe(page)).toEqual([]);
-    await go(page, "keys");
-    expect(await axe(page)).toEqual([]);
-
-    // Keyboard: from the header, Tab reaches the first page button with a visible outline;
-    // before it is the skip link.
-    await page.click("header .brand");
-    await page.keyboard.press("Tab");
-    const focus = await page.evaluate(() => {
-      const el = document.activeElement as HTMLElement;
-      return { page: el.dataset.page, outline: getComputedStyle(el).outlineStyle, width: getComputedStyle(el).outlineWidth };
-    });
-    expect(focus.page).toBe("overview");
-    expect(focus.outline).toBe("solid");
-    expect(focus.width).toBe("3px");
-    await page.keyboard.press("Shift+Tab");
-    expect(await page.evaluate(() => document.activeElement?.className)).toBe("skip");
-    await page.keyboard.press("Tab");
-    await page.keyboard.press("Enter");
-    // The chosen page's heading takes the focus once it has loaded.
-    await page.waitForFunction(() => document.activeElement?.tagName === "H2" && document.activeElement.textContent === "Overview");
-    await page.close();
-  }, 60_000);
-
   test("no script errors in any page", () => {
-    expect(pageErrors).toEqual([]);
+    expect(browser.errors).toEqual([]);
   });
 });
