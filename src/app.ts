@@ -38,7 +38,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   // Before the features that announce their changes through its event sink.
   const webhooks = await start(webhooksFeature.setup!(core, {}));
   const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
-  const rateLimits = await start(rateLimitsFeature.setup!(core, {}));
+  const rateLimits = await start(rateLimitsFeature.setup!(core, hooks));
   const audit = await start(auditFeature.setup!(core, {}));
   const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits, audit }));
   const adminTokens = await start(adminTokensFeature.setup!(core, { ...hooks, audit }));
@@ -85,7 +85,7 @@ export function createApp(ctx: AppContext) {
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
     .use(identityFeature.routes!(ctx, s.identity, { ...hooks, rateLimits: s.rateLimits, audit: s.audit }))
-    .use(rateLimitsFeature.routes!(ctx, s.rateLimits, {}))
+    .use(rateLimitsFeature.routes!(ctx, s.rateLimits, hooks))
     .use(adminTokensFeature.routes!(ctx, s.adminTokens, { ...hooks, audit: s.audit }))
     .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits, ...hooks, audit: s.audit }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, {}))
