@@ -17,6 +17,7 @@ const MAX_REMEMBERED = 10_000;
 export class ExceededNotices {
   /** Per subject: the start of the window already announced (or being) and when it ends here. */
   private readonly noticed = new Map<string, { startMs: number; endsAt: number }>();
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly db: DB,
@@ -33,9 +34,17 @@ export class ExceededNotices {
     const now = Date.now();
     if (this.noticed.size >= MAX_REMEMBERED) this.prune(now);
     this.noticed.set(policy.key, { startMs, endsAt: now + out.resetS * 1000 });
-    this.announce(policy, startMs, out.resetS, userId).catch((err) => {
-      this.log.warn("ratelimit.exceeded event not queued", { policy: policy.name, error: errorSummary(err) });
-    });
+    const p = this.announce(policy, startMs, out.resetS, userId)
+      .catch((err) => {
+        this.log.warn("ratelimit.exceeded event not queued", { policy: policy.name, error: errorSummary(err) });
+      })
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Resolves once every announcement started so far has ended (shutdown, tests). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.inFlight]);
   }
 
   /** Forgets windows that ended (called by the feature's prune timer too). */

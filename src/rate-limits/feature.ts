@@ -32,11 +32,12 @@ function setup(core: Core, deps: Pick<EventHooks, "events">) {
     name: "rate-limits",
     async stop() {
       clearInterval(timer);
+      await notices.flush();
       // Unspent slices go back so the other instances may use them in this window.
       await ledger.returnUnspent().catch((err) => core.log.warn("rate limit return failed", { error: errorSummary(err) }));
     },
   };
-  return { services: { policies, ledger, gate }, workers: [worker] };
+  return { services: { policies, ledger, gate, notices }, workers: [worker] };
 }
 
 export type RateLimitServices = ReturnType<typeof setup>["services"];
