@@ -35,11 +35,11 @@ async function setupFeatures(core: Core, workers: Worker[]) {
     return r.services;
   };
   const signingKeys = await start(signingKeysFeature.setup!(core, {}));
+  const audit = await start(auditFeature.setup!(core, {}));
   // Before the features that announce their changes through its event sink.
-  const webhooks = await start(webhooksFeature.setup!(core, {}));
+  const webhooks = await start(webhooksFeature.setup!(core, { audit }));
   const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
   const rateLimits = await start(rateLimitsFeature.setup!(core, hooks));
-  const audit = await start(auditFeature.setup!(core, {}));
   const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits, audit }));
   const adminTokens = await start(adminTokensFeature.setup!(core, { ...hooks, audit }));
   const chatflows = await start(chatflowsFeature.setup!(core, { audit }));
@@ -96,7 +96,7 @@ export function createApp(ctx: AppContext) {
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
     .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))
     .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
-    .use(webhooksFeature.routes!(ctx, s.webhooks, {}))
+    .use(webhooksFeature.routes!(ctx, s.webhooks, { audit: s.audit }))
     .use(auditFeature.routes!(ctx, s.audit, {}))
     .use(consoleFeature.routes!(ctx, undefined, {}));
   table.bind(app);
