@@ -22,7 +22,7 @@ const gate = new RateLimitGate({
 });
 const principal = (tokenId: string) => ({ kind: "apiKey", tokenId, level: "read", user: { id: "u_1" } }) as unknown as Principal;
 const request = new Request("http://localhost/api/auth/validate");
-const reqOf = (tokenId: string): GateRequest => ({ request, route: "/api/auth/validate", principal: principal(tokenId) });
+const reqOf = (tokenId: string): GateRequest => ({ request, route: "/api/auth/validate", principal: principal(tokenId), headers: {} });
 const plain = reqOf("k_plain");
 const limited = reqOf("k_limited");
 for (const r of [plain, limited]) for (let i = 0; i < 10; i++) await gate.admit(r);
@@ -32,10 +32,10 @@ async function loop(r: GateRequest): Promise<number> {
   const t0 = performance.now();
   let sink = 0;
   for (let i = 0; i < n; i++) {
-    let h = gate.admit(r);
+    const p = gate.admit(r);
     // A lease (or a quota read) on the database: rare in steady state, awaited like a request would.
-    if (h instanceof Promise) slow++, (h = await h);
-    if (h) sink += h.RateLimit!.length;
+    if (p instanceof Promise) slow++, await p;
+    sink += r.headers.RateLimit?.length ?? 0;
   }
   if (sink < 0) console.log(sink);
   return ((performance.now() - t0) * 1e6) / n;

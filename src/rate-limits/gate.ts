@@ -4,7 +4,7 @@ import type { Counter } from "../http/metrics";
 import { clientAddress } from "../http/client-address";
 import type { GateRequest, Principal, RequestGate } from "../kernel/principal";
 import type { ExceededNotices } from "./exceeded";
-import { closer, policyOf, rateLimitFields, type Policy, type PolicyName } from "./headers";
+import { closer, policyOf, setRateLimitFields, type Policy, type PolicyName } from "./headers";
 import type { Lease, Outcome, QuotaLedger } from "./ledger";
 import type { PolicyStore } from "./policies";
 
@@ -41,13 +41,13 @@ export class RateLimitGate implements RequestGate {
     this.streamTokenQuota = { limit: deps.config.streamTokenRatePerMin, windowS: 60 };
   }
 
-  admit(req: GateRequest): Record<string, string> | undefined | Promise<Record<string, string> | undefined> {
+  admit(req: GateRequest): void | Promise<void> {
     // Steady state: policies cached and leases in hand, answered without a promise and with
-    // nothing allocated but the answer's two fields.
+    // nothing allocated but the RateLimit field's text.
     const now = Date.now();
     const known = this.knownPolicies(req, now);
     if (!known) return this.policiesFor(req).then((applied) => (applied.length === 0 ? undefined : this.charge(req, applied)));
-    if (known.length === 0) return undefined;
+    if (known.length === 0) return;
     const cost = this.costOf(req);
     const { ledger } = this.deps;
     let best: Lease | undefined;
@@ -59,12 +59,15 @@ export class RateLimitGate implements RequestGate {
       if (!lease) break;
       if (!best || closer(lease.remaining, lease.limit, best.remaining, best.limit)) (best = lease), (bestPolicy = p);
     }
-    if (i === known.length) return rateLimitFields(bestPolicy!, best!.remaining, best!.resetS(now));
+    if (i === known.length) {
+      setRateLimitFields(req.headers, bestPolicy!, best!.remaining, best!.resetS(now));
+      return;
+    }
     for (let j = 0; j < i; j++) ledger.refund(known[j]!.key, cost);
     return this.charge(req, known);
   }
 
-  private async charge(req: GateRequest, applied: readonly Policy[]): Promise<Record<string, string> | undefined> {
+  private async charge(req: GateRequest, applied: readonly Policy[]): Promise<void> {
     const cost = this.costOf(req);
     let best: { p: Policy; out: Outcome } | undefined;
     for (let i = 0; i < applied.length; i++) {
@@ -76,11 +79,12 @@ export class RateLimitGate implements RequestGate {
         // In the background: the 429 waits for nothing (one statement per policy and window).
         this.deps.notices.refused(p, out, req.principal?.user.id);
         const error = p.name === "stream_token" ? RATE_LIMIT_ERRORS.STREAM_TOKEN : RATE_LIMIT_ERRORS.EXCEEDED;
-        throw error.withHeaders({ ...rateLimitFields(p, out.remaining, out.resetS), "Retry-After": String(out.resetS) }, p.name, p.quota.limit, p.quota.windowS, out.resetS);
+        const headers = setRateLimitFields({ "Retry-After": String(out.resetS) }, p, out.remaining, out.resetS);
+        throw error.withHeaders(headers, p.name, p.quota.limit, p.quota.windowS, out.resetS);
       }
       if (!best || closer(out.remaining, p.quota.limit, best.out.remaining, best.p.quota.limit)) best = { p, out };
     }
-    return best ? rateLimitFields(best.p, best.out.remaining, best.out.resetS) : undefined;
+    if (best) setRateLimitFields(req.headers, best.p, best.out.remaining, best.out.resetS);
   }
 
   /** The policies of a request when every one it needs is cached, else undefined. */

@@ -30,8 +30,11 @@ export function policyOf(name: PolicyName, key: string, quota: Quota): Policy {
 const RESET_TEXT: string[] = [];
 const resetText = (t: number) => (t <= 86_400 ? (RESET_TEXT[t] ??= `;t=${t}`) : `;t=${t}`);
 
-export function rateLimitFields(p: Policy, remaining: number, resetS: number): Record<string, string> {
-  return { "RateLimit-Policy": p.field, RateLimit: p.head + Math.max(0, Math.floor(remaining)) + resetText(Math.max(0, Math.ceil(resetS))) };
+/** Writes both fields into `to` (a response's headers: no object of their own per request); returns `to`. */
+export function setRateLimitFields(to: Record<string, string>, p: Policy, remaining: number, resetS: number): Record<string, string> {
+  to["RateLimit-Policy"] = p.field;
+  to.RateLimit = p.head + Math.max(0, Math.floor(remaining)) + resetText(Math.max(0, Math.ceil(resetS)));
+  return to;
 }
 
 /** True when `a` is closer to its limit than `b`: a smaller share of its quota left (then fewer units). */
