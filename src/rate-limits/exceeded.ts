@@ -11,7 +11,7 @@ import type { EventSink } from "../kernel/events";
 import type { Policy } from "./headers";
 import type { Outcome } from "./ledger";
 
-/** Past this many subjects remembered, ended windows are forgotten at once (else at prune). */
+/** Past this many subjects remembered, ended windows are forgotten at once (else at the feature's prune). */
 const MAX_REMEMBERED = 10_000;
 
 export class ExceededNotices {
@@ -32,7 +32,12 @@ export class ExceededNotices {
     const seen = this.noticed.get(policy.key);
     if (seen && seen.startMs === startMs) return;
     const now = Date.now();
-    if (this.noticed.size >= MAX_REMEMBERED) this.prune(now);
+    if (this.noticed.size >= MAX_REMEMBERED) {
+      this.prune(now);
+      // Still full (many subjects refused at once): forget them all; a window seen again costs
+      // one statement that finds it already announced, never a second event.
+      if (this.noticed.size >= MAX_REMEMBERED) this.noticed.clear();
+    }
     this.noticed.set(policy.key, { startMs, endsAt: now + out.resetS * 1000 });
     const p = this.announce(policy, startMs, out.resetS, userId)
       .catch((err) => {
