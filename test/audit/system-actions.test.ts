@@ -71,7 +71,8 @@ describe("users mirrored from AUTH_SERVICE_URL", () => {
     expect(await rowsFor(t, id)).toHaveLength(1);
     reply = { id: "ext-7", email: "mirror@example.test", name: "Mirror Two", role: "admin" };
     expect((await login()).status).toBe(200);
-    rows = await rowsFor(t, id);
+    // Rows of one transaction share `at` (Postgres's now()): compare them by action.
+    rows = (await rowsFor(t, id)).sort((a, b) => a.action.localeCompare(b.action));
     expect(rows.map((r) => [r.action, r.changes])).toEqual([
       ["user.created", expect.anything()],
       ["user.role_changed", { role: ["user", "admin"] }],
