@@ -4,7 +4,8 @@
 // (node:inspector) records only the measured phase: no start-up, no seeding. Prints CPU per
 // request (this process, /proc) and self time by area and by function; writes the .cpuprofile
 // (Chrome DevTools / speedscope) to bench/results/.
-//   ./node_modules/.bin/bun bench/profile.ts [predict|stream-token|validate|me|chat-token|login] [requests=4000]
+//   ./node_modules/.bin/bun bench/profile.ts [predict|stream-token|validate|validate-limited|me|chat-token|login] [requests=4000]
+// validate-limited: the same key check with a key that has a rate limit of its own (never reached).
 // Only the HTTP thread is sampled: PGlite's worker thread and Postgres are not in the profile,
 // but PGlite's worker CPU is in the CPU-per-request figure (same process).
 import { readFileSync, writeFileSync } from "node:fs";
@@ -63,7 +64,11 @@ try {
     await setBalance(t.ctx.db, u.user.id, count * 2);
     users.push(u);
   }
-  const key = await createKey(t, { owner: users[0]!, level: "write" } as Parameters<typeof createKey>[1]);
+  const key = await createKey(t, {
+    owner: users[0]!,
+    level: "write",
+    body: scenario === "validate-limited" ? { rate_limit: { limit: 1_000_000_000, window_s: 60 } } : {},
+  });
   const json = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
   const requests = users.map((u) => {
     switch (scenario) {
@@ -72,6 +77,7 @@ try {
       case "stream-token":
         return { url: `${base}/stream-chat/token`, method: "POST", headers: json(u.accessToken), body: JSON.stringify({ customer_id: u.user.customerId }) };
       case "validate":
+      case "validate-limited":
         return { url: `${base}/api/auth/validate`, method: "GET", headers: { "x-api-key": key.key } };
       case "me":
         return { url: `${base}/api/auth/me`, method: "GET", headers: json(u.accessToken) };

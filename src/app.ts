@@ -38,11 +38,11 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const signingKeys = await start(signingKeysFeature.setup!(core, {}));
   // Before the features that count usage through its recorder.
   const usage = await start(usageFeature.setup!(core, {}));
-  // Before the features that announce their changes through its event sink.
-  const webhooks = await start(webhooksFeature.setup!(core, {}));
-  const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
-  const rateLimits = await start(rateLimitsFeature.setup!(core, {}));
   const audit = await start(auditFeature.setup!(core, {}));
+  // Before the features that announce their changes through its event sink.
+  const webhooks = await start(webhooksFeature.setup!(core, { audit }));
+  const hooks: EventHooks = { events: webhooks.events, balances: webhooks.balances };
+  const rateLimits = await start(rateLimitsFeature.setup!(core, hooks));
   const identity = await start(identityFeature.setup!(core, { ...hooks, rateLimits, audit, usage }));
   const adminTokens = await start(adminTokensFeature.setup!(core, { ...hooks, audit, usage }));
   const chatflows = await start(chatflowsFeature.setup!(core, { audit }));
@@ -88,7 +88,7 @@ export function createApp(ctx: AppContext) {
     .use(openApiFeature.routes!(ctx, undefined, {}))
     .use(healthFeature.routes!(ctx, undefined, {}))
     .use(identityFeature.routes!(ctx, s.identity, { ...hooks, rateLimits: s.rateLimits, audit: s.audit, usage: s.usage }))
-    .use(rateLimitsFeature.routes!(ctx, s.rateLimits, {}))
+    .use(rateLimitsFeature.routes!(ctx, s.rateLimits, hooks))
     .use(adminTokensFeature.routes!(ctx, s.adminTokens, { ...hooks, audit: s.audit, usage: s.usage }))
     .use(keysFeature.routes!(ctx, s.keys, { chatflows: s.chatflows, rateLimits: s.rateLimits, ...hooks, audit: s.audit, usage: s.usage }))
     .use(streamChatFeature.routes!(ctx, s.streamChat, { usage: s.usage }))
@@ -99,7 +99,7 @@ export function createApp(ctx: AppContext) {
     .use(messagingFeature.routes!(ctx, s.messaging, {}))
     .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))
     .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
-    .use(webhooksFeature.routes!(ctx, s.webhooks, {}))
+    .use(webhooksFeature.routes!(ctx, s.webhooks, { audit: s.audit }))
     .use(auditFeature.routes!(ctx, s.audit, {}))
     .use(usageFeature.routes!(ctx, s.usage, {}))
     .use(consoleFeature.routes!(ctx, undefined, {}));

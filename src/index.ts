@@ -9,6 +9,7 @@ import { checkFlowiseAtStart } from "./health/flowise-probe";
 import { createLogger } from "./http/logger";
 import { passwordProblem } from "./identity/passwords";
 import { ensureBootstrapAdmin, createUser } from "./identity/users";
+import { CLI_ACTOR, record } from "./audit/service";
 import { writeFirstAdminPassword } from "./ops/first-admin";
 import { healthcheck } from "./ops/healthcheck";
 import { describeAddress, explainListenError, StartupError } from "./ops/listen";
@@ -70,7 +71,7 @@ async function main(): Promise<number> {
   }
   if (command.kind === "user-create") {
     try {
-      const u = await createUser(database.db, { ...command, password: newPassword! });
+      const u = await createUser(database.db, { ...command, password: newPassword! }, { record, actor: CLI_ACTOR });
       console.log(JSON.stringify({ id: u.id, email: u.email, role: u.role }));
       return 0;
     } catch (e) {
@@ -162,7 +163,7 @@ async function main(): Promise<number> {
       certificates.reload(listening, (tls, port) => Bun.serve({ ...serveOptions, port, reusePort: true, tls, fetch: app.fetch }));
     });
   }
-  const bootstrap = await ensureBootstrapAdmin(ctx);
+  const bootstrap = await ensureBootstrapAdmin({ ...ctx, record: ctx.services.audit.recorder });
   const where = describeAddress(app.server!, config.host, certificates ? "https" : "http");
   const first = bootstrap && {
     first_admin: bootstrap.email,

@@ -8,7 +8,8 @@ import type { AuditEventView, AuditPage } from "./model";
 
 /** Who did it, from where, in which request: built by the handler, passed to services as a value. */
 export interface AuditActor {
-  type: "user" | "api_key" | "api_token" | "system" | "anonymous";
+  /** `system`: chatgate itself (id names what: `bootstrap`, `auth_service`); `cli`: a `chatgate` command. */
+  type: "user" | "api_key" | "api_token" | "system" | "cli" | "anonymous";
   id: string | null;
   ip: string | null;
   requestId: string | null;
@@ -44,6 +45,12 @@ export function actorOf(principal: Principal | undefined, ip: string | null, req
 }
 
 export const SYSTEM_ACTOR: AuditActor = { type: "system", id: null, ip: null, requestId: null };
+
+/** The first admin, made at start-up when the users table is empty. */
+export const BOOTSTRAP_ACTOR: AuditActor = { type: "system", id: "bootstrap", ip: null, requestId: null };
+
+/** `chatgate user create` and other commands run on the server by its operator. */
+export const CLI_ACTOR: AuditActor = { type: "cli", id: null, ip: null, requestId: null };
 
 export function cleanChanges(changes: AuditChanges = {}): AuditChanges {
   const out: AuditChanges = {};

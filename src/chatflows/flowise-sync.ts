@@ -1,5 +1,5 @@
 import { audit, type AuditTrail } from "../audit/service";
-import { sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { chatflows } from "./schema";
 import { CHATFLOW_ERRORS } from "./errors";
@@ -65,6 +65,18 @@ export async function syncChatflows(db: DB, target: FlowiseTarget, trail?: Audit
   const unique = [...new Map(flows.map((f) => [f.id, f])).values()];
   if (unique.length === 0) return { created: 0, updated: 0, total: 0 };
   return db.transaction(async (tx) => {
+    // The names before the sync, for the audit rows of renames (locked: a concurrent sync waits).
+    const known = await tx
+      .select({ id: chatflows.id, name: chatflows.name })
+      .from(chatflows)
+      .where(
+        inArray(
+          chatflows.id,
+          unique.map((f) => f.id),
+        ),
+      )
+      .for("update");
+    const before = new Map(known.map((r) => [r.id, r.name]));
     const rows = await tx
       .insert(chatflows)
       .values(unique.map((f) => ({ id: f.id, name: f.name, syncedAt: sql`now()` })))
@@ -75,13 +87,19 @@ export async function syncChatflows(db: DB, target: FlowiseTarget, trail?: Audit
       // xmax is 0 for a row this statement inserted, non-zero for one it updated.
       .returning({ id: chatflows.id, name: chatflows.name, cost: chatflows.cost, enabled: chatflows.enabled, inserted: sql<boolean>`(xmax = 0)` });
     const fresh = rows.filter((r) => r.inserted === true || (r.inserted as unknown) === "t");
-    // A chatflow the sync created is audited like one an admin registered (renames by sync are not).
+    // A chatflow the sync created or renamed is audited like one an admin registered or renamed
+    // (the admin who ran the sync is the actor); a sync that changes nothing writes no row.
     for (const r of fresh) {
       await audit(tx, trail, {
         action: "chatflow.created",
         target: { type: "chatflow", id: r.id },
         changes: { name: [null, r.name], cost: [null, r.cost], enabled: [null, r.enabled] },
       });
+    }
+    for (const r of rows) {
+      const was = before.get(r.id);
+      if (was === undefined || was === r.name) continue;
+      await audit(tx, trail, { action: "chatflow.changed", target: { type: "chatflow", id: r.id }, changes: { name: [was, r.name] } });
     }
     return { created: fresh.length, updated: rows.length - fresh.length, total: rows.length };
   });

@@ -8,6 +8,7 @@ import m5 from "../../drizzle/0005_rate_limits.sql" with { type: "text" };
 import m6 from "../../drizzle/0006_key_roll_audit.sql" with { type: "text" };
 import m7 from "../../drizzle/0007_usage_rollups.sql" with { type: "text" };
 import m8 from "../../drizzle/0008_api_token_description.sql" with { type: "text" };
+import m9 from "../../drizzle/0009_ratelimit_announced.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_init", sql: m0 },
@@ -19,4 +20,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0006_key_roll_audit", sql: m6 },
   { tag: "0007_usage_rollups", sql: m7 },
   { tag: "0008_api_token_description", sql: m8 },
+  { tag: "0009_ratelimit_announced", sql: m9 },
 ];

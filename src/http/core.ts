@@ -178,18 +178,17 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       })
       // Parse hooks run before the body is read (routes with a body); transform before validation
       // (every route). Both run the same once-per-request preflight: guard, then media type.
-      .onParse({ as: "global" }, async ({ request, route, server }) => {
+      .onParse({ as: "global" }, async ({ request, route, server, set }) => {
         // Elysia would wrap an error thrown here as "malformed body"; instead the body is left
         // unread and the transform hook below throws the same failure as it is.
         try {
-          await preflight(request, route, server);
+          await preflight(request, route, server, set.headers as Record<string, string>);
         } catch {
           return UNREAD;
         }
       })
       .onTransform({ as: "global" }, async (c) => {
-        const gateHeaders = await preflight(c.request, c.route, c.server);
-        if (gateHeaders) Object.assign(c.set.headers, gateHeaders);
+        await preflight(c.request, c.route, c.server, c.set.headers as Record<string, string>);
         if (c.body === undefined) return;
         if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
         const schema = table.get(c.request.method, c.route)?.body;

@@ -23,34 +23,32 @@ function bodyKindOf(request: Request): BodyKind {
 
 const unsupportedMediaType = (form: boolean) => (form ? HTTP_ERRORS.JSON_OR_FORM() : HTTP_ERRORS.JSON_ONLY());
 
-/** Headers the gate asks the response to carry (RateLimit fields), or undefined. */
-export type GateHeaders = Record<string, string> | undefined;
-
 export function createPreflight(authn: Authenticator, table: RouteTable) {
-  const done = new WeakMap<Request, Promise<GateHeaders>>();
+  const done = new WeakMap<Request, Promise<void>>();
   // The gate's 429 is counted in usage here, where the caller is known; the gate only decides.
   const countRefusal = (err: unknown, principal: Principal | undefined) => {
     if (err instanceof AppError && err.code === "RATE_LIMITED") authn.usage.add("rateLimited", principal?.user.id ?? "", principal?.keyId);
   };
-  async function run(request: Request, route: string, server?: RequestIpSource | null): Promise<GateHeaders> {
+  async function run(request: Request, route: string, server: RequestIpSource | null | undefined, headers: Record<string, string>): Promise<void> {
     const facts = table.get(request.method, route);
     const principal = facts?.guard ? await guardOnce(authn, request, facts.guard) : undefined;
-    let headers: GateHeaders;
     try {
-      headers = await authn.gate.admit({ request, route, principal, server });
+      await authn.gate.admit({ request, route, principal, server, headers });
     } catch (err) {
       countRefusal(err, principal);
       throw err;
     }
     const kind = bodyKindOf(request);
     if (kind === "other" || (kind === "form" && !facts?.form)) throw unsupportedMediaType(Boolean(facts?.form));
-    return headers;
   }
-  /** Idempotent per request: called from the parse hook (routes with bodies) and from transform (all). */
-  return (request: Request, route: string, server?: RequestIpSource | null): Promise<GateHeaders> => {
+  /**
+   * Idempotent per request: called from the parse hook (routes with bodies) and from transform
+   * (all); `headers` is the response's (the gate adds its RateLimit fields to it).
+   */
+  return (request: Request, route: string, server: RequestIpSource | null | undefined, headers: Record<string, string>): Promise<void> => {
     let p = done.get(request);
     if (!p) {
-      p = run(request, route, server);
+      p = run(request, route, server, headers);
       done.set(request, p);
     }
     return p;

@@ -1,4 +1,5 @@
 import { eq, sql } from "drizzle-orm";
+import { audit, diff, type AuditActor, type AuditTrail } from "../audit/service";
 import type { IdentityContext } from "./context";
 import { users, type User } from "./schema";
 import { AppError } from "../http/errors";
@@ -8,7 +9,7 @@ import { throttleKeys } from "./throttle";
 import { createUser, findUserByEmail, isUniqueViolation } from "./users";
 import { IDENTITY_ERRORS } from "./errors";
 
-type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users" | "events" | "throttleNoticed" | "usage">;
+type Ctx = Pick<IdentityContext, "db" | "config" | "signer" | "metrics" | "log" | "bus" | "users" | "events" | "throttleNoticed" | "usage" | "record">;
 
 const TIMEOUT_MS = 5000;
 
@@ -67,8 +68,13 @@ function mayLinkByEmail(ctx: Ctx, local: User): boolean {
   return local.passwordHash === null || ctx.config.authServiceLinkByEmail;
 }
 
-/** Finds the local user by external id (or links one by email, see above) and brings it up to date. */
-async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
+/**
+ * Finds the local user by external id (or links one by email, see above) and brings it up to date.
+ * What it creates or changes is audited with the service as the actor (`{type: "system", id:
+ * "auth_service"}`) and the login request's address and id.
+ */
+async function upsertExternalUser(ctx: Ctx, ext: ExternalUser, via?: AuditActor): Promise<User> {
+  const trail: AuditTrail = { record: ctx.record, actor: { type: "system", id: "auth_service", ip: via?.ip ?? null, requestId: via?.requestId ?? null } };
   for (let attempt = 0; attempt < 3; attempt++) {
     const byId = ext.externalId ? (await ctx.db.select().from(users).where(eq(users.externalId, ext.externalId)))[0] : undefined;
     const byEmail = byId ? undefined : await findUserByEmail(ctx.db, ext.email);
@@ -84,7 +90,7 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
     const existing = byId ?? byEmail;
     if (!existing) {
       try {
-        return await createUser(ctx.db, { email: ext.email, name: ext.name ?? "", role: ext.role ?? "user", externalId: ext.externalId });
+        return await createUser(ctx.db, { email: ext.email, name: ext.name ?? "", role: ext.role ?? "user", externalId: ext.externalId }, trail);
       } catch (e) {
         if (e instanceof AppError && e.code === "CONFLICT") continue; // a concurrent first login created it
         throw e;
@@ -102,6 +108,11 @@ async function upsertExternalUser(ctx: Ctx, ext: ExternalUser): Promise<User> {
           .where(eq(users.id, existing.id))
           .returning();
         await ctx.bus.publish([userChanged(existing.id)], tx);
+        const target = { type: "user", id: existing.id };
+        if (role !== existing.role) await audit(tx, trail, { action: "user.role_changed", target, changes: { role: [existing.role, role] } });
+        const before = { email: existing.email, name: existing.name, external_id: existing.externalId };
+        const changes = diff(before, { email: patch.email, name: patch.name, external_id: patch.externalId });
+        if (Object.keys(changes).length > 0) await audit(tx, trail, { action: "user.updated", target, changes });
         return row!;
       });
       ctx.users.invalidate(existing.id);
@@ -134,7 +145,7 @@ export async function externalLogin(ctx: Ctx, url: string, input: LoginInput): P
         ctx.log.warn("authentication service returned a user without an email");
         throw IDENTITY_ERRORS.AUTH_SERVICE_UNAVAILABLE();
       }
-      const user = await upsertExternalUser(ctx, ext);
+      const user = await upsertExternalUser(ctx, ext, input.trail?.actor);
       if (user.disabledAt) return failLogin(ctx, user.id);
       return completeLogin(ctx, user, keys, counted, input.userAgent);
     },

@@ -1,4 +1,4 @@
-import { audit, diff, type AuditTrail } from "../audit/service";
+import { audit, BOOTSTRAP_ACTOR, diff, type AuditTrail } from "../audit/service";
 import { and, asc, count, desc, eq, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { IdentityContext } from "./context";
 import type { DB } from "../db/client";
@@ -56,14 +56,14 @@ export async function createUser(db: DB, input: NewUserInput, trail?: AuditTrail
   }
 }
 
-/** Creates the first admin when the users table is empty; returns the generated password if any. */
-export async function ensureBootstrapAdmin(ctx: Pick<IdentityContext, "db" | "config">): Promise<{ email: string; password?: string } | undefined> {
+/** Creates the first admin when the users table is empty (audited as the system's); returns the generated password if any. */
+export async function ensureBootstrapAdmin(ctx: Pick<IdentityContext, "db" | "config" | "record">): Promise<{ email: string; password?: string } | undefined> {
   const [row] = await ctx.db.select({ n: count() }).from(users);
   if ((row?.n ?? 0) > 0) return undefined;
   const email = ctx.config.adminEmail ?? "admin@localhost";
   const generated = ctx.config.adminPassword ? undefined : Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString("base64url");
   try {
-    await createUser(ctx.db, { email, password: ctx.config.adminPassword ?? generated!, name: "Administrator", role: "admin" });
+    await createUser(ctx.db, { email, password: ctx.config.adminPassword ?? generated!, name: "Administrator", role: "admin" }, { record: ctx.record, actor: BOOTSTRAP_ACTOR });
   } catch (e) {
     // Another instance bootstrapped first.
     if (e instanceof AppError && e.code === "CONFLICT") return undefined;

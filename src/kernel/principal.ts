@@ -74,14 +74,17 @@ export interface GateRequest {
   /** Undefined on routes that take no credential. */
   principal?: Principal;
   server?: RequestIpSource | null;
+  /** The response's headers: an admitted request's fields (RateLimit) are written here. */
+  headers: Record<string, string>;
 }
 
 /**
- * Implemented by the rate-limits feature: admits a request, answering the headers its response
- * carries, or throws the route family's 429 (an AppError). The kernel only calls it.
+ * Implemented by the rate-limits feature: admits a request, adding the fields its response
+ * carries to `req.headers` (in place: no object per request), or throws the route family's 429
+ * (an AppError). Synchronous in steady state. The kernel only calls it.
  */
 export interface RequestGate {
-  admit(req: GateRequest): Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
+  admit(req: GateRequest): void | Promise<void>;
 }
 
 /** The checks features plug in; until they do, every such credential is refused. */

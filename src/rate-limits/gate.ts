@@ -3,8 +3,9 @@ import { RATE_LIMIT_ERRORS } from "./errors";
 import type { Counter } from "../http/metrics";
 import { clientAddress } from "../http/client-address";
 import type { GateRequest, Principal, RequestGate } from "../kernel/principal";
-import { closest, rateLimitHeaders, type PolicyName, type PolicyState } from "./headers";
-import type { Outcome, QuotaLedger } from "./ledger";
+import type { ExceededNotices } from "./exceeded";
+import { closer, policyOf, setRateLimitFields, type Policy, type PolicyName } from "./headers";
+import type { Lease, Outcome, QuotaLedger } from "./ledger";
 import type { PolicyStore } from "./policies";
 
 /** POST routes that weigh RATE_LIMIT_PREDICT_COST: they call the upstream model (README lists them). */
@@ -13,110 +14,122 @@ export const WEIGHTY_PATHS = new Set(["/api/v1/chat/predict", "/chat/:chat_id/qu
 /** The POST route whose issuance STREAM_TOKEN_RATE limits per user (it was an in-memory limiter). */
 export const STREAM_TOKEN_PATH = "/stream-chat/token";
 
-/** The Stream contract's own words for its 429 (stream-chat-token.md). */
-
 // Routes without credentials that are never limited per address: probes, metrics scrapes, the
 // API document and the console's static files (a login behind it still is).
 const UNLIMITED = [/^\/(healthz|readyz|livez|metrics)\/?$/, /^\/swagger(\/|$)/, /^\/admin(\/|$)/];
 
-interface Applied {
-  name: PolicyName;
-  key: string;
-  quota: Quota;
-  cost: number;
-}
+const NONE: readonly Policy[] = Object.freeze([]);
 
 export interface GateDeps {
-  config: Pick<Config, "rateLimitUser" | "rateLimitAddress" | "rateLimitPredictCost" | "streamTokenRatePerMin" | "trustProxy">;
+  config: Pick<Config, "rateLimitAddress" | "rateLimitPredictCost" | "streamTokenRatePerMin" | "trustProxy">;
   ledger: QuotaLedger;
   policies: PolicyStore;
   limited: Counter;
+  /** ratelimit.exceeded, once per policy and window. */
+  notices: ExceededNotices;
 }
 
 /**
- * Every policy that applies to a request is charged; if one refuses, what the others gave is
- * handed back and the request is answered 429 before its body is read.
+ * Every policy that applies to a request is charged (each the same cost); if one refuses, what
+ * the others gave is handed back and the request is answered 429 before its body is read.
  */
 export class RateLimitGate implements RequestGate {
   private readonly labels = new Map<PolicyName, Record<string, string>>();
+  private readonly streamTokenQuota: Quota;
 
-  constructor(private readonly deps: GateDeps) {}
-
-  admit(req: GateRequest): Record<string, string> | undefined | Promise<Record<string, string> | undefined> {
-    // Steady state: quotas cached and leases in hand, answered without a promise.
-    const known = this.knownPolicies(req);
-    if (known) {
-      if (known.length === 0) return undefined;
-      const states: PolicyState[] = [];
-      let i = 0;
-      for (; i < known.length; i++) {
-        const p = known[i]!;
-        const out = this.deps.ledger.takeLocal(p.key, p.quota, p.cost);
-        if (!out) break;
-        states.push({ name: p.name, limit: p.quota.limit, windowS: p.quota.windowS, remaining: out.remaining, resetS: out.resetS });
-      }
-      if (i === known.length) return rateLimitHeaders(closest(states)!);
-      for (let j = 0; j < i; j++) this.deps.ledger.refund(known[j]!.key, known[j]!.cost);
-      return this.charge(known);
-    }
-    return this.policiesFor(req).then((applied) => (applied.length === 0 ? undefined : this.charge(applied)));
+  constructor(private readonly deps: GateDeps) {
+    this.streamTokenQuota = { limit: deps.config.streamTokenRatePerMin, windowS: 60 };
   }
 
-  private async charge(applied: Applied[]): Promise<Record<string, string> | undefined> {
-    const states: PolicyState[] = [];
-    const taken: Applied[] = [];
-    for (const p of applied) {
-      const out: Outcome = await this.deps.ledger.take(p.key, p.quota, p.cost);
-      const state = { name: p.name, limit: p.quota.limit, windowS: p.quota.windowS, remaining: out.remaining, resetS: out.resetS };
+  admit(req: GateRequest): void | Promise<void> {
+    // Steady state: policies cached and leases in hand, answered without a promise and with
+    // nothing allocated but the RateLimit field's text.
+    const now = Date.now();
+    const known = this.knownPolicies(req, now);
+    if (!known) return this.policiesFor(req).then((applied) => (applied.length === 0 ? undefined : this.charge(req, applied)));
+    if (known.length === 0) return;
+    const cost = this.costOf(req);
+    const { ledger } = this.deps;
+    let best: Lease | undefined;
+    let bestPolicy: Policy | undefined;
+    let i = 0;
+    for (; i < known.length; i++) {
+      const p = known[i]!;
+      const lease = ledger.takeLocal(p.key, p.quota, cost, now);
+      if (!lease) break;
+      if (!best || closer(lease.remaining, lease.limit, best.remaining, best.limit)) (best = lease), (bestPolicy = p);
+    }
+    if (i === known.length) {
+      setRateLimitFields(req.headers, bestPolicy!, best!.remaining, best!.resetS(now));
+      return;
+    }
+    for (let j = 0; j < i; j++) ledger.refund(known[j]!.key, cost);
+    return this.charge(req, known);
+  }
+
+  private async charge(req: GateRequest, applied: readonly Policy[]): Promise<void> {
+    const cost = this.costOf(req);
+    let best: { p: Policy; out: Outcome } | undefined;
+    for (let i = 0; i < applied.length; i++) {
+      const p = applied[i]!;
+      const out = await this.deps.ledger.take(p.key, p.quota, cost);
       if (!out.ok) {
-        for (const t of taken) this.deps.ledger.refund(t.key, t.cost);
+        for (let j = 0; j < i; j++) this.deps.ledger.refund(applied[j]!.key, cost);
         this.count(p.name);
+        // In the background: the 429 waits for nothing (one statement per policy and window).
+        this.deps.notices.refused(p, out, req.principal?.user.id);
         const error = p.name === "stream_token" ? RATE_LIMIT_ERRORS.STREAM_TOKEN : RATE_LIMIT_ERRORS.EXCEEDED;
-        throw error.withHeaders({ ...rateLimitHeaders(state), "Retry-After": String(out.resetS) }, p.name, p.quota.limit, p.quota.windowS, out.resetS);
+        const headers = setRateLimitFields({ "Retry-After": String(out.resetS) }, p, out.remaining, out.resetS);
+        throw error.withHeaders(headers, p.name, p.quota.limit, p.quota.windowS, out.resetS);
       }
-      taken.push(p);
-      states.push(state);
+      if (!best || closer(out.remaining, p.quota.limit, best.out.remaining, best.p.quota.limit)) best = { p, out };
     }
-    return rateLimitHeaders(closest(states)!);
+    if (best) setRateLimitFields(req.headers, best.p, best.out.remaining, best.out.resetS);
   }
 
-  /** The policies of a request when every quota they need is cached, else undefined. */
-  private knownPolicies(req: GateRequest): Applied[] | undefined {
-    const p = req.principal;
-    if (!p) return this.addressPolicies(req);
-    const keyQuota = p.kind === "apiKey" ? this.deps.policies.peek("key", p.tokenId) : null;
-    const userQuota = this.deps.policies.peek("user", p.user.id);
-    if (keyQuota === undefined || userQuota === undefined) return undefined;
-    return this.assemble(req, p, keyQuota, userQuota);
-  }
-
-  private async policiesFor(req: GateRequest): Promise<Applied[]> {
+  /** The policies of a request when every one it needs is cached, else undefined. */
+  private knownPolicies(req: GateRequest, now: number): readonly Policy[] | undefined {
     const p = req.principal;
     if (!p) return this.addressPolicies(req);
     const { policies } = this.deps;
-    const [keyQuota, userQuota] = await Promise.all([p.kind === "apiKey" ? policies.get("key", p.tokenId) : null, policies.get("user", p.user.id)]);
-    return this.assemble(req, p, keyQuota, userQuota);
+    const keyPolicy = p.kind === "apiKey" ? policies.peek("key", p.tokenId, now) : null;
+    if (keyPolicy === undefined) return undefined;
+    const userPolicy = policies.peek("user", p.user.id, now);
+    if (userPolicy === undefined) return undefined;
+    return this.assemble(req, p, keyPolicy, userPolicy);
   }
 
-  private addressPolicies(req: GateRequest): Applied[] {
+  private async policiesFor(req: GateRequest): Promise<readonly Policy[]> {
+    const p = req.principal;
+    if (!p) return this.addressPolicies(req);
+    const { policies } = this.deps;
+    const [keyPolicy, userPolicy] = await Promise.all([p.kind === "apiKey" ? policies.policy("key", p.tokenId) : null, policies.policy("user", p.user.id)]);
+    return this.assemble(req, p, keyPolicy, userPolicy);
+  }
+
+  private addressPolicies(req: GateRequest): readonly Policy[] {
     const { config } = this.deps;
     const quota = config.rateLimitAddress;
-    if (!quota || UNLIMITED.some((re) => re.test(req.route))) return [];
+    if (!quota || UNLIMITED.some((re) => re.test(req.route))) return NONE;
     const address = clientAddress(config, req.server, req.request);
-    return [{ name: "address", key: `address:${address}`, quota, cost: this.costOf(req) }];
+    return [policyOf("address", `address:${address}`, quota)];
   }
 
-  private assemble(req: GateRequest, p: Principal, keyQuota: Quota | null, userQuota: Quota | null): Applied[] {
-    const { config } = this.deps;
-    const cost = this.costOf(req);
-    const out: Applied[] = [];
-    if (keyQuota) out.push({ name: "key", key: `key:${p.tokenId}`, quota: keyQuota, cost });
-    const user = userQuota ?? config.rateLimitUser;
-    if (user) out.push({ name: "user", key: `user:${p.user.id}`, quota: user, cost });
-    if (req.request.method === "POST" && req.route === STREAM_TOKEN_PATH) out.push(streamTokenPolicy(p, config.streamTokenRatePerMin));
+  private assemble(req: GateRequest, p: Principal, keyPolicy: Policy | null, userPolicy: Policy | null): readonly Policy[] {
+    const streamToken = req.request.method === "POST" && req.route === STREAM_TOKEN_PATH;
+    if (!streamToken) {
+      // The usual shapes without building a list each time.
+      if (!keyPolicy) return userPolicy ? [userPolicy] : NONE;
+      return userPolicy ? [keyPolicy, userPolicy] : [keyPolicy];
+    }
+    const out: Policy[] = [];
+    if (keyPolicy) out.push(keyPolicy);
+    if (userPolicy) out.push(userPolicy);
+    out.push(policyOf("stream_token", `stream_token:${p.user.id}`, this.streamTokenQuota));
     return out;
   }
 
+  /** Every policy of a request is charged this (the Stream-token route is not a weighty one). */
   private costOf(req: GateRequest): number {
     return req.request.method === "POST" && WEIGHTY_PATHS.has(req.route) ? this.deps.config.rateLimitPredictCost : 1;
   }
@@ -126,8 +139,4 @@ export class RateLimitGate implements RequestGate {
     if (!l) this.labels.set(name, (l = { policy: name }));
     this.deps.limited.inc(l);
   }
-}
-
-function streamTokenPolicy(p: Principal, perMinute: number): Applied {
-  return { name: "stream_token", key: `stream_token:${p.user.id}`, quota: { limit: perMinute, windowS: 60 }, cost: 1 };
 }

@@ -2,35 +2,44 @@
 //   RateLimit-Policy: "user";q=600;w=60
 //   RateLimit: "user";r=412;t=17
 // q: quota units per window, w: window seconds, r: units left, t: seconds until the window resets.
+import type { Quota } from "../config";
 
 /** Policy names are fixed tokens of ours; quoted as sf-strings. */
 export type PolicyName = "key" | "user" | "address" | "stream_token";
 
-export interface PolicyState {
+/**
+ * One policy of one subject as the hot path uses it, built when its quota is read (not per
+ * request): the ledger's key for the subject and the text of the fields that do not change.
+ */
+export interface Policy {
   name: PolicyName;
-  limit: number;
-  windowS: number;
-  remaining: number;
-  resetS: number;
+  /** The subject, as the ledger and events name it: `key:<id>`, `user:<id>`, `address:<ip>`... */
+  key: string;
+  quota: Quota;
+  /** The whole RateLimit-Policy field. */
+  field: string;
+  /** The RateLimit field up to its `r` value. */
+  head: string;
 }
 
-export function rateLimitHeaders(p: PolicyState): Record<string, string> {
-  return {
-    "RateLimit-Policy": `"${p.name}";q=${p.limit};w=${p.windowS}`,
-    RateLimit: `"${p.name}";r=${Math.max(0, Math.floor(p.remaining))};t=${Math.max(0, Math.ceil(p.resetS))}`,
-  };
+export function policyOf(name: PolicyName, key: string, quota: Quota): Policy {
+  return { name, key, quota, field: `"${name}";q=${quota.limit};w=${quota.windowS}`, head: `"${name}";r=` };
 }
 
-/** The policy closest to its limit: the smallest share of its quota left (then the fewest units). */
-export function closest(states: PolicyState[]): PolicyState | undefined {
-  let best: PolicyState | undefined;
-  for (const s of states) {
-    if (!best) best = s;
-    else {
-      const a = s.remaining / s.limit;
-      const b = best.remaining / best.limit;
-      if (a < b || (a === b && s.remaining < best.remaining)) best = s;
-    }
-  }
-  return best;
+// `;t=<seconds>` texts, made once each: t moves once a second, r with every request.
+const RESET_TEXT: string[] = [];
+const resetText = (t: number) => (t <= 86_400 ? (RESET_TEXT[t] ??= `;t=${t}`) : `;t=${t}`);
+
+/** Writes both fields into `to` (a response's headers: no object of their own per request); returns `to`. */
+export function setRateLimitFields(to: Record<string, string>, p: Policy, remaining: number, resetS: number): Record<string, string> {
+  to["RateLimit-Policy"] = p.field;
+  to.RateLimit = p.head + Math.max(0, Math.floor(remaining)) + resetText(Math.max(0, Math.ceil(resetS)));
+  return to;
+}
+
+/** True when `a` is closer to its limit than `b`: a smaller share of its quota left (then fewer units). */
+export function closer(aRemaining: number, aLimit: number, bRemaining: number, bLimit: number): boolean {
+  const a = aRemaining / aLimit;
+  const b = bRemaining / bLimit;
+  return a < b || (a === b && aRemaining < bRemaining);
 }

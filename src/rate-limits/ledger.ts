@@ -8,20 +8,36 @@ import { sql } from "drizzle-orm";
 import { rowsOf, type DB } from "../db/client";
 import type { Quota } from "../config";
 
-export type Outcome = { ok: true; remaining: number; resetS: number } | { ok: false; remaining: number; resetS: number };
+export type Outcome =
+  | { ok: true; remaining: number; resetS: number }
+  /** windowStartMs: the refused window's start (database clock), when this instance holds a lease of it. */
+  | { ok: false; remaining: number; resetS: number; windowStartMs?: number };
 
-interface Lease {
-  windowStartMs: number;
-  /** When the window ends on this instance's clock. */
-  endsAt: number;
-  limit: number;
-  /** Units leased here and not yet spent. */
-  local: number;
-  /** Units every instance together has leased in this window (as of the last lease). */
-  granted: number;
-  /** The size of the last slice asked for; doubles while slices go fast. */
-  slice: number;
-  leasedAt: number;
+/** This instance's part of one subject's current window. */
+export class Lease {
+  constructor(
+    readonly windowStartMs: number,
+    /** When the window ends on this instance's clock. */
+    readonly endsAt: number,
+    readonly limit: number,
+    /** Units leased here and not yet spent. */
+    public local: number,
+    /** Units every instance together has leased in this window (as of the last lease). */
+    readonly granted: number,
+    /** The size of the last slice asked for; doubles while slices go fast. */
+    readonly slice: number,
+    readonly leasedAt: number,
+  ) {}
+
+  /** Units of the window not yet spent anywhere, as far as this instance knows. */
+  get remaining(): number {
+    return Math.max(0, this.limit - this.granted + this.local);
+  }
+
+  /** Whole seconds until the window ends (at least 1). */
+  resetS(now: number): number {
+    return Math.max(1, Math.ceil((this.endsAt - now) / 1000));
+  }
 }
 
 interface LeaseRow {
@@ -43,13 +59,15 @@ export class QuotaLedger {
 
   constructor(private readonly db: DB) {}
 
-  /** Spends from this instance's lease without waiting, or undefined when that needs the database. */
-  takeLocal(key: string, quota: Quota, cost: number): Outcome | undefined {
+  /**
+   * Spends from this instance's lease without waiting and answers that lease (its remaining
+   * units and reset are read from it, nothing is allocated), or undefined when that needs the database.
+   */
+  takeLocal(key: string, quota: Quota, cost: number, now: number): Lease | undefined {
     const lease = this.leases.get(key);
-    const now = Date.now();
     if (!lease || now >= lease.endsAt || lease.limit !== quota.limit || lease.local < cost) return undefined;
     lease.local -= cost;
-    return { ok: true, remaining: this.remaining(lease), resetS: resetOf(lease, now) };
+    return lease;
   }
 
   /** Spends `cost` units of the quota under `key`, or says how long until its window ends. */
@@ -64,11 +82,11 @@ export class QuotaLedger {
       }
       if (lease && lease.local >= cost) {
         lease.local -= cost;
-        return { ok: true, remaining: this.remaining(lease), resetS: resetOf(lease, now) };
+        return { ok: true, remaining: lease.remaining, resetS: lease.resetS(now) };
       }
       // Every unit of this window is leased: refuse without asking the database again.
       if (lease && (lease.granted >= lease.limit || cost > lease.limit)) {
-        return { ok: false, remaining: this.remaining(lease), resetS: resetOf(lease, now) };
+        return { ok: false, remaining: lease.remaining, resetS: lease.resetS(now), windowStartMs: lease.windowStartMs };
       }
       const inFlight = this.pending.get(key);
       if (inFlight) {
@@ -81,7 +99,7 @@ export class QuotaLedger {
     }
     // Only reached when other requests kept taking what each lease brought: count it as refused.
     const lease = this.leases.get(key);
-    return { ok: false, remaining: 0, resetS: lease ? resetOf(lease, Date.now()) : quota.windowS };
+    return { ok: false, remaining: 0, resetS: lease ? lease.resetS(Date.now()) : quota.windowS, windowStartMs: lease?.windowStartMs };
   }
 
   /** Gives back units a request took but did not use (another policy refused it). */
@@ -107,10 +125,6 @@ export class QuotaLedger {
     for (const [key, lease] of this.leases) if (now >= lease.endsAt) this.leases.delete(key);
     await this.db.execute(sql`delete from rate_limit_windows
       where window_start_ms + window_s::bigint * 1000 < (extract(epoch from now()) * 1000)::bigint - ${KEEP_ENDED_MS}::bigint`);
-  }
-
-  private remaining(lease: Lease): number {
-    return Math.max(0, lease.limit - lease.granted + lease.local);
   }
 
   private sliceFor(quota: Quota, cost: number, lease: Lease | undefined, now: number): number {
@@ -152,18 +166,7 @@ export class QuotaLedger {
     const startMs = Number(row.start_ms);
     const current = this.leases.get(key);
     const sameWindow = current !== undefined && current.windowStartMs === startMs;
-    this.leases.set(key, {
-      windowStartMs: startMs,
-      endsAt: startMs + row.window_s * 1000 - offset,
-      limit,
-      local: (sameWindow ? current.local : 0) + row.last_grant,
-      granted: row.granted,
-      slice,
-      leasedAt: receivedAt,
-    });
+    const local = (sameWindow ? current.local : 0) + row.last_grant;
+    this.leases.set(key, new Lease(startMs, startMs + row.window_s * 1000 - offset, limit, local, row.granted, slice, receivedAt));
   }
-}
-
-function resetOf(lease: Lease, now: number): number {
-  return Math.max(1, Math.ceil((lease.endsAt - now) / 1000));
 }

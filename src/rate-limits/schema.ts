@@ -31,6 +31,8 @@ export const rateLimitWindows = pgTable("rate_limit_windows", {
   granted: integer("granted").notNull(),
   // What the last lease obtained (SET expressions see the old row, so this is new minus old).
   lastGrant: integer("last_grant").notNull(),
+  // The window whose ratelimit.exceeded event was queued: the one instance that moves it announces.
+  announcedMs: bigint("announced_ms", { mode: "number" }),
 });
 
 export type RateLimitPolicyRow = typeof rateLimitPolicies.$inferSelect;

@@ -10,12 +10,13 @@ import { WEBHOOK_ERRORS } from "./errors";
 import { secretBox } from "./secret-box";
 import { WebhookService } from "./service";
 import type { TargetPolicy } from "./target";
+import type { Recorder } from "../audit/service";
 
 // Expiry notices are about days; low balances are also caught in the transaction that lowers
 // them where there is one, so a minute is soon enough for the rest.
 export const MONITOR_INTERVAL_MS = 60_000;
 
-async function setup(core: Core) {
+async function setup(core: Core, _deps: { audit: { recorder: Recorder } }) {
   const c = core.config;
   const box = secretBox(core.sealer);
   const policy: TargetPolicy = { allowHttp: c.webhookAllowHttp, allowPrivate: c.webhookAllowPrivate };
@@ -73,5 +74,5 @@ export const webhooksFeature = defineFeature({
   name: "webhooks",
   errors: WEBHOOK_ERRORS,
   setup,
-  routes: (core, services) => webhooksRoutes(core, services.events),
+  routes: (core, services, deps: { audit: { recorder: Recorder } }) => webhooksRoutes(core, services.events, deps.audit.recorder),
 });

@@ -4,17 +4,20 @@ import type { Core } from "../kernel/core";
 import { pageOf } from "../http/paging";
 import { createInput, deliveriesResponse, delivery, idParams, listResponse, pageQuery, patchInput, webhook, webhookWithSecret, WEBHOOKS_PAGE } from "./model";
 import { webhookView, type WebhookService } from "./service";
+import type { Recorder } from "../audit/service";
+import { trailOf } from "../identity/trail";
 
-/** Event webhooks (issue 18): admin only, admin error bodies (`{message, status}`). */
-export function webhooksRoutes(ctx: Core, svc: WebhookService) {
+/** Event webhooks (issue 18): admin only, admin error bodies (`{message, status}`); changes audited. */
+export function webhooksRoutes(ctx: Core, svc: WebhookService, record: Recorder) {
+  const audited = { config: ctx.config, record };
   return new Elysia({ prefix: "/api/admin/webhooks", tags: ["webhooks"] })
     .onTransform(errorFamily("admin"))
     .use(ctx.auth)
     .post(
       "",
-      async ({ body, principal, set }) => {
-        set.status = 201;
-        return svc.create(body, principal.user.id);
+      async (c) => {
+        c.set.status = 201;
+        return svc.create(c.body, c.principal.user.id, trailOf(audited, c));
       },
       { admin: true, body: createInput, response: { 201: webhookWithSecret }, detail: { summary: "Add a webhook; its signing secret is shown once (admin)" } },
     )
@@ -32,7 +35,7 @@ export function webhooksRoutes(ctx: Core, svc: WebhookService) {
       response: webhook,
       detail: { summary: "One webhook (admin)" },
     })
-    .patch("/:id", ({ params, body }) => svc.update(params.id, body), {
+    .patch("/:id", (c) => svc.update(c.params.id, c.body, trailOf(audited, c)), {
       admin: true,
       params: idParams,
       body: patchInput,
@@ -41,9 +44,9 @@ export function webhooksRoutes(ctx: Core, svc: WebhookService) {
     })
     .delete(
       "/:id",
-      async ({ params, set }) => {
-        await svc.remove(params.id);
-        set.status = 204;
+      async (c) => {
+        await svc.remove(c.params.id, trailOf(audited, c));
+        c.set.status = 204;
       },
       { admin: true, params: idParams, detail: { summary: "Delete a webhook and its delivery history (admin)" } },
     )

@@ -8,6 +8,7 @@ import { newSigningSecret, type SecretBox } from "./secret-box";
 import { webhookDeliveries, webhooks, type Webhook, type WebhookDelivery } from "./schema";
 import { checkTarget, type TargetPolicy } from "./target";
 import { WEBHOOK_ERRORS } from "./errors";
+import { audit, diff, type AuditTrail } from "../audit/service";
 
 const SUBSCRIBABLE = EVENT_TYPES.filter((e) => e !== "webhook.test");
 const PREFIXES = new Set(SUBSCRIBABLE.map((e) => e.split(".")[0]!));
@@ -53,6 +54,22 @@ export function deliveryView(d: WebhookDelivery) {
   };
 }
 
+/**
+ * A webhook as its audit rows show it. A URL's path and query can be a credential (chat services'
+ * incoming-webhook URLs are), so only its origin is shown, with a fingerprint of the whole URL
+ * that tells a change without revealing it.
+ */
+function auditedFields(w: Webhook) {
+  return { url: redactedUrl(w.url), events: w.events, description: w.description, enabled: w.enabled };
+}
+
+export function redactedUrl(raw: string): string {
+  const u = new URL(raw);
+  if ((u.pathname === "/" || u.pathname === "") && !u.search && !u.username && !u.password) return u.origin;
+  const print = new Bun.CryptoHasher("sha256").update(raw).digest("hex").slice(0, 8);
+  return `${u.origin}/… (${print})`;
+}
+
 export interface WebhookInput {
   url: string;
   events: string[];
@@ -92,14 +109,19 @@ export class WebhookService implements EventSink {
     }
   }
 
-  async create(input: WebhookInput, createdBy: string | null) {
+  async create(input: WebhookInput, createdBy: string | null, trail?: AuditTrail) {
     this.checkInput(input);
     const id = newId("wh");
     const secret = newSigningSecret();
-    const [row] = await this.d.db
-      .insert(webhooks)
-      .values({ id, url: input.url, events: [...new Set(input.events)], description: input.description ?? "", secretEnc: await this.d.box.seal(secret, id), createdBy })
-      .returning();
+    const secretEnc = await this.d.box.seal(secret, id);
+    const row = await this.d.db.transaction(async (tx) => {
+      const [made] = await tx
+        .insert(webhooks)
+        .values({ id, url: input.url, events: [...new Set(input.events)], description: input.description ?? "", secretEnc, createdBy })
+        .returning();
+      await audit(tx, trail, { action: "webhook.created", target: { type: "webhook", id }, changes: diff({}, auditedFields(made!)) });
+      return made;
+    });
     this.d.log.info("webhook created", { webhook_id: id, by: createdBy });
     return { ...webhookView(row!), secret };
   }
@@ -118,28 +140,43 @@ export class WebhookService implements EventSink {
     return row;
   }
 
-  async update(id: string, patch: WebhookPatch) {
+  async update(id: string, patch: WebhookPatch, trail?: AuditTrail) {
     this.checkInput(patch);
     await this.get(id);
     const secret = patch.rotate_secret ? newSigningSecret() : undefined;
-    const [row] = await this.d.db
-      .update(webhooks)
-      .set({
-        ...(patch.url !== undefined ? { url: patch.url } : {}),
-        ...(patch.events !== undefined ? { events: [...new Set(patch.events)] } : {}),
-        ...(patch.description !== undefined ? { description: patch.description } : {}),
-        ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
-        ...(secret ? { secretEnc: await this.d.box.seal(secret, id) } : {}),
-        updatedAt: sql`now()`,
-      })
-      .where(eq(webhooks.id, id))
-      .returning();
+    const secretEnc = secret ? await this.d.box.seal(secret, id) : undefined;
+    const row = await this.d.db.transaction(async (tx) => {
+      // Read again under a lock: the audit row's "before" is what this update replaced.
+      const [was] = await tx.select().from(webhooks).where(eq(webhooks.id, id)).for("update");
+      if (!was) return undefined;
+      const [now] = await tx
+        .update(webhooks)
+        .set({
+          ...(patch.url !== undefined ? { url: patch.url } : {}),
+          ...(patch.events !== undefined ? { events: [...new Set(patch.events)] } : {}),
+          ...(patch.description !== undefined ? { description: patch.description } : {}),
+          ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+          ...(secretEnc ? { secretEnc } : {}),
+          updatedAt: sql`now()`,
+        })
+        .where(eq(webhooks.id, id))
+        .returning();
+      // Whether the signing secret changed, never the secret.
+      const changes = { ...diff(auditedFields(was), auditedFields(now!)), ...(secret ? { rotated: [false, true] as [unknown, unknown] } : {}) };
+      if (Object.keys(changes).length > 0) await audit(tx, trail, { action: "webhook.changed", target: { type: "webhook", id }, changes });
+      return now;
+    });
     if (!row) throw WEBHOOK_ERRORS.NOT_FOUND();
     return secret ? { ...webhookView(row), secret } : webhookView(row);
   }
 
-  async remove(id: string): Promise<void> {
-    const gone = await this.d.db.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id });
+  async remove(id: string, trail?: AuditTrail): Promise<void> {
+    const gone = await this.d.db.transaction(async (tx) => {
+      const rows = await tx.delete(webhooks).where(eq(webhooks.id, id)).returning();
+      if (rows[0])
+        await audit(tx, trail, { action: "webhook.deleted", target: { type: "webhook", id }, changes: { url: [redactedUrl(rows[0].url), null], events: [rows[0].events, null] } });
+      return rows;
+    });
     if (gone.length === 0) throw WEBHOOK_ERRORS.NOT_FOUND();
   }
 

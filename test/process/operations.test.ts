@@ -207,6 +207,22 @@ describe("chatgate user create", () => {
     const server = await start([...chatgate, "serve"], { DATA_DIR: dataDir });
     expect(await login(server.banner.url, "stdin@example.test", "stdin-password-123")).toBe(200);
     expect(await login(server.banner.url, "env@example.test", "env-password-1234")).toBe(200);
+    // Each command left one audit row, its actor the CLI, no password.
+    const token = (
+      await (
+        await fetch(`${server.banner.url}/api/v1/chat/authenticate`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username: "env@example.test", password: "env-password-1234" }),
+        })
+      ).json()
+    ).access_token;
+    const audit = await (await fetch(`${server.banner.url}/api/admin/audit?action=user.created`, { headers: { authorization: `Bearer ${token}` } })).json();
+    expect(audit.events.map((e: { actor: unknown; changes: { email: unknown[] } }) => [e.actor, e.changes.email[1]]).sort()).toEqual([
+      [{ type: "cli", id: null }, "env@example.test"],
+      [{ type: "cli", id: null }, "stdin@example.test"],
+    ]);
+    expect(JSON.stringify(audit)).not.toContain("password-1234");
     server.proc.kill("SIGTERM");
     expect(await server.proc.exited).toBe(0);
   }, 120_000);
