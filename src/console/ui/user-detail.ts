@@ -10,9 +10,13 @@ import type { Balance, LedgerPage } from "../../credits/model";
 
 const LEDGER_PAGE = 10;
 
-export async function userDetail(panel: HTMLElement, u: AdminUser, refresh: () => Promise<void>): Promise<void> {
+/**
+ * `refresh` redraws the list and this panel (after an action whose buttons change); `refreshList`
+ * only the list, so a change of role does not throw away what is being typed in the other forms.
+ */
+export async function userDetail(panel: HTMLElement, u: AdminUser, refresh: () => Promise<void>, refreshList: () => Promise<void> = refresh): Promise<void> {
   const patch = (body: Record<string, unknown>) => api("PATCH", `/api/auth/users/${encodeURIComponent(u.id)}`, body);
-  const after = { resetOnSuccess: false, after: refresh };
+  const after = { resetOnSuccess: false, after: refreshList };
 
   const role = select(
     "role",

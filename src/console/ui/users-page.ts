@@ -49,16 +49,19 @@ export async function usersPage(root: HTMLElement): Promise<void> {
     const answer = await api<UsersResponse>("GET", `/api/auth/users${qs({ q: id, limit: 5 })}`);
     return answer.users.find((u) => u.id === id);
   };
+  const listOnly = async () => {
+    await load();
+  };
   const refresh = async () => {
     await load();
     if (!selected) return;
     const u = await fresh(selected);
-    if (u) void userDetail(detail, u, refresh);
+    if (u) void userDetail(detail, u, refresh, listOnly);
   };
   const openUser = async (u: AdminUser) => {
     selected = u.id;
     detail.hidden = false;
-    await userDetail(detail, u, refresh);
+    await userDetail(detail, u, refresh, listOnly);
     detail.querySelector<HTMLElement>("h3")?.focus();
   };
 
