@@ -50,7 +50,7 @@ async function setupFeatures(core: Core, workers: Worker[]) {
   const streamChat = await start(streamChatFeature.setup!(core, { usage }));
   const credits = await start(creditsFeature.setup!(core, { ...hooks, audit }));
   const chat = await start(chatFeature.setup!(core, { chatflows, credits, usage }));
-  const messaging = await start(messagingFeature.setup!(core, {}));
+  const messaging = await start(messagingFeature.setup!(core, { audit }));
   return { signingKeys, usage, webhooks, rateLimits, audit, identity, adminTokens, chatflows, keys, streamChat, credits, chat, messaging };
 }
 
@@ -96,7 +96,7 @@ export function createApp(ctx: AppContext) {
     .use(creditsFeature.routes!(ctx, s.credits, { ...hooks, audit: s.audit }))
     .use(chatFeature.routes!(ctx, s.chat, { chatflows: s.chatflows, credits: s.credits, usage: s.usage }))
     .use(brainFeature.routes!(ctx, undefined, { chat: s.chat }))
-    .use(messagingFeature.routes!(ctx, s.messaging, {}))
+    .use(messagingFeature.routes!(ctx, s.messaging, { audit: s.audit }))
     .use(signingKeysFeature.routes!(ctx, s.signingKeys, {}))
     .use(oauthFeature.routes!(ctx, undefined, { signingKeys: s.signingKeys }))
     .use(webhooksFeature.routes!(ctx, s.webhooks, { audit: s.audit }))

@@ -13,6 +13,7 @@ import type { Transport } from "./transports/transport";
 import { WebhookTransport } from "./transports/webhook";
 import { StreamTransport } from "./transports/stream";
 import { MESSAGING_ERRORS } from "./errors";
+import type { Recorder } from "../audit/service";
 
 export interface MessagingServices {
   outbox?: Outbox;
@@ -36,7 +37,7 @@ function transportFor(ctx: Core): Transport | undefined {
 
 const STATUSES = ["queued", "sent", "failed", "cancelled"] as const;
 
-function setup(ctx: Core) {
+function setup(ctx: Core, _deps: { audit: { recorder: Recorder } }) {
   const metrics = messagingMetrics(ctx.metrics);
   // Read at scrape time from the table, so it counts every instance's outbox, not this one's.
   ctx.metrics.gauge("chatgate_outbox_messages", "Messages in the outbox by status (all instances)", async (g) => {
@@ -74,5 +75,10 @@ export const messagingFeature = defineFeature({
   name: "messaging",
   errors: MESSAGING_ERRORS,
   setup,
-  routes: (core, services) => new Elysia().model(messagingModels).use(contactsRoutes(core)).use(templatesRoutes(core)).use(messagesRoutes(core, services.onQueued)),
+  routes: (core, services, deps) =>
+    new Elysia()
+      .model(messagingModels)
+      .use(contactsRoutes(core))
+      .use(templatesRoutes(core))
+      .use(messagesRoutes(core, services.onQueued, deps.audit.recorder)),
 });

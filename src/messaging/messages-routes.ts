@@ -5,10 +5,13 @@ import { cancelMessage, getMessage, listMessages, retryMessage } from "./message
 import { idParams, messageAnswer, messageList, messageQuery, sendBulkInput, sendPrivateInput, sendResult, sendTemplateInput } from "./model";
 import { sendMessages, type SendDeps } from "./send-service";
 import { errorFamily } from "../http/errors";
+import type { Recorder } from "../audit/service";
+import { trailOf } from "../identity/trail";
 
 /** `onQueued`: after a send request commits (counts it and wakes the local delivery worker). */
-export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
+export function messagesRoutes(ctx: Core, onQueued: (count: number) => void, record: Recorder) {
   const { db } = ctx;
+  const audited = { config: ctx.config, record };
   const deps: SendDeps = { db, maxRecipients: ctx.config.maxRecipients, onQueued };
   const transport = ctx.config.messageTransport;
   const idemKey = (headers: Record<string, string | undefined>) => headers["idempotency-key"];
@@ -51,8 +54,8 @@ export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
     })
     .post(
       "/:id/retry",
-      async ({ principal, params }) => {
-        const message = await retryMessage(db, principal.user, params.id);
+      async (c) => {
+        const message = await retryMessage(db, c.principal.user, c.params.id, trailOf(audited, c));
         onQueued(1);
         return { success: true as const, message };
       },
@@ -63,7 +66,7 @@ export function messagesRoutes(ctx: Core, onQueued: (count: number) => void) {
         detail: { summary: "Queue a failed or cancelled message again, due now, with a fresh budget of attempts (409 otherwise)" },
       },
     )
-    .post("/:id/cancel", async ({ principal, params }) => ({ success: true as const, message: await cancelMessage(db, principal.user, params.id) }), {
+    .post("/:id/cancel", async (c) => ({ success: true as const, message: await cancelMessage(db, c.principal.user, c.params.id, trailOf(audited, c)) }), {
       ...MESSAGING_AUTH,
       params: idParams,
       response: messageAnswer,

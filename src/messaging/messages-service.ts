@@ -4,6 +4,7 @@ import { contacts, messages, type Message } from "./schema";
 import type { UserState } from "../kernel/principal";
 import { MESSAGING_ERRORS } from "./errors";
 import { ownedBy } from "./owner";
+import { audit, type AuditTrail } from "../audit/service";
 
 export interface MessageFilter {
   status?: Message["status"];
@@ -49,12 +50,18 @@ export async function getMessage(db: DB, user: UserState, id: string): Promise<L
  * row has no delivery in flight (the outbox marks it failed from the live claim, and a lapsed
  * claim cannot write back), and the guarded update lets one of two concurrent retries win.
  */
-export async function retryMessage(db: DB, user: UserState, id: string): Promise<ListedMessage> {
-  const [changed] = await db
-    .update(messages)
-    .set({ status: "queued", attempts: 0, nextAttemptAt: sql`now()`, lockedUntil: null, updatedAt: sql`now()` })
-    .where(and(eq(messages.id, id), ownedBy(messages.senderId, user), inArray(messages.status, ["failed", "cancelled"])))
-    .returning({ id: messages.id });
+export async function retryMessage(db: DB, user: UserState, id: string, trail?: AuditTrail): Promise<ListedMessage> {
+  const changed = await db.transaction(async (tx) => {
+    // Locked, so the status read is the one this update replaces (the audit row's "before").
+    const [was] = await tx.select({ status: messages.status }).from(messages).where(eq(messages.id, id)).for("update");
+    const [row] = await tx
+      .update(messages)
+      .set({ status: "queued", attempts: 0, nextAttemptAt: sql`now()`, lockedUntil: null, updatedAt: sql`now()` })
+      .where(and(eq(messages.id, id), ownedBy(messages.senderId, user), inArray(messages.status, ["failed", "cancelled"])))
+      .returning({ id: messages.id });
+    if (row) await audit(tx, trail, { action: "message.retried", target: { type: "message", id }, changes: { status: [was?.status ?? null, "queued"] } });
+    return row;
+  });
   if (!changed) throw MESSAGING_ERRORS.NOT_RETRYABLE((await getMessage(db, user, id)).status);
   return getMessage(db, user, id);
 }
@@ -65,12 +72,16 @@ export async function retryMessage(db: DB, user: UserState, id: string): Promise
  * claim skips locked rows and its write-back needs status = 'queued', so whichever of the claim
  * and the cancel commits first wins, and a cancelled message is never sent.
  */
-export async function cancelMessage(db: DB, user: UserState, id: string): Promise<ListedMessage> {
-  const [changed] = await db
-    .update(messages)
-    .set({ status: "cancelled", lockedUntil: null, updatedAt: sql`now()` })
-    .where(and(eq(messages.id, id), ownedBy(messages.senderId, user), eq(messages.status, "queued"), or(isNull(messages.lockedUntil), lte(messages.lockedUntil, sql`now()`))))
-    .returning({ id: messages.id });
+export async function cancelMessage(db: DB, user: UserState, id: string, trail?: AuditTrail): Promise<ListedMessage> {
+  const changed = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(messages)
+      .set({ status: "cancelled", lockedUntil: null, updatedAt: sql`now()` })
+      .where(and(eq(messages.id, id), ownedBy(messages.senderId, user), eq(messages.status, "queued"), or(isNull(messages.lockedUntil), lte(messages.lockedUntil, sql`now()`))))
+      .returning({ id: messages.id });
+    if (row) await audit(tx, trail, { action: "message.cancelled", target: { type: "message", id }, changes: { status: ["queued", "cancelled"] } });
+    return row;
+  });
   if (changed) return getMessage(db, user, id);
   const now = await getMessage(db, user, id);
   if (now.status === "queued") throw MESSAGING_ERRORS.IN_DELIVERY();

@@ -3,7 +3,7 @@
 // message is delivered once. A real Outbox over the app's database drives the deliveries.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
-import { messages } from "../../src/db/schema";
+import { auditEvents, messages } from "../../src/db/schema";
 import { MESSAGING_ERRORS } from "../../src/messaging/errors";
 import { messagingMetrics } from "../../src/messaging/metrics";
 import { Outbox } from "../../src/messaging/outbox";
@@ -126,6 +126,21 @@ describe("message retry and cancel", () => {
     expect(answers.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409, 409]);
     expect((await act(id, "retry")).status).toBe(200);
     expect((await row(id)).status).toBe("queued");
+    await t.ctx.db.update(messages).set({ status: "sent" }).where(eq(messages.id, id));
+  });
+
+  test("each cancel and retry that changes a message leaves one audit row; a refused one leaves none", async () => {
+    const id = await send();
+    const rows = () => t.ctx.db.select().from(auditEvents).where(eq(auditEvents.targetId, id));
+    expect((await act(id, "retry")).status).toBe(409);
+    expect(await rows()).toEqual([]);
+    await Promise.all(Array.from({ length: 4 }, () => act(id, "cancel")));
+    expect((await act(id, "retry", admin.accessToken)).status).toBe(200);
+    const got = (await rows()).sort((a, b) => a.action.localeCompare(b.action));
+    expect(got.map((r) => [r.action, r.targetType, r.actorType, r.actorId, r.changes])).toEqual([
+      ["message.cancelled", "message", "api_token", sender.user.id, { status: ["queued", "cancelled"] }],
+      ["message.retried", "message", "user", admin.user.id, { status: ["cancelled", "queued"] }],
+    ]);
     await t.ctx.db.update(messages).set({ status: "sent" }).where(eq(messages.id, id));
   });
 
