@@ -23,13 +23,13 @@ function bodyKindOf(request: Request): BodyKind {
 
 const unsupportedMediaType = (form: boolean) => (form ? HTTP_ERRORS.JSON_OR_FORM() : HTTP_ERRORS.JSON_ONLY());
 
-export function createPreflight(authn: Authenticator, table: RouteTable) {
+export function createPreflight(authn: Authenticator, table: RouteTable, server: RequestIpSource) {
   const done = new WeakMap<Request, Promise<void>>();
   // The gate's 429 is counted in usage here, where the caller is known; the gate only decides.
   const countRefusal = (err: unknown, principal: Principal | undefined) => {
     if (err instanceof AppError && err.code === "RATE_LIMITED") authn.usage.add("rateLimited", principal?.user.id ?? "", principal?.keyId);
   };
-  async function run(request: Request, route: string, server: RequestIpSource | null | undefined, headers: Record<string, string>): Promise<void> {
+  async function run(request: Request, route: string, headers: Record<string, string>): Promise<void> {
     const facts = table.get(request.method, route);
     const principal = facts?.guard ? await guardOnce(authn, request, facts.guard) : undefined;
     try {
@@ -45,10 +45,10 @@ export function createPreflight(authn: Authenticator, table: RouteTable) {
    * Idempotent per request: called from the parse hook (routes with bodies) and from transform
    * (all); `headers` is the response's (the gate adds its RateLimit fields to it).
    */
-  return (request: Request, route: string, server: RequestIpSource | null | undefined, headers: Record<string, string>): Promise<void> => {
+  return (request: Request, route: string, headers: Record<string, string>): Promise<void> => {
     let p = done.get(request);
     if (!p) {
-      p = run(request, route, server, headers);
+      p = run(request, route, headers);
       done.set(request, p);
     }
     return p;

@@ -6,6 +6,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { FORM, GUARD, INVALID_400, type AuthOptions } from "../kernel/guard";
 import { FAMILY, type Family } from "./errors";
+import type { RequestIpSource } from "../kernel/principal";
 
 export interface RouteFacts {
   guard?: AuthOptions;
@@ -24,6 +25,7 @@ interface RouteLike {
 
 interface AppLike {
   routes: RouteLike[];
+  server?: RequestIpSource | null;
 }
 
 type Tagged = { [GUARD]?: AuthOptions; [FORM]?: boolean; [INVALID_400]?: boolean; [FAMILY]?: Family };
@@ -83,6 +85,11 @@ export class RouteTable {
     this.facts = undefined;
     this.patterns = undefined;
     this.families = undefined;
+  }
+
+  /** The finished app's server (null until it listens; replaced on a certificate reload). */
+  get server(): RequestIpSource | null {
+    return this.app?.server ?? null;
   }
 
   get(method: string, route: string): RouteFacts | undefined {
