@@ -115,15 +115,24 @@ function corsHeaders(origin: string | null, allowed: string[]): Record<string, s
 }
 
 // Stable label objects per (route, method, status): the metrics registry caches rendered keys
-// by object identity, so counting a request does no string building.
-const labelSets = new Map<string, { request: Record<string, string>; latency: Record<string, string> }>();
+// by object identity, so counting a request does no string building. Nested by route, method
+// and status, so finding them builds no key either.
+type LabelSet = { request: Record<string, string>; latency: Record<string, string> };
+const labelSets = new Map<string, Map<string, Map<number, LabelSet>>>();
+let labelSetCount = 0;
 
-function requestLabels(route: string, method: string, status: number) {
-  const k = `${method} ${status} ${route}`;
-  let l = labelSets.get(k);
+function requestLabels(route: string, method: string, status: number): LabelSet {
+  let byMethod = labelSets.get(route);
+  let byStatus = byMethod?.get(method);
+  let l = byStatus?.get(status);
   if (!l) {
     l = { request: { route, method, status: String(status) }, latency: { route } };
-    if (labelSets.size < 10_000) labelSets.set(k, l);
+    if (labelSetCount < 10_000) {
+      if (!byMethod) labelSets.set(route, (byMethod = new Map()));
+      if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+      byStatus.set(status, l);
+      labelSetCount++;
+    }
   }
   return l;
 }
