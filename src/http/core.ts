@@ -8,6 +8,7 @@ import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { createPreflight } from "./preflight";
 import type { RouteTable } from "./route-table";
+import type { RequestIpSource } from "../kernel/principal";
 import { endServerSpan, startServerSpan } from "../ops/tracing";
 import type { Span } from "@opentelemetry/api";
 
@@ -114,15 +115,24 @@ function corsHeaders(origin: string | null, allowed: string[]): Record<string, s
 }
 
 // Stable label objects per (route, method, status): the metrics registry caches rendered keys
-// by object identity, so counting a request does no string building.
-const labelSets = new Map<string, { request: Record<string, string>; latency: Record<string, string> }>();
+// by object identity, so counting a request does no string building. Nested by route, method
+// and status, so finding them builds no key either.
+type LabelSet = { request: Record<string, string>; latency: Record<string, string> };
+const labelSets = new Map<string, Map<string, Map<number, LabelSet>>>();
+let labelSetCount = 0;
 
-function requestLabels(route: string, method: string, status: number) {
-  const k = `${method} ${status} ${route}`;
-  let l = labelSets.get(k);
+function requestLabels(route: string, method: string, status: number): LabelSet {
+  let byMethod = labelSets.get(route);
+  let byStatus = byMethod?.get(method);
+  let l = byStatus?.get(status);
   if (!l) {
     l = { request: { route, method, status: String(status) }, latency: { route } };
-    if (labelSets.size < 10_000) labelSets.set(k, l);
+    if (labelSetCount < 10_000) {
+      if (!byMethod) labelSets.set(route, (byMethod = new Map()));
+      if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+      byStatus.set(status, l);
+      labelSetCount++;
+    }
   }
   return l;
 }
@@ -142,7 +152,11 @@ async function countError(authn: Authenticator, request: Request, status: number
 export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics; authn: Authenticator }, table: RouteTable) {
   const { config, log, metrics } = deps;
   const cors = config.corsOrigins.length > 0;
-  const preflight = createPreflight(deps.authn, table);
+  // The caller's address, for a gate that needs one (anonymous requests under an address limit),
+  // read through the app only then: a hook that names `server` in its context makes Elysia
+  // define a getter on every request's context, on every route.
+  const server: RequestIpSource = { requestIP: (request) => table.server?.requestIP(request) ?? null };
+  const preflight = createPreflight(deps.authn, table, server);
   // Only HTTPS responses: HSTS over plain HTTP is ignored by browsers and misleads (src/ops/tls.ts).
   const hsts = config.tlsCertFile && config.hstsMaxAge > 0 ? `max-age=${config.hstsMaxAge}` : undefined;
   return (
@@ -178,17 +192,17 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       })
       // Parse hooks run before the body is read (routes with a body); transform before validation
       // (every route). Both run the same once-per-request preflight: guard, then media type.
-      .onParse({ as: "global" }, async ({ request, route, server, set }) => {
+      .onParse({ as: "global" }, async ({ request, route, set }) => {
         // Elysia would wrap an error thrown here as "malformed body"; instead the body is left
         // unread and the transform hook below throws the same failure as it is.
         try {
-          await preflight(request, route, server, set.headers as Record<string, string>);
+          await preflight(request, route, set.headers as Record<string, string>);
         } catch {
           return UNREAD;
         }
       })
       .onTransform({ as: "global" }, async (c) => {
-        await preflight(c.request, c.route, c.server, c.set.headers as Record<string, string>);
+        await preflight(c.request, c.route, c.set.headers as Record<string, string>);
         if (c.body === undefined) return;
         if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
         const schema = table.get(c.request.method, c.route)?.body;

@@ -4,9 +4,9 @@
 // request is never read, never reaches a handler or an upstream), then the body's media type.
 import { guardOnce } from "../kernel/guard";
 import type { Authenticator } from "../kernel/authenticator";
-import type { Principal, RequestIpSource } from "../kernel/principal";
+import { isThenable, then, type MaybePromise, type Principal, type RequestIpSource } from "../kernel/principal";
 import { AppError, HTTP_ERRORS } from "./errors";
-import type { RouteTable } from "./route-table";
+import type { RouteFacts, RouteTable } from "./route-table";
 
 type BodyKind = "none" | "json" | "form" | "other";
 
@@ -23,34 +23,56 @@ function bodyKindOf(request: Request): BodyKind {
 
 const unsupportedMediaType = (form: boolean) => (form ? HTTP_ERRORS.JSON_OR_FORM() : HTTP_ERRORS.JSON_ONLY());
 
-export function createPreflight(authn: Authenticator, table: RouteTable) {
-  const done = new WeakMap<Request, Promise<void>>();
+export function createPreflight(authn: Authenticator, table: RouteTable, server: RequestIpSource) {
+  const done = new WeakMap<Request, MaybePromise<void>>();
   // The gate's 429 is counted in usage here, where the caller is known; the gate only decides.
   const countRefusal = (err: unknown, principal: Principal | undefined) => {
     if (err instanceof AppError && err.code === "RATE_LIMITED") authn.usage.add("rateLimited", principal?.user.id ?? "", principal?.keyId);
   };
-  async function run(request: Request, route: string, server: RequestIpSource | null | undefined, headers: Record<string, string>): Promise<void> {
+  // Synchronous (returns or throws) when the guard and the gate answer from their caches.
+  function run(request: Request, route: string, headers: Record<string, string>): MaybePromise<void> {
     const facts = table.get(request.method, route);
-    const principal = facts?.guard ? await guardOnce(authn, request, facts.guard) : undefined;
+    if (!facts?.guard) return afterGuard(request, route, headers, facts, undefined);
+    return then(guardOnce(authn, request, facts.guard), (principal) => afterGuard(request, route, headers, facts, principal));
+  }
+  function afterGuard(request: Request, route: string, headers: Record<string, string>, facts: RouteFacts | undefined, principal: Principal | undefined): MaybePromise<void> {
+    let admitted: void | Promise<void>;
     try {
-      await authn.gate.admit({ request, route, principal, server, headers });
+      admitted = authn.gate.admit({ request, route, principal, server, headers });
     } catch (err) {
       countRefusal(err, principal);
       throw err;
     }
-    const kind = bodyKindOf(request);
-    if (kind === "other" || (kind === "form" && !facts?.form)) throw unsupportedMediaType(Boolean(facts?.form));
+    if (isThenable(admitted)) {
+      return Promise.resolve(admitted).then(
+        () => checkMediaType(request, facts),
+        (err) => {
+          countRefusal(err, principal);
+          throw err;
+        },
+      );
+    }
+    checkMediaType(request, facts);
   }
   /**
    * Idempotent per request: called from the parse hook (routes with bodies) and from transform
-   * (all); `headers` is the response's (the gate adds its RateLimit fields to it).
+   * (all); `headers` is the response's (the gate adds its RateLimit fields to it). A failure is
+   * kept as a rejected promise, so the second call throws the same error.
    */
-  return (request: Request, route: string, server: RequestIpSource | null | undefined, headers: Record<string, string>): Promise<void> => {
-    let p = done.get(request);
-    if (!p) {
-      p = run(request, route, server, headers);
-      done.set(request, p);
+  return (request: Request, route: string, headers: Record<string, string>): MaybePromise<void> => {
+    if (done.has(request)) return done.get(request);
+    let p: MaybePromise<void>;
+    try {
+      p = run(request, route, headers);
+    } catch (err) {
+      p = Promise.reject(err);
     }
+    done.set(request, p);
     return p;
   };
+}
+
+function checkMediaType(request: Request, facts: RouteFacts | undefined): void {
+  const kind = bodyKindOf(request);
+  if (kind === "other" || (kind === "form" && !facts?.form)) throw unsupportedMediaType(Boolean(facts?.form));
 }

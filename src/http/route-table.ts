@@ -6,6 +6,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { FORM, GUARD, INVALID_400, type AuthOptions } from "../kernel/guard";
 import { FAMILY, type Family } from "./errors";
+import type { RequestIpSource } from "../kernel/principal";
 
 export interface RouteFacts {
   guard?: AuthOptions;
@@ -24,6 +25,7 @@ interface RouteLike {
 
 interface AppLike {
   routes: RouteLike[];
+  server?: RequestIpSource | null;
 }
 
 type Tagged = { [GUARD]?: AuthOptions; [FORM]?: boolean; [INVALID_400]?: boolean; [FAMILY]?: Family };
@@ -73,7 +75,8 @@ function sharedSegments(path: string[], route: string[]): number {
 
 export class RouteTable {
   private app?: AppLike;
-  private facts?: Map<string, RouteFacts>;
+  // By method, then route pattern: the request's own strings, no key built per request.
+  private facts?: Map<string, Map<string, RouteFacts>>;
   private patterns?: { re: RegExp; methods: Set<string> }[];
   private families?: { segments: string[]; family: Family }[];
 
@@ -85,10 +88,15 @@ export class RouteTable {
     this.families = undefined;
   }
 
+  /** The finished app's server (null until it listens; replaced on a certificate reload). */
+  get server(): RequestIpSource | null {
+    return this.app?.server ?? null;
+  }
+
   get(method: string, route: string): RouteFacts | undefined {
     const facts = this.build();
     // Elysia answers HEAD with the GET route's handler and hooks, so it gets that route's facts.
-    return facts.get(`${method} ${route}`) ?? (method === "HEAD" ? facts.get(`GET ${route}`) : undefined);
+    return facts.get(method)?.get(route) ?? (method === "HEAD" ? facts.get("GET")?.get(route) : undefined);
   }
 
   /** Methods the path allows, or undefined when no route has this path at all. */
@@ -135,10 +143,10 @@ export class RouteTable {
     return found.size === 1 ? [...found][0]! : "detail";
   }
 
-  private build(): Map<string, RouteFacts> {
+  private build(): Map<string, Map<string, RouteFacts>> {
     if (this.facts) return this.facts;
     const models = ((this.app as { definitions?: { type?: Record<string, TSchema> } } | undefined)?.definitions?.type ?? {}) as Record<string, TSchema>;
-    const facts = new Map<string, RouteFacts>();
+    const facts = new Map<string, Map<string, RouteFacts>>();
     for (const r of this.app?.routes ?? []) {
       const fns = hookFns(r.hooks);
       const guard = fns.find((f) => f[GUARD])?.[GUARD];
@@ -147,7 +155,9 @@ export class RouteTable {
       const b = r.hooks.body;
       const body = typeof b === "string" ? models[b] : (b as TSchema | undefined);
       const family = fns.find((f) => f[FAMILY])?.[FAMILY];
-      facts.set(`${r.method} ${r.path}`, { guard, body, form, invalidAs400, family });
+      let byPath = facts.get(r.method);
+      if (!byPath) facts.set(r.method, (byPath = new Map()));
+      byPath.set(r.path, { guard, body, form, invalidAs400, family });
     }
     if (this.app) this.facts = facts;
     return facts;

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { DB } from "../db/client";
 import { users, type User } from "./schema";
-import type { UserSource, UserState } from "../kernel/principal";
+import type { MaybePromise, UserSource, UserState } from "../kernel/principal";
 import type { RevocationBus } from "../kernel/revocations";
 
 export function toUserState(u: User): UserState {
@@ -38,9 +38,13 @@ export class UserCache implements UserSource {
     });
   }
 
-  async get(id: string): Promise<UserState | null> {
+  get(id: string): MaybePromise<UserState | null> {
     const hit = this.entries.get(id);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.state;
+    return this.load(id);
+  }
+
+  private async load(id: string): Promise<UserState | null> {
     const generation = this.generation;
     const [row] = await this.db.select().from(users).where(eq(users.id, id));
     const state = row ? toUserState(row) : null;

@@ -1,13 +1,30 @@
 import type { Counter } from "../http/metrics";
 import { issuedAtMs, peekKind, type Claims, type TokenSigner, type VerifyResult } from "./jwt";
-import { REFUSE_ALL, type Credential, type CredentialChecks, type Principal, type RejectReason, type RequestGate, type UserState } from "./principal";
+import {
+  REFUSE_ALL,
+  type Credential,
+  type CredentialChecks,
+  type KeyCheck,
+  type MaybePromise,
+  type Principal,
+  type RejectReason,
+  type RequestGate,
+  type UserState,
+  then,
+} from "./principal";
 import type { RevocationBus } from "./revocations";
 import type { TokenKind } from "./signing-keys";
 import type { UsageRecorder } from "./usage";
 
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403; presented: Credential | "none"; reason: RejectReason | "missing" };
 
-type Fail = (reason: RejectReason) => AuthResult;
+const MISSING: AuthResult = Object.freeze({ ok: false, status: 401, presented: "none", reason: "missing" });
+const failed = (presented: Credential, reason: RejectReason): AuthResult => ({ ok: false, status: 401, presented, reason });
+
+// The claims each kind must carry, allocated once.
+const ACCESS_CLAIMS: readonly string[] = ["sub", "jti", "sid"];
+const API_CLAIMS: readonly string[] = ["sub", "jti"];
+const CHAT_CLAIMS: readonly string[] = ["sub", "jti", "brain_id", "kid"];
 
 // A JWT's verification code as a rejection reason: a bad signature is "not one of ours".
 const JWT_REASON: Record<string, RejectReason> = { MALFORMED: "malformed", WRONG_KIND: "malformed", EXPIRED: "expired", INVALID: "unknown" };
@@ -73,8 +90,12 @@ export class Authenticator {
     return this.checks.usage;
   }
 
-  async authenticate(request: Request, accept: Credential[]): Promise<AuthResult> {
-    const r = await this.check(request, accept);
+  /** Synchronous when every check it needs is cached (MaybePromise); callers await it either way. */
+  authenticate(request: Request, accept: Credential[]): MaybePromise<AuthResult> {
+    return then(this.check(request, accept), (r) => this.noted(request, r));
+  }
+
+  private noted(request: Request, r: AuthResult): AuthResult {
     if (!r.ok) this.noteRejection(request, r.presented, r.reason);
     return r;
   }
@@ -86,68 +107,64 @@ export class Authenticator {
     if (reason !== "missing") this.rejected?.inc({ kind, reason });
   }
 
-  private async check(request: Request, accept: Credential[]): Promise<AuthResult> {
+  private check(request: Request, accept: Credential[]): MaybePromise<AuthResult> {
     const cred = presentedCredential(request, this.kindOf);
-    if (!cred) return { ok: false, status: 401, presented: "none", reason: "missing" };
-    const fail: Fail = (reason) => ({ ok: false, status: 401, presented: cred.kind, reason });
+    if (!cred) return MISSING;
     // Not a credential this route takes (or an unreadable JWT).
-    if (!accept.includes(cred.kind) || cred.value === "") return fail("malformed");
+    if (!accept.includes(cred.kind) || cred.value === "") return failed(cred.kind, "malformed");
     switch (cred.kind) {
       case "access":
-        return this.access(cred.value, fail);
+        return then(this.signer.verify("access", cred.value, ACCESS_CLAIMS), (v) => this.access(v));
       case "apiToken":
-        return this.apiToken(cred.value, fail);
+        return then(this.signer.verify("api", cred.value, API_CLAIMS), (v) => this.apiToken(v));
       case "chat":
-        return this.chat(cred.value, fail);
-      case "apiKey": {
-        const r = await this.checks.keys.verify(cred.value, request);
-        if (!r.valid) return r.code === "FORBIDDEN_DOMAIN" ? { ok: false, status: 403, presented: "apiKey", reason: "domain" } : fail(r.reason);
-        const user = await this.activeUser(r.userId);
-        if (!user) return fail("revoked");
-        return { ok: true, principal: { kind: "apiKey", user, tokenId: r.keyId, keyId: r.keyId, level: r.level, keyName: r.name, scopes: r.scopes } };
-      }
+        return then(this.signer.verify("chat", cred.value, CHAT_CLAIMS), (v) => this.chat(v));
+      case "apiKey":
+        return then(this.checks.keys.verify(cred.value, request), (r) => this.apiKey(r));
     }
   }
 
+  private apiKey(r: KeyCheck): MaybePromise<AuthResult> {
+    if (!r.valid) return r.code === "FORBIDDEN_DOMAIN" ? { ok: false, status: 403, presented: "apiKey", reason: "domain" } : failed("apiKey", r.reason);
+    return then(this.activeUser(r.userId), (user) =>
+      user ? { ok: true, principal: { kind: "apiKey", user, tokenId: r.keyId, keyId: r.keyId, level: r.level, keyName: r.name, scopes: r.scopes } } : failed("apiKey", "revoked"),
+    );
+  }
+
   /** The user behind a token, unless unknown or disabled (introspection of refresh tokens). */
-  async activeUser(id: string): Promise<UserState | null> {
-    const user = await this.checks.users.get(id);
-    return user && !user.disabled ? user : null;
+  activeUser(id: string): MaybePromise<UserState | null> {
+    return then(this.checks.users.get(id), (user) => (user && !user.disabled ? user : null));
   }
 
-  private async access(token: string, fail: Fail): Promise<AuthResult> {
-    const v = await this.signer.verify("access", token, ["sub", "jti", "sid"]);
-    if (!v.valid) return fail(jwtReason(v));
+  private access(v: VerifyResult): MaybePromise<AuthResult> {
+    if (!v.valid) return failed("access", jwtReason(v));
     const { sub, jti, sid, iat } = v.claims as { sub: string; jti: string; sid: string; iat: number };
-    if (this.bus.isRevoked("access", jti) || this.bus.isRevoked("session", sid)) return fail("revoked");
-    const user = await this.activeUser(sub);
-    if (!user) return fail("revoked");
-    if (revokedByCutoff(v.claims, user)) return fail("revoked");
-    return { ok: true, principal: { kind: "access", user, tokenId: jti, sessionId: sid, issuedAt: iat } };
+    if (this.bus.isRevoked("access", jti) || this.bus.isRevoked("session", sid)) return failed("access", "revoked");
+    return then(this.activeUser(sub), (user) => {
+      if (!user || revokedByCutoff(v.claims, user)) return failed("access", "revoked");
+      return { ok: true, principal: { kind: "access", user, tokenId: jti, sessionId: sid, issuedAt: iat } };
+    });
   }
 
-  private async apiToken(token: string, fail: Fail): Promise<AuthResult> {
-    const v = await this.signer.verify("api", token, ["sub", "jti"]);
-    if (!v.valid) return fail(jwtReason(v));
+  private async apiToken(v: VerifyResult): Promise<AuthResult> {
+    if (!v.valid) return failed("apiToken", jwtReason(v));
     const { sub, jti, iat } = v.claims as { sub: string; jti: string; iat: number };
-    if (this.bus.isRevoked("api_token", jti)) return fail("revoked");
-    if (!(await this.checks.apiTokens.isActive(jti, sub))) return fail("revoked");
+    if (this.bus.isRevoked("api_token", jti)) return failed("apiToken", "revoked");
+    if (!(await this.checks.apiTokens.isActive(jti, sub))) return failed("apiToken", "revoked");
     const user = await this.activeUser(sub);
-    if (!user) return fail("revoked");
-    if (revokedByCutoff(v.claims, user)) return fail("revoked");
+    if (!user || revokedByCutoff(v.claims, user)) return failed("apiToken", "revoked");
     this.checks.apiTokens.noteUsed(jti);
     return { ok: true, principal: { kind: "apiToken", user, tokenId: jti, issuedAt: iat } };
   }
 
-  private async chat(token: string, fail: Fail): Promise<AuthResult> {
-    const v = await this.signer.verify("chat", token, ["sub", "jti", "brain_id", "kid"]);
-    if (!v.valid) return fail(jwtReason(v));
+  private chat(v: VerifyResult): MaybePromise<AuthResult> {
+    if (!v.valid) return failed("chat", jwtReason(v));
     const { sub, jti, brain_id, kid, iat } = v.claims as { sub: string; jti: string; brain_id: string; kid: string; iat: number };
     // A chat token dies with the API key that minted it, and with a revoke-all of its user.
-    if (this.bus.isRevoked("api_key", kid) || this.bus.isRevoked("chat_token", jti)) return fail("revoked");
-    const user = await this.activeUser(sub);
-    if (!user) return fail("revoked");
-    if (revokedByCutoff(v.claims, user)) return fail("revoked");
-    return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat, keyId: kid } };
+    if (this.bus.isRevoked("api_key", kid) || this.bus.isRevoked("chat_token", jti)) return failed("chat", "revoked");
+    return then(this.activeUser(sub), (user) => {
+      if (!user || revokedByCutoff(v.claims, user)) return failed("chat", "revoked");
+      return { ok: true, principal: { kind: "chat", user, tokenId: jti, brainId: brain_id, issuedAt: iat, keyId: kid } };
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
-import type { Authenticator } from "./authenticator";
-import { LEVEL_RANK, type Credential, type KeyLevel, type Principal } from "./principal";
+import type { AuthResult, Authenticator } from "./authenticator";
+import { LEVEL_RANK, isThenable, then, type Credential, type KeyLevel, type MaybePromise, type Principal } from "./principal";
 import { HTTP_ERRORS } from "../http/errors";
 
 // Tags on a route's hook functions, read by the core's route table (src/http/route-table.ts):
@@ -22,9 +22,13 @@ export interface AuthOptions {
  * 401 when the caller is not authenticated, 403 when the caller is known but not allowed.
  * Messages are the ones the contracts document; a key on a route that takes none is answered
  * as that route's own credential would be, since the key's validity is beside the point there.
+ * Synchronous (returns or throws) when the credential's checks are cached.
  */
-export async function guard(authn: Authenticator, request: Request, opts: AuthOptions): Promise<Principal> {
-  const r = await authn.authenticate(request, opts.accept);
+export function guard(authn: Authenticator, request: Request, opts: AuthOptions): MaybePromise<Principal> {
+  return then(authn.authenticate(request, opts.accept), (r) => admit(authn, request, opts, r));
+}
+
+function admit(authn: Authenticator, request: Request, opts: AuthOptions, r: AuthResult): Principal {
   if (!r.ok) {
     if (r.status === 403) throw HTTP_ERRORS.FORBIDDEN();
     const takesKeys = opts.accept.includes("apiKey");
@@ -42,7 +46,8 @@ export async function guard(authn: Authenticator, request: Request, opts: AuthOp
   return p;
 }
 
-const checked = new WeakMap<Request, Promise<Principal>>();
+/** The guard's outcome per request: its principal, or the promise of one (pending, or refused). */
+const checked = new WeakMap<Request, MaybePromise<Principal>>();
 /** Callers known but refused (403): their error response still counts in their usage. */
 const refused = new WeakMap<Request, Principal>();
 
@@ -53,19 +58,25 @@ function refuse(request: Request, p: Principal): never {
 
 /** The request's caller if its credential was verified (let in or refused 403), else undefined. */
 export async function principalOf(request: Request): Promise<Principal | undefined> {
-  return checked.get(request)?.catch(() => refused.get(request));
+  const p = checked.get(request);
+  return isThenable(p) ? Promise.resolve(p).catch(() => refused.get(request)) : p;
 }
 
 /**
  * The guard, run once per request: the core runs it before the body is parsed or validated
- * (credentials before bodies), and the macro's `resolve` then gets the same outcome.
+ * (credentials before bodies), and the macro's `resolve` then gets the same outcome. A refusal
+ * is kept as a rejected promise, so every later call throws the same error.
  */
-export function guardOnce(authn: Authenticator, request: Request, opts: AuthOptions): Promise<Principal> {
+export function guardOnce(authn: Authenticator, request: Request, opts: AuthOptions): MaybePromise<Principal> {
   let p = checked.get(request);
-  if (!p) {
-    p = guard(authn, request, opts);
+  if (p === undefined) {
+    try {
+      p = guard(authn, request, opts);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
     // The core awaits it first; this only keeps an early rejection from being reported as unhandled.
-    p.catch(() => {});
+    if (isThenable(p)) Promise.resolve(p).catch(() => {});
     checked.set(request, p);
   }
   return p;

@@ -30,7 +30,9 @@ function isCanonical(segment: string): boolean {
   }
 }
 
-const hasRequired = (claims: JWTPayload, required: string[]) => required.every((c) => typeof claims[c] === "string" && CLAIM_STRING.test(claims[c] as string));
+const SUB_JTI: readonly string[] = ["sub", "jti"];
+
+const hasRequired = (claims: JWTPayload, required: readonly string[]) => required.every((c) => typeof claims[c] === "string" && CLAIM_STRING.test(claims[c] as string));
 
 /** `iat_ms` (the signing instant in ms, see sign) must agree with `iat` when present. */
 const iatMsConsistent = (claims: JWTPayload) =>
@@ -143,22 +145,25 @@ export class TokenSigner {
     return `${input}.${sig.toString("base64url")}`;
   }
 
-  async verify(kind: TokenKind, token: string, required: string[] = ["sub", "jti"]): Promise<VerifyResult> {
+  /** A token verified before is answered without a promise (see MaybePromise in ./principal). */
+  verify(kind: TokenKind, token: string, required: readonly string[] = SUB_JTI): VerifyResult | Promise<VerifyResult> {
     const cached = this.cache.get(token);
-    if (cached && cached.kind === kind) {
-      const claims = cached.claims;
-      // Its key may have been retired since (or the ring reloaded without it).
-      if (cached.kid !== undefined && !this.ringKey(cached.kid, kind)) {
-        this.cache.delete(token);
-        return INVALID;
-      }
-      if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
-        this.cache.delete(token);
-        return { valid: false, code: "EXPIRED" };
-      }
-      if (!hasRequired(claims, required)) return { valid: false, code: "INVALID" };
-      return { valid: true, claims };
+    if (!cached || cached.kind !== kind) return this.verifyFresh(kind, token, required);
+    const claims = cached.claims;
+    // Its key may have been retired since (or the ring reloaded without it).
+    if (cached.kid !== undefined && !this.ringKey(cached.kid, kind)) {
+      this.cache.delete(token);
+      return INVALID;
     }
+    if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
+      this.cache.delete(token);
+      return { valid: false, code: "EXPIRED" };
+    }
+    if (!hasRequired(claims, required)) return { valid: false, code: "INVALID" };
+    return { valid: true, claims };
+  }
+
+  private async verifyFresh(kind: TokenKind, token: string, required: readonly string[]): Promise<VerifyResult> {
     if (token.length > MAX_TOKEN_LENGTH || token.split(".").length !== 3) return { valid: false, code: "MALFORMED" };
     const peeked = peekKind(token);
     if (peeked !== kind) return { valid: false, code: peeked ? "WRONG_KIND" : "MALFORMED" };

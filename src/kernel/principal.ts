@@ -2,6 +2,22 @@
 // credential checks into it. Nothing here imports a feature.
 import { NO_USAGE, type UsageRecorder } from "./usage";
 
+/**
+ * A cached answer is returned as is, a miss as a promise: on the hot path a request's checks
+ * then take no promise and no turn of the event loop each (callers `await` both the same).
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * `f` of a value now, or of a promised one when it settles. Any thenable counts as a promise (a
+ * query builder typed as one is not an instance of Promise), never as the value itself.
+ */
+export function then<T, R>(v: MaybePromise<T>, f: (t: T) => MaybePromise<R>): MaybePromise<R> {
+  return isThenable(v) ? Promise.resolve(v).then(f) : f(v as T);
+}
+
+export const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null | undefined)?.then === "function";
+
 export type Credential = "access" | "apiKey" | "apiToken" | "chat";
 export type KeyLevel = "read" | "write" | "admin";
 export const LEVEL_RANK: Record<KeyLevel, number> = { read: 1, write: 2, admin: 3 };
@@ -38,7 +54,7 @@ export interface Principal {
 
 /** Implemented by the identity feature (a cache over its users table). */
 export interface UserSource {
-  get(id: string): Promise<UserState | null>;
+  get(id: string): MaybePromise<UserState | null>;
 }
 
 /** Why a credential was refused: the label of chatgate_credential_rejections_total and the log line. */
@@ -51,7 +67,7 @@ export type KeyCheck =
 
 /** Implemented by the keys feature. */
 export interface KeyVerifier {
-  verify(rawKey: string, request: Request): Promise<KeyCheck>;
+  verify(rawKey: string, request: Request): MaybePromise<KeyCheck>;
 }
 
 /** Implemented by the admin-tokens feature: an admin-issued token must still have its row. */

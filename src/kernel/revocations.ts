@@ -37,7 +37,9 @@ const MAX_WATCHED = 20_000;
  * LISTEN connection, and every few seconds as a backstop for a lost notification.
  */
 export class RevocationBus {
-  private readonly revoked = new Map<string, number>();
+  // Expiry by kind, then subject: a check looks up the token's own strings (cached claims, so
+  // their hashes are too) instead of building a "kind:subject" key per request.
+  private readonly revoked = new Map<RevocationKind, Map<string, number>>();
   private readonly listeners: Listener[] = [];
   /** Every seq up to here has been read (or is in `missing`). */
   private lastSeq = 0;
@@ -90,7 +92,7 @@ export class RevocationBus {
   }
 
   isRevoked(kind: RevocationKind, subject: string): boolean {
-    const exp = this.revoked.get(`${kind}:${subject}`);
+    const exp = this.revoked.get(kind)?.get(subject);
     return exp !== undefined && exp > Date.now();
   }
 
@@ -148,7 +150,9 @@ export class RevocationBus {
 
   /** Entries held in memory (revoked subjects, watched seqs): bounded by what has not expired. */
   get size(): { revoked: number; missing: number; ahead: number } {
-    return { revoked: this.revoked.size, missing: this.missing.size, ahead: this.ahead.size };
+    let revoked = 0;
+    for (const byKind of this.revoked.values()) revoked += byKind.size;
+    return { revoked, missing: this.missing.size, ahead: this.ahead.size };
   }
 
   /** Deletes entries nobody needs any more; any instance may do it. */
@@ -165,15 +169,16 @@ export class RevocationBus {
       if (seq > this.lastSeq) this.ahead.add(seq);
       else this.missing.delete(seq);
     }
-    const key = `${e.kind}:${e.subject}`;
-    const prev = this.revoked.get(key) ?? 0;
-    this.revoked.set(key, Math.max(prev, e.expiresAt.getTime()));
+    let byKind = this.revoked.get(e.kind);
+    if (!byKind) this.revoked.set(e.kind, (byKind = new Map()));
+    const prev = byKind.get(e.subject) ?? 0;
+    byKind.set(e.subject, Math.max(prev, e.expiresAt.getTime()));
     for (const fn of this.listeners) fn(e);
   }
 
   private prune(): void {
     const now = Date.now();
-    for (const [k, exp] of this.revoked) if (exp <= now) this.revoked.delete(k);
+    for (const byKind of this.revoked.values()) for (const [k, exp] of byKind) if (exp <= now) byKind.delete(k);
     for (const [seq, at] of this.missing) if (now - at > GAP_WINDOW_MS) this.missing.delete(seq);
     // Oldest first (insertion order): past the cap, the longest-watched seqs are given up.
     for (const seq of this.missing.keys()) {

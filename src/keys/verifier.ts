@@ -3,7 +3,7 @@ import type { Config } from "../config";
 import type { Worker } from "../kernel/core";
 import type { DB } from "../db/client";
 import { apiKeys } from "./schema";
-import type { KeyCheck, KeyLevel, KeyVerifier } from "../kernel/principal";
+import type { KeyCheck, KeyLevel, KeyVerifier, MaybePromise } from "../kernel/principal";
 import { LastUsedWriter } from "../db/last-used";
 import type { Logger } from "../http/logger";
 import type { RevocationBus } from "../kernel/revocations";
@@ -56,12 +56,16 @@ export class ApiKeyVerifier implements KeyVerifier {
     });
   }
 
-  async verify(raw: string, request: Request): Promise<KeyCheck> {
+  verify(raw: string, request: Request): MaybePromise<KeyCheck> {
     const env = parseKey(raw);
     if (!env) return refuse("malformed");
     if (env === "test" && !this.config.acceptTestKeys) return refuse("unknown");
     const hash = hashKey(raw);
-    const key = await this.lookup(hash);
+    const key = this.cached(hash);
+    return key === undefined ? this.lookup(hash).then((k) => this.check(k, request)) : this.check(key, request);
+  }
+
+  private check(key: CachedKey | null, request: Request): KeyCheck {
     const now = Date.now();
     if (!key) return refuse("unknown");
     if (key.revoked || this.bus.isRevoked("api_key", key.keyId)) return refuse("revoked");
@@ -79,15 +83,19 @@ export class ApiKeyVerifier implements KeyVerifier {
     this.lastUsed.forget(keyId);
   }
 
-  private async lookup(hash: string): Promise<CachedKey | null> {
+  /** The cached entry while fresh (null: known unknown), else undefined (dropping a stale one). */
+  private cached(hash: string): CachedKey | null | undefined {
     const hit = this.cache.get(hash);
+    if (!hit) return undefined;
+    const ttl = hit.key ? this.opts.positiveTtlMs : this.opts.negativeTtlMs;
+    if (Date.now() - hit.at < ttl) return hit.key;
+    this.cache.delete(hash);
+    this.negatives.delete(hash);
+    return undefined;
+  }
+
+  private async lookup(hash: string): Promise<CachedKey | null> {
     const now = Date.now();
-    if (hit) {
-      const ttl = hit.key ? this.opts.positiveTtlMs : this.opts.negativeTtlMs;
-      if (now - hit.at < ttl) return hit.key;
-      this.cache.delete(hash);
-      this.negatives.delete(hash);
-    }
     const [row] = await this.db
       .select()
       .from(apiKeys)
