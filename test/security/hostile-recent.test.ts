@@ -1,0 +1,191 @@
+// A hostile-input pass over the most recently added endpoints (usage, key and user search, own
+// password, token descriptions, message retry/cancel, webhooks, audit export): every input below
+// was a 5xx, a silent misreading or a wrong family status before its fix. Each gets its family's
+// client error and changes nothing.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
+import { ADMIN_TOKEN_ERRORS } from "../../src/admin-tokens/errors";
+import { AUDIT_ERRORS } from "../../src/audit/errors";
+import { rowsOf } from "../../src/db/client";
+import { HTTP_ERRORS } from "../../src/http/errors";
+import { USAGE_ERRORS } from "../../src/usage/errors";
+import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
+import { adminOf, createKey } from "../keys/helpers";
+
+let t: TestApp;
+let admin: SeededUser;
+let user: SeededUser;
+beforeAll(async () => {
+  t = await makeApp();
+  admin = await adminOf(t);
+  user = await seedUser(t);
+  await createKey(t, { level: "read", owner: user });
+}, 60_000);
+afterAll(() => t.close());
+
+const A = () => ({ token: admin.accessToken });
+const cursor = (at: string, id: string) => Buffer.from(JSON.stringify([at, id])).toString("base64url");
+
+/** Rows of the tables a refused request must leave alone. */
+async function counts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of ["audit_events", "api_tokens", "webhooks", "webhook_deliveries"]) {
+    out[table] = Number(rowsOf<{ n: number }>(await t.ctx.db.execute(sql.raw(`select count(*)::int as n from ${table}`)))[0]!.n);
+  }
+  return out;
+}
+
+describe("cursors that decode but cannot be a row's position", () => {
+  // Well-formed base64url JSON pairs: a NUL (Postgres text holds none), a control character, and
+  // a year 0000 instant (Postgres has no year 0).
+  const bad = [cursor("2026-01-01T00:00:00.000000Z", "a\u0000b"), cursor("2026-01-01T00:00:00.000000Z", "a\u0001b"), cursor("0000-01-01T00:00:00.000000Z", "usr_x")];
+
+  test("audit ?cursor= → 400 in the admin body", async () => {
+    for (const c of bad) {
+      const res = await t.request("GET", `/api/admin/audit?cursor=${c}`, A());
+      expect([res.status, await json(res)]).toEqual([400, { message: AUDIT_ERRORS.BAD_CURSOR.message, status: 400 }]);
+    }
+  });
+
+  test("users and API keys ?after= → 422 {detail}", async () => {
+    for (const path of ["/api/auth/users", "/api/auth/api-keys"]) {
+      for (const c of bad) {
+        const res = await t.request("GET", `${path}?after=${c}`, A());
+        expect([path, res.status, await json(res)]).toEqual([path, 422, { detail: HTTP_ERRORS.BAD_CURSOR.message }]);
+      }
+    }
+  });
+});
+
+describe("usage: instants outside what a timestamp can hold", () => {
+  const outside: [string, string][] = [
+    ["?since=0000-01-01&until=0000-01-02", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("since")],
+    // 0001-01-01T00:00+01:00 is 0000-12-31T23:00Z.
+    ["?since=0001-01-01T00:00%2B01:00&until=0001-01-02", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("since")],
+    // 9999-12-31T23:00-05:00 is in the year 10000.
+    ["?since=9999-12-31&until=9999-12-31T23:00-05:00", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("until")],
+    ["?granularity=day&since=9999-12-01&until=9999-12-31T23:59:59-23:59", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("until")],
+    // No since: its default (until − 24 h) falls in the year 0.
+    ["?until=0001-01-01T05:00Z", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("since")],
+  ];
+
+  test("→ 400 in each family, naming the field", async () => {
+    const wrong: unknown[] = [];
+    for (const [q, message] of outside) {
+      const adminRes = await t.request("GET", `/api/admin/usage${q}`, A());
+      const adminBody = await json(adminRes);
+      if (adminRes.status !== 400 || adminBody.message !== message) wrong.push({ q, status: adminRes.status, adminBody });
+      const own = await t.request("GET", `/api/auth/usage${q}`, { token: user.accessToken });
+      const ownBody = await json(own);
+      if (own.status !== 400 || ownBody.detail !== message) wrong.push({ q, status: own.status, ownBody });
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test("the edges of the years 1 and 9999 are answered", async () => {
+    for (const q of ["?since=0001-01-01&until=0001-01-02", "?since=9999-12-31&until=9999-12-31T23:59:59.999Z"]) {
+      const res = await t.request("GET", `/api/admin/usage${q}`, A());
+      expect([q, res.status]).toEqual([q, 200]);
+      expect((await json(res)).series).toEqual([]);
+    }
+  });
+});
+
+describe("audit: dates and the export", () => {
+  const cases: [string, string][] = [
+    ["?since=0000-01-01T00:00:00Z", AUDIT_ERRORS.BAD_INSTANT.message("since")],
+    ["?until=9999-12-31T23:59:59-23:59", AUDIT_ERRORS.BAD_INSTANT.message("until")],
+    ["?since=2026-02-30T00:00:00Z", AUDIT_ERRORS.BAD_INSTANT.message("since")],
+    ["?since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00Z", AUDIT_ERRORS.RANGE_ORDER.message],
+  ];
+
+  test("impossible, out-of-range or inverted dates → 400 in the admin body, for every format", async () => {
+    const wrong: unknown[] = [];
+    for (const [q, message] of cases) {
+      for (const format of ["", "&format=ndjson", "&format=csv"]) {
+        const res = await t.request("GET", `/api/admin/audit${q}${format}`, A());
+        const body = await res.text();
+        if (res.status !== 400 || JSON.parse(body).message !== message) wrong.push({ q, format, status: res.status, body: body.slice(0, 200) });
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test("an export checks its cursor before the first byte and starts after it", async () => {
+    const bad = await t.request("GET", "/api/admin/audit?format=ndjson&cursor=zzzz", A());
+    expect([bad.status, await json(bad)]).toEqual([400, { message: AUDIT_ERRORS.BAD_CURSOR.message, status: 400 }]);
+    const first = await json(await t.request("GET", "/api/admin/audit?limit=1", A()));
+    expect(first.next_cursor).not.toBeNull();
+    const all = (await (await t.request("GET", "/api/admin/audit?format=ndjson", A())).text()).trim().split("\n").map((l) => JSON.parse(l).id);
+    const rest = (await (await t.request("GET", `/api/admin/audit?format=ndjson&cursor=${first.next_cursor}`, A())).text()).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).id);
+    expect(all[0]).toBe(first.events[0].id);
+    expect(rest).toEqual(all.slice(1));
+  });
+});
+
+describe("bodies with text Postgres cannot store", () => {
+  test("a lone UTF-16 surrogate anywhere in a JSON body → the family's validation error; nothing written", async () => {
+    const before = await counts();
+    const surrogate = '"a\\ud800b"';
+    const raw = (method: string, path: string, body: string) =>
+      t.request(method, path, { token: admin.accessToken, body, headers: { "content-type": "application/json" } });
+    const issued = await raw("POST", "/api/admin/tokens", `{"userId":"${user.user.id}","description":${surrogate}}`);
+    expect([issued.status, await json(issued)]).toEqual([400, { message: HTTP_ERRORS.UNPAIRED_SURROGATE.message, status: 400 }]);
+    const hook = await raw("POST", "/api/admin/webhooks", `{"url":"https://example.com/h","events":["*"],"description":${surrogate}}`);
+    expect([hook.status, await json(hook)]).toEqual([400, { message: HTTP_ERRORS.UNPAIRED_SURROGATE.message, status: 400 }]);
+    const key = await raw("POST", "/api/auth/api-keys", `{"name":${surrogate},"user_id":"${user.user.id}","level":"read"}`);
+    expect([key.status, await json(key)]).toEqual([422, { detail: HTTP_ERRORS.UNPAIRED_SURROGATE.message }]);
+    // In a key too, and a low surrogate alone.
+    const inKey = await raw("POST", "/api/admin/tokens", `{"userId":"${user.user.id}","\\udc00":1}`);
+    expect(inKey.status).toBe(400);
+    // A pair is a character like any other.
+    const pair = await raw("POST", "/api/admin/tokens", `{"userId":"${user.user.id}","description":"\\ud83d\\ude00"}`);
+    expect(pair.status).toBe(200);
+    const after = await counts();
+    expect(after).toEqual({ ...before, api_tokens: before.api_tokens! + 1, audit_events: before.audit_events! + 1 });
+  });
+
+  test("an admin token's expiration past the year 9999 → 400 in words, nothing written", async () => {
+    const before = await counts();
+    for (const expiration of ["9999-12-31T23:59:59-23:59", "+010000-01-01T00:00:00Z"]) {
+      const res = await t.request("POST", "/api/admin/tokens", { ...A(), body: { userId: user.user.id, expiration } });
+      expect([expiration, res.status, await json(res)]).toEqual([expiration, 400, { message: ADMIN_TOKEN_ERRORS.BAD_EXPIRATION.message, status: 400 }]);
+    }
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe("a NUL in the query string", () => {
+  test("is answered after the credential: no token → the family's 401", async () => {
+    const own = await t.request("GET", "/api/auth/usage?since=%00");
+    expect([own.status, await json(own)]).toEqual([401, { detail: HTTP_ERRORS.INVALID_JWT.message }]);
+    const audit = await t.request("GET", "/api/admin/audit?action=%00");
+    expect([audit.status, await json(audit)]).toEqual([401, { message: HTTP_ERRORS.INVALID_JWT.message, status: 401 }]);
+    const head = await t.request("HEAD", "/api/auth/users?q=%00");
+    expect(head.status).toBe(401);
+    const notAdmin = await t.request("GET", "/api/admin/usage?id=%00", { token: user.accessToken });
+    expect([notAdmin.status, await json(notAdmin)]).toEqual([403, { message: HTTP_ERRORS.FORBIDDEN.message, status: 403 }]);
+  });
+
+  test("with a credential it is the route's validation status: 400 on /api/auth/usage, whose contract says 400", async () => {
+    const own = await t.request("GET", "/api/auth/usage?since=%00", { token: user.accessToken });
+    expect([own.status, await json(own)]).toEqual([400, { detail: HTTP_ERRORS.NUL_CHARACTER.message }]);
+    const users = await t.request("GET", "/api/auth/users?q=%00", A());
+    expect([users.status, await json(users)]).toEqual([422, { detail: HTTP_ERRORS.NUL_CHARACTER.message }]);
+    const messages = await t.request("POST", "/api/messages/%00/retry", { token: user.accessToken });
+    expect([messages.status, await json(messages)]).toEqual([422, { success: false, error: HTTP_ERRORS.NUL_CHARACTER.message }]);
+    const unrouted = await t.request("GET", "/no/such/%00");
+    expect(unrouted.status).toBe(404);
+  });
+});
+
+describe("webhook targets", () => {
+  test("loopback names with a trailing dot are loopback: refused when saved", async () => {
+    const before = await counts();
+    for (const url of ["https://localhost./", "https://LOCALHOST../x", "https://a.localhost./"]) {
+      const res = await t.request("POST", "/api/admin/webhooks", { ...A(), body: { url, events: ["*"] } });
+      expect([url, res.status, await json(res)]).toEqual([url, 400, { message: "url: loopback address refused", status: 400 }]);
+    }
+    expect(await counts()).toEqual(before);
+  });
+});
