@@ -59,7 +59,8 @@ describe("cursors that decode but cannot be a row's position", () => {
 
 describe("usage: instants outside what a timestamp can hold", () => {
   const outside: [string, string][] = [
-    ["?since=0000-01-01&until=0000-01-02", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("since")],
+    ["?since=0000-12-31&until=0001-01-02", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("since")],
+    ["?since=0000-01-01&until=0000-01-02", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("until")],
     // 0001-01-01T00:00+01:00 is 0000-12-31T23:00Z.
     ["?since=0001-01-01T00:00%2B01:00&until=0001-01-02", USAGE_ERRORS.INSTANT_OUT_OF_RANGE.message("since")],
     // 9999-12-31T23:00-05:00 is in the year 10000.
