@@ -70,20 +70,34 @@ function isDatabaseUnavailable(error: unknown): boolean {
  * else (contact attributes, template placeholders) is ordinary data and is checked.
  */
 function containsNul(body: unknown): boolean {
+  return someString(body, (v) => v.includes("\u0000"), true);
+}
+
+/**
+ * A lone UTF-16 surrogate (`"\ud800"` in JSON): no UTF-8 text holds one, so Postgres refuses it in
+ * jsonb (an audit row's changes: a 500) and text columns would store U+FFFD instead of what was
+ * sent. Checked everywhere, the password too (it could only ever be hashed as something else).
+ */
+function containsLoneSurrogate(body: unknown): boolean {
+  return someString(body, (v) => !v.isWellFormed(), false);
+}
+
+/** Whether a string or key anywhere in the body matches; `skipPassword`: not the top-level `password` string. */
+function someString(body: unknown, bad: (s: string) => boolean, skipPassword: boolean): boolean {
   const stack: unknown[] = [];
   if (body && typeof body === "object" && !Array.isArray(body)) {
     for (const [k, x] of Object.entries(body)) {
-      if (k.includes("\u0000")) return true;
-      if (!(k === "password" && typeof x === "string")) stack.push(x);
+      if (bad(k)) return true;
+      if (!(skipPassword && k === "password" && typeof x === "string")) stack.push(x);
     }
   } else stack.push(body);
   while (stack.length) {
     const v = stack.pop();
     if (typeof v === "string") {
-      if (v.includes("\u0000")) return true;
+      if (bad(v)) return true;
     } else if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
-        if (k.includes("\u0000")) return true;
+        if (bad(k)) return true;
         stack.push(x);
       }
     }
@@ -191,6 +205,7 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         await preflight(c.request, c.route, c.server, c.set.headers as Record<string, string>);
         if (c.body === undefined) return;
         if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
+        if (containsLoneSurrogate(c.body)) throw HTTP_ERRORS.UNPAIRED_SURROGATE();
         const schema = table.get(c.request.method, c.route)?.body;
         if (schema) c.body = dropNullOptionals(schema, c.body);
       })
