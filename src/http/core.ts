@@ -168,9 +168,6 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         info.set(request, { id, start: performance.now(), span: startServerSpan(request) });
         set.headers["x-request-id"] = id;
         if (hsts) set.headers["strict-transport-security"] = hsts;
-        // A NUL can reach the path or query only percent-encoded; checking the raw URL here spares
-        // every route from parsing its query string just to look (Postgres text cannot hold NUL).
-        if (request.url.includes("%00")) throw HTTP_ERRORS.NUL_CHARACTER();
         if (cors) {
           const allow = corsHeaders(headers.get("origin"), config.corsOrigins);
           if (request.method === "OPTIONS" && headers.get("access-control-request-method")) {
@@ -203,6 +200,11 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       })
       .onTransform({ as: "global" }, async (c) => {
         await preflight(c.request, c.route, c.server, c.set.headers as Record<string, string>);
+        // A NUL can reach the path or query only percent-encoded; checking the raw URL spares every
+        // route from parsing its query string just to look (Postgres text cannot hold NUL). Here,
+        // after the credential (a caller without one learns nothing from the query) and with the
+        // route known, so the answer is the route's validation status.
+        if (c.request.url.includes("%00")) throw HTTP_ERRORS.NUL_CHARACTER();
         if (c.body === undefined) return;
         if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
         if (containsLoneSurrogate(c.body)) throw HTTP_ERRORS.UNPAIRED_SURROGATE();
