@@ -8,6 +8,7 @@ import { ADMIN_TOKEN_ERRORS } from "../../src/admin-tokens/errors";
 import { AUDIT_ERRORS } from "../../src/audit/errors";
 import { rowsOf } from "../../src/db/client";
 import { HTTP_ERRORS } from "../../src/http/errors";
+import { KEY_ERRORS } from "../../src/keys/errors";
 import { USAGE_ERRORS } from "../../src/usage/errors";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { adminOf, createKey } from "../keys/helpers";
@@ -29,7 +30,7 @@ const cursor = (at: string, id: string) => Buffer.from(JSON.stringify([at, id]))
 /** Rows of the tables a refused request must leave alone. */
 async function counts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const table of ["audit_events", "api_tokens", "webhooks", "webhook_deliveries"]) {
+  for (const table of ["audit_events", "api_tokens", "api_keys", "webhooks", "webhook_deliveries"]) {
     out[table] = Number(rowsOf<{ n: number }>(await t.ctx.db.execute(sql.raw(`select count(*)::int as n from ${table}`)))[0]!.n);
   }
   return out;
@@ -151,6 +152,19 @@ describe("bodies with text Postgres cannot store", () => {
     for (const expiration of ["9999-12-31T23:59:59-23:59", "+010000-01-01T00:00:00Z", "2099-02-30T00:00:00Z"]) {
       const res = await t.request("POST", "/api/admin/tokens", { ...A(), body: { userId: user.user.id, expiration } });
       expect([expiration, res.status, await json(res)]).toEqual([expiration, 400, { message: ADMIN_TOKEN_ERRORS.BAD_EXPIRATION.message, status: 400 }]);
+    }
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe("API key expiry", () => {
+  test("past 9999-12-31 (after the offset) or on a day the calendar lacks → 422 in words, no key made", async () => {
+    const before = await counts();
+    for (const expires_at of ["9999-12-31T23:59:59-23:59", "2099-02-30T00:00:00Z"]) {
+      const byAdmin = await t.request("POST", "/api/auth/api-keys", { ...A(), body: { name: "k", user_id: user.user.id, level: "read", expires_at } });
+      expect([expires_at, byAdmin.status, await json(byAdmin)]).toEqual([expires_at, 422, { detail: KEY_ERRORS.BAD_EXPIRY.message }]);
+      const own = await t.request("POST", "/api-key", { token: user.accessToken, body: { expires_at } });
+      expect([expires_at, own.status, await json(own)]).toEqual([expires_at, 422, { detail: KEY_ERRORS.BAD_EXPIRY.message }]);
     }
     expect(await counts()).toEqual(before);
   });
