@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import { type Authenticator, rejectionOf } from "../kernel/authenticator";
 import { principalOf } from "../kernel/guard";
 import { AppError, HTTP_ERRORS, render } from "./errors";
+import { unknownFieldIn } from "./closed-objects";
 import { dropNullOptionals } from "./lenient-nulls";
 import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -209,7 +210,10 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
         if (containsLoneSurrogate(c.body)) throw HTTP_ERRORS.UNPAIRED_SURROGATE();
         const schema = table.get(c.request.method, c.route)?.body;
-        if (schema) c.body = dropNullOptionals(schema, c.body);
+        if (!schema) return;
+        const unknown = unknownFieldIn(schema, c.body);
+        if (unknown) throw HTTP_ERRORS.UNKNOWN_FIELD(unknown.at, unknown.fields);
+        c.body = dropNullOptionals(schema, c.body);
       })
       .onError({ as: "global" }, ({ code, error, request, path, set, route }) => {
         let appError = toAppError(code, error);

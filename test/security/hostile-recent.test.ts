@@ -194,6 +194,27 @@ describe("a NUL in the query string", () => {
   });
 });
 
+describe("fields a closed body does not take", () => {
+  test("a webhook PATCH with a misspelt field is 400 naming the fields, and changes nothing (not even updated_at)", async () => {
+    const made = await json(await t.request("POST", "/api/admin/webhooks", { ...A(), body: { url: "https://example.com/closed", events: ["*"] } }));
+    const before = await counts();
+    const typo = await t.request("PATCH", `/api/admin/webhooks/${made.id}`, { ...A(), body: { enable: false } });
+    expect([typo.status, await json(typo)]).toEqual([400, { message: HTTP_ERRORS.UNKNOWN_FIELD.message("body", ["url", "events", "description", "enabled", "rotate_secret"]), status: 400 }]);
+    const extra = await t.request("POST", "/api/admin/webhooks", { ...A(), body: { url: "https://example.com/x", events: ["*"], secret: "mine" } });
+    expect([extra.status, await json(extra)]).toEqual([400, { message: HTTP_ERRORS.UNKNOWN_FIELD.message("body", ["url", "events", "description"]), status: 400 }]);
+    expect(await counts()).toEqual(before);
+    expect(await json(await t.request("GET", `/api/admin/webhooks/${made.id}`, A()))).toEqual(made.secret ? (({ secret, ...rest }) => rest)(made) : made);
+  });
+
+  test("nested: a key's rate_limit with an unknown field is 422 naming where", async () => {
+    const key = await createKey(t, { level: "read", owner: user });
+    const res = await t.request("PATCH", `/api/auth/api-keys/${key.id}`, { ...A(), body: { rate_limit: { limit: 5, window_s: 60, burst: 10 } } });
+    expect([res.status, await json(res)]).toEqual([422, { detail: HTTP_ERRORS.UNKNOWN_FIELD.message("body.rate_limit", ["limit", "window_s"]) }]);
+    const ok = await t.request("PATCH", `/api/auth/api-keys/${key.id}`, { ...A(), body: { rate_limit: null } });
+    expect(ok.status).toBe(200);
+  });
+});
+
 describe("webhook targets", () => {
   test("loopback names with a trailing dot are loopback: refused when saved", async () => {
     const before = await counts();
