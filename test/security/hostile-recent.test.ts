@@ -8,6 +8,7 @@ import { ADMIN_TOKEN_ERRORS } from "../../src/admin-tokens/errors";
 import { AUDIT_ERRORS } from "../../src/audit/errors";
 import { rowsOf } from "../../src/db/client";
 import { HTTP_ERRORS } from "../../src/http/errors";
+import { IDENTITY_ERRORS } from "../../src/identity/errors";
 import { KEY_ERRORS } from "../../src/keys/errors";
 import { USAGE_ERRORS } from "../../src/usage/errors";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
@@ -191,6 +192,24 @@ describe("a NUL in the query string", () => {
     expect([messages.status, await json(messages)]).toEqual([422, { success: false, error: HTTP_ERRORS.NUL_CHARACTER.message }]);
     const unrouted = await t.request("GET", "/no/such/%00");
     expect(unrouted.status).toBe(404);
+  });
+});
+
+describe("own password: what a sloppy client sends", () => {
+  test("a wrong type or an oversized value says what the field must be (not just 'required'); the password stays", async () => {
+    const u = await seedUser(t);
+    const cases: [unknown, string][] = [
+      [{ current_password: 12345678, new_password: "a-fresh-password-42" }, "current_password"],
+      [{ current_password: "x".repeat(5000), new_password: "a-fresh-password-42" }, "current_password"],
+      [{ current_password: u.password, new_password: ["a-fresh-password-42"] }, "new_password"],
+      [{ current_password: u.password }, "new_password"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await t.request("POST", "/api/auth/me/password", { token: u.accessToken, body });
+      expect([field, res.status, await json(res)]).toEqual([field, 422, { detail: IDENTITY_ERRORS.OWN_PASSWORD_FIELD.message(field) }]);
+    }
+    const login = await t.request("POST", "/api/v1/chat/authenticate", { body: { username: u.user.email, password: u.password } });
+    expect(login.status).toBe(200);
   });
 });
 
