@@ -74,13 +74,16 @@ function containsNul(body: unknown): boolean {
   return someString(body, (v) => v.includes("\u0000"), true);
 }
 
+// In a `u` regex a pair is one code point, so \p{Cs} matches only an unpaired half.
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * A lone UTF-16 surrogate (`"\ud800"` in JSON): no UTF-8 text holds one, so Postgres refuses it in
  * jsonb (an audit row's changes: a 500) and text columns would store U+FFFD instead of what was
  * sent. Checked everywhere, the password too (it could only ever be hashed as something else).
  */
 function containsLoneSurrogate(body: unknown): boolean {
-  return someString(body, (v) => !v.isWellFormed(), false);
+  return someString(body, (v) => LONE_SURROGATE.test(v), false);
 }
 
 /** Whether a string or key anywhere in the body matches; `skipPassword`: not the top-level `password` string. */
