@@ -7,7 +7,7 @@ import { errorSummary, type Logger } from "../http/logger";
 import { USAGE_COUNTERS } from "../kernel/usage";
 import { HOUR_MS, type UsageAggregator, type UsageRow } from "./aggregator";
 import { USAGE_ERRORS } from "./errors";
-import { DEFAULT_SPAN_MS, MAX_SPAN_MS, type UsagePoint, type UsageQuery, type UsageSeries } from "./model";
+import { DEFAULT_SPAN_MS, MAX_POINTS, MAX_SPAN_MS, type UsagePoint, type UsageQuery, type UsageSeries } from "./model";
 import { usageRollups as t } from "./schema";
 
 /** Rows per statement: at 18 parameters a row, well under Postgres's 65535 per statement. */
@@ -150,8 +150,10 @@ export async function queryUsage(db: DB, scope: UsageScope, r: UsageRange): Prom
     await db.execute(sql`
       select ${bucket} as b, ${idCol} as id, ${sums}
       from ${t} where ${sql.join(conds, sql` and `)}
-      group by 1, 2 order by 1, 2 nulls first`),
+      group by 1, 2 order by 1, 2 nulls first
+      limit ${MAX_POINTS + 1}`),
   );
+  if (rows.length > MAX_POINTS) throw USAGE_ERRORS.TOO_MANY_POINTS(MAX_POINTS);
   return {
     group_by: r.groupBy,
     granularity: r.granularity,

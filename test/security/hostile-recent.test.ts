@@ -11,6 +11,7 @@ import { HTTP_ERRORS } from "../../src/http/errors";
 import { IDENTITY_ERRORS } from "../../src/identity/errors";
 import { KEY_ERRORS } from "../../src/keys/errors";
 import { USAGE_ERRORS } from "../../src/usage/errors";
+import { MAX_POINTS } from "../../src/usage/model";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { adminOf, createKey } from "../keys/helpers";
 
@@ -92,6 +93,34 @@ describe("usage: instants outside what a timestamp can hold", () => {
       expect((await json(res)).series).toEqual([]);
     }
   });
+});
+
+describe("usage: a wide range grouped by many keys", () => {
+  test("more points than MAX_POINTS is refused in words (not 60 MB of JSON); narrowing answers", async () => {
+    const wide = await makeApp();
+    try {
+      const boss = await seedUser(wide, { role: "admin" });
+      const hour = 3_600_000;
+      const since = Math.floor(Date.now() / hour) * hour - 30 * 24 * hour;
+      const keys = Math.ceil((MAX_POINTS + 1) / 744);
+      // Every hour of 31 days for each of `keys` keys: one point each when grouped by key.
+      await wide.ctx.db.execute(sql`insert into usage_rollups (bucket, user_id, api_key_id, chatflow_id, requests)
+        select to_timestamp((${since}::bigint + h::bigint * 3600000) / 1000.0), 'usr_wide', 'key_wide' || k, '', 1
+        from generate_series(0, 743) h, generate_series(1, ${keys}) k`);
+      const range = `since=${new Date(since).toISOString()}&until=${new Date(since + 744 * hour).toISOString()}`;
+      const get = (q: string) => wide.request("GET", `/api/admin/usage?${range}&${q}`, { token: boss.accessToken });
+      const refused = await get("group_by=key");
+      expect([refused.status, await json(refused)]).toEqual([400, { message: USAGE_ERRORS.TOO_MANY_POINTS.message(MAX_POINTS), status: 400 }]);
+      const one = await json(await get("group_by=key&id=key_wide1"));
+      expect(one.series.length).toBe(744);
+      const daily = await json(await get("group_by=key&granularity=day"));
+      // The admin's own requests are counted too (under no key): only the seeded keys are summed.
+      const seeded = daily.series.filter((p: { id: string | null }) => p.id?.startsWith("key_wide"));
+      expect(seeded.reduce((n: number, p: { requests: number }) => n + p.requests, 0)).toBe(keys * 744);
+    } finally {
+      await wide.close();
+    }
+  }, 60_000);
 });
 
 describe("audit: dates and the export", () => {
