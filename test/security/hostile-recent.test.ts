@@ -148,8 +148,15 @@ describe("audit: dates and the export", () => {
     expect([bad.status, await json(bad)]).toEqual([400, { message: AUDIT_ERRORS.BAD_CURSOR.message, status: 400 }]);
     const first = await json(await t.request("GET", "/api/admin/audit?limit=1", A()));
     expect(first.next_cursor).not.toBeNull();
-    const all = (await (await t.request("GET", "/api/admin/audit?format=ndjson", A())).text()).trim().split("\n").map((l) => JSON.parse(l).id);
-    const rest = (await (await t.request("GET", `/api/admin/audit?format=ndjson&cursor=${first.next_cursor}`, A())).text()).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).id);
+    const all = (await (await t.request("GET", "/api/admin/audit?format=ndjson", A())).text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).id);
+    const rest = (await (await t.request("GET", `/api/admin/audit?format=ndjson&cursor=${first.next_cursor}`, A())).text())
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).id);
     expect(all[0]).toBe(first.events[0].id);
     expect(rest).toEqual(all.slice(1));
   });
@@ -159,8 +166,7 @@ describe("bodies with text Postgres cannot store", () => {
   test("a lone UTF-16 surrogate anywhere in a JSON body → the family's validation error; nothing written", async () => {
     const before = await counts();
     const surrogate = '"a\\ud800b"';
-    const raw = (method: string, path: string, body: string) =>
-      t.request(method, path, { token: admin.accessToken, body, headers: { "content-type": "application/json" } });
+    const raw = (method: string, path: string, body: string) => t.request(method, path, { token: admin.accessToken, body, headers: { "content-type": "application/json" } });
     const issued = await raw("POST", "/api/admin/tokens", `{"userId":"${user.user.id}","description":${surrogate}}`);
     expect([issued.status, await json(issued)]).toEqual([400, { message: HTTP_ERRORS.UNPAIRED_SURROGATE.message, status: 400 }]);
     const hook = await raw("POST", "/api/admin/webhooks", `{"url":"https://example.com/h","events":["*"],"description":${surrogate}}`);
@@ -247,7 +253,10 @@ describe("fields a closed body does not take", () => {
     const made = await json(await t.request("POST", "/api/admin/webhooks", { ...A(), body: { url: "https://example.com/closed", events: ["*"] } }));
     const before = await counts();
     const typo = await t.request("PATCH", `/api/admin/webhooks/${made.id}`, { ...A(), body: { enable: false } });
-    expect([typo.status, await json(typo)]).toEqual([400, { message: HTTP_ERRORS.UNKNOWN_FIELD.message("body", ["url", "events", "description", "enabled", "rotate_secret"]), status: 400 }]);
+    expect([typo.status, await json(typo)]).toEqual([
+      400,
+      { message: HTTP_ERRORS.UNKNOWN_FIELD.message("body", ["url", "events", "description", "enabled", "rotate_secret"]), status: 400 },
+    ]);
     const extra = await t.request("POST", "/api/admin/webhooks", { ...A(), body: { url: "https://example.com/x", events: ["*"], secret: "mine" } });
     expect([extra.status, await json(extra)]).toEqual([400, { message: HTTP_ERRORS.UNKNOWN_FIELD.message("body", ["url", "events", "description"]), status: 400 }]);
     expect(await counts()).toEqual(before);
