@@ -12,6 +12,8 @@ import { IDENTITY_ERRORS } from "../../src/identity/errors";
 import { KEY_ERRORS } from "../../src/keys/errors";
 import { USAGE_ERRORS } from "../../src/usage/errors";
 import { MAX_POINTS } from "../../src/usage/model";
+import { issueSession } from "../../src/identity/sessions";
+import { toUserState } from "../../src/identity/user-cache";
 import { json, makeApp, seedUser, type SeededUser, type TestApp } from "../helpers";
 import { adminOf, createKey } from "../keys/helpers";
 
@@ -245,6 +247,31 @@ describe("own password: what a sloppy client sends", () => {
     }
     const login = await t.request("POST", "/api/v1/chat/authenticate", { body: { username: u.user.email, password: u.password } });
     expect(login.status).toBe(200);
+  });
+});
+
+describe("own password: two changes at once", () => {
+  test("from two sessions with the same current password: one wins, the other changes nothing (409 or 403)", async () => {
+    const u = await seedUser(t);
+    const second = await issueSession(t.ctx, toUserState(u.user));
+    const [a, b] = await Promise.all(
+      [
+        [u.accessToken, "first-fresh-password-42"],
+        [second.accessToken, "second-fresh-password-42"],
+      ].map(([token, next]) => t.request("POST", "/api/auth/me/password", { token, body: { current_password: u.password, new_password: next } })),
+    );
+    const statuses = [a!.status, b!.status].sort();
+    expect(statuses[0]).toBe(200);
+    expect([403, 409]).toContain(statuses[1]!);
+    const loser = a!.status === 200 ? b! : a!;
+    const expected = loser.status === 409 ? IDENTITY_ERRORS.PASSWORD_CHANGED_MEANWHILE.message : IDENTITY_ERRORS.CURRENT_PASSWORD_WRONG.message;
+    expect(await json(loser)).toEqual({ detail: expected });
+    // The winner's password is the password; the loser's never was.
+    const winner = a!.status === 200 ? "first-fresh-password-42" : "second-fresh-password-42";
+    const loserPassword = a!.status === 200 ? "second-fresh-password-42" : "first-fresh-password-42";
+    const signIn = (password: string) => t.request("POST", "/api/v1/chat/authenticate", { body: { username: u.user.email, password } });
+    expect((await signIn(loserPassword)).status).toBe(401);
+    expect((await signIn(winner)).status).toBe(200);
   });
 });
 
