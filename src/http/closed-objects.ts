@@ -1,10 +1,19 @@
-// A body object whose schema says `additionalProperties: false` takes no other field. Elysia's
-// normalisation removes unknown fields before validation, so without this check a typo
-// (`{"enable": false}` for `enabled`) would be a 200 that changed nothing. Found before
-// validation from the route's TypeBox schema, like the null-as-absent pass beside it.
-import type { TSchema } from "@sinclair/typebox";
+// A body object declared `closed(...)` takes no other field. Elysia's normalisation removes
+// unknown fields before validation (and, compiling a route, sets additionalProperties: false on
+// every object schema it checks, so that keyword cannot tell a closed model from an open one),
+// so without this check a typo (`{"enable": false}` for `enabled`) would be a 200 that changed
+// nothing. Found before validation from the route's TypeBox schema, like the null-as-absent pass.
+import type { TObject, TSchema } from "@sinclair/typebox";
 
-type Schema = TSchema & { properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[]; additionalProperties?: unknown };
+/** Marks a model closed; a symbol survives TypeBox's cloning (as Kind does) and stays out of the OpenAPI JSON. */
+const CLOSED = Symbol.for("chatgate.closedObject");
+
+/** An object model that refuses fields it does not name (and says so in the OpenAPI document). */
+export function closed<T extends TObject>(schema: T): T {
+  return Object.assign(schema, { additionalProperties: false, [CLOSED]: true });
+}
+
+type Schema = TSchema & { properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[]; [CLOSED]?: boolean };
 
 export interface UnknownField {
   /** Where the object is: `body`, `body.rate_limit`, ... (never the unknown key itself: client text). */
@@ -30,7 +39,7 @@ function find(schema: Schema, value: unknown, at: string, depth: number): Unknow
   if (!schema.properties) return undefined;
   const props = schema.properties;
   const obj = value as Record<string, unknown>;
-  if (schema.additionalProperties === false && Object.keys(obj).some((k) => !Object.hasOwn(props, k))) return { at, fields: Object.keys(props) };
+  if (schema[CLOSED] === true && Object.keys(obj).some((k) => !Object.hasOwn(props, k))) return { at, fields: Object.keys(props) };
   for (const [key, prop] of Object.entries(props)) {
     if (!Object.hasOwn(obj, key)) continue;
     const found = find(prop, obj[key], `${at}.${key}`, depth + 1);

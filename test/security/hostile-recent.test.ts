@@ -299,6 +299,25 @@ describe("fields a closed body does not take", () => {
   });
 });
 
+describe("open bodies stay open", () => {
+  // Elysia marks every object schema additionalProperties: false when it compiles a route: only a
+  // model declared closed() may refuse a field. Contract clients send extra fields (grant_type).
+  test("a login with fields its model does not name still signs in, before and after the route was compiled", async () => {
+    const u = await seedUser(t);
+    for (let i = 0; i < 2; i++) {
+      const form = await t.request("POST", "/api/auth/token", {
+        body: new URLSearchParams({ username: u.user.email, password: u.password, grant_type: "password", scope: "" }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      expect(form.status).toBe(200);
+      const chat = await t.request("POST", "/api/v1/chat/authenticate", { body: { username: u.user.email, password: u.password, remember_me: true } });
+      expect(chat.status).toBe(200);
+    }
+    const token = await t.request("PATCH", "/api/admin/tokens/tok_none", { ...A(), body: { description: "x", note: 1 } });
+    expect(token.status).toBe(404);
+  });
+});
+
 describe("webhook targets", () => {
   test("loopback names with a trailing dot are loopback: refused when saved", async () => {
     const before = await counts();
