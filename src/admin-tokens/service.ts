@@ -5,6 +5,7 @@ import type { EventSink } from "../kernel/events";
 import type { UsageRecorder } from "../kernel/usage";
 import { apiTokens, type ApiToken } from "./schema";
 import { ADMIN_TOKEN_ERRORS } from "./errors";
+import { parseInstant, storableInstant } from "../http/instants";
 import { newId } from "../ids";
 import { identityMetrics } from "../identity/metrics";
 import { apiTokenRevoked } from "../identity/session-ends";
@@ -15,7 +16,6 @@ import type { ApiTokenView } from "./model";
 type Ctx = Pick<Core, "db" | "signer" | "bus" | "metrics" | "log"> & { events: EventSink; usage?: UsageRecorder };
 
 // ISO-8601 date, or date-time with an explicit zone (a zoneless time would depend on the host).
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
 const asObject = (body: unknown) => (body && typeof body === "object" && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
 
@@ -36,8 +36,10 @@ function parseRequest(body: unknown): { userId: string; expiresAt: Date | null; 
   const expiration = b.expiration;
   const description = parseDescription(b.description);
   if (expiration === undefined || expiration === null) return { userId, expiresAt: null, description };
-  const at = typeof expiration === "string" && ISO_8601.test(expiration) ? new Date(expiration) : undefined;
-  if (!at || Number.isNaN(at.getTime())) throw ADMIN_TOKEN_ERRORS.BAD_EXPIRATION();
+  // parseInstant checks the calendar; storableInstant the years a timestamp holds (10000 was a 500).
+  const ms = typeof expiration === "string" ? parseInstant(expiration) : undefined;
+  if (ms === undefined || !storableInstant(ms)) throw ADMIN_TOKEN_ERRORS.BAD_EXPIRATION();
+  const at = new Date(ms);
   if (at.getTime() <= Date.now()) throw ADMIN_TOKEN_ERRORS.PAST_EXPIRATION();
   return { userId, expiresAt: at, description };
 }

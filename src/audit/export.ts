@@ -1,5 +1,6 @@
 import type { DB } from "../db/client";
-import { type AuditFilter, type EventView, listEvents } from "./service";
+import type { Cursor } from "../http/paging";
+import { type AuditFilter, type EventView, readEvents } from "./service";
 
 // Rows per query while exporting: the whole selection is streamed, never held in memory.
 const EXPORT_PAGE = 500;
@@ -21,10 +22,13 @@ function csvLine(e: EventView): string {
   return `${cells.map(csvCell).join(",")}\r\n`;
 }
 
-/** The whole selection as NDJSON or CSV, newest first, read a page at a time as the client reads. */
-export function exportEvents(db: DB, filter: AuditFilter, format: "ndjson" | "csv"): Response {
+/**
+ * The whole selection (after `from`, when given) as NDJSON or CSV, newest first, read a page at
+ * a time as the client reads. The filter and cursor come checked: the 200 is sent before any read.
+ */
+export function exportEvents(db: DB, filter: AuditFilter, format: "ndjson" | "csv", from?: Cursor): Response {
   const encoder = new TextEncoder();
-  let cursor: string | undefined;
+  let cursor = from;
   let started = false;
   let done = false;
   const stream = new ReadableStream<Uint8Array>({
@@ -32,11 +36,11 @@ export function exportEvents(db: DB, filter: AuditFilter, format: "ndjson" | "cs
       if (!started && format === "csv") controller.enqueue(encoder.encode(`${CSV_COLUMNS.join(",")}\r\n`));
       started = true;
       if (done) return controller.close();
-      const page = await listEvents(db, filter, EXPORT_PAGE, cursor);
+      const page = await readEvents(db, filter, EXPORT_PAGE, cursor);
       const text = page.events.map((e) => (format === "csv" ? csvLine(e) : `${JSON.stringify(e)}\n`)).join("");
       if (text) controller.enqueue(encoder.encode(text));
-      cursor = page.next_cursor ?? undefined;
-      done = !page.next_cursor;
+      cursor = page.next ?? undefined;
+      done = !page.next;
       if (done) controller.close();
     },
   });

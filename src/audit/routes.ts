@@ -3,7 +3,7 @@ import type { Core } from "../kernel/core";
 import { exportEvents } from "./export";
 import { errorFamily } from "../http/errors";
 import { AUDIT_PAGE, auditModels, auditQuery } from "./model";
-import { listEvents } from "./service";
+import { auditCursorOf, auditFilterOf, listEvents } from "./service";
 
 /** Read-only: no route changes or deletes an audit row. */
 export function auditRoutes(ctx: Core) {
@@ -14,9 +14,10 @@ export function auditRoutes(ctx: Core) {
     .get(
       "/audit",
       ({ query }) => {
-        const filter = { action: query.action, actorId: query.actor_id, targetId: query.target_id, since: query.since, until: query.until };
-        if (query.format === "ndjson" || query.format === "csv") return exportEvents(ctx.db, filter, query.format);
-        return listEvents(ctx.db, filter, query.limit ?? AUDIT_PAGE, query.cursor);
+        const filter = auditFilterOf(query);
+        const from = query.cursor === undefined ? undefined : auditCursorOf(query.cursor);
+        if (query.format === "ndjson" || query.format === "csv") return exportEvents(ctx.db, filter, query.format, from);
+        return listEvents(ctx.db, filter, query.limit ?? AUDIT_PAGE, from);
       },
       {
         admin: true,

@@ -2,9 +2,10 @@ import { and, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import type { DB } from "../db/client";
 import type { Principal } from "../kernel/principal";
 import { AUDIT_ERRORS } from "./errors";
-import { cursorAt, decodeCursor, encodeCursor } from "../http/paging";
+import { parseInstant, storableInstant } from "../http/instants";
+import { type Cursor, cursorAt, decodeCursor, encodeCursor } from "../http/paging";
 import { type AuditChanges, type AuditEvent, auditEvents } from "./schema";
-import type { AuditEventView, AuditPage } from "./model";
+import type { AuditEventView, AuditPage, AuditQuery } from "./model";
 
 /** Who did it, from where, in which request: built by the handler, passed to services as a value. */
 export interface AuditActor {
@@ -91,8 +92,27 @@ export interface AuditFilter {
   action?: string;
   actorId?: string;
   targetId?: string;
-  since?: string;
-  until?: string;
+  since?: Date;
+  until?: Date;
+}
+
+function instantOf(name: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseInstant(value);
+  if (ms === undefined || !storableInstant(ms)) throw AUDIT_ERRORS.BAD_INSTANT(name);
+  return new Date(ms);
+}
+
+/**
+ * The query's filter, checked whole before any row is read: an export has sent its 200 by the
+ * time it reads, so nothing it reads may fail on the client's input. The model's date-time format
+ * lets through days the calendar lacks and years Postgres lacks (0, and 10000 after an offset).
+ */
+export function auditFilterOf(q: Pick<AuditQuery, "action" | "actor_id" | "target_id" | "since" | "until">): AuditFilter {
+  const since = instantOf("since", q.since);
+  const until = instantOf("until", q.until);
+  if (since && until && until < since) throw AUDIT_ERRORS.RANGE_ORDER();
+  return { action: q.action, actorId: q.actor_id, targetId: q.target_id, since, until };
 }
 
 export function eventView(e: AuditEvent): AuditEventView {
@@ -110,7 +130,8 @@ export function eventView(e: AuditEvent): AuditEventView {
 
 export type EventView = AuditEventView;
 
-function cursorOf(raw: string) {
+/** A cursor from the query, decoded before any row is read (see auditFilterOf). */
+export function auditCursorOf(raw: string): Cursor {
   try {
     return decodeCursor(raw);
   } catch {
@@ -118,9 +139,8 @@ function cursorOf(raw: string) {
   }
 }
 
-/** One page newest first, keyset on (at, id), and the cursor of the next page (null at the end). */
-export async function listEvents(db: DB, f: AuditFilter, limit: number, cursor?: string): Promise<AuditPage> {
-  const from = cursor ? cursorOf(cursor) : undefined;
+/** One page newest first, keyset on (at, id), after `from`, and where the next page starts (null at the end). */
+export async function readEvents(db: DB, f: AuditFilter, limit: number, from?: Cursor): Promise<{ events: AuditEventView[]; next: Cursor | null }> {
   const rows = await db
     .select({ e: auditEvents, at: cursorAt(auditEvents.at) })
     .from(auditEvents)
@@ -129,15 +149,21 @@ export async function listEvents(db: DB, f: AuditFilter, limit: number, cursor?:
         f.action ? eq(auditEvents.action, f.action) : undefined,
         f.actorId ? eq(auditEvents.actorId, f.actorId) : undefined,
         f.targetId ? eq(auditEvents.targetId, f.targetId) : undefined,
-        f.since ? gte(auditEvents.at, new Date(f.since)) : undefined,
-        f.until ? lte(auditEvents.at, new Date(f.until)) : undefined,
+        f.since ? gte(auditEvents.at, f.since) : undefined,
+        f.until ? lte(auditEvents.at, f.until) : undefined,
         from ? sql`(${auditEvents.at}, ${auditEvents.id}) < (${from.at}::timestamptz, ${from.id})` : undefined,
       ),
     )
     .orderBy(desc(auditEvents.at), desc(auditEvents.id))
     .limit(limit);
   const last = rows.at(-1);
-  return { events: rows.map((r) => eventView(r.e)), next_cursor: last && rows.length === limit ? encodeCursor({ at: last.at, id: last.e.id }) : null };
+  return { events: rows.map((r) => eventView(r.e)), next: last && rows.length === limit ? { at: last.at, id: last.e.id } : null };
+}
+
+/** The JSON page: readEvents with its next cursor encoded for the client. */
+export async function listEvents(db: DB, f: AuditFilter, limit: number, from?: Cursor): Promise<AuditPage> {
+  const { events, next } = await readEvents(db, f, limit, from);
+  return { events, next_cursor: next ? encodeCursor(next) : null };
 }
 
 /** Deletes rows older than `days`; returns how many. */

@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import { type Authenticator, rejectionOf } from "../kernel/authenticator";
 import { principalOf } from "../kernel/guard";
 import { AppError, HTTP_ERRORS, render } from "./errors";
+import { unknownFieldIn } from "./closed-objects";
 import { dropNullOptionals } from "./lenient-nulls";
 import { errorSummary, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -71,20 +72,37 @@ function isDatabaseUnavailable(error: unknown): boolean {
  * else (contact attributes, template placeholders) is ordinary data and is checked.
  */
 function containsNul(body: unknown): boolean {
+  return someString(body, (v) => v.includes("\u0000"), true);
+}
+
+// In a `u` regex a pair is one code point, so \p{Cs} matches only an unpaired half.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A lone UTF-16 surrogate (`"\ud800"` in JSON): no UTF-8 text holds one, so Postgres refuses it in
+ * jsonb (an audit row's changes: a 500) and text columns would store U+FFFD instead of what was
+ * sent. Checked everywhere, the password too (it could only ever be hashed as something else).
+ */
+function containsLoneSurrogate(body: unknown): boolean {
+  return someString(body, (v) => LONE_SURROGATE.test(v), false);
+}
+
+/** Whether a string or key anywhere in the body matches; `skipPassword`: not the top-level `password` string. */
+function someString(body: unknown, bad: (s: string) => boolean, skipPassword: boolean): boolean {
   const stack: unknown[] = [];
   if (body && typeof body === "object" && !Array.isArray(body)) {
     for (const [k, x] of Object.entries(body)) {
-      if (k.includes("\u0000")) return true;
-      if (!(k === "password" && typeof x === "string")) stack.push(x);
+      if (bad(k)) return true;
+      if (!(skipPassword && k === "password" && typeof x === "string")) stack.push(x);
     }
   } else stack.push(body);
   while (stack.length) {
     const v = stack.pop();
     if (typeof v === "string") {
-      if (v.includes("\u0000")) return true;
+      if (bad(v)) return true;
     } else if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
-        if (k.includes("\u0000")) return true;
+        if (bad(k)) return true;
         stack.push(x);
       }
     }
@@ -168,9 +186,6 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
         info.set(request, { id, start: performance.now(), span: startServerSpan(request) });
         set.headers["x-request-id"] = id;
         if (hsts) set.headers["strict-transport-security"] = hsts;
-        // A NUL can reach the path or query only percent-encoded; checking the raw URL here spares
-        // every route from parsing its query string just to look (Postgres text cannot hold NUL).
-        if (request.url.includes("%00")) throw HTTP_ERRORS.NUL_CHARACTER();
         if (cors) {
           const allow = corsHeaders(headers.get("origin"), config.corsOrigins);
           if (request.method === "OPTIONS" && headers.get("access-control-request-method")) {
@@ -203,10 +218,19 @@ export function corePlugin(deps: { config: Config; log: Logger; metrics: Metrics
       })
       .onTransform({ as: "global" }, async (c) => {
         await preflight(c.request, c.route, c.set.headers as Record<string, string>);
+        // A NUL can reach the path or query only percent-encoded; checking the raw URL spares every
+        // route from parsing its query string just to look (Postgres text cannot hold NUL). Here,
+        // after the credential (a caller without one learns nothing from the query) and with the
+        // route known, so the answer is the route's validation status.
+        if (c.request.url.includes("%00")) throw HTTP_ERRORS.NUL_CHARACTER();
         if (c.body === undefined) return;
         if (containsNul(c.body)) throw HTTP_ERRORS.NUL_CHARACTER();
+        if (containsLoneSurrogate(c.body)) throw HTTP_ERRORS.UNPAIRED_SURROGATE();
         const schema = table.get(c.request.method, c.route)?.body;
-        if (schema) c.body = dropNullOptionals(schema, c.body);
+        if (!schema) return;
+        const unknown = unknownFieldIn(schema, c.body);
+        if (unknown) throw HTTP_ERRORS.UNKNOWN_FIELD(unknown.at, unknown.fields);
+        c.body = dropNullOptionals(schema, c.body);
       })
       .onError({ as: "global" }, ({ code, error, request, path, set, route }) => {
         let appError = toAppError(code, error);

@@ -90,6 +90,8 @@ export const HTTP_ERRORS = defineErrors({
   MALFORMED_BODY: { status: "BAD_REQUEST", message: "Malformed request body" },
   INVALID_INPUT: { status: "VALIDATION", message: (why: string) => why },
   NUL_CHARACTER: { status: "VALIDATION", message: "Request must not contain NUL characters" },
+  UNPAIRED_SURROGATE: { status: "VALIDATION", message: "Request must not contain unpaired UTF-16 surrogates (\\ud800 to \\udfff escapes without their pair)" },
+  UNKNOWN_FIELD: { status: "VALIDATION", message: (at: string, fields: string[]) => `${at}: has a field it does not take (its fields: ${fields.join(", ")})` },
   BODY_TOO_LARGE: { status: "PAYLOAD_TOO_LARGE", message: (max: number) => `Request body exceeds ${max} bytes` },
   JSON_ONLY: { status: "UNSUPPORTED_MEDIA_TYPE", message: "Content-Type must be application/json" },
   JSON_OR_FORM: { status: "UNSUPPORTED_MEDIA_TYPE", message: "Content-Type must be application/json or application/x-www-form-urlencoded" },

@@ -43,11 +43,16 @@ export interface Cursor {
 
 // What cursorAt() prints: a UTC instant with microseconds, that Postgres reads back exactly.
 // The round trip through Date also refuses days that do not exist (Postgres would fail on them).
+// Year 0000 is refused too: JavaScript takes it, Postgres has no year 0.
 function exactInstant(at: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at)) return false;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at) || at.startsWith("0000")) return false;
   const ms = Date.parse(at);
   return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === at.slice(0, 19);
 }
+
+// Row ids are printable ASCII (newId's prefix_base62, chatflow UUIDs); a cursor's id is sent to
+// Postgres as text, which holds no NUL, so anything else is no cursor of ours.
+const ROW_ID = /^[\x21-\x7e]{1,199}$/;
 
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.at, c.id])).toString("base64url");
@@ -56,7 +61,7 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(raw: string): Cursor {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as unknown[];
-    if (typeof at === "string" && typeof id === "string" && id.length < 200 && exactInstant(at)) return { at, id };
+    if (typeof at === "string" && typeof id === "string" && ROW_ID.test(id) && exactInstant(at)) return { at, id };
   } catch {
     // fall through: any undecodable cursor is the same client error
   }

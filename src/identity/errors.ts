@@ -18,6 +18,9 @@ export const IDENTITY_ERRORS = defineErrors({
   USER_NOT_FOUND: { status: "NOT_FOUND", message: "User not found" },
   SELF_DEMOTION: { status: "BAD_REQUEST", message: "You cannot disable or demote your own account" },
   CURRENT_PASSWORD_WRONG: { status: "FORBIDDEN", message: "The current password is not correct" },
+  PASSWORD_CHANGED_MEANWHILE: { status: "CONFLICT", message: "The password was changed by another request meanwhile; nothing was changed" },
+  // A number or a 5000-character string is not "missing": say what the field must be.
+  OWN_PASSWORD_FIELD: { status: "VALIDATION", message: (field: string) => `${field}: required, a string of at most 4096 characters` },
   SAME_PASSWORD: { status: "VALIDATION", message: "new_password: must differ from the current password" },
   TOKEN_NOT_FOUND: { status: "NOT_FOUND", message: "Token not found" },
   TOKEN_OR_ALL: { status: "BAD_REQUEST", message: "Give either token_id or all_tokens, not both" },

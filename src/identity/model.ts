@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { cursorField, pageFields } from "../http/paging";
+import { IDENTITY_ERRORS } from "./errors";
 import { rateLimitBody, rateLimitField } from "../rate-limits/model";
 
 /** The user object of login responses and /api/auth/me. */
@@ -145,8 +146,8 @@ export const patchUserRequest = t.Object({
 export type UserPatch = typeof patchUserRequest.static;
 
 export const ownPasswordChange = t.Object({
-  current_password: t.String({ maxLength: 4096, error: "current_password: required" }),
-  new_password: t.String({ maxLength: 4096, error: "new_password: required" }),
+  current_password: t.String({ maxLength: 4096, error: IDENTITY_ERRORS.OWN_PASSWORD_FIELD.message("current_password") }),
+  new_password: t.String({ maxLength: 4096, error: IDENTITY_ERRORS.OWN_PASSWORD_FIELD.message("new_password") }),
 });
 export type OwnPasswordChange = typeof ownPasswordChange.static;
 

@@ -56,7 +56,14 @@ export async function changeOwnPassword(ctx: Ctx, principal: Principal, input: O
   const passwordHash = await hashPassword(input.new_password);
   const current = principal.sessionId ?? "";
   const sessionsEnded = await ctx.db.transaction(async (tx) => {
-    await tx.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, user.id));
+    // Guarded by the hash the current password was checked against: of two concurrent changes
+    // (two sessions, or an admin's reset) only the first wins; the later one changes nothing.
+    const changed = await tx
+      .update(users)
+      .set({ passwordHash, updatedAt: sql`now()` })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash!)))
+      .returning({ id: users.id });
+    if (changed.length === 0) throw IDENTITY_ERRORS.PASSWORD_CHANGED_MEANWHILE();
     const revoked = await tx
       .update(refreshTokens)
       .set({ revokedAt: sql`now()`, revokedReason: "password_changed" })

@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { MAX_KEY_ROLL_GRACE_SEC } from "../config";
+import { closed } from "../http/closed-objects";
 import { cursorField, pageFields } from "../http/paging";
 import { KEY_ERRORS } from "./errors";
 import { rateLimitBody, rateLimitField } from "../rate-limits/model";
@@ -96,7 +97,7 @@ export type AdminListedKey = typeof adminListedKey.static;
 export const adminListed = t.Array(adminListedKey);
 
 /** null: the key has no quota of its own (its owner's applies). */
-export const patch = t.Object({ rate_limit: t.Nullable(rateLimitBody) }, { additionalProperties: false });
+export const patch = closed(t.Object({ rate_limit: t.Nullable(rateLimitBody) }));
 export const patched = t.Object({ id: t.String(), rate_limit: t.Nullable(rateLimitBody) });
 
 export const revoked = t.Object({ message: t.String() });

@@ -10,6 +10,7 @@ import { newId } from "../ids";
 import { audit, diff, type AuditTrail } from "../audit/service";
 import { normaliseDomain } from "./domains";
 import { generateKey, type KeyEnvironment } from "./key-format";
+import { parseInstant, storableInstant } from "../http/instants";
 import { cursorAt, decodeCursor, encodeCursor, type Page } from "../http/paging";
 
 /** What a revocation answers (a success, not an error). */
@@ -70,8 +71,11 @@ function parseDomains(list: string[] = []): string[] {
 
 function parseExpiry(value: string | null | undefined): Date | null {
   if (value == null) return null;
-  const at = new Date(value);
-  if (Number.isNaN(at.getTime())) throw KEY_ERRORS.BAD_EXPIRY();
+  // The model's date-time format lets through February 30 (Date makes it March 2) and, after an
+  // offset, the year 10000 (a 500 in SQL).
+  const ms = parseInstant(value);
+  if (ms === undefined || !storableInstant(ms)) throw KEY_ERRORS.BAD_EXPIRY();
+  const at = new Date(ms);
   if (at.getTime() <= Date.now()) throw KEY_ERRORS.PAST_EXPIRY();
   return at;
 }

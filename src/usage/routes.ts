@@ -2,14 +2,15 @@ import { Elysia } from "elysia";
 import { errorFamily } from "../http/errors";
 import type { Core } from "../kernel/core";
 import type { Principal } from "../kernel/principal";
-import { usageModels, usageQuery, usageSeries, type UsageQuery } from "./model";
+import { MAX_POINTS, usageModels, usageQuery, usageSeries, type UsageQuery } from "./model";
 import { queryUsage, rangeOf, type UsageFlusher, type UsageScope } from "./service";
 
 const DESCRIPTION =
   "Sums of the usage rollups per bucket (UTC hours or days), split by group_by. Defaults: group_by=none, granularity=hour, " +
   "until=now, since=until-24h (hour) or until-30d (day); since is rounded down to its bucket's start, until is exclusive; " +
   "a range may span 31 days (hour) or 366 days (day). This instance's counts are written before the answer; other " +
-  "instances' lag by up to USAGE_FLUSH_MS. Buckets without usage are left out.";
+  "instances' lag by up to USAGE_FLUSH_MS. Buckets without usage are left out. An answer holds at most " +
+  `${MAX_POINTS} points (buckets × ids): more is refused (400); narrow the range, use granularity=day or pick one id.`;
 
 /** Writes this instance's counts first, so a caller sees what it just did. */
 async function answer(ctx: Core, flusher: UsageFlusher, scope: UsageScope, query: UsageQuery) {

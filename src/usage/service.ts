@@ -2,11 +2,12 @@
 // GET /api/admin/usage and GET /api/auth/usage.
 import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type DB } from "../db/client";
+import { parseInstant, storableInstant } from "../http/instants";
 import { errorSummary, type Logger } from "../http/logger";
 import { USAGE_COUNTERS } from "../kernel/usage";
 import { HOUR_MS, type UsageAggregator, type UsageRow } from "./aggregator";
 import { USAGE_ERRORS } from "./errors";
-import { DEFAULT_SPAN_MS, MAX_SPAN_MS, type UsagePoint, type UsageQuery, type UsageSeries } from "./model";
+import { DEFAULT_SPAN_MS, MAX_POINTS, MAX_SPAN_MS, type UsagePoint, type UsageQuery, type UsageSeries } from "./model";
 import { usageRollups as t } from "./schema";
 
 /** Rows per statement: at 18 parameters a row, well under Postgres's 65535 per statement. */
@@ -96,23 +97,12 @@ export interface UsageRange {
   id?: string;
 }
 
-const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):?(\d{2})))?$/;
-
-/**
- * The model's pattern checked the shape; this checks the calendar (Date.parse takes February 30
- * for March 2) and the clock. A date alone is UTC midnight.
- */
-function parseInstant(name: string, value: string | undefined): number | undefined {
+/** The model's pattern checked the shape; this checks the calendar, the clock and the years a timestamp holds. */
+function instantOf(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const m = INSTANT.exec(value);
-  if (!m) throw USAGE_ERRORS.BAD_INSTANT(name);
-  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number, number, number];
-  const days = mo >= 1 && mo <= 12 ? DAYS[mo - 1]! + (mo === 2 && leap(y) ? 1 : 0) : 0;
-  if (d < 1 || d > days || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) throw USAGE_ERRORS.BAD_INSTANT(name);
-  const ms = Date.parse(m[4] === undefined ? `${value}T00:00:00Z` : value);
-  if (!Number.isFinite(ms)) throw USAGE_ERRORS.BAD_INSTANT(name);
+  const ms = parseInstant(value);
+  if (ms === undefined) throw USAGE_ERRORS.BAD_INSTANT(name);
+  if (!storableInstant(ms)) throw USAGE_ERRORS.INSTANT_OUT_OF_RANGE(name);
   return ms;
 }
 
@@ -126,10 +116,12 @@ export function rangeOf(q: UsageQuery, now = Date.now()): UsageRange {
   const granularity = q.granularity ?? "hour";
   if (q.id !== undefined && groupBy === "none") throw USAGE_ERRORS.ID_NEEDS_GROUP();
   const width = granularity === "hour" ? HOUR_MS : 24 * HOUR_MS;
-  const until = parseInstant("until", q.until) ?? now;
-  const rawSince = parseInstant("since", q.since) ?? until - DEFAULT_SPAN_MS[granularity];
+  const until = instantOf("until", q.until) ?? now;
+  const rawSince = instantOf("since", q.since) ?? until - DEFAULT_SPAN_MS[granularity];
   if (until <= rawSince) throw USAGE_ERRORS.RANGE_ORDER();
   const since = rawSince - (((rawSince % width) + width) % width);
+  // A default since (or one rounded down to its bucket) can leave the years a timestamp holds.
+  if (!storableInstant(since)) throw USAGE_ERRORS.INSTANT_OUT_OF_RANGE("since");
   if (until - since > MAX_SPAN_MS[granularity] + width) throw USAGE_ERRORS.RANGE_TOO_WIDE(granularity, MAX_SPAN_MS[granularity] / 86_400_000);
   return { groupBy, granularity, since: new Date(since), until: new Date(until), id: q.id };
 }
@@ -158,8 +150,10 @@ export async function queryUsage(db: DB, scope: UsageScope, r: UsageRange): Prom
     await db.execute(sql`
       select ${bucket} as b, ${idCol} as id, ${sums}
       from ${t} where ${sql.join(conds, sql` and `)}
-      group by 1, 2 order by 1, 2 nulls first`),
+      group by 1, 2 order by 1, 2 nulls first
+      limit ${MAX_POINTS + 1}`),
   );
+  if (rows.length > MAX_POINTS) throw USAGE_ERRORS.TOO_MANY_POINTS(MAX_POINTS);
   return {
     group_by: r.groupBy,
     granularity: r.granularity,

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { closed } from "../http/closed-objects";
 import { pageFields } from "../http/paging";
 
 export const WEBHOOKS_PAGE = 50;
@@ -7,16 +8,15 @@ const url = t.String({ minLength: 1, maxLength: 2000, error: "url: must be a URL
 const events = t.Array(t.String({ maxLength: 100 }), { minItems: 1, maxItems: 50, error: "events: must be a list of 1 to 50 event types" });
 const description = t.String({ maxLength: 500, error: "description: at most 500 characters" });
 
-export const createInput = t.Object({ url, events, description: t.Optional(description) }, { additionalProperties: false });
-export const patchInput = t.Object(
-  {
+export const createInput = closed(t.Object({ url, events, description: t.Optional(description) }));
+export const patchInput = closed(
+  t.Object({
     url: t.Optional(url),
     events: t.Optional(events),
     description: t.Optional(description),
     enabled: t.Optional(t.Boolean({ error: "enabled: must be true or false" })),
     rotate_secret: t.Optional(t.Boolean({ error: "rotate_secret: must be true or false" })),
-  },
-  { additionalProperties: false },
+  }),
 );
 
 export const webhook = t.Object({

@@ -68,7 +68,11 @@ function addressProblem(ip: string, p: TargetPolicy): string | undefined {
 }
 
 const bare = (host: string) => host.replace(/^\[|\]$/g, "");
-const isLoopbackName = (host: string) => host === "localhost" || host.endsWith(".localhost");
+// A fully qualified name may end in dots (`localhost.`): the same host to a resolver.
+const isLoopbackName = (host: string) => {
+  const name = host.toLowerCase().replace(/\.+$/, "");
+  return name === "localhost" || name.endsWith(".localhost");
+};
 
 /** What can be checked without DNS: scheme, credentials, a literal or loopback host. */
 export function checkTarget(raw: string, p: TargetPolicy): TargetCheck {
