@@ -1,4 +1,4 @@
-// What the console-a browser tests share: launching Debian's chromium, signing in, moving between
+// What the console browser tests share: launching Debian's chromium, signing in, moving between
 // pages, the sideways-overflow check and the axe-core scan.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -2,26 +2,18 @@
 // driving Debian's chromium) against a real listening app, at 1280 px and at 390 px. Every action
 // is checked through the API afterwards, not through the page.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { eq } from "drizzle-orm";
 import { messages } from "../../src/db/schema";
 import { json, makeApp, seedUser, within, type SeededUser, type TestApp } from "../helpers";
+import { axe, type Browser, CHROMIUM, hasChromium, launch, openConsole as open, overflow } from "./browser-helpers";
 
-const CHROMIUM = process.env.CONSOLE_CHROMIUM ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[console-b.browser.test] SKIPPED: no browser at ${CHROMIUM}`);
-
-const AXE = hasChromium ? readFileSync(join(import.meta.dir, "../../node_modules/axe-core/axe.min.js"), "utf8") : "";
 
 let t: TestApp;
 let base: string;
 let admin: SeededUser;
-let browser: BrowserContext;
-let profile: string;
-const pageErrors: string[] = [];
+let browser: Browser;
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -29,16 +21,7 @@ beforeAll(async () => {
   admin = await seedUser(t, { role: "admin", name: "Ada Admin", email: "ada@example.test" });
   t.app.listen({ port: 0, hostname: "127.0.0.1" });
   base = `http://127.0.0.1:${t.app.server!.port}`;
-  const { chromium } = await import("playwright-core");
-  profile = mkdtempSync(join(tmpdir(), "console-b-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 860 },
-    // Only so axe-core can be injected as a script tag; the CSP itself is checked by console.browser.test.ts.
-    bypassCSP: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launch();
 }, 120_000);
 
 afterAll(async () => {
@@ -46,42 +29,15 @@ afterAll(async () => {
   await browser?.close();
   await t.app.stop(true);
   await t.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-async function openConsole(width = 1280, who: SeededUser = admin): Promise<Page> {
-  const page = await browser.newPage();
-  await page.setViewportSize({ width, height: width < 600 ? 844 : 860 });
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  page.on("console", (m) => {
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) pageErrors.push(m.text());
-  });
-  await page.goto(`${base}/admin`);
-  await page.fill("#signin-email", who.user.email);
-  await page.fill("#signin-password", who.password);
-  await page.click("#signin button[type=submit]");
-  await page.locator("nav").waitFor();
-  return page;
-}
+const openConsole = (width = 1280, who: SeededUser = admin): Promise<Page> => open(browser, base, who, width);
 
 const api = (method: string, path: string, body?: unknown) => t.request(method, path, { token: admin.accessToken, body });
 
 /** Nothing wider than the window: the page never scrolls sideways (tables scroll in their own box). */
 async function fitsWidth(page: Page): Promise<void> {
-  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-  expect(scroll).toBeLessThanOrEqual(inner);
-}
-
-/** axe-core's serious and critical findings on the page as it is now. */
-async function axe(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE });
-  const found = (await page.evaluate(async () => {
-    const r = await (
-      window as unknown as { axe: { run(ctx: Document, o: unknown): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }
-    ).axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-  })) as Array<{ id: string; impact: string; nodes: string[] }>;
-  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.join(", ")}`);
+  expect(await overflow(page)).toBeLessThanOrEqual(0);
 }
 
 async function goTo(page: Page, key: string): Promise<void> {
@@ -281,6 +237,6 @@ describe.skipIf(!hasChromium)("console (users, tokens, chatflows, messages) in c
   }, 60_000);
 
   test("no script errors in any page", () => {
-    expect(pageErrors).toEqual([]);
+    expect(browser.errors).toEqual([]);
   });
 });
