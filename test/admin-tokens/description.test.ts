@@ -51,7 +51,7 @@ describe("API token descriptions", () => {
       expect(patched.status).toBe(400);
       expect(await json(patched)).toMatchObject(BAD);
     }
-    expect([400, 422]).toContain((await t.request("PATCH", `/api/admin/tokens/${before[0]!.id}`, { token: admin.accessToken, body: {} })).status);
+    expect((await t.request("PATCH", `/api/admin/tokens/${before[0]!.id}`, { token: admin.accessToken, body: {} })).status).toBe(400);
     expect((await t.request("PATCH", "/api/admin/tokens/tok_nope", { token: admin.accessToken, body: { description: "x" } })).status).toBe(404);
     expect(await list()).toEqual(before);
   });

@@ -25,7 +25,7 @@ beforeAll(async () => {
   const key = await json(await api("POST", "/api/auth/api-keys", { name: "a key with a rather long descriptive name", user_id: user.user.id, level: "write" }));
   expect((await t.request("GET", "/api/auth/validate", { headers: { "x-api-key": key.key } })).status).toBe(200);
   expect((await api("POST", "/api/admin/chatflows", { id: "5d1c9a8e-2b3f-4c6d-8e7f-9a0b1c2d3e4f", name: "Helpdesk", cost: 2 })).status).toBe(201);
-  expect((await api("POST", "/api/admin/tokens", { userId: user.user.id })).status).toBeLessThan(300);
+  expect((await api("POST", "/api/admin/tokens", { userId: user.user.id })).status).toBe(200);
   const hook = await json(await api("POST", "/api/admin/webhooks", { url: receiver.url, events: ["api_key.*"], description: "support desk" }));
   receiver.setSecret(hook.secret);
   expect((await api("POST", `/api/admin/webhooks/${hook.id}/test`)).status).toBe(202);

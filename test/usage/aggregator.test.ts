@@ -137,15 +137,14 @@ describe("UsageAggregator", () => {
     expect(a.giveBack(rows.slice(0, 1))).toBe(1);
   });
 
-  test("add is cheap: a million counts on a warm row in well under a second", () => {
+  // Its cost is measured in bench/ (bench/profile.ts), not asserted here: a timing inside a test
+  // fails on a loaded machine. What a test can hold is that a million adds to one row lose none.
+  test("a million counts on a warm row stay one row and lose none", () => {
     const a = new UsageAggregator();
     a.add("requests", "usr_warm", "key_warm");
-    const started = performance.now();
     for (let i = 0; i < 1_000_000; i++) a.add("requests", "usr_warm", "key_warm");
-    const ms = performance.now() - started;
-    // Milliseconds for a million calls = nanoseconds per call.
-    console.log(`UsageAggregator.add: ${ms.toFixed(0)} ns per call`);
-    expect(ms).toBeLessThan(1000);
-    expect(a.take()[0]!.requests).toBe(1_000_001);
+    const rows = a.take();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.requests).toBe(1_000_001);
   });
 });

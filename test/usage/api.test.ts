@@ -100,7 +100,7 @@ describe("query validation", () => {
   test("a repeated parameter and a NUL never make a 5xx", async () => {
     // Elysia keeps one of a repeated query parameter's values, as on every route.
     const twice = await adminGet("?group_by=user&group_by=key");
-    expect([200, 400]).toContain(twice.status);
+    expect(twice.status).toBe(200);
     const nul = await adminGet("?id=%00&group_by=user");
     expect(nul.status).toBeLessThan(500);
     expect(nul.status).toBeGreaterThanOrEqual(400);

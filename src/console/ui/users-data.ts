@@ -4,8 +4,9 @@ import type { AdminUserView, UsersResponse } from "../../identity/model";
 
 export type AdminUser = AdminUserView;
 
-// GET /api/auth/users answers a page (at most 1000) and the total. The pages here filter users in
-// the browser, so they load the first LOAD_CAP users; beyond that, a server-side search is needed.
+// GET /api/auth/users answers a page (at most 1000) and the total. The Users page searches on the
+// server (?q=); the user pickers here (key create, token issue) filter in the browser, so they load
+// the first LOAD_CAP users.
 const LOAD_PAGE = 1000;
 const LOAD_CAP = 10_000;
 
@@ -19,13 +20,13 @@ export async function loadUsers(): Promise<AdminUser[]> {
   return all;
 }
 
-export function matches(u: AdminUser, q: string): boolean {
+function matches(u: AdminUser, q: string): boolean {
   const needle = q.trim().toLowerCase();
   if (!needle) return true;
   return [u.email, u.name, u.username ?? "", u.id, String(u.customer_id)].some((x) => x.toLowerCase().includes(needle));
 }
 
-export function userLabel(u: AdminUser): string {
+function userLabel(u: AdminUser): string {
   return `${u.name || "(no name)"} <${u.email}>${u.disabled ? " — disabled" : ""}`;
 }
 
