@@ -48,7 +48,20 @@ function find(schema: Schema, value: unknown, at: string, depth: number): Unknow
   return undefined;
 }
 
+// Whether a route's schema holds a closed object anywhere, worked out once per schema: most
+// bodies are open, and those are then not walked on every request.
+const holdsClosed = new WeakMap<TSchema, boolean>();
+
+function anyClosed(schema: Schema, depth = 0): boolean {
+  if (depth > 16) return false;
+  if (schema[CLOSED] === true) return true;
+  const parts = [...Object.values(schema.properties ?? {}), ...(schema.items ? [schema.items] : []), ...(schema.anyOf ?? [])];
+  return parts.some((p) => anyClosed(p, depth + 1));
+}
+
 /** The first object in the body that carries a field its closed schema does not name. */
 export function unknownFieldIn(schema: TSchema, body: unknown): UnknownField | undefined {
-  return find(schema as Schema, body, "body", 0);
+  let closedSomewhere = holdsClosed.get(schema);
+  if (closedSomewhere === undefined) holdsClosed.set(schema, (closedSomewhere = anyClosed(schema as Schema)));
+  return closedSomewhere ? find(schema as Schema, body, "body", 0) : undefined;
 }

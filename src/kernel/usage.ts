@@ -22,17 +22,6 @@ export const USAGE_COUNTERS = [
 
 export type UsageCounter = (typeof USAGE_COUNTERS)[number];
 
-/** The kinds of token chatgate issues, and the counter each one adds to. */
-export const TOKEN_COUNTER = {
-  access: "tokensAccess",
-  refresh: "tokensRefresh",
-  chat: "tokensChat",
-  stream: "tokensStream",
-  api: "tokensApi",
-} as const satisfies Record<string, UsageCounter>;
-
-export type IssuedTokenKind = keyof typeof TOKEN_COUNTER;
-
 /**
  * Where features count usage. `add` runs on the request's hot path: synchronous, no I/O, no
  * promise; the implementation adds to an in-memory row and writes rows in batches. `userId` is

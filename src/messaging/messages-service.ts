@@ -53,7 +53,11 @@ export async function getMessage(db: DB, user: UserState, id: string): Promise<L
 export async function retryMessage(db: DB, user: UserState, id: string, trail?: AuditTrail): Promise<ListedMessage> {
   const changed = await db.transaction(async (tx) => {
     // Locked, so the status read is the one this update replaces (the audit row's "before").
-    const [was] = await tx.select({ status: messages.status }).from(messages).where(eq(messages.id, id)).for("update");
+    const [was] = await tx
+      .select({ status: messages.status })
+      .from(messages)
+      .where(and(eq(messages.id, id), ownedBy(messages.senderId, user)))
+      .for("update");
     const [row] = await tx
       .update(messages)
       .set({ status: "queued", attempts: 0, nextAttemptAt: sql`now()`, lockedUntil: null, updatedAt: sql`now()` })

@@ -296,6 +296,11 @@ describe("fields a closed body does not take", () => {
     expect([res.status, await json(res)]).toEqual([422, { detail: HTTP_ERRORS.UNKNOWN_FIELD.message("body.rate_limit", ["limit", "window_s"]) }]);
     const ok = await t.request("PATCH", `/api/auth/api-keys/${key.id}`, { ...A(), body: { rate_limit: null } });
     expect(ok.status).toBe(200);
+    // Inside an open body too: creating a key takes other fields, its rate_limit does not.
+    const keysBefore = (await json(await t.request("GET", `/api/auth/api-keys?user_id=${user.user.id}`, A()))).length;
+    const made = await t.request("POST", "/api/auth/api-keys", { ...A(), body: { name: "n", user_id: user.user.id, rate_limit: { limit: 5, window_s: 60, burst: 10 } } });
+    expect([made.status, await json(made)]).toEqual([422, { detail: HTTP_ERRORS.UNKNOWN_FIELD.message("body.rate_limit", ["limit", "window_s"]) }]);
+    expect((await json(await t.request("GET", `/api/auth/api-keys?user_id=${user.user.id}`, A()))).length).toBe(keysBefore);
   });
 });
 
