@@ -11,10 +11,17 @@ import type { Balance, LedgerPage } from "../../credits/model";
 const LEDGER_PAGE = 10;
 
 /**
- * `refresh` redraws the list and this panel (after an action whose buttons change); `refreshList`
- * only the list, so a change of role does not throw away what is being typed in the other forms.
+ * `refresh` redraws the list and this panel (after an action whose buttons change), showing
+ * `notice` in the new panel's account result: one written into this panel would vanish with it.
+ * `refreshList` redraws only the list, so a change of role keeps what is typed in the other forms.
  */
-export async function userDetail(panel: HTMLElement, u: AdminUser, refresh: () => Promise<void>, refreshList: () => Promise<void> = refresh): Promise<void> {
+export async function userDetail(
+  panel: HTMLElement,
+  u: AdminUser,
+  refresh: (notice?: string) => Promise<void>,
+  refreshList: () => Promise<void> = refresh,
+  notice?: string,
+): Promise<void> {
   const patch = (body: Record<string, unknown>) => api("PATCH", `/api/auth/users/${encodeURIComponent(u.id)}`, body);
   const after = { resetOnSuccess: false, after: refreshList };
 
@@ -53,6 +60,7 @@ export async function userDetail(panel: HTMLElement, u: AdminUser, refresh: () =
   });
 
   const accountResult = resultLine("account-result");
+  if (notice) accountResult.ok(notice);
   const toggle = h("button", { type: "button", class: u.disabled ? "" : "danger", id: "toggle-disabled" }, u.disabled ? "Enable user" : "Disable user");
   action(
     toggle,
@@ -61,8 +69,8 @@ export async function userDetail(panel: HTMLElement, u: AdminUser, refresh: () =
       const question = `Disable ${u.email}? Their sessions and API tokens end at once; their API keys are refused until they are enabled again.`;
       if (disabling && !(await confirmAction(question, "Disable"))) return undefined;
       await patch({ disabled: disabling });
-      void refresh();
-      return `${u.email} is now ${disabling ? "disabled" : "enabled"}.`;
+      await refresh(`${u.email} is now ${disabling ? "disabled" : "enabled"}.`);
+      return undefined;
     },
     accountResult,
   );
@@ -72,8 +80,8 @@ export async function userDetail(panel: HTMLElement, u: AdminUser, refresh: () =
     async () => {
       if (!(await confirmAction(`Revoke every API key of ${u.email}? Integrations using them stop working for good.`, "Revoke keys"))) return undefined;
       await patch({ revoke_api_keys: true });
-      void refresh();
-      return `Every API key of ${u.email} is revoked.`;
+      await refresh(`Every API key of ${u.email} is revoked.`);
+      return undefined;
     },
     accountResult,
   );

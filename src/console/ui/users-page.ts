@@ -52,11 +52,11 @@ export async function usersPage(root: HTMLElement): Promise<void> {
   const listOnly = async () => {
     await load();
   };
-  const refresh = async () => {
+  const refresh = async (notice?: string) => {
     await load();
     if (!selected) return;
     const u = await fresh(selected);
-    if (u) void userDetail(detail, u, refresh, listOnly);
+    if (u) await userDetail(detail, u, refresh, listOnly, notice);
   };
   const openUser = async (u: AdminUser) => {
     selected = u.id;
